@@ -1,0 +1,455 @@
+"""Seeded synthetic questionnaire export drawn from a stated population model.
+
+The real responses are confidential. This generator draws respondents from the latent-response
+model in `config/population_model.yaml` and writes them the way a Chinese survey platform
+(Wenjuanxing-style) exports them, defects included, so that the ingest is exercised on what real
+exports look like and the analyses can be checked against known population values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from hazegov import __version__
+from hazegov.codebook import Codebook, Variable
+from hazegov.errors import ConfigError, Violation
+from hazegov.outputs import atomic_path
+
+EXPORT_FORMATS = ("csv-utf8", "csv-gb18030", "xlsx")
+SOURCES_ONLINE = ("手机提交", "微信", "链接")
+SOURCE_PAPER = "纸质问卷录入"
+OTHER_ROLE_TEXTS = ("网格员", "街道办事处联络员", "社区志愿者", "实习人员", "后勤保障")
+SUGGESTIONS = (
+    "建议明确各部门职责，避免多头管理。",
+    "希望政府加强对工地扬尘的监管。",
+    "应当把空气质量纳入干部考核。",
+    "多开展雾霾健康防护的宣传教育。",
+    "鼓励公众举报污染行为，并及时反馈处理结果。",
+    "加强京津冀区域联防联控。",
+    "减少燃煤，推进清洁能源替代。",
+    "公共交通要更方便，鼓励绿色出行。",
+    "社区可以设立环境网格员，发现问题及时上报。",
+    "重污染天气预警信息应更早发布。",
+    "无",
+)
+KEYING_ERRORS = ("6", "0", "44")
+
+
+@dataclass(frozen=True)
+class PopulationModel:
+    """The stated population model, checked for internal consistency."""
+
+    path: str
+    raw: dict[str, Any]
+
+    @property
+    def seed(self) -> int:
+        return int(self.raw["seed"])
+
+    @property
+    def n(self) -> int:
+        return int(self.raw["n_respondents"])
+
+    @property
+    def exogenous(self) -> list[str]:
+        return list(self.raw["exogenous"])
+
+    @property
+    def phi(self) -> np.ndarray:
+        return np.asarray(self.raw["factor_correlations"], dtype=float)
+
+    @property
+    def beta(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.raw["structural"]["EFF"].items()}
+
+    def eff_residual_variance(self) -> float:
+        b = np.array([self.beta.get(c, 0.0) for c in self.exogenous])
+        return float(1.0 - b @ self.phi @ b)
+
+    def intercept(self, item: str) -> float:
+        intercepts = self.raw.get("intercepts", {})
+        return float(intercepts.get(item, intercepts.get("default", 0.0)))
+
+    def true_values(self) -> dict[str, Any]:
+        """Population values later analyses are validated against."""
+        return {
+            "loadings": dict(self.raw["loadings"]),
+            "factor_correlations": {
+                f"{a}~{b}": float(self.phi[i, j])
+                for i, a in enumerate(self.exogenous)
+                for j, b in enumerate(self.exogenous)
+                if i < j
+            },
+            "structural": {"EFF": self.beta},
+            "eff_residual_variance": self.eff_residual_variance(),
+            "sector_mean_shifts": dict(self.raw["sector_mean_shifts"]),
+        }
+
+
+def load_population_model(path: str | Path, codebook: Codebook) -> PopulationModel:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError.single(path, "readable-yaml", f"cannot read population model: {exc}") from None
+    model = PopulationModel(str(path), raw if isinstance(raw, dict) else {})
+    problems = _check_population_model(model, codebook)
+    if problems:
+        raise ConfigError(problems)
+    return model
+
+
+def _check_population_model(model: PopulationModel, cb: Codebook) -> list[Violation]:
+    file, raw = model.path, model.raw
+    problems: list[Violation] = []
+
+    def bad(key: str, message: str, rule: str = "population-model") -> None:
+        problems.append(Violation(file, rule, message, column=key))
+
+    required = ("seed", "n_respondents", "group_sizes", "exogenous", "factor_correlations",
+                "structural", "sector_mean_shifts", "loadings", "thresholds", "satisfaction",
+                "demographics", "duration", "fieldwork", "defects")
+    missing = [k for k in required if k not in raw]
+    for key in missing:
+        bad(key, "required key is missing", "required-key")
+    if missing:
+        return problems
+    groups = {o.id for o in cb.respondent_group.options}
+    sizes = raw["group_sizes"]
+    if set(sizes) != groups:
+        bad("group_sizes", f"must list exactly the codebook's respondent groups {sorted(groups)}")
+    elif sum(sizes.values()) != model.n:
+        bad("group_sizes", f"sum to {sum(sizes.values())}, not n_respondents = {model.n}")
+    constructs = {c.id for c in cb.constructs}
+    if set(model.exogenous) | {"EFF"} != constructs:
+        bad("exogenous", f"exogenous factors plus EFF must be the codebook constructs {sorted(constructs)}")
+    phi = model.phi
+    k = len(model.exogenous)
+    if phi.shape != (k, k) or not np.allclose(phi, phi.T) or not np.allclose(np.diag(phi), 1):
+        bad("factor_correlations", f"must be a symmetric {k}x{k} correlation matrix")
+    elif np.linalg.eigvalsh(phi).min() <= 0:
+        bad("factor_correlations", "is not positive definite", "positive-definite")
+    elif model.eff_residual_variance() <= 0:
+        bad("structural", "explains more than all of the variance of EFF", "residual-variance")
+    for item in cb.likert_items:
+        lam = raw["loadings"].get(item.name)
+        if lam is None or not 0 < float(lam) < 1:
+            bad("loadings", f"{item.name} needs a standardized loading strictly between 0 and 1")
+    for sector in cb.sectors:
+        if sector.id not in raw["sector_mean_shifts"]:
+            bad("sector_mean_shifts", f"no mean shifts for sector {sector.id}")
+    for name in ("thresholds",):
+        cuts = raw[name]
+        if len(cuts) != 4 or list(cuts) != sorted(cuts):
+            bad(name, "needs four increasing cut points")
+    d = raw["defects"]
+    flagged = d["speeders"] + d["straight_liners"] + d["attention_failures"] + d["paper_forms"]
+    if flagged > model.n // 2:
+        bad("defects", "too many defective respondents for the sample")
+    if d["out_of_range_codes"] > d["paper_forms"]:
+        bad("defects", "out_of_range_codes happen on paper forms; need at least as many paper forms")
+    for var, table in raw["demographics"].items():
+        options = cb.variable(var).options
+        for key, probs in table.items():
+            if len(probs) != len(options) or abs(sum(probs) - 1) > 1e-9:
+                bad("demographics", f"{var}.{key} needs {len(options)} probabilities summing to 1")
+    return problems
+
+
+def _category(latent: np.ndarray, cuts: list[float]) -> np.ndarray:
+    return np.searchsorted(np.asarray(cuts, dtype=float), latent) + 1
+
+
+def draw_respondents(model: PopulationModel, cb: Codebook, n: int | None = None) -> pd.DataFrame:
+    """Answer codes of attentive respondents drawn from the population model (no defects).
+
+    With `n` other than the model's, group sizes are scaled proportionally (largest remainder).
+    """
+    rng = np.random.default_rng(model.seed)
+    sizes = _scaled_sizes(model.raw["group_sizes"], n or model.n)
+    group_sector = cb.group_sector()
+    groups = np.array([g for g, k in sizes.items() for _ in range(k)])
+    rng.shuffle(groups)
+    m = len(groups)
+    sectors = np.array([group_sector[g] for g in groups])
+
+    exo = model.exogenous
+    shifts = model.raw["sector_mean_shifts"]
+    mu = np.array([[shifts[s].get(c, 0.0) for c in exo] for s in sectors])
+    chol = np.linalg.cholesky(model.phi)
+    eta = mu + rng.standard_normal((m, len(exo))) @ chol.T
+    beta = np.array([model.beta.get(c, 0.0) for c in exo])
+    eff_mu = np.array([shifts[s].get("EFF", 0.0) for s in sectors])
+    eff = eff_mu + eta @ beta + np.sqrt(model.eff_residual_variance()) * rng.standard_normal(m)
+    latent = {c: eta[:, i] for i, c in enumerate(exo)} | {"EFF": eff}
+
+    frame = pd.DataFrame({"resp_group": groups, "sector": sectors})
+    for item in cb.likert_items:
+        lam = float(model.raw["loadings"][item.name])
+        sign = -1.0 if item.reverse else 1.0
+        y = sign * lam * latent[item.construct] + np.sqrt(1 - lam**2) * rng.standard_normal(m)
+        frame[item.name] = _category(y + model.intercept(item.name), model.raw["thresholds"])
+    for check in cb.attention_checks:
+        frame[check.name] = check.expected_code
+    sat = model.raw["satisfaction"]
+    lam_s = float(sat["loading"])
+    y_sat = lam_s * eff + np.sqrt(1 - lam_s**2) * rng.standard_normal(m)
+    frame["satisfaction"] = _category(y_sat, sat["thresholds"])
+    for var, table in model.raw["demographics"].items():
+        options = cb.variable(var).options
+        codes = np.array([o.code for o in options])
+        frame[var] = [rng.choice(codes, p=table.get(s, table["default"])) for s in sectors]
+    for var in cb.variables:
+        for g in var.skipped_for_groups:
+            frame.loc[frame["resp_group"] == g, var.name] = -3
+    return frame
+
+
+def _scaled_sizes(sizes: dict[str, int], n: int) -> dict[str, int]:
+    total = sum(sizes.values())
+    exact = {g: k * n / total for g, k in sizes.items()}
+    floor = {g: int(np.floor(v)) for g, v in exact.items()}
+    short = n - sum(floor.values())
+    for g in sorted(exact, key=lambda g: (floor[g] - exact[g], g))[:short]:
+        floor[g] += 1
+    return floor
+
+
+def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None) -> pd.DataFrame:
+    """A Wenjuanxing-style export table (all cells text) with realistic defects."""
+    rng = np.random.default_rng([model.seed, 1])
+    codes = draw_respondents(model, cb, n)
+    m = len(codes)
+    d = model.raw["defects"]
+    scale = m / model.n
+
+    def count(key: str) -> int:
+        return max(1, round(d[key] * scale)) if d[key] else 0
+
+    order = rng.permutation(m)
+    cursor = 0
+    roles: dict[str, np.ndarray] = {}
+    for key in ("speeders", "straight_liners", "attention_failures", "paper_forms"):
+        k = count(key)
+        roles[key] = np.sort(order[cursor : cursor + k])
+        cursor += k
+    attentive = np.sort(order[cursor:])
+    items = [v.name for v in cb.likert_items]
+    check = cb.attention_checks[0]
+    check_codes = [o.code for o in check.options if o.code != check.expected_code]
+
+    for i in roles["speeders"]:
+        codes.loc[i, items] = rng.integers(1, 6, len(items))
+    for i in roles["straight_liners"]:
+        codes.loc[i, items] = rng.choice([3, 4, 5])
+        codes.loc[i, "satisfaction"] = codes.loc[i, items[0]]
+    for i in roles["attention_failures"]:
+        codes.loc[i, check.name] = rng.choice(check_codes)
+
+    cells = codes[items + ["satisfaction"]].astype(object)
+    missing = rng.random(cells.shape) < d["item_nonresponse_rate"]
+    cells = cells.mask(missing, -1)
+    codes[items + ["satisfaction"]] = cells
+
+    paper = set(roles["paper_forms"].tolist())
+    duration = np.exp(
+        np.log(model.raw["duration"]["median_seconds"])
+        + model.raw["duration"]["log_sd"] * rng.standard_normal(m)
+    ).round()
+    lo, hi = model.raw["duration"]["speeder_range_seconds"]
+    duration[roles["speeders"]] = rng.integers(lo, hi + 1, len(roles["speeders"]))
+
+    table = pd.DataFrame(index=range(m), columns=[v.name for v in cb.export_variables], dtype=object)
+    for var in cb.export_variables:
+        if var.kind in ("platform", "free_text") or var.role == "respondent_group":
+            continue
+        table[var.name] = [
+            _answer_text(var, int(c), as_code=i in paper, cb=cb)
+            for i, c in enumerate(codes[var.name].tolist())
+        ]
+    group_var = cb.respondent_group
+    group_code = {o.id: o.code for o in group_var.options}
+    table[group_var.name] = [
+        _answer_text(group_var, group_code[g], as_code=i in paper, cb=cb)
+        for i, g in enumerate(codes["resp_group"])
+    ]
+
+    fill_in_candidates = [i for i in attentive if codes.loc[i, "role"] not in (-3,)]
+    for i in rng.choice(fill_in_candidates, count("other_role_fill_ins"), replace=False):
+        other = next(o for o in cb.variable("role").options if o.fill_in)
+        left, right = cb.fill_in_brackets
+        table.loc[i, "role"] = f"{other.zh}{left}{rng.choice(OTHER_ROLE_TEXTS)}{right}"
+    writers = rng.choice(m, count("suggestions"), replace=False)
+    table["suggestions"] = "(空)"
+    for i in writers:
+        table.loc[i, "suggestions"] = str(rng.choice(SUGGESTIONS))
+    for i in writers[: count("phone_numbers_in_text")]:
+        phone = "1" + str(rng.choice([3, 5, 8])) + "".join(map(str, rng.integers(0, 10, 9)))
+        table.loc[i, "suggestions"] = f"希望有关部门重视，我的电话{phone}，欢迎联系。"
+
+    paper_sorted = sorted(paper)
+    likert_cols = items
+    for j, i in enumerate(paper_sorted[: count("out_of_range_codes")]):
+        col = likert_cols[int(rng.integers(len(likert_cols)))]
+        table.loc[i, col] = KEYING_ERRORS[j % len(KEYING_ERRORS)]
+
+    start = datetime.fromisoformat(model.raw["fieldwork"]["start"])
+    end = datetime.fromisoformat(model.raw["fieldwork"]["end"])
+    span = (end - start).total_seconds()
+    submitted = sorted(start + timedelta(seconds=int(s)) for s in rng.uniform(0, span, m))
+    table["submitted_at"] = submitted
+    table["duration_s"] = duration.astype(int)
+    for i in paper:
+        table.loc[i, "duration_s"] = int(rng.integers(150, 400))
+    table["source"] = [
+        SOURCE_PAPER if i in paper else str(rng.choice(SOURCES_ONLINE)) for i in range(m)
+    ]
+    table["source_detail"] = [
+        "-" if i in paper else str(rng.choice(["直接访问", "微信群分享", "朋友圈"])) for i in range(m)
+    ]
+    table["source_ip"] = [
+        "-" if i in paper else _ip(rng) for i in range(m)
+    ]
+
+    dup_sources = rng.choice(attentive, count("duplicate_submissions"), replace=False)
+    dups = table.loc[dup_sources].copy()
+    dups["submitted_at"] = [
+        t + timedelta(seconds=int(s)) for t, s in zip(dups["submitted_at"], rng.integers(60, 900, len(dups)), strict=True)
+    ]
+    dups["duration_s"] = rng.integers(200, 600, len(dups))
+    table = pd.concat([table, dups], ignore_index=True)
+    table = table.sort_values("submitted_at", kind="stable").reset_index(drop=True)
+    table["submission_no"] = range(1, len(table) + 1)
+    table["submitted_at"] = [_wjx_time(t) for t in table["submitted_at"]]
+    table["duration_s"] = [f"{int(s)}秒" for s in table["duration_s"]]
+    return table.rename(columns={v.name: v.header for v in cb.export_variables}).astype(str)
+
+
+def _answer_text(var: Variable, code: int, *, as_code: bool, cb: Codebook) -> str:
+    if code < 0:
+        marker = next(m for m in cb.missing_markers if m.code == code and m.text)
+        return marker.text
+    if as_code:
+        return str(code)
+    return next(o.zh for o in var.options if o.code == code)
+
+
+def _ip(rng: np.random.Generator) -> str:
+    octets = [int(rng.choice([61, 106, 114, 123, 124, 202, 221]))] + rng.integers(0, 256, 3).tolist()
+    return ".".join(map(str, octets)) + "(北京-北京)"
+
+
+def _wjx_time(t: datetime) -> str:
+    return f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}:{t.second:02d}"
+
+
+def write_export(table: pd.DataFrame, path: str | Path, fmt: str) -> None:
+    """Write the export in one of the platform's download formats, byte-reproducibly."""
+    path = Path(path)
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {EXPORT_FORMATS}")
+    with atomic_path(path) as tmp:
+        if fmt == "xlsx":
+            tmp.write_bytes(_xlsx_bytes(table))
+        else:
+            encoding = "utf-8-sig" if fmt == "csv-utf8" else "gb18030"
+            table.to_csv(tmp, index=False, encoding=encoding, lineterminator="\r\n")
+
+
+def _xlsx_bytes(table: pd.DataFrame) -> bytes:
+    """XLSX with fixed document times and zip entry dates, so the bytes do not depend on the day."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(list(table.columns))
+    for row in table.itertuples(index=False):
+        ws.append(list(row))
+    fixed = datetime(2016, 6, 1)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    wb.properties.creator = "hazegov synthetic generator"
+    raw = io.BytesIO()
+    wb.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in sorted(src.infolist(), key=lambda i: i.filename):
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = _fixed_core_times(data)
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, data)
+    return out.getvalue()
+
+
+def _fixed_core_times(xml: bytes) -> bytes:
+    import re
+
+    return re.sub(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", b"2016-06-01T00:00:00Z", xml)
+
+
+def provenance_record(
+    export: Path, model: PopulationModel, cb: Codebook, fmt: str, n: int
+) -> dict[str, Any]:
+    """What the sidecar says: this export is synthetic, and how to make it again."""
+    return {
+        "synthetic": True,
+        "generator": f"hazegov {__version__}",
+        "export_file": export.name,
+        "export_sha256": sha256_file(export),
+        "format": fmt,
+        "n_respondents": n,
+        "seed": model.seed,
+        "population_model": Path(model.path).name,
+        "population_model_sha256": sha256_file(Path(model.path)),
+        "codebook": Path(cb.path).name,
+        "codebook_sha256": sha256_file(Path(cb.path)),
+        "notice": (
+            "Synthetic data drawn from the project's stated population model; "
+            "not responses of real people."
+        ),
+    }
+
+
+def sidecar_path(export: str | Path) -> Path:
+    export = Path(export)
+    return export.with_name(export.name + ".synthetic.json")
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def generate(
+    codebook_path: str | Path,
+    population_path: str | Path,
+    out: str | Path,
+    fmt: str = "csv-utf8",
+    n: int | None = None,
+) -> Path:
+    """Draw, write the export and its synthetic-data sidecar; returns the export path."""
+    from hazegov.codebook import load_codebook
+
+    cb = load_codebook(codebook_path)
+    model = load_population_model(population_path, cb)
+    table = synthesize_export(model, cb, n)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_export(table, out, fmt)
+    record = provenance_record(out, model, cb, fmt, n or model.n)
+    with atomic_path(sidecar_path(out)) as tmp:
+        tmp.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return out
