@@ -18,9 +18,9 @@ from hazegov.outputs import atomic_path
 # Order in which exclusion rules are applied; each sees only what the previous ones kept.
 EXCLUSION_ORDER = ("duplicates", "attention_check", "min_duration", "straight_lining", "item_nonresponse")
 RULE_LABELS = {
-    "duplicates": "Duplicate submission (same answers as an earlier one)",
+    "duplicates": "Duplicate of an earlier submission",
     "attention_check": "Failed the attention check",
-    "min_duration": "Completed faster than the minimum duration",
+    "min_duration": "Completion time below the minimum",
     "straight_lining": "Straight-lining across the Likert items",
     "item_nonresponse": "Too many Likert items left unanswered",
 }

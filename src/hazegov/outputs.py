@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +20,23 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def stage_files(sources: list[str | Path], staged: list[str | Path]) -> None:
+    """Copy files pairwise into a build directory, each atomically; the sources stay untouched."""
+    for source, target in zip(sources, staged, strict=True):
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
 
 
 def write_text(target: str | Path, text: str) -> None:

@@ -1,0 +1,25 @@
+# Beijing haze (PM2.5) governance study: raw questionnaire export -> cleaned data -> paper.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/clean.smk"
+include: "workflow/rules/describe.smk"
+include: "workflow/rules/paper.smk"
+
+
+rule all:
+    input:
+        paper_outputs(),
+        "results/processed/analysis.sav",
+        "results/processed/data_dictionary.csv",
+    default_target: True

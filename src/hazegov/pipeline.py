@@ -1,0 +1,132 @@
+"""One function per workflow rule: file paths in, files out. Snakemake scripts only call these."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hazegov.cleaning import apply_exclusions, read_provenance, write_parquet
+from hazegov.codebook import load_codebook
+from hazegov.describe import plot_participant_flow, sample_by_group, sample_table_markdown
+from hazegov.ingest import data_source, ingest_export
+from hazegov.outputs import atomic_path, write_text
+from hazegov.paper_inputs import paper_variables, questionnaire_markdown, write_variables
+from hazegov.release import data_dictionary, write_sav
+
+log = logging.getLogger("hazegov")
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6g")
+
+
+def write_json(record: dict[str, Any], path: str | Path) -> None:
+    write_text(path, json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _source_label(provenance: dict[str, Any]) -> str:
+    return "synthetic" if provenance.get("synthetic") else "real"
+
+
+def run_ingest(
+    export: str | Path,
+    codebook: str | Path,
+    encoding: str,
+    out_of_range: str,
+    responses_out: str | Path,
+    quality_out: str | Path,
+    report_out: str | Path,
+) -> None:
+    """Raw export -> de-identified, codebook-mapped responses (no exclusions yet)."""
+    export = Path(export)
+    cb = load_codebook(codebook)
+    provenance = data_source(export)
+    result = ingest_export(export, cb, encoding=encoding, out_of_range=out_of_range)
+    log.info("read %s rows from %s (%s)", result.report["rows"], export, result.report["encoding"])
+    report = result.report | {"data_source": _source_label(provenance)}
+    quality = result.quality_log.assign(data_source=_source_label(provenance))
+    write_parquet(result.responses, responses_out, provenance)
+    write_csv(quality, quality_out)
+    write_json(report, report_out)
+
+
+def run_clean(
+    responses: str | Path,
+    codebook: str | Path,
+    exclusions: dict[str, Any],
+    analysis_out: str | Path,
+    flow_out: str | Path,
+    sav_out: str | Path,
+    dictionary_out: str | Path,
+) -> None:
+    """Apply the exclusion rules, reverse-code, and write the released data set in three forms."""
+    cb = load_codebook(codebook)
+    provenance = read_provenance(responses)
+    cleaned = apply_exclusions(pd.read_parquet(responses), cb, exclusions)
+    for step in cleaned.flow.itertuples(index=False):
+        log.info("%-16s excluded %3d, remaining %3d", step.step, step.excluded, step.remaining)
+    label = _source_label(provenance)
+    write_parquet(cleaned.analysis, analysis_out, provenance)
+    write_csv(cleaned.flow.assign(data_source=label), flow_out)
+    file_label = ("SYNTHETIC DATA - " if label == "synthetic" else "") + "Beijing haze governance survey"
+    write_sav(cleaned.analysis, cb, sav_out, file_label)
+    write_csv(data_dictionary(cb, cleaned.analysis), dictionary_out)
+
+
+def run_sample_by_group(
+    analysis: str | Path, codebook: str | Path, table_out: str | Path, markdown_out: str | Path
+) -> None:
+    cb = load_codebook(codebook)
+    provenance = read_provenance(analysis)
+    table = sample_by_group(pd.read_parquet(analysis), cb)
+    write_csv(table.assign(data_source=_source_label(provenance)), table_out)
+    write_text(markdown_out, sample_table_markdown(table, bool(provenance.get("synthetic"))))
+
+
+def run_participant_flow_figure(flow: str | Path, figure_out: str | Path) -> None:
+    frame = pd.read_csv(flow)
+    plot_participant_flow(frame, figure_out, synthetic=bool((frame["data_source"] == "synthetic").all()))
+
+
+def run_questionnaire_appendix(codebook: str | Path, markdown_out: str | Path) -> None:
+    write_text(markdown_out, questionnaire_markdown(load_codebook(codebook)))
+
+
+def run_paper_variables(
+    flow: str | Path,
+    sample: str | Path,
+    ingest_report: str | Path,
+    analysis: str | Path,
+    codebook: str | Path,
+    exclusions: dict[str, Any],
+    variables_out: str | Path,
+) -> None:
+    variables = paper_variables(
+        flow=pd.read_csv(flow),
+        sample=pd.read_csv(sample),
+        ingest_report=json.loads(Path(ingest_report).read_text(encoding="utf-8")),
+        provenance=read_provenance(analysis),
+        cb=load_codebook(codebook),
+        exclusion_rules=exclusions,
+    )
+    write_variables(variables, variables_out)
+
+
+def run_render(build_dir: str | Path, outputs: dict[str, str | Path], renderer: str) -> str:
+    from hazegov.paper_render import render_paper, render_preview
+
+    targets = {fmt: Path(p) for fmt, p in outputs.items()}
+    if renderer == "preview":
+        render_preview(Path(build_dir), targets)
+        used = "preview"
+    else:
+        used = render_paper(Path(build_dir), targets)
+        if renderer == "quarto" and used != "quarto":
+            raise RuntimeError("config paper.renderer is 'quarto' but quarto >= 1.5 is not on PATH")
+    log.info("rendered %s with %s", ", ".join(sorted(targets)), used)
+    return used

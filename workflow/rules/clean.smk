@@ -1,0 +1,18 @@
+rule clean_responses:
+    """Apply the exclusion rules, reverse-code, and write the analysis data set."""
+    input:
+        responses="results/interim/responses.parquet",
+        codebook=config["survey"]["codebook"],
+    output:
+        analysis="results/processed/analysis.parquet",
+        flow="results/processed/participant_flow.csv",
+        sav="results/processed/analysis.sav",
+        dictionary="results/processed/data_dictionary.csv",
+    params:
+        exclusions=config["exclusions"],
+    log:
+        "logs/clean_responses.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/clean_responses.py"

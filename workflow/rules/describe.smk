@@ -1,0 +1,32 @@
+rule sample_by_group:
+    """Analysed respondents per respondent group."""
+    input:
+        analysis="results/processed/analysis.parquet",
+        codebook=config["survey"]["codebook"],
+    output:
+        table="results/tables/sample_by_group.csv",
+        markdown=f"{PAPER_BUILD_DIR}/tables/sample_by_group.md",
+    log:
+        "logs/sample_by_group.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/sample_by_group.py"
+
+
+rule participant_flow_figure:
+    """The participant flow from submissions received to respondents analysed."""
+    input:
+        flow="results/processed/participant_flow.csv",
+    output:
+        figure=report(
+            f"{PAPER_BUILD_DIR}/figures/participant_flow.png",
+            caption="../report/participant_flow.rst",
+            category="Sample",
+        ),
+    log:
+        "logs/participant_flow_figure.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/participant_flow_figure.py"

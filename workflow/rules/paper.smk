@@ -1,0 +1,68 @@
+rule stage_paper_sources:
+    """Copy the paper sources into the build directory, beside the generated inputs."""
+    input:
+        [str(PAPER_SOURCE_DIR / source) for source in paper_sources()],
+    output:
+        [f"{PAPER_BUILD_DIR}/{source}" for source in paper_sources()],
+    log:
+        "logs/stage_paper_sources.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/stage_paper_sources.py"
+
+
+rule questionnaire_appendix:
+    """The questionnaire in both languages, printed from the codebook."""
+    input:
+        codebook=config["survey"]["codebook"],
+    output:
+        markdown=f"{PAPER_BUILD_DIR}/appendix/questionnaire.md",
+    log:
+        "logs/questionnaire_appendix.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/questionnaire_appendix.py"
+
+
+rule paper_variables:
+    """Every number the paper's prose quotes, taken from pipeline outputs."""
+    input:
+        flow="results/processed/participant_flow.csv",
+        sample="results/tables/sample_by_group.csv",
+        ingest_report="results/interim/ingest_report.json",
+        analysis="results/processed/analysis.parquet",
+        codebook=config["survey"]["codebook"],
+    output:
+        variables=f"{PAPER_BUILD_DIR}/_variables.yml",
+    params:
+        exclusions=config["exclusions"],
+    log:
+        "logs/paper_variables.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/paper_variables.py"
+
+
+rule render_paper:
+    """Quarto when it is on PATH, otherwise the pandoc/typst preview render."""
+    input:
+        sources=expand(f"{PAPER_BUILD_DIR}/{{source}}", source=paper_sources()),
+        variables=f"{PAPER_BUILD_DIR}/_variables.yml",
+        tables=[f"{PAPER_BUILD_DIR}/tables/sample_by_group.md"],
+        figures=[f"{PAPER_BUILD_DIR}/figures/participant_flow.png"],
+        appendix=f"{PAPER_BUILD_DIR}/appendix/questionnaire.md",
+    output:
+        paper_outputs(),
+    params:
+        build_dir=PAPER_BUILD_DIR,
+        formats=config["paper"]["formats"],
+        renderer=config["paper"]["renderer"],
+    log:
+        "logs/render_paper.log",
+    conda:
+        "../envs/paper.yaml"
+    script:
+        "../scripts/render_paper.py"

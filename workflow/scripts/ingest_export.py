@@ -1,0 +1,13 @@
+from hazegov.logs import rule_log
+from hazegov.pipeline import run_ingest
+
+with rule_log(snakemake.log[0]):  # noqa: F821
+    run_ingest(
+        export=snakemake.input.export,  # noqa: F821
+        codebook=snakemake.input.codebook,  # noqa: F821
+        encoding=snakemake.params.encoding,  # noqa: F821
+        out_of_range=snakemake.params.out_of_range,  # noqa: F821
+        responses_out=snakemake.output.responses,  # noqa: F821
+        quality_out=snakemake.output.quality,  # noqa: F821
+        report_out=snakemake.output.report,  # noqa: F821
+    )

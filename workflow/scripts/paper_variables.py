@@ -1,0 +1,13 @@
+from hazegov.logs import rule_log
+from hazegov.pipeline import run_paper_variables
+
+with rule_log(snakemake.log[0]):  # noqa: F821
+    run_paper_variables(
+        flow=snakemake.input.flow,  # noqa: F821
+        sample=snakemake.input.sample,  # noqa: F821
+        ingest_report=snakemake.input.ingest_report,  # noqa: F821
+        analysis=snakemake.input.analysis,  # noqa: F821
+        codebook=snakemake.input.codebook,  # noqa: F821
+        exclusions=dict(snakemake.params.exclusions),  # noqa: F821
+        variables_out=snakemake.output.variables,  # noqa: F821
+    )

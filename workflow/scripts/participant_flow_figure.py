@@ -1,0 +1,8 @@
+from hazegov.logs import rule_log
+from hazegov.pipeline import run_participant_flow_figure
+
+with rule_log(snakemake.log[0]):  # noqa: F821
+    run_participant_flow_figure(
+        flow=snakemake.input.flow,  # noqa: F821
+        figure_out=snakemake.output.figure,  # noqa: F821
+    )
