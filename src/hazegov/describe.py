@@ -37,7 +37,7 @@ def sample_table_markdown(table: pd.DataFrame, synthetic: bool) -> str:
     """Pipe table with a Quarto table caption and label."""
     lines = [
         "| Respondent group | 受访单位 | Sector | n | % |",
-        "|:--|:--|:--|--:|--:|",
+        "|:-------------------|:--------------|:-----------|---:|----:|",
     ]
     for row in table.itertuples(index=False):
         name = f"**{row.group_en}**" if row.resp_group == "total" else row.group_en

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 PAPER_SOURCE_DIR = Path(workflow.basedir) / "paper"

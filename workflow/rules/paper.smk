@@ -57,7 +57,7 @@ rule render_paper:
     output:
         paper_outputs(),
     params:
-        build_dir=PAPER_BUILD_DIR,
+        build_dir=lambda wildcards, input: os.path.dirname(input.variables),
         formats=config["paper"]["formats"],
         renderer=config["paper"]["renderer"],
     log:

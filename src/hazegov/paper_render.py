@@ -1,0 +1,1020 @@
+"""Render the Quarto paper to HTML and PDF.
+
+Real Quarto (>= 1.5) is used when it is on PATH.  Otherwise a *preview* render is produced
+with pandoc (HTML, and typst source compiled to PDF by the ``typst`` package); the preview
+re-implements the Quarto features the paper uses (includes, variables, page breaks,
+cross-references, appendices and callouts) so the ``.qmd`` sources stay plain Quarto.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import importlib.util
+import json
+import logging
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "PREVIEW_NOTICE",
+    "PaperRenderError",
+    "cjk_font_dir",
+    "convert_callouts",
+    "expand_shortcodes",
+    "number_crossrefs",
+    "quarto_version",
+    "render_paper",
+    "render_preview",
+]
+
+log = logging.getLogger(__name__)
+
+PREVIEW_NOTICE = (
+    "Preview render (pandoc), not Quarto: layout, numbering style and citation formatting "
+    "may differ from the final Quarto build."
+)
+MIN_QUARTO_VERSION = (1, 5, 0)
+FORMATS = ("html", "pdf")
+CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+CJK_FONT_FAMILY = "Noto Sans CJK SC"
+LATIN_FONT_FAMILY = "Libertinus Serif"  # embedded in typst, so always available
+TYPST_TIMESTAMP = 0  # fixed "now" so PDFs are reproducible
+SUBPROCESS_TIMEOUT = 600
+
+_QUARTO_ONLY_KEYS = frozenset(
+    {
+        "project",
+        "format",
+        "execute",
+        "crossref",
+        "editor",
+        "jupyter",
+        "engine",
+        "filters",
+        "knitr",
+        "website",
+        "book",
+        "manuscript",
+        "brand",
+        "resources",
+        "freeze",
+        "toc",
+        "toc-depth",
+        "number-sections",
+        "embed-resources",
+        "self-contained",
+        "theme",
+    }
+)
+_DATE_KEYWORDS = frozenset({"today", "now", "last-modified"})
+_CALLOUT_TYPES = {
+    "note": ("Note", "#0758e5"),
+    "tip": ("Tip", "#00a047"),
+    "important": ("Important", "#cc1914"),
+    "caution": ("Caution", "#fc5300"),
+    "warning": ("Warning", "#eb9113"),
+}
+
+HTML_CSS = """\
+body {
+  max-width: 46em;
+  font-family: "Libertinus Serif", Georgia, "Times New Roman", "Noto Serif CJK SC",
+    "Source Han Serif SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
+    "Microsoft YaHei", serif;
+  font-size: 1.05rem;
+  line-height: 1.6;
+}
+h1, h2, h3, h4, header .title, header .subtitle {
+  font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
+    "Helvetica Neue", Arial, sans-serif;
+}
+.preview-notice {
+  margin: 0 0 1.5em; padding: 0.6em 1em; border: 1px solid #b58900; border-radius: 4px;
+  background: #fff3cd; color: #5c4400; font-family: sans-serif; font-weight: bold;
+}
+figure { margin: 1.5em 0; text-align: center; }
+figure img { max-width: 100%; }
+figcaption, table caption { font-size: 0.95em; }
+table { margin: 1em auto; border-collapse: collapse; }
+.callout {
+  margin: 1.2em 0; padding: 0.6em 1em; border: 1px solid #ccc; border-left-width: 5px;
+  border-radius: 4px; background: #fafafa;
+}
+.callout-title { font-weight: bold; margin-bottom: 0.3em; }
+.callout > .callout-title p, .callout > p:last-child { margin-bottom: 0; }
+""" + "".join(
+    f".callout-{name} {{ border-color: {colour}; }}\n"
+    for name, (_, colour) in _CALLOUT_TYPES.items()
+)
+
+
+class PaperRenderError(Exception):
+    """The paper sources are inconsistent or a renderer failed; the message says which."""
+
+
+# --------------------------------------------------------------------------- quarto
+
+
+def quarto_version() -> tuple[int, int, int] | None:
+    """Version of the ``quarto`` on PATH, or None when absent or unparsable."""
+    exe = shutil.which("quarto")
+    if exe is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [exe, "--version"], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", proc.stdout)
+    if proc.returncode != 0 or match is None:
+        return None
+    return int(match[1]), int(match[2]), int(match[3] or 0)
+
+
+def render_paper(build_dir: Path, outputs: Mapping[str, Path]) -> str:
+    """Render with Quarto when a recent one is installed, else the pandoc preview.
+
+    Returns ``"quarto"`` or ``"preview"`` so callers can record which renderer was used.
+    """
+    _check_formats(outputs)
+    version = quarto_version()
+    if version is not None and version >= MIN_QUARTO_VERSION:
+        _render_quarto(Path(build_dir), outputs)
+        return "quarto"
+    render_preview(Path(build_dir), outputs)
+    return "preview"
+
+
+def _render_quarto(build_dir: Path, outputs: Mapping[str, Path]) -> None:
+    exe = shutil.which("quarto")
+    if exe is None:  # pragma: no cover - checked by the caller
+        raise PaperRenderError("quarto is not on PATH")
+    project = _load_yaml_file(build_dir / "_quarto.yml")
+    settings = project.get("project")
+    output_dir = build_dir / str(
+        (settings.get("output-dir") if isinstance(settings, Mapping) else None) or "."
+    )
+    produced: dict[str, Path] = {}
+    for fmt in outputs:
+        if fmt == "html":
+            args = ["--to", "html", "-M", "embed-resources:true"]
+            name = "index.html"
+        else:
+            args = ["--to", "typst"]
+            name = "index.pdf"
+        _run([exe, "render", "index.qmd", *args], cwd=build_dir, what=f"quarto render ({fmt})")
+        result = output_dir / name
+        if not result.is_file():
+            raise PaperRenderError(f"quarto render ({fmt}) did not produce {result}")
+        produced[fmt] = result
+    for fmt, result in produced.items():
+        _write_atomic(Path(outputs[fmt]), result.read_bytes())
+
+
+# --------------------------------------------------------------------------- shortcodes
+
+_SHORTCODE_RE = re.compile(
+    r"\{\{\{<(?P<escaped>.*?)>\}\}\}|\{\{<\s*(?P<name>[\w-]+)(?P<args>.*?)\s*>\}\}", re.DOTALL
+)
+_PAGEBREAK = (
+    '\n\n```{=html}\n<div style="page-break-after: always;"></div>\n```\n\n'
+    "```{=typst}\n#pagebreak(weak: true)\n```\n\n"
+)
+
+
+def expand_shortcodes(
+    text: str,
+    base_dir: Path,
+    variables: Mapping[str, Any],
+    *,
+    source: Path | str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    project_root: Path | None = None,
+    _chain: tuple[Path, ...] = (),
+) -> str:
+    """Resolve the Quarto shortcodes the paper uses: include, var, meta and pagebreak.
+
+    As in Quarto, an include is pasted text: every relative include path, nested ones too,
+    resolves from the main document's directory (``base_dir``); a path starting with ``/``
+    resolves from ``project_root`` (default ``base_dir``).
+    Unknown variables and shortcodes are errors so a typo never renders as blank text.
+    ``{{{< ... >}}}`` is Quarto's escape and yields the literal shortcode.
+    """
+    where = str(source) if source is not None else "<text>"
+    root = Path(project_root if project_root is not None else base_dir)
+
+    def replace(match: re.Match[str]) -> str:
+        if match["escaped"] is not None:
+            return "{{<" + match["escaped"] + ">}}"
+        name = match["name"]
+        try:
+            args = shlex.split(match["args"])
+        except ValueError as exc:
+            raise PaperRenderError(f"{where}: malformed shortcode {match[0]!r}: {exc}") from None
+        if name == "include":
+            return _include(args, match[0])
+        if name in ("var", "meta"):
+            if len(args) != 1:
+                raise PaperRenderError(f"{where}: {match[0]!r} takes exactly one key")
+            if name == "var":
+                return _lookup(variables, args[0], where, "variable", "_variables.yml")
+            return _lookup(metadata or {}, args[0], where, "metadata key", "the front matter")
+        if name == "pagebreak":
+            return _PAGEBREAK
+        raise PaperRenderError(f"{where}: unsupported shortcode {match[0]!r}")
+
+    def _include(args: list[str], code: str) -> str:
+        if len(args) != 1:
+            raise PaperRenderError(f"{where}: {code!r} takes exactly one path")
+        relative = args[0]
+        target = (
+            root / relative.lstrip("/") if relative.startswith("/") else Path(base_dir) / relative
+        ).resolve()
+        if not target.is_file():
+            raise PaperRenderError(f"{where}: included file not found: {relative} ({target})")
+        chain = _chain or ((Path(source).resolve(),) if source is not None else ())
+        if target in chain:
+            cycle = " -> ".join(str(p) for p in (*chain, target))
+            raise PaperRenderError(f"include cycle: {cycle}")
+        content = target.read_text(encoding="utf-8")
+        return expand_shortcodes(
+            content,
+            base_dir,
+            variables,
+            source=target,
+            metadata=metadata,
+            project_root=root,
+            _chain=(*chain, target),
+        ).rstrip("\n")
+
+    return _SHORTCODE_RE.sub(replace, text)
+
+
+_MISSING = object()
+
+
+def _lookup(mapping: Mapping[str, Any], key: str, where: str, kind: str, origin: str) -> str:
+    value: Any = mapping.get(key, _MISSING)
+    if value is _MISSING:
+        value = mapping
+        for part in key.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                value = _MISSING
+                break
+            value = value[part]
+    if value is _MISSING or value is None:
+        raise PaperRenderError(f"{where}: {kind} {key!r} is not defined in {origin}")
+    if isinstance(value, Mapping | list):
+        raise PaperRenderError(f"{where}: {kind} {key!r} in {origin} is not a scalar")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- masking
+
+
+_FENCE_RE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
+_CODE_SPAN_RE = re.compile(
+    r"(?<!`)(?P<ticks>`+)(?!`)(?:(?!\n[ \t]*\n).)+?(?<!`)(?P=ticks)(?!`)", re.DOTALL
+)
+_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+_PLACEHOLDER_RE = re.compile("\ue000(\\d+)\ue001")
+
+
+@dataclass
+class _Masked:
+    """Markdown with code, raw blocks, comments and front matter swapped for placeholders."""
+
+    text: str
+    pieces: list[str]
+
+    def restore(self, text: str) -> str:
+        return _PLACEHOLDER_RE.sub(lambda m: self.pieces[int(m[1])], text)
+
+
+def _mask(markdown: str) -> _Masked:
+    pieces: list[str] = []
+
+    def hide(chunk: str) -> str:
+        pieces.append(chunk)
+        return f"\ue000{len(pieces) - 1}\ue001"
+
+    lines = markdown.splitlines(keepends=True)
+    out: list[str] = []
+    i = 0
+    if lines and lines[0].rstrip() == "---":
+        for j in range(1, len(lines)):
+            if lines[j].rstrip() in ("---", "..."):
+                out.append(hide("".join(lines[: j + 1])))
+                i = j + 1
+                break
+    while i < len(lines):
+        match = _FENCE_RE.match(lines[i])
+        if match is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        fence = match["fence"]
+        j = i + 1
+        while j < len(lines):
+            close = _FENCE_RE.match(lines[j])
+            if (
+                close is not None
+                and close["fence"][0] == fence[0]
+                and len(close["fence"]) >= len(fence)
+                and not lines[j][close.end() :].strip()
+            ):
+                break
+            j += 1
+        block = "".join(lines[i : j + 1])
+        newline = "\n" if block.endswith("\n") else ""
+        out.append(hide(block.removesuffix("\n")) + newline)
+        i = j + 1
+    text = "".join(out)
+    text = _COMMENT_RE.sub(lambda m: hide(m[0]), text)
+    text = _CODE_SPAN_RE.sub(lambda m: hide(m[0]), text)
+    return _Masked(text, pieces)
+
+
+# --------------------------------------------------------------------------- attributes
+
+
+_ATTR_TOKEN_RE = re.compile(r"""([#.][^\s#.="']+|[\w-]+=(?:"[^"]*"|'[^']*'|\S+)|-|\S+)""")
+
+
+def _parse_attrs(attrs: str) -> tuple[str | None, list[str]]:
+    ident: str | None = None
+    classes: list[str] = []
+    for token in _ATTR_TOKEN_RE.findall(attrs):
+        if token.startswith("#"):
+            ident = token[1:]
+        elif token.startswith("."):
+            classes.append(token[1:])
+        elif token == "-":
+            classes.append("unnumbered")
+    return ident, classes
+
+
+# --------------------------------------------------------------------------- callouts
+
+
+_DIV_OPEN_RE = re.compile(
+    r"^ {0,3}(?P<colons>:{3,})\s*(?:\{(?P<attrs>[^{}]*)\}|(?P<cls>[\w-]+))\s*:*\s*$"
+)
+_DIV_CLOSE_RE = re.compile(r"^ {0,3}:{3,}\s*$")
+_TITLE_ATTR_RE = re.compile(r"""\s*\btitle=(?:"([^"]*)"|'([^']*)'|(\S+))""")
+_CALLOUT_HEADING_RE = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
+
+
+def _iter_divs(lines: list[str]) -> Iterator[tuple[int, int]]:
+    """(open, close) line indices of fenced divs, innermost first; lines are masked."""
+    stack: list[int] = []
+    for index, line in enumerate(lines):
+        if _DIV_OPEN_RE.match(line):
+            stack.append(index)
+        elif _DIV_CLOSE_RE.match(line) and stack:
+            yield stack.pop(), index
+
+
+def convert_callouts(markdown: str) -> str:
+    """Turn Quarto callouts into boxes pandoc can render to HTML (CSS) and typst (#block)."""
+    masked = _mask(markdown)
+    lines = masked.text.splitlines(keepends=True)
+    inserts: dict[int, list[str]] = {}
+    replaced: dict[int, str] = {}
+    for start, end in _iter_divs(lines):
+        match = _DIV_OPEN_RE.match(lines[start])
+        assert match is not None
+        attrs = match["attrs"] if match["attrs"] is not None else "." + match["cls"]
+        _, classes = _parse_attrs(attrs)
+        kind = next((c[8:] for c in classes if c.startswith("callout-")), None)
+        if kind not in _CALLOUT_TYPES:
+            continue
+        default_title, colour = _CALLOUT_TYPES[kind]
+        title_match = _TITLE_ATTR_RE.search(attrs)
+        title = next((g for g in title_match.groups() if g is not None), "") if title_match else ""
+        attrs = _TITLE_ATTR_RE.sub("", attrs)
+        first = next((k for k in range(start + 1, end) if lines[k].strip()), None)
+        if first is not None and not title:
+            heading = _CALLOUT_HEADING_RE.match(lines[first])
+            if heading is not None:
+                title = heading["title"]
+                replaced[first] = "\n"
+        colons = match["colons"]
+        replaced[start] = f"{colons} {{.callout {attrs.strip()}}}\n"
+        typst_open = (
+            f'#block(width: 100%, inset: 8pt, radius: 3pt, fill: rgb("{colour}").lighten(92%),'
+            f' stroke: (left: 3pt + rgb("{colour}"), rest: 0.5pt + rgb("{colour}")))['
+        )
+        inserts.setdefault(start + 1, []).append(
+            f"\n```{{=typst}}\n{typst_open}\n```\n\n"
+            f"::: {{.callout-title}}\n**{title or default_title}**\n:::\n\n"
+        )
+        inserts.setdefault(end, []).insert(0, "\n```{=typst}\n]\n```\n\n")
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        out.extend(inserts.get(index, []))
+        out.append(replaced.get(index, line))
+    out.extend(inserts.get(len(lines), []))
+    return masked.restore("".join(out))
+
+
+# --------------------------------------------------------------------------- cross-references
+
+
+@dataclass(frozen=True)
+class CrossrefStyle:
+    """Words used for captions and references; Quarto's ``crossref:`` option overrides them."""
+
+    fig_title: str = "Figure"
+    tbl_title: str = "Table"
+    title_delim: str = ":"
+    fig_prefix: str = "Figure"
+    tbl_prefix: str = "Table"
+    sec_prefix: str = "Section"
+    appendix_prefix: str = "Appendix"
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any] | None) -> CrossrefStyle:
+        options = options or {}
+        fig_title = str(options.get("fig-title", cls.fig_title))
+        tbl_title = str(options.get("tbl-title", cls.tbl_title))
+        return cls(
+            fig_title=fig_title,
+            tbl_title=tbl_title,
+            title_delim=str(options.get("title-delim", cls.title_delim)),
+            fig_prefix=str(options.get("fig-prefix", fig_title)),
+            tbl_prefix=str(options.get("tbl-prefix", tbl_title)),
+            sec_prefix=str(options.get("sec-prefix", cls.sec_prefix)),
+            appendix_prefix=str(options.get("appendix-title", cls.appendix_prefix)),
+        )
+
+
+@dataclass(frozen=True)
+class _Target:
+    kind: str  # "fig", "tbl" or "sec"
+    number: str | None  # None for unnumbered sections
+    appendix: bool = False
+    title: str = ""
+
+
+_KEY = r"(?P<key>(?:fig|tbl|sec)-\w+(?:[-:.]\w+)*)"
+_HEADING_RE = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<text>.*?)[ \t]*$", re.MULTILINE)
+_TRAILING_ATTRS_RE = re.compile(r"\s*\{(?P<attrs>[^{}]*)\}\s*$")
+_TABLE_CAPTION_RE = re.compile(
+    r"^(?P<lead>[ \t]{0,3}(?:Table)?:[ \t]+)(?P<text>.*?)(?P<attrs>[ \t]*\{[^{}]*#tbl-[^{}]*\})"
+    r"[ \t]*$",
+    re.MULTILINE,
+)
+_DIV_LABEL_RE = re.compile(r"^ {0,3}:{3,}\s*\{[^{}]*#(?P<label>(?:fig|tbl)-[^\s}]+)", re.MULTILINE)
+_ANY_LABEL_RE = re.compile(r"\{[^{}]*#(?P<label>(?:fig|tbl|sec)-[^\s{}]+)[^{}]*\}")
+_BRACKET_REF_RE = re.compile(
+    r"\[(?P<body>(?:(?!\n\s*\n)[^\[\]])*?-?@(?:fig|tbl|sec)-(?:(?!\n\s*\n)[^\[\]])*?)\]"
+    r"(?![(\[{:])"
+)
+_BARE_REF_RE = re.compile(r"(?<![\w.+/@-])(?P<neg>-)?@" + _KEY)
+_CITE_ITEM_RE = re.compile(
+    r"^(?P<pre>.*?)(?P<neg>-)?@(?P<key>[\w][\w:.#$%&+?<>~/-]*?)(?P<post>[.,;:!?]*(?:\s.*)?)$",
+    re.DOTALL,
+)
+
+
+def _letters(n: int) -> str:
+    out = ""
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        out = chr(ord("A") + rem) + out
+    return out
+
+
+def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -> str:
+    """Number figures, tables and sections the way Quarto does and resolve ``@`` references.
+
+    Section numbers follow pandoc's ``--number-sections`` algorithm; after a heading with
+    class ``appendix`` the level-1 counter restarts and is lettered (A, A.1, B, ...).
+    Numbered headings get an explicit ``number`` attribute (which pandoc's HTML writer
+    shows) and the start of the appendix gets a raw typst counter reset, so HTML, PDF and
+    the reference texts agree.  Citations, code and comments are left alone.
+    """
+    style = CrossrefStyle.from_options(crossref)
+    masked = _mask(markdown)
+    text = masked.text
+
+    div_label = _DIV_LABEL_RE.search(text)
+    if div_label is not None:
+        raise PaperRenderError(
+            f"div-style figure/table '{div_label['label']}' is not supported by the preview "
+            "renderer; use ![caption](path){#fig-...} or a ': caption {#tbl-...}' line"
+        )
+    labels = [m["label"] for m in _ANY_LABEL_RE.finditer(text)]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise PaperRenderError(f"duplicate cross-reference label(s): {', '.join(duplicates)}")
+
+    targets: dict[str, _Target] = {}
+    counters = {"fig": 0, "tbl": 0}
+
+    def caption_prefix(kind: str) -> str:
+        counters[kind] += 1
+        title = style.fig_title if kind == "fig" else style.tbl_title
+        return f"{title} {counters[kind]}{style.title_delim} "
+
+    # Figures, tables and headings are numbered in one document-order pass.
+    events: list[tuple[int, str, re.Match[str] | tuple[int, str]]] = []
+    events.extend((m.start(), "heading", m) for m in _HEADING_RE.finditer(text))
+    events.extend((m.start(), "table", m) for m in _TABLE_CAPTION_RE.finditer(text))
+    events.extend((start, "figure", span) for start, span in _find_figures(text))
+    events.sort(key=lambda event: event[0])
+
+    edits: list[tuple[int, int, str]] = []
+    section = _SectionCounter()
+    for _, kind, item in events:
+        if kind == "figure":
+            assert isinstance(item, tuple)
+            caption_start, label = item
+            edits.append((caption_start, caption_start, caption_prefix("fig")))
+            targets[label] = _Target("fig", str(counters["fig"]))
+        elif kind == "table":
+            assert isinstance(item, re.Match)
+            ident, _ = _parse_attrs(item["attrs"].strip()[1:-1])
+            assert ident is not None
+            edits.append((item.start("text"), item.start("text"), caption_prefix("tbl")))
+            targets[ident] = _Target("tbl", str(counters["tbl"]))
+        else:
+            assert isinstance(item, re.Match)
+            edits.extend(section.visit(item, targets))
+
+    for start, end, new in sorted(edits, key=lambda e: e[0], reverse=True):
+        text = text[:start] + new + text[end:]
+
+    unresolved: set[str] = set()
+
+    def link(key: str, bare_number: bool) -> str:
+        target = targets.get(key)
+        if target is None:
+            unresolved.add(key)
+            return f"@{key}"
+        if target.number is None:
+            return f"[{target.title}](#{key})"
+        if bare_number:
+            return f"[{target.number}](#{key})"
+        prefix = {"fig": style.fig_prefix, "tbl": style.tbl_prefix}.get(target.kind)
+        if prefix is None:
+            prefix = style.appendix_prefix if target.appendix else style.sec_prefix
+        return f"[{prefix}\u00a0{target.number}](#{key})"
+
+    def bracket(match: re.Match[str]) -> str:
+        refs: list[str] = []
+        cites: list[str] = []
+        for raw_item in match["body"].split(";"):
+            item = _CITE_ITEM_RE.match(" ".join(raw_item.split()))
+            if item is None or not re.fullmatch(_KEY, item["key"]):
+                cites.append(raw_item.strip())
+                continue
+            refs.append(item["pre"] + link(item["key"], bool(item["neg"])) + item["post"])
+        if cites:
+            refs.append("[" + "; ".join(cites) + "]")
+        return "; ".join(refs)
+
+    text = _BRACKET_REF_RE.sub(bracket, text)
+    text = _BARE_REF_RE.sub(lambda m: link(m["key"], bool(m["neg"])), text)
+    if unresolved:
+        raise PaperRenderError(
+            f"unresolved cross-reference(s): {', '.join('@' + k for k in sorted(unresolved))}"
+        )
+    return masked.restore(text)
+
+
+def _find_figures(text: str) -> Iterator[tuple[int, tuple[int, str]]]:
+    """Images carrying a ``#fig-`` id: (position, (caption start, label))."""
+    for match in re.finditer(r"!\[", text):
+        caption_start = match.end()
+        caption_end = _balanced(text, caption_start, "[", "]")
+        if caption_end is None or text[caption_end + 1 : caption_end + 2] != "(":
+            continue
+        target_end = _balanced(text, caption_end + 2, "(", ")")
+        if target_end is None or text[target_end + 1 : target_end + 2] != "{":
+            continue
+        attrs_end = text.find("}", target_end + 2)
+        if attrs_end < 0:
+            continue
+        ident, _ = _parse_attrs(text[target_end + 2 : attrs_end])
+        if ident is not None and ident.startswith("fig-"):
+            yield match.start(), (caption_start, ident)
+
+
+def _balanced(text: str, start: int, open_char: str, close_char: str) -> int | None:
+    depth = 1
+    index = start
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == open_char:
+            depth += 1
+        elif char == close_char:
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return None
+
+
+class _SectionCounter:
+    """pandoc's ``makeSections`` numbering, with Quarto-style lettered appendices."""
+
+    def __init__(self) -> None:
+        self.numbers: list[int] = []
+        self.appendix = False
+
+    def visit(
+        self, match: re.Match[str], targets: dict[str, _Target]
+    ) -> list[tuple[int, int, str]]:
+        level = len(match["hashes"])
+        heading = match["text"]
+        attrs_match = _TRAILING_ATTRS_RE.search(heading)
+        attrs = attrs_match["attrs"] if attrs_match else ""
+        title = heading[: attrs_match.start()] if attrs_match else heading
+        title = re.sub(r"[ \t]+#+$", "", title).strip()
+        ident, classes = _parse_attrs(attrs)
+        edits: list[tuple[int, int, str]] = []
+        if "appendix" in classes and not self.appendix:
+            self.appendix = True
+            self.numbers = []
+            edits.append(
+                (
+                    match.start(),
+                    match.start(),
+                    "```{=typst}\n#counter(heading).update(0)\n"
+                    '#set heading(numbering: "A.1.1.1.1.1")\n```\n\n',
+                )
+            )
+        number: str | None = None
+        if "unnumbered" not in classes:
+            kept = self.numbers[:level]
+            if len(kept) >= level:
+                self.numbers = [*kept[:-1], kept[-1] + 1]
+            else:
+                self.numbers = [*self.numbers, *([0] * (level - len(self.numbers) - 1)), 1]
+            parts = [str(n) for n in self.numbers]
+            if self.appendix:
+                parts[0] = _letters(self.numbers[0])
+            number = ".".join(parts)
+            new_attrs = f'{attrs.strip()} number="{number}"'.strip()
+            end = match.end("text")
+            start = match.start("text") + attrs_match.start() if attrs_match else end
+            edits.append((start, end, f" {{{new_attrs}}}"))
+        if ident is not None and ident.startswith("sec-"):
+            targets[ident] = _Target("sec", number, self.appendix, title)
+        return edits
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def _split_front_matter(text: str, source: Path) -> tuple[dict[str, Any], str]:
+    match = re.match(r"\A---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", text, re.DOTALL)
+    if match is None:
+        return {}, text
+    try:
+        data = yaml.safe_load(match["yaml"] or "") or {}
+    except yaml.YAMLError as exc:
+        raise PaperRenderError(f"{source}: invalid YAML front matter: {exc}") from None
+    if not isinstance(data, dict):
+        raise PaperRenderError(f"{source}: front matter must be a mapping")
+    return data, text[match.end() :]
+
+
+def _load_yaml_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise PaperRenderError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise PaperRenderError(f"{path}: must contain a YAML mapping")
+    return data
+
+
+def _format_options(config: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    formats = config.get("format")
+    if not isinstance(formats, Mapping):
+        return {}
+    merged: dict[str, Any] = {}
+    for name in names:
+        options = formats.get(name)
+        if isinstance(options, Mapping):
+            merged.update(options)
+    return merged
+
+
+def _merge_metadata(
+    project: Mapping[str, Any], front: Mapping[str, Any], fmt: str
+) -> dict[str, Any]:
+    """Quarto precedence: project < project format < document < document format."""
+    names = ("html",) if fmt == "html" else ("typst", "pdf")
+    merged: dict[str, Any] = {}
+    for layer in (project, _format_options(project, names), front, _format_options(front, names)):
+        merged.update(layer)
+    return merged
+
+
+def _author_entries(authors: Any) -> list[dict[str, str]]:
+    if authors is None:
+        return []
+    if not isinstance(authors, list):
+        authors = [authors]
+    entries = []
+    for author in authors:
+        if not isinstance(author, Mapping):
+            entries.append({"name": str(author), "affiliation": "", "email": ""})
+            continue
+        name = author.get("name", "")
+        if isinstance(name, Mapping):
+            name = name.get("literal") or " ".join(
+                str(name[k]) for k in ("given", "family") if name.get(k)
+            )
+        affiliations = author.get("affiliations", author.get("affiliation", []))
+        if not isinstance(affiliations, list):
+            affiliations = [affiliations]
+        affiliation = "; ".join(
+            str(a.get("name", "")) if isinstance(a, Mapping) else str(a) for a in affiliations
+        )
+        entries.append(
+            {"name": str(name), "affiliation": affiliation, "email": str(author.get("email", ""))}
+        )
+    return entries
+
+
+def _pandoc_metadata(merged: Mapping[str, Any], fmt: str) -> dict[str, Any]:
+    meta = {k: v for k, v in merged.items() if k not in _QUARTO_ONLY_KEYS}
+    if str(meta.get("date", "")).strip().lower() in _DATE_KEYWORDS:
+        del meta["date"]  # the preview never injects the current date
+    authors = _author_entries(meta.pop("author", None))
+    if authors and fmt == "html":
+        meta["author"] = [
+            f"{a['name']} ({a['affiliation']})" if a["affiliation"] else a["name"] for a in authors
+        ]
+    elif authors:
+        meta["author"] = authors
+    meta.setdefault("link-citations", True)
+    return meta
+
+
+def _walk_strings(value: Any, func: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return func(value)
+    if isinstance(value, list):
+        return [_walk_strings(v, func) for v in value]
+    if isinstance(value, dict):
+        return {k: _walk_strings(v, func) for k, v in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- preview render
+
+
+def cjk_font_dir() -> Path | None:
+    """Directory of the OFL Noto CJK fonts shipped by ``mplfonts``, if installed.
+
+    The package is located without importing it (importing pulls in matplotlib).
+    """
+    spec = importlib.util.find_spec("mplfonts")
+    if spec is None or spec.origin is None:
+        return None
+    font_dir = Path(spec.origin).resolve().parent / "fonts"
+    return font_dir if (font_dir / CJK_FONT_FILE).is_file() else None
+
+
+def render_preview(
+    build_dir: Path, outputs: Mapping[str, Path], font_paths: list[Path] | None = None
+) -> None:
+    """Render ``index.qmd`` with pandoc (HTML) and pandoc + typst (PDF), without Quarto.
+
+    ``font_paths=None`` uses only typst's embedded fonts plus Noto Sans CJK SC from
+    ``mplfonts`` (system fonts are ignored so the PDF is the same on every machine); an
+    explicit list is used as given, and an empty list falls back to system fonts.
+    Nothing is written unless every requested format rendered.
+    """
+    _check_formats(outputs)
+    build_dir = Path(build_dir).resolve()
+    index = build_dir / "index.qmd"
+    if not index.is_file():
+        raise PaperRenderError(f"{index} not found")
+    project = _load_yaml_file(build_dir / "_quarto.yml")
+    variables = _load_yaml_file(build_dir / "_variables.yml")
+    front, body = _split_front_matter(index.read_text(encoding="utf-8"), index)
+    plain_meta = {**project, **front}
+
+    def expand(text: str) -> str:
+        return expand_shortcodes(
+            text, build_dir, variables, source=index, metadata=plain_meta, project_root=build_dir
+        )
+
+    front = _walk_strings(front, expand)
+    body = expand(body)
+    crossref: dict[str, Any] = {}
+    for layer in (project, front):
+        if isinstance(layer.get("crossref"), Mapping):
+            crossref.update(layer["crossref"])
+    body = number_crossrefs(convert_callouts(body), crossref)
+
+    rendered: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory(prefix="hazegov-paper-") as tmp_name:
+        tmp = Path(tmp_name)
+        if "html" in outputs:
+            meta = _merge_metadata(project, front, "html")
+            rendered["html"] = _render_html(build_dir, body, meta, tmp)
+        if "pdf" in outputs:
+            meta = _merge_metadata(project, front, "pdf")
+            rendered["pdf"] = _render_pdf(build_dir, body, meta, tmp, font_paths)
+    for fmt, data in rendered.items():
+        _write_atomic(Path(outputs[fmt]), data)
+
+
+def _document(body: str, meta: Mapping[str, Any]) -> str:
+    header = yaml.safe_dump(dict(meta), allow_unicode=True, sort_keys=False)
+    return f"---\n{header}---\n\n{body}"
+
+
+def _render_html(build_dir: Path, body: str, merged: Mapping[str, Any], tmp: Path) -> bytes:
+    header = tmp / "preview-header.html"
+    header.write_text(f"<style>\n{HTML_CSS}</style>\n", encoding="utf-8")
+    before = tmp / "preview-before.html"
+    before.write_text(
+        f'<div class="preview-notice" role="note">{html.escape(PREVIEW_NOTICE)}</div>\n',
+        encoding="utf-8",
+    )
+    args = [
+        "--to=html5",
+        "--standalone",
+        "--embed-resources",
+        "--citeproc",
+        "--number-sections",
+        "--mathml",
+        f"--include-in-header={header}",
+        f"--include-before-body={before}",
+    ]
+    if merged.get("toc", True):
+        args += ["--toc", f"--toc-depth={int(merged.get('toc-depth', 3))}"]
+    document = _document(body, _pandoc_metadata(merged, "html"))
+    return _pandoc(args, document, build_dir, "HTML")
+
+
+def _render_pdf(
+    build_dir: Path,
+    body: str,
+    merged: Mapping[str, Any],
+    tmp: Path,
+    font_paths: list[Path] | None,
+) -> bytes:
+    import typst
+
+    meta = _pandoc_metadata(merged, "pdf")
+    fonts = [LATIN_FONT_FAMILY, CJK_FONT_FAMILY]
+    if meta.get("mainfont"):
+        fonts.insert(0, str(meta.pop("mainfont")))
+    header = tmp / "preview-header.typ"
+    header.write_text(
+        f"#set text(font: ({', '.join(json.dumps(f) for f in fonts)},))\n"
+        "// captions already carry 'Figure n:' from number_crossrefs\n"
+        "#show figure.caption: it => it.body\n",
+        encoding="utf-8",
+    )
+    before = tmp / "preview-before.typ"
+    before.write_text(
+        '#block(width: 100%, inset: 8pt, radius: 3pt, fill: rgb("#fff3cd"),'
+        ' stroke: 0.5pt + rgb("#b58900"))['
+        f'#text(weight: "bold", hyphenate: false, '
+        f"{json.dumps(PREVIEW_NOTICE, ensure_ascii=False)})]\n",
+        encoding="utf-8",
+    )
+    args = [
+        "--to=typst",
+        "--standalone",
+        "--citeproc",
+        "--number-sections",
+        f"--include-in-header={header}",
+        f"--include-before-body={before}",
+    ]
+    if merged.get("toc", False):
+        args += ["--toc", f"--toc-depth={int(merged.get('toc-depth', 3))}"]
+    source = _pandoc(args, _document(body, meta), build_dir, "typst")
+
+    if font_paths is None:
+        font_paths = _default_font_paths(tmp)
+    try:
+        pdf, warnings = typst.compile_with_warnings(
+            source,
+            root=str(build_dir),
+            font_paths=[str(p) for p in font_paths],
+            ignore_system_fonts=bool(font_paths),
+            timestamp=TYPST_TIMESTAMP,
+        )
+    except Exception as exc:  # typst raises TypstError (a RuntimeError) with diagnostics
+        detail = getattr(exc, "diagnostic", "") or ""
+        raise PaperRenderError(f"typst failed to compile the PDF: {exc}\n{detail}") from exc
+    for warning in warnings:
+        log.warning("typst: %s", warning)
+    if not isinstance(pdf, bytes):
+        raise PaperRenderError("typst returned no PDF data")
+    return pdf
+
+
+def _default_font_paths(tmp: Path) -> list[Path]:
+    """A folder holding only Noto Sans CJK SC, so no other bundled font can be picked up."""
+    font_dir = cjk_font_dir()
+    if font_dir is None:
+        log.warning("mplfonts not found: Chinese text in the PDF relies on system fonts")
+        return []
+    target = tmp / "fonts"
+    target.mkdir(exist_ok=True)
+    link = target / CJK_FONT_FILE
+    try:
+        link.symlink_to(font_dir / CJK_FONT_FILE)
+    except OSError:
+        shutil.copyfile(font_dir / CJK_FONT_FILE, link)
+    return [target]
+
+
+# A missing image or bibliography entry would otherwise render silently as a placeholder.
+_FATAL_PANDOC_WARNING = re.compile(r"Could not fetch resource|Citeproc: citation .* not found")
+
+
+def _pandoc(args: list[str], document: str, build_dir: Path, what: str) -> bytes:
+    import pypandoc
+
+    command = [pypandoc.get_pandoc_path(), "--from=markdown", *args]
+    proc = _run(command, cwd=build_dir, what=f"pandoc ({what})", stdin=document.encode("utf-8"))
+    stderr = proc.stderr.decode("utf-8", "replace")
+    fatal = [line for line in stderr.splitlines() if _FATAL_PANDOC_WARNING.search(line)]
+    if fatal:
+        raise PaperRenderError(f"pandoc ({what}): " + "\n".join(fatal))
+    return proc.stdout
+
+
+def _run(
+    command: list[str], *, cwd: Path, what: str, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
+    try:
+        proc = subprocess.run(
+            command,
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            env=env,
+            timeout=SUBPROCESS_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise PaperRenderError(f"{what} could not run: {exc}") from exc
+    stderr = proc.stderr.decode("utf-8", "replace").strip()
+    if proc.returncode != 0:
+        raise PaperRenderError(f"{what} failed (exit code {proc.returncode}):\n{stderr}")
+    if stderr:
+        log.warning("%s: %s", what, stderr)
+    return proc
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_formats(outputs: Mapping[str, Path]) -> None:
+    unknown = sorted(set(outputs) - set(FORMATS))
+    if unknown:
+        raise PaperRenderError(
+            f"unsupported output format(s): {', '.join(unknown)} (use {', '.join(FORMATS)})"
+        )
+    if not outputs:
+        raise PaperRenderError("no output requested")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same directory so readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hazegov.codebook import Codebook, load_codebook
+from hazegov.synthetic import load_population_model, synthesize_export, write_export
+
+ROOT = Path(__file__).resolve().parents[1]
+CODEBOOK = ROOT / "config" / "codebook.yaml"
+POPULATION = ROOT / "config" / "population_model.yaml"
+DEFAULT_EXPORT = ROOT / "data" / "raw" / "haze_governance_survey.csv"
+TEST_EXPORT = ROOT / ".test" / "data" / "raw" / "haze_governance_survey.csv"
+
+# The default population model's defect counts: what the exclusion rules must find.
+DEFAULT_DEFECTS = {"duplicates": 6, "attention_check": 7, "min_duration": 8, "straight_lining": 5}
+
+
+@pytest.fixture(scope="session")
+def codebook() -> Codebook:
+    return load_codebook(CODEBOOK)
+
+
+@pytest.fixture(scope="session")
+def export_table(codebook: Codebook) -> pd.DataFrame:
+    """A small synthetic export (all cells text, Chinese headers) to corrupt in tests."""
+    model = load_population_model(POPULATION, codebook)
+    return synthesize_export(model, codebook, n=40)
+
+
+@pytest.fixture
+def write_table(tmp_path: Path):
+    def _write(table: pd.DataFrame, name: str = "export.csv", fmt: str = "csv-utf8") -> Path:
+        path = tmp_path / name
+        write_export(table, path, fmt)
+        return path
+
+    return _write
