@@ -76,22 +76,28 @@ def read_export_table(path: str | Path, encoding: str = "auto") -> tuple[list[st
 def _read_csv(path: Path, encoding: str) -> tuple[list[list[str]], str]:
     raw = path.read_bytes()
     candidates = ENCODINGS if encoding == "auto" else (encoding,)
+    first_failure: UnicodeDecodeError | None = None
     for enc in candidates:
         try:
             text = raw.decode(enc)
         except UnicodeDecodeError as exc:
+            first_failure = first_failure or exc
             if encoding != "auto":
                 raise ExportError.single(
                     path, "declared-encoding", f"not valid {enc} at byte {exc.start}; "
-                    "set survey.encoding to the file's real encoding or 'auto'"
+                    "set survey.encoding to the file's real encoding or 'auto'",
+                    row=raw.count(b"\n", 0, exc.start) + 1,
                 ) from None
             continue
         try:
             return list(csv.reader(io.StringIO(text, newline=""), strict=True)), enc
         except csv.Error as exc:
             raise ExportError.single(path, "csv-syntax", f"malformed CSV: {exc}") from None
+    at = first_failure.start if first_failure else 0
     raise ExportError.single(
-        path, "known-encoding", f"the file is neither {' nor '.join(ENCODINGS)}"
+        path, "known-encoding", f"the file is neither {' nor '.join(ENCODINGS)}: the UTF-8 "
+        f"reading breaks at byte {at}, a file cut off mid-character or in another encoding",
+        row=raw.count(b"\n", 0, at) + 1,
     )
 
 
