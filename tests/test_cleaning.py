@@ -31,8 +31,9 @@ def test_rules_find_exactly_the_defects_the_generator_planted(responses, codeboo
     assert len(cleaned.analysis) == flow.loc["analysed", "remaining"]
     # the flow adds up: each step removes what it says
     steps = cleaned.flow["remaining"].tolist()
-    assert all(a - b == e for a, b, e in zip(steps, steps[1:], cleaned.flow["excluded"][1:],
-                                            strict=False))
+    assert all(
+        a - b == e for a, b, e in zip(steps, steps[1:], cleaned.flow["excluded"][1:], strict=False)
+    )
 
 
 def test_a_rule_switched_off_excludes_nobody_and_says_so(responses, codebook):
@@ -47,13 +48,18 @@ def test_a_rule_switched_off_excludes_nobody_and_says_so(responses, codebook):
 def test_speeder_threshold_is_a_real_choice(responses, codebook):
     rules = copy.deepcopy(RULES)
     rules["min_duration"]["seconds"] = 0
-    assert apply_exclusions(responses, codebook, rules).flow.set_index("step").loc[
-        "min_duration", "excluded"] == 0
+    assert (
+        apply_exclusions(responses, codebook, rules)
+        .flow.set_index("step")
+        .loc["min_duration", "excluded"]
+        == 0
+    )
 
 
 def test_reverse_coding_turns_round_only_reverse_items(codebook):
-    frame = pd.DataFrame({v.name: pd.array([1, 2, 5, None], dtype="Int64")
-                          for v in codebook.likert_items})
+    frame = pd.DataFrame(
+        {v.name: pd.array([1, 2, 5, None], dtype="Int64") for v in codebook.likert_items}
+    )
     out = reverse_code(frame, codebook)
     assert out["LEAD4"].tolist() == [5, 4, 1, pd.NA]
     assert out["LEAD1"].tolist() == [1, 2, 5, pd.NA]
@@ -69,8 +75,17 @@ def test_modal_share_ignores_missing_answers():
 
 def test_released_data_set_holds_no_identifying_columns(responses, codebook):
     analysis = apply_exclusions(responses, codebook, RULES).analysis
-    forbidden = {"submission_no", "submitted_at", "duration_s", "source", "source_ip",
-                 "source_detail", "suggestions", "role_other", "export_row"}
+    forbidden = {
+        "submission_no",
+        "submitted_at",
+        "duration_s",
+        "source",
+        "source_ip",
+        "source_detail",
+        "suggestions",
+        "role_other",
+        "export_row",
+    }
     assert not forbidden & set(analysis.columns)
     assert analysis["respondent_id"].is_unique
     assert set(analysis["sector"]) == {s.id for s in codebook.sectors}

@@ -37,7 +37,11 @@ def test_codebook_describes_the_study_instrument(codebook):
             assert item.text_zh and item.text_en and item.header
             assert all(o.zh and o.en for o in item.options)
     assert {v.name for v in codebook.demographics} == {
-        "gender", "age_band", "education", "years_in_post", "role"
+        "gender",
+        "age_band",
+        "education",
+        "years_in_post",
+        "role",
     }
     assert len(codebook.attention_checks) == 1
     assert codebook.variable("satisfaction").kind == "rating"
@@ -50,19 +54,37 @@ def test_codebook_describes_the_study_instrument(codebook):
     [
         (lambda raw: raw["questions"][1].__setitem__("reverse", True), "reverse-item-in-scale"),
         (lambda raw: _question(raw, "LEAD")["items"].__delitem__(slice(1, 4)), "items-per-scale"),
-        (lambda raw: [i.pop("reverse", None) for i in _question(raw, "EFF")["items"]],
-         "reverse-item-per-scale"),
-        (lambda raw: _question(raw, "RESP")["items"][0].__setitem__(
-            "header", _question(raw, "LEAD")["items"][0]["header"]), "unique-header"),
+        (
+            lambda raw: [i.pop("reverse", None) for i in _question(raw, "EFF")["items"]],
+            "reverse-item-per-scale",
+        ),
+        (
+            lambda raw: _question(raw, "RESP")["items"][0].__setitem__(
+                "header", _question(raw, "LEAD")["items"][0]["header"]
+            ),
+            "unique-header",
+        ),
         (lambda raw: _question(raw, "GRID")["items"][0]["text"].pop("en"), "bilingual-text"),
-        (lambda raw: raw["questions"][0]["options"][0].__setitem__("sector", "ministry"),
-         "group-has-sector"),
-        (lambda raw: _question(raw, "PART")["items"][3].__setitem__("expected_code", 9),
-         "attention-check-expected"),
+        (
+            lambda raw: raw["questions"][0]["options"][0].__setitem__("sector", "ministry"),
+            "group-has-sector",
+        ),
+        (
+            lambda raw: _question(raw, "PART")["items"][3].__setitem__("expected_code", 9),
+            "attention-check-expected",
+        ),
         (lambda raw: _question(raw, "EVAL").__setitem__("scale", "agree7"), "known-scale"),
     ],
-    ids=["reverse-outside-scale", "too-few-items", "no-reverse-item", "duplicate-header",
-         "missing-english", "unknown-sector", "bad-attention-code", "unknown-scale"],
+    ids=[
+        "reverse-outside-scale",
+        "too-few-items",
+        "no-reverse-item",
+        "duplicate-header",
+        "missing-english",
+        "unknown-sector",
+        "bad-attention-code",
+        "unknown-scale",
+    ],
 )
 def test_inconsistent_codebook_is_refused_naming_the_rule(tmp_path, mutate, rule):
     path = _mutated(tmp_path, mutate)

@@ -30,7 +30,9 @@ def test_default_export_is_read_and_deidentified(codebook):
     assert frame["suggestions"].str.contains("mobile_phone removed", na=False).sum() == 1
     assert result.report["out_of_range_cells"] == 3
     assert set(result.quality_log["rule"]) == {"valid-range"}
-    answers = [v.name for v in codebook.variables if v.is_coded or v.kind in ("free_text", "fill_in")]
+    answers = [
+        v.name for v in codebook.variables if v.is_coded or v.kind in ("free_text", "fill_in")
+    ]
     unique_submissions = frame.drop_duplicates(subset=answers)
     assert len(unique_submissions) == 230
     assert unique_submissions["role_other"].notna().sum() == 4
@@ -99,8 +101,9 @@ def _corrupt(table: pd.DataFrame, kind: str) -> pd.DataFrame:
         ("duplicate-id", "field_uniqueness", 6, "submission_no"),
     ],
 )
-def test_bad_export_names_file_row_column_and_rule(codebook, export_table, write_table, kind, rule,
-                                                   row, column):
+def test_bad_export_names_file_row_column_and_rule(
+    codebook, export_table, write_table, kind, rule, row, column
+):
     path = write_table(_corrupt(export_table, kind))
     with pytest.raises(ExportError) as info:
         ingest_export(path, codebook)
@@ -123,8 +126,16 @@ def test_out_of_range_code_stops_the_run_when_configured(codebook, export_table,
     logged = ingest_export(path, codebook, out_of_range="missing")
     assert pd.isna(logged.responses.loc[7, "LEAD1"])
     logged_cells = logged.quality_log.query("row == 9").to_dict("records")
-    assert logged_cells == [{"row": 9, "column": LEAD1, "variable": "LEAD1", "value": "7",
-                             "rule": "valid-range", "action": "set to missing"}]
+    assert logged_cells == [
+        {
+            "row": 9,
+            "column": LEAD1,
+            "variable": "LEAD1",
+            "value": "7",
+            "rule": "valid-range",
+            "action": "set to missing",
+        }
+    ]
 
 
 @pytest.mark.parametrize(

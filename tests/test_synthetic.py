@@ -69,8 +69,12 @@ def test_answers_follow_the_population_model(codebook):
         rows = sample[sample["sector"] == sector]
         shift = raw["sector_mean_shifts"][sector]
         eff_mean = shift["EFF"] + sum(beta[c] * shift[c] for c in beta)
-        for item, construct_mean in [("LEAD1", shift["LEAD"]), ("LEAD4", shift["LEAD"]),
-                                     ("GRID1", shift["GRID"]), ("EFF1", eff_mean)]:
+        for item, construct_mean in [
+            ("LEAD1", shift["LEAD"]),
+            ("LEAD4", shift["LEAD"]),
+            ("GRID1", shift["GRID"]),
+            ("EFF1", eff_mean),
+        ]:
             lam = raw["loadings"][item]
             sign = -1 if codebook.variable(item).reverse else 1
             want = _category_probs(sign * lam * construct_mean + model.intercept(item))
@@ -85,7 +89,9 @@ def test_answers_follow_the_population_model(codebook):
     corr_lead_eff = float((phi @ b)[i])
     lam1, lam2 = raw["loadings"]["LEAD1"], raw["loadings"]["EFF1"]
     rho = lam1 * lam2 * corr_lead_eff
-    both_agree = multivariate_normal(cov=[[1, rho], [rho, 1]]).cdf([-0.3, -0.3])  # P(y1>0.3, y2>0.3)
+    both_agree = multivariate_normal(cov=[[1, rho], [rho, 1]]).cdf(
+        [-0.3, -0.3]
+    )  # P(y1>0.3, y2>0.3)
     got = float(((rows["LEAD1"] >= 4) & (rows["EFF1"] >= 4)).mean())
     assert abs(got - both_agree) < 4 * np.sqrt(both_agree * (1 - both_agree) / len(rows))
     independent = (1 - norm.cdf(0.3)) ** 2
@@ -103,10 +109,15 @@ def _model_file(tmp_path, mutate):
 @pytest.mark.parametrize(
     ("mutate", "rule"),
     [
-        (lambda r: r["factor_correlations"][0].__setitem__(1, 0.99) or
-         r["factor_correlations"][1].__setitem__(0, 0.99) or
-         r["factor_correlations"][1].__setitem__(2, -0.9) or
-         r["factor_correlations"][2].__setitem__(1, -0.9), "positive-definite"),
+        (
+            lambda r: (
+                r["factor_correlations"][0].__setitem__(1, 0.99)
+                or r["factor_correlations"][1].__setitem__(0, 0.99)
+                or r["factor_correlations"][1].__setitem__(2, -0.9)
+                or r["factor_correlations"][2].__setitem__(1, -0.9)
+            ),
+            "positive-definite",
+        ),
         (lambda r: r["group_sizes"].__setitem__("fengtai_cdc", 31), "population-model"),
         (lambda r: r["structural"]["EFF"].__setitem__("LEAD", 1.5), "residual-variance"),
         (lambda r: r.pop("loadings"), "required-key"),

@@ -16,7 +16,13 @@ from hazegov.codebook import Codebook
 from hazegov.outputs import atomic_path
 
 # Order in which exclusion rules are applied; each sees only what the previous ones kept.
-EXCLUSION_ORDER = ("duplicates", "attention_check", "min_duration", "straight_lining", "item_nonresponse")
+EXCLUSION_ORDER = (
+    "duplicates",
+    "attention_check",
+    "min_duration",
+    "straight_lining",
+    "item_nonresponse",
+)
 RULE_LABELS = {
     "duplicates": "Duplicate of an earlier submission",
     "attention_check": "Failed the attention check",
@@ -77,8 +83,15 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
     """Apply the configured exclusion rules in order and count the participant flow."""
     frame = responses.sort_values("submission_no", kind="stable").reset_index(drop=True)
     flags = pd.DataFrame({"submission_no": frame["submission_no"]})
-    flow = [{"step": "received", "rule": "Submissions in the export", "applied": True,
-             "excluded": 0, "remaining": len(frame)}]
+    flow = [
+        {
+            "step": "received",
+            "rule": "Submissions in the export",
+            "applied": True,
+            "excluded": 0,
+            "remaining": len(frame),
+        }
+    ]
     kept = pd.Series(True, index=frame.index)
     for name in EXCLUSION_ORDER:
         rule = rules.get(name, {"enabled": False})
@@ -99,10 +112,24 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
         flags[name] = False
         flags.loc[hit[hit].index, name] = True
         kept.loc[hit[hit].index] = False
-        flow.append({"step": name, "rule": RULE_LABELS[name], "applied": applied,
-                     "excluded": int(hit.sum()), "remaining": int(kept.sum())})
-    flow.append({"step": "analysed", "rule": "Respondents analysed", "applied": True,
-                 "excluded": 0, "remaining": int(kept.sum())})
+        flow.append(
+            {
+                "step": name,
+                "rule": RULE_LABELS[name],
+                "applied": applied,
+                "excluded": int(hit.sum()),
+                "remaining": int(kept.sum()),
+            }
+        )
+    flow.append(
+        {
+            "step": "analysed",
+            "rule": "Respondents analysed",
+            "applied": True,
+            "excluded": 0,
+            "remaining": int(kept.sum()),
+        }
+    )
     analysis = _analysis_frame(frame[kept].reset_index(drop=True), cb)
     return CleanedSurvey(analysis=analysis, flow=pd.DataFrame(flow), flags=flags)
 
@@ -140,7 +167,9 @@ def write_parquet(frame: pd.DataFrame, path: str | Path, provenance: dict[str, A
     """Parquet with the data source (synthetic or real) stored in the file's own metadata."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     meta = dict(table.schema.metadata or {})
-    meta[b"hazegov.provenance"] = json.dumps(provenance, sort_keys=True, ensure_ascii=False).encode()
+    meta[b"hazegov.provenance"] = json.dumps(
+        provenance, sort_keys=True, ensure_ascii=False
+    ).encode()
     table = table.replace_schema_metadata(meta)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)

@@ -1,4 +1,4 @@
-"""Command line: `hazegov synthesize` draws the synthetic export; `hazegov check-export` validates one."""
+"""Command line: `hazegov synthesize` draws the synthetic export; `check-export` validates one."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ def _check_export(args: argparse.Namespace) -> int:
     from hazegov.ingest import ingest_export
 
     result = ingest_export(Path(args.export), load_codebook(args.codebook), encoding=args.encoding)
-    print(f"{args.export}: {result.report['rows']} rows, encoding {result.report['encoding']}, "
-          f"{result.report['out_of_range_cells']} out-of-range cells set to missing")
+    print(
+        f"{args.export}: {result.report['rows']} rows, encoding {result.report['encoding']}, "
+        f"{result.report['out_of_range_cells']} out-of-range cells set to missing"
+    )
     return 0
 
 

@@ -179,7 +179,9 @@ def load_codebook(path: str | Path) -> Codebook:
     return _build(raw, str(path))
 
 
-def _require(raw: dict[str, Any], key: str, where: str, file: str, problems: list[Violation]) -> Any:
+def _require(
+    raw: dict[str, Any], key: str, where: str, file: str, problems: list[Violation]
+) -> Any:
     if key not in raw:
         problems.append(Violation(file, "required-key", f"{where} lacks required key {key!r}"))
         return None
@@ -221,7 +223,9 @@ def _options(raw: Any, where: str, file: str, problems: list[Violation]) -> tupl
         dupes = [k for k, n in Counter(label(o) for o in options).items() if n > 1]
         if dupes:
             problems.append(
-                Violation(file, f"unique-option-{what.split()[-1]}", f"{where} repeats {what} {dupes}")
+                Violation(
+                    file, f"unique-option-{what.split()[-1]}", f"{where} repeats {what} {dupes}"
+                )
             )
     return tuple(options)
 
@@ -236,7 +240,9 @@ def _build(raw: dict[str, Any], file: str) -> Codebook:
     markers = []
     for m in instrument.get("missing_markers", []):
         zh, en = _bilingual(m.get("meaning"), f"missing marker {m.get('text')!r}", file, problems)
-        markers.append(MissingMarker(text=str(m.get("text", "")), code=int(m["code"]), zh=zh, en=en))
+        markers.append(
+            MissingMarker(text=str(m.get("text", "")), code=int(m["code"]), zh=zh, en=en)
+        )
     brackets = tuple(instrument.get("fill_in_brackets", ["〖", "〗"]))
     if len(brackets) != 2:
         problems.append(Violation(file, "fill-in-brackets", "fill_in_brackets needs two strings"))
@@ -263,8 +269,12 @@ def _build(raw: dict[str, Any], file: str) -> Codebook:
         role = col.get("role")
         if role not in PLATFORM_ROLES:
             problems.append(
-                Violation(file, "known-platform-role", f"platform column {col.get('name')} "
-                          f"has role {role!r}; expected one of {sorted(PLATFORM_ROLES)}")
+                Violation(
+                    file,
+                    "known-platform-role",
+                    f"platform column {col.get('name')} "
+                    f"has role {role!r}; expected one of {sorted(PLATFORM_ROLES)}",
+                )
             )
         variables.append(
             Variable(
@@ -284,18 +294,25 @@ def _build(raw: dict[str, Any], file: str) -> Codebook:
         where = f"question {q.get('number')}"
         if qtype not in QUESTION_TYPES:
             problems.append(
-                Violation(file, "known-question-type", f"{where} has type {qtype!r}; "
-                          f"expected one of {sorted(QUESTION_TYPES)}")
+                Violation(
+                    file,
+                    "known-question-type",
+                    f"{where} has type {qtype!r}; expected one of {sorted(QUESTION_TYPES)}",
+                )
             )
             continue
         if qtype == "likert_matrix":
             scale = q.get("scale")
             if scale not in scales:
-                problems.append(Violation(file, "known-scale", f"{where} uses unknown scale {scale!r}"))
+                problems.append(
+                    Violation(file, "known-scale", f"{where} uses unknown scale {scale!r}")
+                )
             construct = q.get("construct")
             if construct not in construct_meta:
                 problems.append(
-                    Violation(file, "known-construct", f"{where} names unknown construct {construct!r}")
+                    Violation(
+                        file, "known-construct", f"{where} names unknown construct {construct!r}"
+                    )
                 )
             for item in q.get("items") or []:
                 zh, en = _bilingual(item.get("text"), f"item {item.get('name')}", file, problems)
@@ -326,7 +343,9 @@ def _build(raw: dict[str, Any], file: str) -> Codebook:
                 problems.append(Violation(file, "known-scale", f"{where} uses unknown scale"))
         else:
             options = _options(q.get("options"), where, file, problems)
-        kind = {"single_choice": "single_choice", "rating": "rating", "free_text": "free_text"}[qtype]
+        kind = {"single_choice": "single_choice", "rating": "rating", "free_text": "free_text"}[
+            qtype
+        ]
         variables.append(
             Variable(
                 name=q["name"],
@@ -395,53 +414,79 @@ def _check_consistency(cb: Codebook, sector_ids: set[str]) -> list[Violation]:
     for var in cb.variables:
         if var.reverse and (var.kind != "likert" or var.construct is None):
             problems.append(
-                Violation(file, "reverse-item-in-scale", f"{var.name} is reverse-coded but belongs "
-                          "to no construct scale; reverse coding only applies to scale items")
+                Violation(
+                    file,
+                    "reverse-item-in-scale",
+                    f"{var.name} is reverse-coded but belongs "
+                    "to no construct scale; reverse coding only applies to scale items",
+                )
             )
         if var.role == "attention_check":
             codes = {o.code for o in var.options}
             if var.expected_code not in codes:
                 problems.append(
-                    Violation(file, "attention-check-expected", f"{var.name} expects code "
-                              f"{var.expected_code!r}, which is not among its codes {sorted(codes)}")
+                    Violation(
+                        file,
+                        "attention-check-expected",
+                        f"{var.name} expects code "
+                        f"{var.expected_code!r}, which is not among its codes {sorted(codes)}",
+                    )
                 )
     for c in cb.constructs:
         n = len(c.items)
         if not MIN_ITEMS_PER_SCALE <= n <= MAX_ITEMS_PER_SCALE:
             problems.append(
-                Violation(file, "items-per-scale", f"construct {c.id} has {n} items; a scale needs "
-                          f"{MIN_ITEMS_PER_SCALE} to {MAX_ITEMS_PER_SCALE}")
+                Violation(
+                    file,
+                    "items-per-scale",
+                    f"construct {c.id} has {n} items; a scale needs "
+                    f"{MIN_ITEMS_PER_SCALE} to {MAX_ITEMS_PER_SCALE}",
+                )
             )
         if n and not any(cb.variable(i).reverse for i in c.items):
             problems.append(
-                Violation(file, "reverse-item-per-scale",
-                          f"construct {c.id} has no reverse-worded item")
+                Violation(
+                    file, "reverse-item-per-scale", f"construct {c.id} has no reverse-worded item"
+                )
             )
     groups = [v for v in cb.variables if v.role == "respondent_group"]
     if len(groups) != 1:
         problems.append(
-            Violation(file, "one-respondent-group", f"{len(groups)} questions have role "
-                      "respondent_group; exactly one is needed")
+            Violation(
+                file,
+                "one-respondent-group",
+                f"{len(groups)} questions have role respondent_group; exactly one is needed",
+            )
         )
     else:
         for opt in groups[0].options:
             if not opt.id or opt.sector not in sector_ids:
                 problems.append(
-                    Violation(file, "group-has-sector", f"respondent group option {opt.code} needs "
-                              f"an 'id' and a 'sector' among {sorted(sector_ids)}")
+                    Violation(
+                        file,
+                        "group-has-sector",
+                        f"respondent group option {opt.code} needs "
+                        f"an 'id' and a 'sector' among {sorted(sector_ids)}",
+                    )
                 )
     all_groups = {o.id for g in groups for o in g.options}
     for var in cb.variables:
         unknown = set(var.skipped_for_groups) - all_groups
         if unknown:
             problems.append(
-                Violation(file, "known-skip-group", f"{var.name} skips unknown groups {sorted(unknown)}")
+                Violation(
+                    file, "known-skip-group", f"{var.name} skips unknown groups {sorted(unknown)}"
+                )
             )
     roles = Counter(v.role for v in cb.variables if v.kind == "platform")
     for needed in ("submission_number", "duration_seconds"):
         if roles[needed] != 1:
             problems.append(
-                Violation(file, "platform-column", f"exactly one platform column must have role "
-                          f"{needed!r} (found {roles[needed]})")
+                Violation(
+                    file,
+                    "platform-column",
+                    f"exactly one platform column must have role "
+                    f"{needed!r} (found {roles[needed]})",
+                )
             )
     return problems

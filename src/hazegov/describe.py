@@ -7,12 +7,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.patches import FancyBboxPatch
 
-from hazegov.codebook import Codebook  # noqa: E402
-from hazegov.outputs import atomic_path  # noqa: E402
+from hazegov.codebook import Codebook
+from hazegov.outputs import atomic_path
 
 SYNTHETIC_MARK = "Synthetic data drawn from the project's population model, not real responses"
 PNG_METADATA = {"Software": None}
@@ -26,10 +26,26 @@ def sample_by_group(analysis: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     for opt in cb.respondent_group.options:
         n = int(counts.get(opt.id, 0))
         sector = cb.sector(opt.sector)  # type: ignore[arg-type]
-        rows.append({"resp_group": opt.id, "group_en": opt.en, "group_zh": opt.zh,
-                     "sector": sector.en, "n": n, "percent": round(100 * n / total, 1) if total else 0.0})
-    rows.append({"resp_group": "total", "group_en": "Total", "group_zh": "合计", "sector": "",
-                 "n": total, "percent": 100.0 if total else 0.0})
+        rows.append(
+            {
+                "resp_group": opt.id,
+                "group_en": opt.en,
+                "group_zh": opt.zh,
+                "sector": sector.en,
+                "n": n,
+                "percent": round(100 * n / total, 1) if total else 0.0,
+            }
+        )
+    rows.append(
+        {
+            "resp_group": "total",
+            "group_en": "Total",
+            "group_zh": "合计",
+            "sector": "",
+            "n": total,
+            "percent": 100.0 if total else 0.0,
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -60,8 +76,17 @@ def plot_participant_flow(flow: pd.DataFrame, path: str | Path, synthetic: bool)
     ax.axis("off")
 
     def box(x: float, y: float, w: float, text: str, face: str) -> None:
-        ax.add_patch(FancyBboxPatch((x, y - 0.32), w, 0.64, boxstyle="round,pad=0.04",
-                                    facecolor=face, edgecolor="#333333", linewidth=0.8))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x, y - 0.32),
+                w,
+                0.64,
+                boxstyle="round,pad=0.04",
+                facecolor=face,
+                edgecolor="#333333",
+                linewidth=0.8,
+            )
+        )
         ax.text(x + w / 2, y, text, ha="center", va="center", fontsize=8.5)
 
     top = n + 1
@@ -70,7 +95,13 @@ def plot_participant_flow(flow: pd.DataFrame, path: str | Path, synthetic: bool)
         y = top - (i + 1)
         ax.plot([2.4, 2.4], [y + 0.68, y + 0.32], color="#333333", linewidth=0.8)
         label = step.rule if step.applied else f"{step.rule} (rule off)"
-        box(5.2, y, 4.5, f"{label}\nexcluded n = {step.excluded}", "#f7ece8" if step.applied else "#eeeeee")
+        box(
+            5.2,
+            y,
+            4.5,
+            f"{label}\nexcluded n = {step.excluded}",
+            "#f7ece8" if step.applied else "#eeeeee",
+        )
         ax.annotate("", xy=(5.2, y), xytext=(2.4, y), arrowprops={"arrowstyle": "->", "lw": 0.8})
         ax.plot([2.4, 2.4], [y + 0.32, y - 0.32], color="#333333", linewidth=0.8)
     ax.annotate("", xy=(2.4, 0.32), xytext=(2.4, 0.68), arrowprops={"arrowstyle": "->", "lw": 0.8})

@@ -47,7 +47,9 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def read_export_table(path: str | Path, encoding: str = "auto") -> tuple[list[str], list[list[str]], str]:
+def read_export_table(
+    path: str | Path, encoding: str = "auto"
+) -> tuple[list[str], list[list[str]], str]:
     """Header and rows of a CSV (UTF-8 with or without BOM, GB18030) or XLSX export, as text."""
     path = Path(path)
     if not path.exists():
@@ -69,7 +71,9 @@ def read_export_table(path: str | Path, encoding: str = "auto") -> tuple[list[st
     header = [cell.strip() for cell in rows[0]]
     body = rows[1:]
     if not body:
-        raise ExportError.single(path, "has-respondents", "the export has a header but no responses")
+        raise ExportError.single(
+            path, "has-respondents", "the export has a header but no responses"
+        )
     return header, body, used
 
 
@@ -84,7 +88,9 @@ def _read_csv(path: Path, encoding: str) -> tuple[list[list[str]], str]:
             first_failure = first_failure or exc
             if encoding != "auto":
                 raise ExportError.single(
-                    path, "declared-encoding", f"not valid {enc} at byte {exc.start}; "
+                    path,
+                    "declared-encoding",
+                    f"not valid {enc} at byte {exc.start}; "
                     "set survey.encoding to the file's real encoding or 'auto'",
                     row=raw.count(b"\n", 0, exc.start) + 1,
                 ) from None
@@ -95,7 +101,9 @@ def _read_csv(path: Path, encoding: str) -> tuple[list[list[str]], str]:
             raise ExportError.single(path, "csv-syntax", f"malformed CSV: {exc}") from None
     at = first_failure.start if first_failure else 0
     raise ExportError.single(
-        path, "known-encoding", f"the file is neither {' nor '.join(ENCODINGS)}: the UTF-8 "
+        path,
+        "known-encoding",
+        f"the file is neither {' nor '.join(ENCODINGS)}: the UTF-8 "
         f"reading breaks at byte {at}, a file cut off mid-character or in another encoding",
         row=raw.count(b"\n", 0, at) + 1,
     )
@@ -109,7 +117,9 @@ def _read_xlsx(path: Path) -> list[list[str]]:
     except Exception as exc:
         raise ExportError.single(path, "readable-xlsx", f"cannot open as XLSX: {exc}") from None
     ws = wb.worksheets[0]
-    rows = [["" if v is None else _xlsx_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    rows = [
+        ["" if v is None else _xlsx_text(v) for v in row] for row in ws.iter_rows(values_only=True)
+    ]
     wb.close()
     return rows
 
@@ -131,9 +141,11 @@ def data_source(export: Path) -> dict[str, Any]:
     record = json.loads(sidecar.read_text(encoding="utf-8"))
     if record.get("export_sha256") != digest:
         raise ExportError.single(
-            sidecar, "sidecar-matches-export", "this synthetic-data sidecar describes another "
+            sidecar,
+            "sidecar-matches-export",
+            "this synthetic-data sidecar describes another "
             f"file (sha256 {record.get('export_sha256')}, export has {digest}); regenerate the "
-            "synthetic export, or delete the sidecar if the export holds real responses"
+            "synthetic export, or delete the sidecar if the export holds real responses",
         )
     return record | {"export_sha256": digest}
 
@@ -162,8 +174,14 @@ def ingest_export(
     for k, row in enumerate(rows):
         file_row = HEADER_ROW + 1 + k
         if len(row) != len(header):
-            problems.append(Violation(file, "row-length", f"has {len(row)} cells, the header "
-                                      f"{len(header)}", row=file_row))
+            problems.append(
+                Violation(
+                    file,
+                    "row-length",
+                    f"has {len(row)} cells, the header {len(header)}",
+                    row=file_row,
+                )
+            )
             continue
         record: dict[str, Any] = {"export_row": file_row}
         for var, idx in columns.items():
@@ -178,7 +196,9 @@ def ingest_export(
                 redactions.update(found)
                 record[var.name] = text or None
             else:
-                code, fill = _code(var, cell, codebook, file, where, problems, out_of_range, quality)
+                code, fill = _code(
+                    var, cell, codebook, file, where, problems, out_of_range, quality
+                )
                 record[var.name] = code
                 fill_var = next((o.fill_in for o in var.options if o.fill_in), None)
                 if fill_var:
@@ -192,7 +212,9 @@ def ingest_export(
     responses = pd.DataFrame.from_records(records)
     _validate_frame(responses, codebook, file)
     responses = _typed(responses, codebook)
-    quality_log = pd.DataFrame(quality, columns=["row", "column", "variable", "value", "rule", "action"])
+    quality_log = pd.DataFrame(
+        quality, columns=["row", "column", "variable", "value", "rule", "action"]
+    )
     report = {
         "export_file": path.name,
         "encoding": used_encoding,
@@ -215,11 +237,25 @@ def _match_columns(
     for idx, name in enumerate(header):
         key = _norm(name)
         if not key:
-            problems.append(Violation(file, "named-column", "column has an empty header",
-                                      row=HEADER_ROW, column=f"#{idx + 1}"))
+            problems.append(
+                Violation(
+                    file,
+                    "named-column",
+                    "column has an empty header",
+                    row=HEADER_ROW,
+                    column=f"#{idx + 1}",
+                )
+            )
         elif key in seen:
-            problems.append(Violation(file, "unique-column", f"header repeats column "
-                                      f"#{seen[key] + 1}", row=HEADER_ROW, column=name))
+            problems.append(
+                Violation(
+                    file,
+                    "unique-column",
+                    f"header repeats column #{seen[key] + 1}",
+                    row=HEADER_ROW,
+                    column=name,
+                )
+            )
         else:
             seen[key] = idx
     known = {_norm(v.header): v for v in cb.export_variables}  # type: ignore[arg-type]
@@ -227,15 +263,28 @@ def _match_columns(
     for key, idx in seen.items():
         var = known.get(key)
         if var is None:
-            problems.append(Violation(file, "export-column-in-codebook", "this export column is "
-                                      "not in the codebook", row=HEADER_ROW, column=header[idx]))
+            problems.append(
+                Violation(
+                    file,
+                    "export-column-in-codebook",
+                    "this export column is not in the codebook",
+                    row=HEADER_ROW,
+                    column=header[idx],
+                )
+            )
         else:
             columns[var] = idx
     for var in cb.export_variables:
         if var not in columns:
-            problems.append(Violation(file, "codebook-column-in-export", f"the codebook's "
-                                      f"{var.name} is missing from the export", row=HEADER_ROW,
-                                      column=var.header))
+            problems.append(
+                Violation(
+                    file,
+                    "codebook-column-in-export",
+                    f"the codebook's {var.name} is missing from the export",
+                    row=HEADER_ROW,
+                    column=var.header,
+                )
+            )
     return columns
 
 
@@ -248,16 +297,28 @@ def _platform_value(
 ) -> Any:
     if var.role == "submission_number":
         if not cell.isdigit():
-            problems.append(Violation(file, "integer-submission-number",
-                                      "submission number must be a whole number", **where))
+            problems.append(
+                Violation(
+                    file,
+                    "integer-submission-number",
+                    "submission number must be a whole number",
+                    **where,
+                )
+            )
             return None
         return int(cell)
     if var.role == "duration_seconds":
         text = cell.removesuffix(var.unit_suffix or "").strip()
         if not text.isdigit():
-            problems.append(Violation(file, "numeric-duration", "completion time must be whole "
-                                      f"seconds (optionally followed by {var.unit_suffix!r})",
-                                      **where))
+            problems.append(
+                Violation(
+                    file,
+                    "numeric-duration",
+                    "completion time must be whole "
+                    f"seconds (optionally followed by {var.unit_suffix!r})",
+                    **where,
+                )
+            )
             return None
         return int(text)
     if var.role == "submission_time":
@@ -266,8 +327,11 @@ def _platform_value(
                 return datetime.strptime(cell, fmt)
             except ValueError:
                 continue
-        problems.append(Violation(file, "valid-timestamp", "not a date and time such as "
-                                  "2016/3/7 9:05:01", **where))
+        problems.append(
+            Violation(
+                file, "valid-timestamp", "not a date and time such as 2016/3/7 9:05:01", **where
+            )
+        )
         return None
     return cell
 
@@ -283,7 +347,7 @@ def _code(
     quality: list[dict[str, Any]],
 ) -> tuple[int | None, str | None]:
     """Answer code of one cell, and the fill-in text of an 'other (please specify)' answer."""
-    if _is_missing_marker(cell, cb) or cell.lstrip("-").isdigit() and int(cell) in (-1, -2, -3):
+    if _is_missing_marker(cell, cb) or (cell.lstrip("-").isdigit() and int(cell) in (-1, -2, -3)):
         return None, None
     key = _norm(cell)
     for opt in var.options:
@@ -291,7 +355,11 @@ def _code(
             return opt.code, None
     left, right = cb.fill_in_brackets
     for opt in var.options:
-        if opt.fill_in and key.startswith(_norm(opt.zh) + _norm(left)) and key.endswith(_norm(right)):
+        if (
+            opt.fill_in
+            and key.startswith(_norm(opt.zh) + _norm(left))
+            and key.endswith(_norm(right))
+        ):
             inner = cell.split(left, 1)[1].rsplit(right, 1)[0]
             return opt.code, inner.strip()
     if re.fullmatch(r"-?\d+", key):
@@ -300,15 +368,35 @@ def _code(
         if lo <= code <= hi:
             return code, None
         if out_of_range == "error":
-            problems.append(Violation(file, "valid-range", f"code outside the valid range {lo} "
-                                      f"to {hi} of {var.name}", **where))
+            problems.append(
+                Violation(
+                    file,
+                    "valid-range",
+                    f"code outside the valid range {lo} to {hi} of {var.name}",
+                    **where,
+                )
+            )
             return None, None
-        quality.append({"row": where["row"], "column": where["column"], "variable": var.name,
-                        "value": cell, "rule": "valid-range", "action": "set to missing"})
+        quality.append(
+            {
+                "row": where["row"],
+                "column": where["column"],
+                "variable": var.name,
+                "value": cell,
+                "rule": "valid-range",
+                "action": "set to missing",
+            }
+        )
         return None, None
     labels = " / ".join(o.zh for o in var.options)
-    problems.append(Violation(file, "label-in-codebook", f"not an answer label of {var.name} "
-                              f"({labels}) nor a code", **where))
+    problems.append(
+        Violation(
+            file,
+            "label-in-codebook",
+            f"not an answer label of {var.name} ({labels}) nor a code",
+            **where,
+        )
+    )
     return None, None
 
 
@@ -337,8 +425,16 @@ def _validate_frame(frame: pd.DataFrame, cb: Codebook, file: str) -> None:
         for case in exc.failure_cases.itertuples(index=False):
             idx = case.index
             row = int(frame.loc[idx, "export_row"]) if idx is not None and idx == idx else None
-            problems.append(Violation(file, str(case.check), "fails the codebook schema", row=row,
-                                      column=str(case.column), value=case.failure_case))
+            problems.append(
+                Violation(
+                    file,
+                    str(case.check),
+                    "fails the codebook schema",
+                    row=row,
+                    column=str(case.column),
+                    value=case.failure_case,
+                )
+            )
         raise ExportError(problems) from None
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def rule_log(path: str | Path | None) -> Iterator[logging.Logger]:
-    """Send the package's log to the rule's log file and stderr; record an exception, then re-raise."""
+    """Log to the rule's log file and stderr; record an exception, then re-raise it."""
     logger = logging.getLogger("hazegov")
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]

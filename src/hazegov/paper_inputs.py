@@ -34,8 +34,10 @@ def paper_variables(
     groups = sample[sample["resp_group"] != "total"]
     largest = groups.sort_values(["n", "resp_group"], ascending=[False, True]).iloc[0]
     synthetic = bool(provenance.get("synthetic"))
+    modal_share = exclusion_rules["straight_lining"]["min_modal_share"]
     excluded = {
-        step: int(by_step.loc[step, "excluded"]) for step in by_step.index
+        step: int(by_step.loc[step, "excluded"])
+        for step in by_step.index
         if step not in ("received", "analysed")
     }
     return {
@@ -55,7 +57,7 @@ def paper_variables(
             "analysed_percent": f"{100 * analysed / received:.1f}",
             "excluded": excluded,
             "min_duration_seconds": exclusion_rules["min_duration"]["seconds"],
-            "straight_lining_share": f"{100 * exclusion_rules['straight_lining']['min_modal_share']:.0f}",
+            "straight_lining_share": f"{100 * modal_share:.0f}",
             "n_groups": len(groups),
             "n_groups_nonempty": int((groups["n"] > 0).sum()),
             "largest_group": str(largest["group_en"]),
@@ -65,7 +67,9 @@ def paper_variables(
         "quality": {
             "out_of_range_cells": ingest_report["out_of_range_cells"],
             "out_of_range_policy": ingest_report["out_of_range_policy"],
-            "identifiers_redacted": sum(ingest_report["identifiers_redacted_in_free_text"].values()),
+            "identifiers_redacted": sum(
+                ingest_report["identifiers_redacted_in_free_text"].values()
+            ),
             "identifier_columns_dropped": len(ingest_report["direct_identifier_columns_dropped"]),
         },
         "instrument": {
@@ -91,8 +95,12 @@ def questionnaire_markdown(cb: Codebook) -> str:
         number = q["number"]
         if q["type"] == "likert_matrix":
             construct = cb.construct(q["construct"])
-            out += [f"**Q{number}.** {q['text']['zh']}  ", f"*{q['text']['en']}*  ",
-                    f"Scale: {construct.en} / {construct.zh}", ""]
+            out += [
+                f"**Q{number}.** {q['text']['zh']}  ",
+                f"*{q['text']['en']}*  ",
+                f"Scale: {construct.en} / {construct.zh}",
+                "",
+            ]
             out += ["| Item | 题项 | Statement | Reverse-worded |", "|:--|:--|:--|:--|"]
             for item in (v for v in cb.variables if v.question == number):
                 flag = "yes" if item.reverse else ""
@@ -102,7 +110,9 @@ def questionnaire_markdown(cb: Codebook) -> str:
             out.append("")
             if q["scale"] not in scales_printed:
                 scales_printed.add(q["scale"])
-                options = cb.variable(next(v.name for v in cb.variables if v.question == number)).options
+                options = cb.variable(
+                    next(v.name for v in cb.variables if v.question == number)
+                ).options
                 out.append("Answers: " + "; ".join(f"{o.code} {o.zh} ({o.en})" for o in options))
                 out.append("")
             continue

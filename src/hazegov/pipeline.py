@@ -26,7 +26,9 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 def write_json(record: dict[str, Any], path: str | Path) -> None:
-    write_text(path, json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n")
+    write_text(
+        path, json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+    )
 
 
 def _source_label(provenance: dict[str, Any]) -> str:
@@ -73,7 +75,9 @@ def run_clean(
     label = _source_label(provenance)
     write_parquet(cleaned.analysis, analysis_out, provenance)
     write_csv(cleaned.flow.assign(data_source=label), flow_out)
-    file_label = ("SYNTHETIC DATA - " if label == "synthetic" else "") + "Beijing haze governance survey"
+    file_label = (
+        "SYNTHETIC DATA - " if label == "synthetic" else ""
+    ) + "Beijing haze governance survey"
     write_sav(cleaned.analysis, cb, sav_out, file_label)
     write_csv(data_dictionary(cb, cleaned.analysis), dictionary_out)
 
@@ -90,7 +94,9 @@ def run_sample_by_group(
 
 def run_participant_flow_figure(flow: str | Path, figure_out: str | Path) -> None:
     frame = pd.read_csv(flow)
-    plot_participant_flow(frame, figure_out, synthetic=bool((frame["data_source"] == "synthetic").all()))
+    plot_participant_flow(
+        frame, figure_out, synthetic=bool((frame["data_source"] == "synthetic").all())
+    )
 
 
 def run_questionnaire_appendix(codebook: str | Path, markdown_out: str | Path) -> None:

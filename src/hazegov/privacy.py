@@ -6,12 +6,18 @@ import re
 from collections import Counter
 
 # Order matters: longer digit runs (ID cards) are matched before phone numbers.
-_ID_CARD_18 = re.compile(r"(?<!\d)\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\d)")
+_ID_CARD_18 = re.compile(
+    r"(?<!\d)\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\d)"
+)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])")
+_IPV4 = re.compile(
+    r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"
+)
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[-\s]?)?1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[-\s]?\d{7,8}(?!\d)")
-_WECHAT = re.compile(r"(?:微信号?|wechat|weixin|vx|wx)\s*[:：]?\s*[A-Za-z][-_A-Za-z0-9]{5,19}", re.I)
+_WECHAT = re.compile(
+    r"(?:微信号?|wechat|weixin|vx|wx)\s*[:：]?\s*[A-Za-z][-_A-Za-z0-9]{5,19}", re.I
+)
 _WXID = re.compile(r"\bwxid_[A-Za-z0-9]{6,}\b")
 _NAME_LEAD = re.compile(r"(?:我叫|我的名字是|姓名[:：]?|联系人[:：]?)\s*[\u4e00-\u9fff]{2,4}")
 
@@ -45,6 +51,7 @@ def redact(text: str) -> tuple[str, Counter[str]]:
     """
     found: Counter[str] = Counter()
     for kind, pattern in PATTERNS.items():
+
         def _sub(match: re.Match[str], kind: str = kind) -> str:
             found[kind] += 1
             return f"[{kind} removed]"

@@ -1,4 +1,4 @@
-"""The data dictionary and the SPSS copy of the analysis data set, both generated from the codebook."""
+"""The data dictionary and the SPSS copy of the analysis data set, generated from the codebook."""
 
 from __future__ import annotations
 
@@ -33,9 +33,19 @@ def data_dictionary(cb: Codebook, frame: pd.DataFrame) -> pd.DataFrame:
             values = ""
             if column == "sector":
                 values = "; ".join(f"{s.id}={s.en}" for s in cb.sectors)
-            rows.append({"variable": column, "label_en": en, "label_zh": zh, "type": str(frame[column].dtype),
-                         "construct": "", "reverse_coded": False, "valid_range": "", "values": values,
-                         "export_header": "(derived)"})
+            rows.append(
+                {
+                    "variable": column,
+                    "label_en": en,
+                    "label_zh": zh,
+                    "type": str(frame[column].dtype),
+                    "construct": "",
+                    "reverse_coded": False,
+                    "valid_range": "",
+                    "values": values,
+                    "export_header": "(derived)",
+                }
+            )
             continue
         var = cb.variable(column)
         if var.role == "respondent_group":
@@ -45,17 +55,19 @@ def data_dictionary(cb: Codebook, frame: pd.DataFrame) -> pd.DataFrame:
             values = "; ".join(f"{o.code}={o.en}" for o in var.options)
             lo_hi = var.valid_range
             valid = f"{lo_hi[0]}-{lo_hi[1]}" if lo_hi else ""
-        rows.append({
-            "variable": column,
-            "label_en": var.text_en,
-            "label_zh": var.text_zh,
-            "type": str(frame[column].dtype),
-            "construct": var.construct or "",
-            "reverse_coded": var.reverse,
-            "valid_range": valid,
-            "values": values,
-            "export_header": var.header or "",
-        })
+        rows.append(
+            {
+                "variable": column,
+                "label_en": var.text_en,
+                "label_zh": var.text_zh,
+                "type": str(frame[column].dtype),
+                "construct": var.construct or "",
+                "reverse_coded": var.reverse,
+                "valid_range": valid,
+                "values": values,
+                "export_header": var.header or "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -83,8 +95,9 @@ def write_sav(frame: pd.DataFrame, cb: Codebook, path: str | Path, file_label: s
         suffix = " (reverse-coded)" if var.reverse else ""
         column_labels[column] = f"{var.text_en}{suffix} / {var.text_zh}"
         value_labels[column] = {float(o.code): f"{o.en} / {o.zh}" for o in var.options}
-    value_labels["sector"] = {float(i): f"{s.en} / {s.zh}" for s, i in
-                              ((s, sector_codes[s.id]) for s in cb.sectors)}
+    value_labels["sector"] = {
+        float(i): f"{s.en} / {s.zh}" for s, i in ((s, sector_codes[s.id]) for s in cb.sectors)
+    }
     value_labels["government"] = {0.0: "No", 1.0: "Yes"}
     with atomic_path(path) as tmp:
         pyreadstat.write_sav(
@@ -109,5 +122,8 @@ def _fix_sav_timestamp(path: Path) -> None:
 
 def read_sav_labels(path: str | Path) -> dict[str, Any]:
     _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
-    return {"file_label": meta.file_label, "column_labels": dict(zip(meta.column_names, meta.column_labels, strict=True)),
-            "value_labels": meta.variable_value_labels}
+    return {
+        "file_label": meta.file_label,
+        "column_labels": dict(zip(meta.column_names, meta.column_labels, strict=True)),
+        "value_labels": meta.variable_value_labels,
+    }

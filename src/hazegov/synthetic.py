@@ -102,7 +102,9 @@ def load_population_model(path: str | Path, codebook: Codebook) -> PopulationMod
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError.single(path, "readable-yaml", f"cannot read population model: {exc}") from None
+        raise ConfigError.single(
+            path, "readable-yaml", f"cannot read population model: {exc}"
+        ) from None
     model = PopulationModel(str(path), raw if isinstance(raw, dict) else {})
     problems = _check_population_model(model, codebook)
     if problems:
@@ -117,9 +119,22 @@ def _check_population_model(model: PopulationModel, cb: Codebook) -> list[Violat
     def bad(key: str, message: str, rule: str = "population-model") -> None:
         problems.append(Violation(file, rule, message, column=key))
 
-    required = ("seed", "n_respondents", "group_sizes", "exogenous", "factor_correlations",
-                "structural", "sector_mean_shifts", "loadings", "thresholds", "satisfaction",
-                "demographics", "duration", "fieldwork", "defects")
+    required = (
+        "seed",
+        "n_respondents",
+        "group_sizes",
+        "exogenous",
+        "factor_correlations",
+        "structural",
+        "sector_mean_shifts",
+        "loadings",
+        "thresholds",
+        "satisfaction",
+        "demographics",
+        "duration",
+        "fieldwork",
+        "defects",
+    )
     missing = [k for k in required if k not in raw]
     for key in missing:
         bad(key, "required key is missing", "required-key")
@@ -133,7 +148,10 @@ def _check_population_model(model: PopulationModel, cb: Codebook) -> list[Violat
         bad("group_sizes", f"sum to {sum(sizes.values())}, not n_respondents = {model.n}")
     constructs = {c.id for c in cb.constructs}
     if set(model.exogenous) | {"EFF"} != constructs:
-        bad("exogenous", f"exogenous factors plus EFF must be the codebook constructs {sorted(constructs)}")
+        bad(
+            "exogenous",
+            f"exogenous factors plus EFF must be the codebook constructs {sorted(constructs)}",
+        )
     phi = model.phi
     k = len(model.exogenous)
     if phi.shape != (k, k) or not np.allclose(phi, phi.T) or not np.allclose(np.diag(phi), 1):
@@ -158,7 +176,9 @@ def _check_population_model(model: PopulationModel, cb: Codebook) -> list[Violat
     if flagged > model.n // 2:
         bad("defects", "too many defective respondents for the sample")
     if d["out_of_range_codes"] > d["paper_forms"]:
-        bad("defects", "out_of_range_codes happen on paper forms; need at least as many paper forms")
+        bad(
+            "defects", "out_of_range_codes happen on paper forms; need at least as many paper forms"
+        )
     for var, table in raw["demographics"].items():
         options = cb.variable(var).options
         for key, probs in table.items():
@@ -257,10 +277,10 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     for i in roles["attention_failures"]:
         codes.loc[i, check.name] = rng.choice(check_codes)
 
-    cells = codes[items + ["satisfaction"]].astype(object)
+    cells = codes[[*items, "satisfaction"]].astype(object)
     missing = rng.random(cells.shape) < d["item_nonresponse_rate"]
     cells = cells.mask(missing, -1)
-    codes[items + ["satisfaction"]] = cells
+    codes[[*items, "satisfaction"]] = cells
 
     paper = set(roles["paper_forms"].tolist())
     duration = np.exp(
@@ -270,7 +290,9 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     lo, hi = model.raw["duration"]["speeder_range_seconds"]
     duration[roles["speeders"]] = rng.integers(lo, hi + 1, len(roles["speeders"]))
 
-    table = pd.DataFrame(index=range(m), columns=[v.name for v in cb.export_variables], dtype=object)
+    table = pd.DataFrame(
+        index=range(m), columns=[v.name for v in cb.export_variables], dtype=object
+    )
     for var in cb.export_variables:
         if var.kind in ("platform", "free_text") or var.role == "respondent_group":
             continue
@@ -316,16 +338,16 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
         SOURCE_PAPER if i in paper else str(rng.choice(SOURCES_ONLINE)) for i in range(m)
     ]
     table["source_detail"] = [
-        "-" if i in paper else str(rng.choice(["直接访问", "微信群分享", "朋友圈"])) for i in range(m)
+        "-" if i in paper else str(rng.choice(["直接访问", "微信群分享", "朋友圈"]))
+        for i in range(m)
     ]
-    table["source_ip"] = [
-        "-" if i in paper else _ip(rng) for i in range(m)
-    ]
+    table["source_ip"] = ["-" if i in paper else _ip(rng) for i in range(m)]
 
     dup_sources = rng.choice(attentive, count("duplicate_submissions"), replace=False)
     dups = table.loc[dup_sources].copy()
     dups["submitted_at"] = [
-        t + timedelta(seconds=int(s)) for t, s in zip(dups["submitted_at"], rng.integers(60, 900, len(dups)), strict=True)
+        t + timedelta(seconds=int(s))
+        for t, s in zip(dups["submitted_at"], rng.integers(60, 900, len(dups)), strict=True)
     ]
     dups["duration_s"] = rng.integers(200, 600, len(dups))
     table = pd.concat([table, dups], ignore_index=True)
@@ -346,7 +368,8 @@ def _answer_text(var: Variable, code: int, *, as_code: bool, cb: Codebook) -> st
 
 
 def _ip(rng: np.random.Generator) -> str:
-    octets = [int(rng.choice([61, 106, 114, 123, 124, 202, 221]))] + rng.integers(0, 256, 3).tolist()
+    first = int(rng.choice([61, 106, 114, 123, 124, 202, 221]))
+    octets = [first, *rng.integers(0, 256, 3).tolist()]
     return ".".join(map(str, octets)) + "(北京-北京)"
 
 

@@ -1,0 +1,145 @@
+"""End to end: the Snakemake DAG on the `.test` configuration, from raw export to paper."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import CODEBOOK, ROOT
+
+pytestmark = pytest.mark.e2e
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+
+
+def _workdir(base: Path) -> Path:
+    """A copy of `.test` that points at this checkout's codebook."""
+    shutil.copytree(ROOT / ".test" / "config", base / "config")
+    shutil.copytree(ROOT / ".test" / "data", base / "data")
+    config_path = base / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["survey"]["codebook"] = str(CODEBOOK)
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return base
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"PYTHONHASHSEED": "0"}
+    return subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def _hashes(results: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(results.rglob("*"))
+        if p.is_file() and ".quarto" not in p.parts
+    }
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory) -> Path:
+    workdir = _workdir(tmp_path_factory.mktemp("build_a"))
+    run = _snakemake(workdir, "--cores", "2")
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir
+
+
+def test_build_makes_data_sets_and_paper(build):
+    results = build / "results"
+    for name in (
+        "processed/analysis.parquet",
+        "processed/analysis.sav",
+        "processed/data_dictionary.csv",
+        "processed/participant_flow.csv",
+        "tables/sample_by_group.csv",
+        "paper/_variables.yml",
+    ):
+        assert (results / name).stat().st_size > 0, name
+    html = (results / "paper/_output/index.html").read_text(encoding="utf-8")
+    assert "Synthetic data. Every number" in html
+    assert "Figure 1" in html and "Table 1" in html
+    assert "北京雾霾治理问题新模式调查问卷" in html  # the appendix, in Chinese
+    assert "data:image/png;base64" in html
+    assert (results / "paper/_output/index.pdf").read_bytes().startswith(b"%PDF")
+    variables = yaml.safe_load((results / "paper/_variables.yml").read_text(encoding="utf-8"))
+    assert variables["data"]["synthetic"] is True
+    assert (
+        f">{variables['sample']['analysed']}<" in html
+        or str(variables["sample"]["analysed"]) in html
+    )
+
+
+def test_rerun_with_nothing_changed_runs_no_job(build):
+    run = _snakemake(build, "--cores", "2", "--dry-run")
+    assert run.returncode == 0, run.stderr
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_config_change_reruns_only_what_depends_on_it(build, tmp_path):
+    config = yaml.safe_load((build / "config/config.yaml").read_text(encoding="utf-8"))
+    config["exclusions"]["min_duration"]["seconds"] = 60
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    run = _snakemake(build, "--cores", "2", "--dry-run", "--configfile", str(changed))
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert "clean_responses" in out and "render_paper" in out
+    assert "rule ingest_export" not in out and "rule questionnaire_appendix" not in out
+
+
+def test_two_clean_builds_in_different_directories_are_identical(build, tmp_path):
+    other = _workdir(tmp_path / "elsewhere")
+    run = _snakemake(other, "--cores", "2")
+    assert run.returncode == 0, run.stderr[-4000:]
+    first, second = _hashes(build / "results"), _hashes(other / "results")
+    assert first.keys() == second.keys()
+    differing = sorted(k for k in first if first[k] != second[k])
+    assert differing == []
+
+
+def test_bad_export_fails_with_a_clear_error_and_no_output(tmp_path):
+    workdir = _workdir(tmp_path / "bad")
+    export = workdir / "data/raw/haze_governance_survey.csv"
+    (workdir / "data/raw/haze_governance_survey.csv.synthetic.json").unlink()
+    text = export.read_text(encoding="utf-8-sig").replace("非常同意", "很同意", 1)
+    export.write_text(text, encoding="utf-8-sig")
+    before = hashlib.sha256(export.read_bytes()).hexdigest()
+    run = _snakemake(workdir, "--cores", "2")
+    assert run.returncode != 0
+    log = (workdir / "logs/ingest_export.log").read_text(encoding="utf-8")
+    assert "label-in-codebook" in log and "data/raw/haze_governance_survey.csv" in log
+    assert "row " in log and "很同意" in log
+    assert not (workdir / "results/interim/responses.parquet").exists()
+    assert hashlib.sha256(export.read_bytes()).hexdigest() == before
+
+
+def test_report_contains_the_figures(build):
+    report = build / "report.html"
+    run = _snakemake(build, "--report", str(report))
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert report.stat().st_size > 10_000
+    assert "participant_flow.png" in report.read_text(encoding="utf-8", errors="replace")
+
+
+def test_notebook_runs_on_the_build(build, monkeypatch):
+    import nbclient
+    import nbformat
+
+    notebook = nbformat.read(ROOT / "notebooks/explore_sample.ipynb", as_version=4)
+    monkeypatch.setenv("HAZEGOV_RESULTS", str(build / "results"))
+    monkeypatch.setenv("HAZEGOV_CODEBOOK", str(CODEBOOK))
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert any("synthetic data" in str(o) for o in outputs)
