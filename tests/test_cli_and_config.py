@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from hazegov.cli import main
+
+from .conftest import DEFAULT_EXPORT, ROOT
+
+SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+
+
+def test_default_and_test_configs_satisfy_the_schema():
+    validate(copy.deepcopy(CONFIG), SCHEMA)
+    validate(
+        yaml.safe_load((ROOT / ".test/config/config.yaml").read_text(encoding="utf-8")), SCHEMA
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("exclusions", "min_duration", "seconds"), "two minutes"),
+        (("exclusions", "min_duration", "seconds"), -5),
+        (("exclusions", "straight_lining", "min_modal_share"), 1.5),
+        (("survey", "encoding"), "latin-1"),
+        (("survey", "out_of_range"), "ignore"),
+        (("paper", "formats"), ["html", "epub"]),
+        (("exclusions", "duplicates", "enabled"), "yes"),
+    ],
+)
+def test_config_values_of_wrong_type_or_range_are_refused(path, value):
+    config = copy.deepcopy(CONFIG)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(WorkflowError, match=path[-1]):
+        validate(config, SCHEMA)
+
+
+def test_check_export_command(tmp_path, capsys):
+    assert (
+        main(
+            ["check-export", str(DEFAULT_EXPORT), "--codebook", str(ROOT / "config/codebook.yaml")]
+        )
+        == 0
+    )
+    assert "236 rows" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"")
+    assert main(["check-export", str(bad), "--codebook", str(ROOT / "config/codebook.yaml")]) == 2
+    assert "non-empty-file" in capsys.readouterr().err
