@@ -30,10 +30,7 @@ def test_default_export_is_read_and_deidentified(codebook):
     assert frame["suggestions"].str.contains("mobile_phone removed", na=False).sum() == 1
     assert result.report["out_of_range_cells"] == 3
     assert set(result.quality_log["rule"]) == {"valid-range"}
-    answers = [
-        v.name for v in codebook.variables if v.is_coded or v.kind in ("free_text", "fill_in")
-    ]
-    unique_submissions = frame.drop_duplicates(subset=answers)
+    unique_submissions = frame.drop_duplicates(subset=codebook.answer_columns)
     assert len(unique_submissions) == 230
     assert unique_submissions["role_other"].notna().sum() == 4
     residents = frame["resp_group"] == 8

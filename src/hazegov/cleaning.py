@@ -40,8 +40,7 @@ class CleanedSurvey:
 
 
 def _flag_duplicates(frame: pd.DataFrame, cb: Codebook) -> pd.Series:
-    answers = [v.name for v in cb.variables if v.is_coded or v.kind in ("free_text", "fill_in")]
-    return frame[answers].astype("string").fillna("<NA>").duplicated(keep="first")
+    return frame[cb.answer_columns].astype("string").fillna("<NA>").duplicated(keep="first")
 
 
 def _flag_attention(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from hazegov.errors import CodebookError, Violation
 
+T = TypeVar("T")
 QUESTION_TYPES = {"single_choice", "likert_matrix", "rating", "free_text"}
 PLATFORM_ROLES = {
     "submission_number",
@@ -107,10 +108,7 @@ class Codebook:
     questions: tuple[dict[str, Any], ...] = field(repr=False, default=())
 
     def variable(self, name: str) -> Variable:
-        for var in self.variables:
-            if var.name == name:
-                return var
-        raise KeyError(name)
+        return _find(self.variables, "name", name)
 
     def by_role(self, role: str) -> Variable:
         matches = [v for v in self.variables if v.role == role]
@@ -148,21 +146,27 @@ class Codebook:
     def free_text(self) -> tuple[Variable, ...]:
         return tuple(v for v in self.variables if v.kind in {"free_text", "fill_in"})
 
+    @property
+    def answer_columns(self) -> list[str]:
+        """Everything a respondent answered: two submissions alike in these are duplicates."""
+        return [v.name for v in self.variables if v.is_coded or v.kind in {"free_text", "fill_in"}]
+
     def construct(self, construct_id: str) -> Construct:
-        for c in self.constructs:
-            if c.id == construct_id:
-                return c
-        raise KeyError(construct_id)
+        return _find(self.constructs, "id", construct_id)
 
     def sector(self, sector_id: str) -> Sector:
-        for s in self.sectors:
-            if s.id == sector_id:
-                return s
-        raise KeyError(sector_id)
+        return _find(self.sectors, "id", sector_id)
 
     def group_sector(self) -> dict[str, str]:
         """Respondent-group id -> respondent-sector id."""
         return {o.id: o.sector for o in self.respondent_group.options}  # type: ignore[misc]
+
+
+def _find(items: tuple[T, ...], attr: str, value: str) -> T:
+    for item in items:
+        if getattr(item, attr) == value:
+            return item
+    raise KeyError(value)
 
 
 def load_codebook(path: str | Path) -> Codebook:
