@@ -191,12 +191,10 @@ def _category(latent: np.ndarray, cuts: list[float]) -> np.ndarray:
     return np.searchsorted(np.asarray(cuts, dtype=float), latent) + 1
 
 
-def draw_respondents(model: PopulationModel, cb: Codebook, n: int | None = None) -> pd.DataFrame:
-    """Answer codes of attentive respondents drawn from the population model (no defects).
-
-    With `n` other than the model's, group sizes are scaled proportionally (largest remainder).
-    """
-    rng = np.random.default_rng(model.seed)
+def _draw_latent(
+    model: PopulationModel, cb: Codebook, n: int | None, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Groups, latent factors and continuous latent responses, before categorization."""
     sizes = _scaled_sizes(model.raw["group_sizes"], n or model.n)
     group_sector = cb.group_sector()
     groups = np.array([g for g, k in sizes.items() for _ in range(k)])
@@ -215,17 +213,46 @@ def draw_respondents(model: PopulationModel, cb: Codebook, n: int | None = None)
     latent = {c: eta[:, i] for i, c in enumerate(exo)} | {"EFF": eff}
 
     frame = pd.DataFrame({"resp_group": groups, "sector": sectors})
+    for construct, values in latent.items():
+        frame[f"eta_{construct}"] = values
     for item in cb.likert_items:
         lam = float(model.raw["loadings"][item.name])
         sign = -1.0 if item.reverse else 1.0
         y = sign * lam * latent[item.construct] + np.sqrt(1 - lam**2) * rng.standard_normal(m)
-        frame[item.name] = _category(y + model.intercept(item.name), model.raw["thresholds"])
+        frame[f"ystar_{item.name}"] = y + model.intercept(item.name)
+    lam_s = float(model.raw["satisfaction"]["loading"])
+    frame["ystar_satisfaction"] = lam_s * eff + np.sqrt(1 - lam_s**2) * rng.standard_normal(m)
+    return frame
+
+
+def draw_latent_responses(
+    model: PopulationModel, cb: Codebook, n: int | None = None
+) -> pd.DataFrame:
+    """The latent factors (`eta_*`) and continuous item responses (`ystar_*`) behind the answers.
+
+    The same draws as `draw_respondents` for the same seed and n: analyses can be checked
+    against the population both before and after the answers are cut into categories.
+    """
+    return _draw_latent(model, cb, n, np.random.default_rng(model.seed))
+
+
+def draw_respondents(model: PopulationModel, cb: Codebook, n: int | None = None) -> pd.DataFrame:
+    """Answer codes of attentive respondents drawn from the population model (no defects).
+
+    With `n` other than the model's, group sizes are scaled proportionally (largest remainder).
+    """
+    rng = np.random.default_rng(model.seed)
+    latent = _draw_latent(model, cb, n, rng)
+    sectors = latent["sector"].to_numpy()
+    frame = latent[["resp_group", "sector"]].copy()
+    for item in cb.likert_items:
+        frame[item.name] = _category(
+            latent[f"ystar_{item.name}"].to_numpy(), model.raw["thresholds"]
+        )
     for check in cb.attention_checks:
         frame[check.name] = check.expected_code
-    sat = model.raw["satisfaction"]
-    lam_s = float(sat["loading"])
-    y_sat = lam_s * eff + np.sqrt(1 - lam_s**2) * rng.standard_normal(m)
-    frame["satisfaction"] = _category(y_sat, sat["thresholds"])
+    sat_cuts = model.raw["satisfaction"]["thresholds"]
+    frame["satisfaction"] = _category(latent["ystar_satisfaction"].to_numpy(), sat_cuts)
     for var, table in model.raw["demographics"].items():
         options = cb.variable(var).options
         codes = np.array([o.code for o in options])

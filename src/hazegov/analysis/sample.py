@@ -1,0 +1,130 @@
+"""The analysis sample: one missing-data rule, applied once, used by every analysis.
+
+Every analysis family reads the frame this module writes, so the missing-data rule set in config
+is applied the same way everywhere and reported once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hazegov.analysis._common import AnalysisError, MeasurementModel
+
+MISSING_DATA_RULES = ("listwise", "person_mean")
+NOT_APPLICABLE_CODE = 0  # years in post for respondents who hold no post (skipped by design)
+
+
+@dataclass
+class AnalysisSample:
+    frame: pd.DataFrame
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def measurement_model(codebook: Any) -> dict[str, list[str]]:
+    """Construct -> its items, in questionnaire order, from the codebook."""
+    return {c.id: list(c.items) for c in codebook.constructs}
+
+
+def apply_missing_data_rule(
+    frame: pd.DataFrame,
+    model: MeasurementModel,
+    rule: str,
+    *,
+    also_required: Sequence[str] = (),
+    min_items_answered: int = 3,
+) -> AnalysisSample:
+    """Apply the study's missing-data rule to the scale items and the other variables analysed.
+
+    - ``listwise``: keep respondents with every scale item and every `also_required` variable.
+    - ``person_mean``: a missing scale item takes the mean of the respondent's answered items of
+      the same scale when at least `min_items_answered` were answered (person-mean imputation,
+      Downey & King 1998); then listwise as above. Imputed cells are counted in the report.
+    """
+    if rule not in MISSING_DATA_RULES:
+        raise AnalysisError(
+            f"unknown missing-data rule {rule!r}; choose one of {MISSING_DATA_RULES}"
+        )
+    items = [i for construct_items in model.values() for i in construct_items]
+    absent = [c for c in [*items, *also_required] if c not in frame.columns]
+    if absent:
+        raise AnalysisError(f"missing-data rule: columns not in the data: {absent}")
+    out = frame.copy()
+    for column in items:
+        out[column] = out[column].astype("Float64").astype(float)
+    imputed = 0
+    if rule == "person_mean":
+        for construct_items in model.values():
+            block = out[list(construct_items)]
+            answered = block.notna().sum(axis=1)
+            fill = block.mean(axis=1).where(answered >= min_items_answered)
+            holes = block.isna() & fill.notna().to_numpy()[:, None]
+            imputed += int(holes.to_numpy().sum())
+            out[list(construct_items)] = block.T.fillna(fill).T
+    required = [*items, *also_required]
+    complete = out[required].notna().all(axis=1)
+    per_variable = {c: int(out[c].isna().sum()) for c in required if out[c].isna().any()}
+    kept = out[complete].reset_index(drop=True)
+    report = {
+        "rule": rule,
+        "min_items_answered": min_items_answered if rule == "person_mean" else None,
+        "n_before": len(frame),
+        "n_after": len(kept),
+        "n_dropped": int((~complete).sum()),
+        "cells_imputed": imputed,
+        "missing_after_imputation_by_variable": dict(sorted(per_variable.items())),
+    }
+    return AnalysisSample(frame=kept, report=report)
+
+
+def construct_scores(frame: pd.DataFrame, model: MeasurementModel) -> pd.DataFrame:
+    """Mean of each construct's items (reverse-worded items already reversed in the release)."""
+    return pd.DataFrame(
+        {
+            construct: frame[list(items)].astype(float).mean(axis=1)
+            for construct, items in model.items()
+        }
+    )
+
+
+def years_in_post_numeric(frame: pd.DataFrame, skipped_groups: Sequence[str]) -> pd.Series:
+    """Years-in-post band as a number, 0 for respondents who hold no post.
+
+    Residents skip the question by design. Coding them 0 alongside the respondent-sector dummy
+    (dummy-variable adjustment for a structurally not-applicable item) keeps them in the models;
+    the years effect is then estimated among post holders.
+    """
+    years = frame["years_in_post"].astype("Float64").astype(float)
+    structural = frame["resp_group"].isin(list(skipped_groups))
+    return years.where(~structural, float(NOT_APPLICABLE_CODE))
+
+
+def build_analysis_sample(
+    analysis: pd.DataFrame,
+    codebook: Any,
+    rule: str,
+    *,
+    min_items_answered: int = 3,
+) -> AnalysisSample:
+    """The frame all analyses use: items, construct scores, satisfaction and controls."""
+    model = measurement_model(codebook)
+    frame = analysis.copy()
+    skipped = codebook.variable("years_in_post").skipped_for_groups
+    frame["years_in_post"] = years_in_post_numeric(frame, skipped)
+    controls = ["gender", "age_band", "education", "years_in_post", "satisfaction"]
+    sample = apply_missing_data_rule(
+        frame, model, rule, also_required=controls, min_items_answered=min_items_answered
+    )
+    scores = construct_scores(sample.frame, model).add_prefix("score_")
+    out = pd.concat([sample.frame, scores], axis=1)
+    for column in ("gender", "age_band", "education", "satisfaction"):
+        out[column] = out[column].astype("Int64").astype(np.int64)
+    sample.frame = out
+    sample.report["n_by_sector"] = {
+        str(k): int(v) for k, v in out["sector"].value_counts().sort_index().items()
+    }
+    return sample
