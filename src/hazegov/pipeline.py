@@ -82,6 +82,30 @@ def run_clean(
     write_csv(data_dictionary(cb, cleaned.analysis), dictionary_out)
 
 
+def run_analysis_sample(
+    analysis: str | Path,
+    codebook: str | Path,
+    missing_data: dict[str, Any],
+    sample_out: str | Path,
+    report_out: str | Path,
+) -> None:
+    """Apply the configured missing-data rule once; every analysis reads this sample."""
+    from hazegov.analysis.sample import build_analysis_sample
+
+    provenance = read_provenance(analysis)
+    sample = build_analysis_sample(
+        pd.read_parquet(analysis),
+        load_codebook(codebook),
+        missing_data["rule"],
+        min_items_answered=int(missing_data["min_items_answered"]),
+    )
+    log.info("missing-data rule %s: %d of %d respondents kept, %d cells imputed",
+             sample.report["rule"], sample.report["n_after"], sample.report["n_before"],
+             sample.report["cells_imputed"])
+    write_parquet(sample.frame, sample_out, provenance)
+    write_json(sample.report | {"data_source": _source_label(provenance)}, report_out)
+
+
 def run_sample_by_group(
     analysis: str | Path, codebook: str | Path, table_out: str | Path, markdown_out: str | Path
 ) -> None:

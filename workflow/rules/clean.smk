@@ -16,3 +16,21 @@ rule clean_responses:
         "../envs/pipeline.yaml"
     script:
         "../scripts/clean_responses.py"
+
+
+rule analysis_sample:
+    """Apply the configured missing-data rule once; every analysis reads this sample."""
+    input:
+        analysis="results/processed/analysis.parquet",
+        codebook=config["survey"]["codebook"],
+    output:
+        sample="results/analysis/analysis_sample.parquet",
+        report="results/analysis/missing_data.json",
+    params:
+        missing_data=config["analysis"]["missing_data"],
+    log:
+        "logs/analysis_sample.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/analysis_sample.py"

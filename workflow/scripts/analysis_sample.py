@@ -1,0 +1,11 @@
+from hazegov.logs import rule_log
+from hazegov.pipeline import run_analysis_sample
+
+with rule_log(snakemake.log[0]):  # noqa: F821
+    run_analysis_sample(
+        analysis=snakemake.input.analysis,  # noqa: F821
+        codebook=snakemake.input.codebook,  # noqa: F821
+        missing_data=dict(snakemake.params.missing_data),  # noqa: F821
+        sample_out=snakemake.output.sample,  # noqa: F821
+        report_out=snakemake.output.report,  # noqa: F821
+    )
