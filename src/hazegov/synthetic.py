@@ -503,3 +503,78 @@ def generate(
     with atomic_path(sidecar_path(out)) as tmp:
         tmp.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return out
+
+
+def expected_item_code(model: PopulationModel, cb: Codebook, item: str, sector: str) -> float:
+    """Population mean answer code of an item in a respondent sector, as coded in the export.
+
+    The latent response of the item is normal with unit variance around
+    sign * loading * (construct mean of the sector) + intercept, so the expected code is
+    1 + sum_k P(y* > t_k) over the thresholds t_k.
+    """
+    from scipy.stats import norm
+
+    var = cb.variable(item)
+    lam = float(model.raw["loadings"][item])
+    sign = -1.0 if var.reverse else 1.0
+    mean = sign * lam * construct_mean(model, var.construct, sector) + model.intercept(item)  # type: ignore[arg-type]
+    return float(1 + norm.cdf(mean - np.asarray(model.raw["thresholds"], dtype=float)).sum())
+
+
+def construct_mean(model: PopulationModel, construct: str, sector: str) -> float:
+    """Latent mean of a construct in a respondent sector (EFF through the structural model)."""
+    shifts = model.raw["sector_mean_shifts"][sector]
+    if construct != "EFF":
+        return float(shifts.get(construct, 0.0))
+    return float(
+        shifts.get("EFF", 0.0) + sum(b * shifts.get(c, 0.0) for c, b in model.beta.items())
+    )
+
+
+def expected_score(model: PopulationModel, cb: Codebook, construct: str, sector: str) -> float:
+    """Population mean of a construct's mean score (reverse items reversed) in a sector."""
+    values = []
+    for item in cb.construct(construct).items:
+        var = cb.variable(item)
+        lo, hi = var.valid_range  # type: ignore[misc]
+        code = expected_item_code(model, cb, item, sector)
+        values.append(lo + hi - code if var.reverse else code)
+    return float(np.mean(values))
+
+
+def latent_construct_covariance(model: PopulationModel) -> pd.DataFrame:
+    """Within-sector covariance (= correlation) matrix of all six constructs, EFF included."""
+    exo = model.exogenous
+    phi = model.phi
+    b = np.array([model.beta.get(c, 0.0) for c in exo])
+    cov_eff = phi @ b
+    full = np.block([[phi, cov_eff[:, None]], [cov_eff[None, :], np.ones((1, 1))]])
+    names = [*exo, "EFF"]
+    return pd.DataFrame(full, index=names, columns=names)
+
+
+def latent_score_regression(
+    model: PopulationModel, cb: Codebook, outcome: str, predictors: list[str]
+) -> dict[str, float]:
+    """Population OLS slopes of one mean score on others, computed from continuous responses.
+
+    A construct's mean score over its (sign-corrected) latent responses has covariance
+    lbar_c lbar_d cov(c, d) with another construct's score and variance lbar_c^2 + mean of the
+    unique variances / k; the population slopes are Sigma_xx^-1 sigma_xy within a sector.
+    """
+    cov = latent_construct_covariance(model)
+
+    def lbar(c: str) -> float:
+        return float(np.mean([model.raw["loadings"][i] for i in cb.construct(c).items]))
+
+    def unique(c: str) -> float:
+        items = cb.construct(c).items
+        return float(sum(1 - model.raw["loadings"][i] ** 2 for i in items) / len(items) ** 2)
+
+    def score_cov(c: str, d: str) -> float:
+        value = lbar(c) * lbar(d) * float(cov.loc[c, d])
+        return value + unique(c) if c == d else value
+
+    sxx = np.array([[score_cov(c, d) for d in predictors] for c in predictors])
+    sxy = np.array([score_cov(c, outcome) for c in predictors])
+    return dict(zip(predictors, np.linalg.solve(sxx, sxy).tolist(), strict=True))
