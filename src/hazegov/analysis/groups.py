@@ -1,0 +1,523 @@
+"""Compare construct scores across respondent groups (e.g. sectors).
+
+Construct scores are means of 5-point Likert items, so group variances differ and the scores are
+bounded and tied. Hence both sides are reported: Welch's ANOVA with Games-Howell pairs (unequal
+variances) and Kruskal-Wallis with Mann-Whitney pairs (ranks).
+
+Choices, stated once:
+
+- Groups with fewer than `MIN_GROUP_SIZE` (2) cases are *excluded with a result warning*: a single
+  case has no variance, so Welch's weights and Games-Howell are undefined for it. A group with two
+  or more cases and zero variance raises `AnalysisError` (Welch's weights n/s² are infinite).
+- omega² is the standard one-way formula from the ordinary ANOVA sums of squares (Hays 1963):
+  ω² = (SS_between − (k − 1)·MS_within) / (SS_total + MS_within). Welch's F has no ω² of its own;
+  this is the effect size reported beside it. It is not truncated at 0.
+- epsilon² for Kruskal-Wallis is ε² = H / ((n² − 1)/(n + 1)) = H / (n − 1) (Tomczak & Tomczak
+  2014), with H corrected for ties as scipy and pingouin do.
+- Both effect sizes get a percentile bootstrap CI, resampling cases with replacement *within*
+  each group (group sizes fixed), from `numpy.random.default_rng(seed)`: deterministic.
+- Pairwise comparisons: Games-Howell (pingouin; its p is already family-wise, from the
+  studentized range; below 1e-8 scipy's tail is unreliable, so such p carry a warning), Welch
+  t-tests and, on the rank side, Mann-Whitney U tests (pingouin; not Dunn's test, which no kept
+  library offers), each with `p_adjust` (Holm by default) across the pairs of one outcome,
+  separately for each method.
+- `compare_constructs` keeps those pairwise families (pairs within one construct and method) and
+  adds `p_adj` to the omnibus tests, adjusted across the constructs compared, per test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+
+from hazegov.analysis._common import AnalysisError, captured_warnings, numeric_items
+
+MIN_GROUP_SIZE = 2
+DEFAULT_N_BOOT = 2000
+DEFAULT_SEED = 20240601
+P_ADJUST_METHODS = ("holm", "bonf", "sidak", "fdr_bh", "fdr_by", "none")
+GH_P_FLOOR = 1e-8  # below this scipy's studentized-range survival function is not reliable
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as JSON-ready dicts: NaN becomes None, numpy scalars become Python ones."""
+    cleaned = frame.astype(object).where(frame.notna(), None)
+    return [
+        {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+        for row in cleaned.to_dict(orient="records")
+    ]
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """One construct score compared across the groups of one column."""
+
+    outcome: str
+    group: str
+    descriptives: pd.DataFrame  # one row per analysed group
+    omnibus: pd.DataFrame  # welch_anova and kruskal_wallis, each with its effect size and CI
+    pairwise: pd.DataFrame  # games_howell, welch_t and mann_whitney rows, one per pair
+    n: int
+    n_missing: int
+    excluded_groups: tuple[object, ...]
+    settings: dict[str, object]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        return {
+            "descriptives": self.descriptives,
+            "omnibus": self.omnibus,
+            "pairwise": self.pairwise,
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "outcome": self.outcome,
+            "group": self.group,
+            "n": self.n,
+            "n_missing": self.n_missing,
+            "excluded_groups": list(self.excluded_groups),
+            "settings": dict(self.settings),
+            "warnings": list(self.warnings),
+            **{name: _records(frame) for name, frame in self.to_frames().items()},
+        }
+
+
+@dataclass(frozen=True)
+class ConstructComparisons:
+    """Several construct scores compared across the same groups, as long tidy frames."""
+
+    group: str
+    descriptives: pd.DataFrame
+    omnibus: pd.DataFrame  # adds p_adj: adjusted across constructs, within each test
+    pairwise: pd.DataFrame  # p_adj: adjusted across pairs, within each construct and method
+    comparisons: tuple[GroupComparison, ...]
+    settings: dict[str, object]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        return {
+            "descriptives": self.descriptives,
+            "omnibus": self.omnibus,
+            "pairwise": self.pairwise,
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "group": self.group,
+            "settings": dict(self.settings),
+            "warnings": list(self.warnings),
+            **{name: _records(frame) for name, frame in self.to_frames().items()},
+        }
+
+
+def _group_order(labels: pd.Series) -> list[object]:
+    """Categorical order when the column has one, else sorted labels: reproducible output."""
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        present = set(labels.dropna().unique())
+        return [c for c in labels.cat.categories if c in present]
+    uniques = list(labels.dropna().unique())
+    try:
+        return sorted(uniques)
+    except TypeError:
+        return sorted(uniques, key=str)
+
+
+def omega_squared(values: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
+    """One-way ω² for each row of `values` (groups in consecutive blocks of `sizes`).
+
+    Rows are bootstrap replicates; a single sample is one row. NaN where the data are constant.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    n_total = values.shape[1]
+    k = len(sizes)
+    grand = values.mean(axis=1)
+    ss_between = np.zeros(values.shape[0])
+    ss_within = np.zeros(values.shape[0])
+    start = 0
+    for size in sizes:
+        block = values[:, start : start + size]
+        means = block.mean(axis=1)
+        ss_between += size * (means - grand) ** 2
+        ss_within += ((block - means[:, None]) ** 2).sum(axis=1)
+        start += size
+    ms_within = ss_within / (n_total - k)
+    denominator = ss_between + ss_within + ms_within
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (ss_between - (k - 1) * ms_within) / denominator
+    return np.where(denominator > 0, out, np.nan)
+
+
+def kruskal_h(values: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
+    """Tie-corrected Kruskal-Wallis H for each row of `values` (groups in consecutive blocks).
+
+    Vectorised over bootstrap replicates: midranks come from counts of each distinct value, which
+    is exact for the tied scores of Likert means. NaN where all values in a row are equal.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    n_rep, n_total = values.shape
+    uniques, codes = np.unique(values, return_inverse=True)
+    codes = codes.reshape(values.shape)
+    n_unique = uniques.size
+    offsets = (np.arange(n_rep) * n_unique)[:, None]
+    counts = np.bincount((codes + offsets).ravel(), minlength=n_rep * n_unique)
+    counts = counts.reshape(n_rep, n_unique).astype(float)
+    midranks = counts.cumsum(axis=1) - (counts - 1) / 2
+    ranks = np.take_along_axis(midranks, codes, axis=1)
+    rank_term = np.zeros(n_rep)
+    start = 0
+    for size in sizes:
+        rank_term += ranks[:, start : start + size].sum(axis=1) ** 2 / size
+        start += size
+    h_raw = 12 / (n_total * (n_total + 1)) * rank_term - 3 * (n_total + 1)
+    tie_factor = 1 - (counts**3 - counts).sum(axis=1) / (n_total**3 - n_total)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = h_raw / tie_factor
+    return np.where(tie_factor > 0, h, np.nan)
+
+
+def epsilon_squared(h: np.ndarray | float, n_total: int) -> np.ndarray:
+    """ε² = H / ((n² − 1)/(n + 1)) (Tomczak & Tomczak 2014)."""
+    return np.asarray(h, dtype=float) / ((n_total**2 - 1) / (n_total + 1))
+
+
+def _stratified_resamples(
+    blocks: Sequence[np.ndarray], n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """n_boot resamples, each drawn with replacement within every group, group sizes kept."""
+    parts = [block[rng.integers(0, block.size, size=(n_boot, block.size))] for block in blocks]
+    return np.concatenate(parts, axis=1)
+
+
+def _percentile_ci(
+    replicates: np.ndarray, ci: float, *, what: str, sink: list[str]
+) -> tuple[float, float]:
+    finite = replicates[np.isfinite(replicates)]
+    dropped = replicates.size - finite.size
+    if dropped:
+        sink.append(
+            f"{what}: {dropped} of {replicates.size} bootstrap replicates were degenerate "
+            "(constant resample) and are left out of the CI"
+        )
+    if finite.size < 2:
+        return math.nan, math.nan
+    low, high = np.quantile(finite, [(1 - ci) / 2, 1 - (1 - ci) / 2])
+    return float(low), float(high)
+
+
+def _validate_settings(n_boot: int, ci: float, p_adjust: str) -> None:
+    if not 0 < ci < 1:
+        raise AnalysisError(f"ci must lie strictly between 0 and 1, got {ci}")
+    if n_boot < 1:
+        raise AnalysisError(f"n_boot must be at least 1, got {n_boot}")
+    if p_adjust not in P_ADJUST_METHODS:
+        raise AnalysisError(f"p_adjust must be one of {P_ADJUST_METHODS}, got {p_adjust!r}")
+
+
+def _pair_rows(
+    table: pd.DataFrame, order: list[object], sizes: dict[object, int], *, stat: str
+) -> dict[tuple[object, object], pd.Series]:
+    """Index pingouin's pair rows by (earlier, later) group in our order, turning reversed ones.
+
+    A reversed pair's t changes sign and its U becomes n_a·n_b − U.
+    """
+    position = {g: i for i, g in enumerate(order)}
+    out: dict[tuple[object, object], pd.Series] = {}
+    for _, row in table.iterrows():
+        a, b = row["A"], row["B"]
+        row = row.copy()
+        if position[a] > position[b]:
+            a, b = b, a
+            if stat == "U_val":
+                row[stat] = sizes[a] * sizes[b] - row[stat]
+            else:
+                row[stat] = -row[stat]
+                if "hedges" in row:
+                    row["hedges"] = -row["hedges"]
+        out[(a, b)] = row
+    return out
+
+
+def compare_groups(
+    frame: pd.DataFrame,
+    outcome: str,
+    group: str,
+    *,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = DEFAULT_SEED,
+    ci: float = 0.95,
+    p_adjust: str = "holm",
+) -> GroupComparison:
+    """Compare one construct score across groups: descriptives, omnibus tests, effect sizes, pairs.
+
+    Rows missing the outcome or the group are dropped (counted in `n_missing`).
+    """
+    _validate_settings(n_boot, ci, p_adjust)
+    what = f"compare_groups({outcome!r} by {group!r})"
+    if group not in frame.columns:
+        raise AnalysisError(f"{what}: column not in the data: {group!r}")
+    if group == outcome:
+        raise AnalysisError(f"{what}: the outcome cannot also be the group")
+    scores = numeric_items(frame, [outcome], what=what)[outcome]
+    data = pd.DataFrame({"score": scores, "group": frame[group]})
+    n_missing = int(data.isna().any(axis=1).sum())
+    data = data.dropna()
+    notes: list[str] = []
+
+    order = _group_order(data["group"])
+    sizes = data["group"].value_counts()
+    excluded = tuple(g for g in order if sizes.get(g, 0) < MIN_GROUP_SIZE)
+    for g in excluded:
+        notes.append(
+            f"{what}: group {g!r} has {int(sizes.get(g, 0))} case(s), fewer than "
+            f"{MIN_GROUP_SIZE}; excluded from the comparison"
+        )
+    order = [g for g in order if g not in excluded]
+    data = data[data["group"].isin(order)]
+    if len(order) < 2:
+        raise AnalysisError(
+            f"{what}: {len(order)} group(s) with at least {MIN_GROUP_SIZE} cases; 2 needed"
+        )
+    if not np.var(data["score"].to_numpy()) > 0:
+        raise AnalysisError(f"{what}: the outcome is constant")
+    blocks = [data.loc[data["group"] == g, "score"].to_numpy(dtype=float) for g in order]
+    flat = [g for g, block in zip(order, blocks, strict=True) if not np.var(block) > 0]
+    if flat:
+        raise AnalysisError(
+            f"{what}: zero variance within group(s) {flat}: Welch's ANOVA and Games-Howell "
+            "weight groups by n/s² and are undefined"
+        )
+
+    data = pd.DataFrame(
+        {
+            "score": np.concatenate(blocks),
+            "group": pd.Categorical(
+                np.repeat(np.array(order, dtype=object), [b.size for b in blocks]),
+                categories=order,
+            ),
+        }
+    )
+    n_total = len(data)
+    group_sizes = [b.size for b in blocks]
+
+    descriptives = pd.DataFrame(
+        {
+            "outcome": outcome,
+            "group": order,
+            "n": group_sizes,
+            "mean": [b.mean() for b in blocks],
+            "sd": [b.std(ddof=1) for b in blocks],
+            "median": [float(np.median(b)) for b in blocks],
+        }
+    )
+
+    with captured_warnings(notes):
+        welch = pg.welch_anova(data=data, dv="score", between="group").iloc[0]
+        kw = pg.kruskal(data=data, dv="score", between="group").iloc[0]
+        gh = pg.pairwise_gameshowell(data=data, dv="score", between="group")
+        wt = pg.pairwise_tests(
+            data=data,
+            dv="score",
+            between="group",
+            parametric=True,
+            correction=True,
+            padjust=p_adjust,
+            effsize="hedges",
+        )
+        mw = pg.pairwise_tests(
+            data=data,
+            dv="score",
+            between="group",
+            parametric=False,
+            padjust=p_adjust,
+            effsize="none",
+        )
+
+    # Effect sizes and their stratified percentile bootstrap CIs.
+    observed = np.concatenate(blocks)[None, :]
+    omega = float(omega_squared(observed, group_sizes)[0])
+    epsilon = float(epsilon_squared(float(kw["H"]), n_total))
+    rng = np.random.default_rng(seed)
+    resamples = _stratified_resamples(blocks, n_boot, rng)
+    omega_boot = omega_squared(resamples, group_sizes)
+    epsilon_boot = epsilon_squared(kruskal_h(resamples, group_sizes), n_total)
+    omega_ci = _percentile_ci(omega_boot, ci, what=f"{what}: omega_squared", sink=notes)
+    epsilon_ci = _percentile_ci(epsilon_boot, ci, what=f"{what}: epsilon_squared", sink=notes)
+
+    omnibus = pd.DataFrame(
+        [
+            {
+                "outcome": outcome,
+                "test": "welch_anova",
+                "statistic_name": "F",
+                "statistic": float(welch["F"]),
+                "df1": float(welch["ddof1"]),
+                "df2": float(welch["ddof2"]),
+                "p": float(welch["p_unc"]),
+                "effect_size_name": "omega_squared",
+                "effect_size": omega,
+                "ci_low": omega_ci[0],
+                "ci_high": omega_ci[1],
+            },
+            {
+                "outcome": outcome,
+                "test": "kruskal_wallis",
+                "statistic_name": "H",
+                "statistic": float(kw["H"]),
+                "df1": float(kw["ddof1"]),
+                "df2": math.nan,
+                "p": float(kw["p_unc"]),
+                "effect_size_name": "epsilon_squared",
+                "effect_size": epsilon,
+                "ci_low": epsilon_ci[0],
+                "ci_high": epsilon_ci[1],
+            },
+        ]
+    )
+    omnibus.insert(2, "n", n_total)
+    omnibus.insert(3, "k_groups", len(order))
+    omnibus["ci_level"] = ci
+    omnibus["n_boot"] = n_boot
+    omnibus["ci_method"] = "percentile bootstrap, stratified by group"
+
+    pairwise = _pairwise_frame(outcome, order, descriptives, gh, wt, mw, p_adjust)
+    tiny = pairwise[(pairwise["method"] == "games_howell") & (pairwise["p_adj"] < GH_P_FLOOR)]
+    if len(tiny):
+        notes.append(
+            f"{what}: {len(tiny)} Games-Howell p-value(s) below {GH_P_FLOOR:g}, where scipy's "
+            "studentized-range tail is inaccurate (it may return 0); report them as "
+            f"p < {GH_P_FLOOR:g}"
+        )
+    return GroupComparison(
+        outcome=outcome,
+        group=group,
+        descriptives=descriptives,
+        omnibus=omnibus,
+        pairwise=pairwise,
+        n=n_total,
+        n_missing=n_missing,
+        excluded_groups=excluded,
+        settings={"n_boot": n_boot, "seed": seed, "ci": ci, "p_adjust": p_adjust},
+        warnings=tuple(notes),
+    )
+
+
+def _pairwise_frame(
+    outcome: str,
+    order: list[object],
+    descriptives: pd.DataFrame,
+    gh: pd.DataFrame,
+    wt: pd.DataFrame,
+    mw: pd.DataFrame,
+    p_adjust: str,
+) -> pd.DataFrame:
+    """One long frame: each pair under Games-Howell, Welch t and Mann-Whitney U."""
+    means = dict(zip(descriptives["group"], descriptives["mean"], strict=True))
+    sizes = dict(zip(descriptives["group"], descriptives["n"], strict=True))
+    gh_rows = _pair_rows(gh, order, sizes, stat="T")
+    wt_rows = _pair_rows(wt, order, sizes, stat="T")
+    mw_rows = _pair_rows(mw, order, sizes, stat="U_val")
+    rows: list[dict[str, object]] = []
+    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]]
+    for method in ("games_howell", "welch_t", "mann_whitney"):
+        for a, b in pairs:
+            diff = means[a] - means[b]
+            row: dict[str, object] = {
+                "outcome": outcome,
+                "method": method,
+                "group_a": a,
+                "group_b": b,
+                "mean_a": means[a],
+                "mean_b": means[b],
+                "diff": diff,
+            }
+            if method == "games_howell":
+                r = gh_rows[(a, b)]
+                row |= {
+                    "se": float(r["se"]),
+                    "statistic_name": "t",
+                    "statistic": float(r["T"]),
+                    "df": float(r["df"]),
+                    "p_unc": math.nan,
+                    "p_adj": float(r["pval"]),
+                    "p_adjust": "studentized_range",
+                    "hedges_g": float(r["hedges"]),
+                }
+            elif method == "welch_t":
+                r = wt_rows[(a, b)]
+                t = float(r["T"])
+                row |= {
+                    "se": diff / t if t != 0 else math.nan,
+                    "statistic_name": "t",
+                    "statistic": t,
+                    "df": float(r["dof"]),
+                    "p_unc": float(r["p_unc"]),
+                    "p_adj": float(r["p_corr"]) if "p_corr" in r else float(r["p_unc"]),
+                    "p_adjust": p_adjust,
+                    "hedges_g": float(r["hedges"]),
+                }
+            else:
+                r = mw_rows[(a, b)]
+                row |= {
+                    "se": math.nan,
+                    "statistic_name": "U",
+                    "statistic": float(r["U_val"]),
+                    "df": math.nan,
+                    "p_unc": float(r["p_unc"]),
+                    "p_adj": float(r["p_corr"]) if "p_corr" in r else float(r["p_unc"]),
+                    "p_adjust": p_adjust,
+                    "hedges_g": math.nan,
+                }
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compare_constructs(
+    frame: pd.DataFrame,
+    outcomes: Sequence[str],
+    group: str,
+    *,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = DEFAULT_SEED,
+    ci: float = 0.95,
+    p_adjust: str = "holm",
+) -> ConstructComparisons:
+    """`compare_groups` for each construct score, stacked into long frames.
+
+    Families for `p_adjust`: the omnibus p of each test across the constructs (column `p_adj`);
+    pairwise p across the pairs within one construct and method, as in `compare_groups`. Each
+    construct uses the same seed, so results do not depend on the order of `outcomes`.
+    """
+    _validate_settings(n_boot, ci, p_adjust)
+    outcomes = list(outcomes)
+    if not outcomes:
+        raise AnalysisError("compare_constructs: no outcomes given")
+    if len(set(outcomes)) != len(outcomes):
+        raise AnalysisError(f"compare_constructs: repeated outcomes in {outcomes}")
+    results = tuple(
+        compare_groups(frame, o, group, n_boot=n_boot, seed=seed, ci=ci, p_adjust=p_adjust)
+        for o in outcomes
+    )
+    omnibus = pd.concat([r.omnibus for r in results], ignore_index=True)
+    omnibus["p_adj"] = math.nan
+    for rows in omnibus.groupby("test", sort=False).groups.values():
+        if p_adjust == "none":
+            omnibus.loc[rows, "p_adj"] = omnibus.loc[rows, "p"]
+        else:
+            _, adjusted = pg.multicomp(omnibus.loc[rows, "p"].to_numpy(), method=p_adjust)
+            omnibus.loc[rows, "p_adj"] = adjusted
+    omnibus["p_adjust"] = p_adjust
+    return ConstructComparisons(
+        group=group,
+        descriptives=pd.concat([r.descriptives for r in results], ignore_index=True),
+        omnibus=omnibus,
+        pairwise=pd.concat([r.pairwise for r in results], ignore_index=True),
+        comparisons=results,
+        settings={"n_boot": n_boot, "seed": seed, "ci": ci, "p_adjust": p_adjust},
+        warnings=tuple(w for r in results for w in r.warnings),
+    )

@@ -1,0 +1,64 @@
+"""Quarto pipe tables from tidy results: numbers formatted once, here, for every table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: where its values come from, its header, how numbers are shown."""
+
+    source: str
+    header: str
+    fmt: str | Callable[[object], str] = "{}"
+    align: str = "right"
+
+
+def fmt_p(p: object) -> str:
+    """APA style: no leading zero, < .001 below that."""
+    value = float(p)  # type: ignore[arg-type]
+    if value != value:
+        return ""
+    if value < 0.001:
+        return "< .001"
+    return f"{value:.3f}".lstrip("0")
+
+
+def fmt_ci(low: float, high: float, digits: int = 2) -> str:
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _cell(value: object, fmt: str | Callable[[object], str]) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    text = fmt(value) if callable(fmt) else fmt.format(value)
+    return text.replace("|", "\\|")
+
+
+def pipe_table(
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    *,
+    caption: str,
+    label: str,
+    synthetic: bool,
+    note: str = "",
+) -> str:
+    """A pipe table with a `: caption {#tbl-label}` line, and a note paragraph if given."""
+    head = "| " + " | ".join(c.header for c in columns) + " |"
+    rule = (
+        "|" + "|".join(":----------" if c.align == "left" else "----------:" for c in columns) + "|"
+    )
+    rows = [
+        "| " + " | ".join(_cell(getattr(r, c.source), c.fmt) for c in columns) + " |"
+        for r in frame.itertuples(index=False)
+    ]
+    mark = " Synthetic data." if synthetic else ""
+    lines = [head, rule, *rows, "", f": {caption}{mark} {{#{label}}}", ""]
+    if note:
+        lines += [f"*Note.* {note}", ""]
+    return "\n".join(lines)

@@ -1,0 +1,14 @@
+from hazegov.logs import rule_log
+from hazegov.pipeline_analysis import run_group_comparisons
+
+with rule_log(snakemake.log[0]):  # noqa: F821
+    out = snakemake.output  # noqa: F821
+    run_group_comparisons(
+        sample=snakemake.input.sample,  # noqa: F821
+        codebook=snakemake.input.codebook,  # noqa: F821
+        settings=dict(snakemake.params.settings),  # noqa: F821
+        seed=snakemake.params.seed,  # noqa: F821
+        tables={t: out[t] for t in ("descriptives", "omnibus", "pairwise")},
+        summary_out=out.summary,
+        figure_out=out.figure,
+    )
