@@ -8,12 +8,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from hazegov.describe import SYNTHETIC_MARK, save_png  # noqa: E402
+from hazegov.describe import SYNTHETIC_MARK, save_png
 
 
 def _mark(fig: plt.Figure, synthetic: bool) -> None:
