@@ -11,7 +11,10 @@ import pandas as pd
 
 from hazegov.cleaning import read_provenance
 from hazegov.codebook import Codebook, load_codebook
+from hazegov.outputs import write_text
+from hazegov.paper_inputs import write_variables
 from hazegov.pipeline import write_csv, write_json
+from hazegov.tables import Column, fmt_ci, fmt_p, pipe_table
 
 log = logging.getLogger("hazegov")
 SCORE = "score_"
@@ -42,6 +45,76 @@ def _sector_labels(cb: Codebook) -> dict[str, str]:
     return {s.id: s.en for s in cb.sectors}
 
 
+def _num(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}"
+
+
+def group_variables(omnibus: pd.DataFrame, descriptives: pd.DataFrame) -> dict[str, Any]:
+    """Per construct: Welch and Kruskal-Wallis results as the prose quotes them."""
+    out: dict[str, Any] = {}
+    for construct, rows in omnibus.groupby("outcome", sort=False):
+        welch = rows[rows["test"] == "welch_anova"].iloc[0]
+        kw = rows[rows["test"] == "kruskal_wallis"].iloc[0]
+        means = descriptives[descriptives["outcome"] == construct].set_index("group")["mean"]
+        out[str(construct)] = {
+            "welch_f": _num(welch["statistic"]),
+            "welch_df1": f"{welch['df1']:.0f}",
+            "welch_df2": _num(welch["df2"], 1),
+            "welch_p": fmt_p(welch["p"]),
+            "welch_p_holm": fmt_p(welch["p_adj"]),
+            "omega2": _num(welch["effect_size"]),
+            "omega2_ci": fmt_ci(welch["ci_low"], welch["ci_high"]),
+            "kw_h": _num(kw["statistic"]),
+            "kw_p_holm": fmt_p(kw["p_adj"]),
+            "epsilon2": _num(kw["effect_size"]),
+            "highest_group": str(means.idxmax()),
+            "lowest_group": str(means.idxmin()),
+        }
+    welch_all = omnibus[omnibus["test"] == "welch_anova"]
+    out["n_significant_welch"] = int((welch_all["p_adj"] < 0.05).sum())
+    out["n_constructs"] = len(welch_all)
+    return out
+
+
+def group_table(omnibus: pd.DataFrame, cb: Codebook, synthetic: bool) -> str:
+    welch = omnibus[omnibus["test"] == "welch_anova"].set_index("outcome")
+    kw = omnibus[omnibus["test"] == "kruskal_wallis"].set_index("outcome")
+    rows = pd.DataFrame(
+        {
+            "construct": [cb.construct(c).en for c in welch.index],
+            "welch": [f"{r.statistic:.2f} ({r.df1:.0f}, {r.df2:.1f})" for r in welch.itertuples()],
+            "welch_p": welch["p_adj"].to_numpy(),
+            "omega2": [
+                f"{r.effect_size:.3f} {fmt_ci(r.ci_low, r.ci_high, 3)}" for r in welch.itertuples()
+            ],
+            "kw": [f"{r.statistic:.2f} ({r.df1:.0f})" for r in kw.loc[welch.index].itertuples()],
+            "kw_p": kw.loc[welch.index, "p_adj"].to_numpy(),
+            "eps2": [
+                f"{r.effect_size:.3f} {fmt_ci(r.ci_low, r.ci_high, 3)}"
+                for r in kw.loc[welch.index].itertuples()
+            ],
+        }
+    )
+    columns = [
+        Column("construct", "Construct", align="left"),
+        Column("welch", "Welch F (df)"),
+        Column("welch_p", "p (Holm)", fmt_p),
+        Column("omega2", "ω² [95% CI]"),
+        Column("kw", "Kruskal-Wallis H (df)"),
+        Column("kw_p", "p (Holm)", fmt_p),
+        Column("eps2", "ε² [95% CI]"),
+    ]
+    return pipe_table(
+        rows,
+        columns,
+        caption="Construct scores compared across respondent sectors",
+        label="tbl-group-comparisons",
+        synthetic=synthetic,
+        note="Holm adjustment across the constructs within each test; effect-size intervals are "
+        "percentile bootstrap intervals stratified by sector.",
+    )
+
+
 def run_group_comparisons(
     sample: str | Path,
     codebook: str | Path,
@@ -50,6 +123,8 @@ def run_group_comparisons(
     tables: Mapping[str, str | Path],
     summary_out: str | Path,
     figure_out: str | Path,
+    variables_out: str | Path,
+    table_out: str | Path,
 ) -> None:
     """Construct scores compared across respondent sectors (Welch, Kruskal-Wallis, pairwise)."""
     from hazegov.analysis.groups import compare_constructs
@@ -63,8 +138,13 @@ def run_group_comparisons(
     result = compare_constructs(
         scores, constructs, settings["group"], n_boot=int(settings["n_boot"]), seed=seed
     )
-    _write_frames(result.to_frames(), tables)
+    frames = result.to_frames()
+    _write_frames(frames, tables)
     write_json(_summary(result, synthetic), summary_out)
+    write_variables(
+        {"groups": group_variables(frames["omnibus"], frames["descriptives"])}, variables_out
+    )
+    write_text(table_out, group_table(frames["omnibus"], cb, synthetic))
     labels = _sector_labels(cb) if settings["group"] == "sector" else {}
     if not labels:
         labels = {str(g): str(g) for g in sorted(scores[settings["group"]].unique())}
@@ -83,6 +163,9 @@ def run_regressions(
     ordinal_tables: Mapping[str, str | Path],
     summary_out: str | Path,
     figure_out: str | Path,
+    variables_out: str | Path,
+    ols_table_out: str | Path,
+    ordinal_table_out: str | Path,
 ) -> None:
     """OLS of perceived effectiveness (HC3) and the ordinal logit of overall satisfaction."""
     from hazegov.analysis.regression import ols_hc3, ordinal_logit
@@ -120,7 +203,15 @@ def run_regressions(
         },
         summary_out,
     )
-    coefficients = ols.to_frames()["coefficients"]
+    ols_frames, ordinal_frames = ols.to_frames(), ordinal.to_frames()
+    write_variables(
+        {"regression": regression_variables(ols_frames, ordinal_frames)},
+        variables_out,
+        rule="regressions",
+    )
+    write_text(ols_table_out, ols_table(ols_frames, cb, synthetic))
+    write_text(ordinal_table_out, ordinal_table(ordinal_frames, cb, synthetic))
+    coefficients = ols_frames["coefficients"]
     shown = coefficients[coefficients["term"].isin(predictors)].copy()
     shown["label"] = shown["term"].str.removeprefix(SCORE)
     scale = shown["beta"] / shown["b"]
@@ -136,4 +227,137 @@ def run_regressions(
         xlabel=f"Standardized coefficient on {settings['outcome']} (95% CI, HC3)",
         reference=0.0,
         synthetic=synthetic,
+    )
+
+
+def _term_labeller(cb: Codebook):
+    """Readable term names: construct ids, and 'Variable: level' for treatment dummies."""
+    sectors = {s.id: s.en for s in cb.sectors}
+
+    def label(term: str, column: str) -> str:
+        if term.startswith(SCORE):
+            return term.removeprefix(SCORE)
+        if column in ("const", "Intercept"):
+            return "Intercept"
+        name = term.replace("_", " ").capitalize()
+        if "[T." not in column:
+            return name
+        level = column.split("[T.", 1)[1].rstrip("]")
+        if term == "sector":
+            return f"{name}: {sectors.get(level, level)}"
+        try:
+            options = {str(o.code): o.en for o in cb.variable(term).options}
+        except KeyError:
+            options = {}
+        return f"{name}: {options.get(level, level)}"
+
+    return label
+
+
+def regression_variables(
+    ols: Mapping[str, pd.DataFrame], ordinal: Mapping[str, pd.DataFrame]
+) -> dict[str, Any]:
+    fit = ols["fit"].iloc[0]
+    out: dict[str, Any] = {
+        "n": int(fit["n"]),
+        "r2": _num(fit["r2"]),
+        "adj_r2": _num(fit["adj_r2"]),
+        "f_hc3": _num(fit["f_hc3"]),
+        "df_model": f"{fit['df_model']:.0f}",
+        "df_resid": f"{fit['df_resid']:.0f}",
+        "f_hc3_p": fmt_p(fit["f_hc3_p"]),
+        "max_vif": _num(ols["vif"]["gvif_root"].pow(2).max()),
+    }
+    for row in ols["coefficients"].itertuples(index=False):
+        if row.term.startswith(SCORE):
+            out[row.term.removeprefix(SCORE)] = {
+                "b": _num(row.b),
+                "beta": _num(row.beta),
+                "p": fmt_p(row.p),
+                "ci": fmt_ci(row.ci_low, row.ci_high),
+            }
+    ofit = ordinal["fit"].iloc[0]
+    brant = ordinal["brant"].set_index("test").loc["omnibus"]
+    out["ordinal"] = {
+        "n": int(ofit["n"]),
+        "pseudo_r2": _num(ofit["pseudo_r2_mcfadden"]),
+        "lr_chi2": _num(ofit["lr_chi2"]),
+        "lr_df": int(ofit["lr_df"]),
+        "lr_p": fmt_p(ofit["lr_p"]),
+        "brant_chi2": _num(brant["chi2"]),
+        "brant_df": int(brant["df"]),
+        "brant_p": fmt_p(brant["p"]),
+    }
+    for row in ordinal["coefficients"].itertuples(index=False):
+        if row.term.startswith(SCORE):
+            out["ordinal"][row.term.removeprefix(SCORE)] = {
+                "odds_ratio": _num(row.odds_ratio),
+                "ci": fmt_ci(row.or_ci_low, row.or_ci_high),
+                "p": fmt_p(row.p),
+            }
+    return out
+
+
+def ols_table(ols: Mapping[str, pd.DataFrame], cb: Codebook, synthetic: bool) -> str:
+    _term_label = _term_labeller(cb)
+    coefficients = ols["coefficients"].copy()
+    vif = ols["vif"].set_index("term")["gvif_root"].pow(2)
+    coefficients["label"] = [
+        _term_label(t, c) for t, c in zip(coefficients["term"], coefficients["column"], strict=True)
+    ]
+    coefficients["ci"] = [
+        fmt_ci(lo, hi)
+        for lo, hi in zip(coefficients["ci_low"], coefficients["ci_high"], strict=True)
+    ]
+    coefficients["vif"] = coefficients["term"].map(vif)
+    fit = ols["fit"].iloc[0]
+    columns = [
+        Column("label", "Term", align="left"),
+        Column("b", "b", "{:.3f}"),
+        Column("se", "SE (HC3)", "{:.3f}"),
+        Column("ci", "95% CI"),
+        Column("beta", "β", "{:.3f}"),
+        Column("p", "p", fmt_p),
+        Column("vif", "VIF", "{:.2f}"),
+    ]
+    return pipe_table(
+        coefficients,
+        columns,
+        caption="OLS regression of perceived effectiveness",
+        label="tbl-ols",
+        synthetic=synthetic,
+        note=f"n = {int(fit['n'])}, R² = {fit['r2']:.2f}, adjusted R² = {fit['adj_r2']:.2f}. "
+        "β: coefficient in standard deviations of the outcome per standard deviation of the "
+        "predictor (dummies: per unit). VIF of a multi-category term: GVIF^(1/df) (Fox and "
+        "Monette 1992). Years in post is 0 for respondents without a post (residents).",
+    )
+
+
+def ordinal_table(ordinal: Mapping[str, pd.DataFrame], cb: Codebook, synthetic: bool) -> str:
+    _term_label = _term_labeller(cb)
+    coefficients = ordinal["coefficients"].copy()
+    coefficients["label"] = [
+        _term_label(t, c) for t, c in zip(coefficients["term"], coefficients["column"], strict=True)
+    ]
+    coefficients["ci"] = [
+        fmt_ci(lo, hi)
+        for lo, hi in zip(coefficients["or_ci_low"], coefficients["or_ci_high"], strict=True)
+    ]
+    brant = ordinal["brant"].set_index("test")["p"]
+    coefficients["brant_p"] = coefficients["term"].map(brant)
+    columns = [
+        Column("label", "Term", align="left"),
+        Column("odds_ratio", "Odds ratio", "{:.2f}"),
+        Column("ci", "95% CI"),
+        Column("p", "p", fmt_p),
+        Column("brant_p", "Brant p", fmt_p),
+    ]
+    return pipe_table(
+        coefficients,
+        columns,
+        caption="Proportional-odds logit of overall satisfaction with haze governance",
+        label="tbl-ordinal",
+        synthetic=synthetic,
+        note="Brant p: Wald test that the term's effect is the same at every cut-point of the "
+        "satisfaction scale (a small p speaks against proportional odds).",
     )

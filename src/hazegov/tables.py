@@ -58,6 +58,7 @@ def pipe_table(
         for r in frame.itertuples(index=False)
     ]
     mark = " Synthetic data." if synthetic else ""
+    caption = caption if caption.endswith((".", "?", "!")) else caption + "."
     lines = [head, rule, *rows, "", f": {caption}{mark} {{#{label}}}", ""]
     if note:
         lines += [f"*Note.* {note}", ""]

@@ -11,6 +11,8 @@ rule group_comparisons:
     output:
         **{t: f"results/analysis/groups/{t}.csv" for t in GROUP_TABLES},
         summary="results/analysis/groups/summary.json",
+        variables="results/analysis/groups/variables.yml",
+        table=f"{PAPER_BUILD_DIR}/tables/group_comparisons.md",
         figure=report(
             f"{PAPER_BUILD_DIR}/figures/group_comparison.png",
             caption="../report/group_comparison.rst",
@@ -36,6 +38,9 @@ rule regressions:
         **{f"ols_{t}": f"results/analysis/regression/ols_{t}.csv" for t in OLS_TABLES},
         **{f"ordinal_{t}": f"results/analysis/regression/ordinal_{t}.csv" for t in ORDINAL_TABLES},
         summary="results/analysis/regression/summary.json",
+        variables="results/analysis/regression/variables.yml",
+        ols_table=f"{PAPER_BUILD_DIR}/tables/ols.md",
+        ordinal_table=f"{PAPER_BUILD_DIR}/tables/ordinal.md",
         figure=report(
             f"{PAPER_BUILD_DIR}/figures/coefficient_forest.png",
             caption="../report/coefficient_forest.rst",

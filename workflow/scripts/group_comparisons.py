@@ -11,4 +11,6 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         tables={t: out[t] for t in ("descriptives", "omnibus", "pairwise")},
         summary_out=out.summary,
         figure_out=out.figure,
+        variables_out=out.variables,
+        table_out=out.table,
     )

@@ -13,4 +13,7 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         },
         summary_out=out.summary,
         figure_out=out.figure,
+        variables_out=out.variables,
+        ols_table_out=out.ols_table,
+        ordinal_table_out=out.ordinal_table,
     )
