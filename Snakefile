@@ -14,6 +14,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/clean.smk"
 include: "workflow/rules/describe.smk"
+include: "workflow/rules/measurement.smk"
 include: "workflow/rules/explanatory.smk"
 include: "workflow/rules/paper.smk"
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hazegov.cleaning import read_provenance
@@ -361,3 +362,192 @@ def ordinal_table(ordinal: Mapping[str, pd.DataFrame], cb: Codebook, synthetic: 
         note="Brant p: Wald test that the term's effect is the same at every cut-point of the "
         "satisfaction scale (a small p speaks against proportional odds).",
     )
+
+
+def run_reliability(
+    sample: str | Path,
+    codebook: str | Path,
+    tables: Mapping[str, str | Path],
+    variables_out: str | Path,
+    table_out: str | Path,
+) -> None:
+    """Item statistics and scale reliability (alpha with CI, omega, item-total correlations)."""
+    from hazegov.analysis.items import item_statistics
+    from hazegov.analysis.reliability import item_reliability, scale_reliability
+    from hazegov.analysis.sample import measurement_model
+
+    frame, cb, synthetic = _load(sample, codebook)
+    model = measurement_model(cb)
+    items = [i for group in model.values() for i in group]
+    lo, hi = cb.likert_items[0].valid_range  # type: ignore[misc]
+    frames = {
+        "item_statistics": item_statistics(frame, items, scale_min=lo, scale_max=hi),
+        "scale_reliability": scale_reliability(frame, model),
+        "item_reliability": item_reliability(frame, model),
+    }
+    _write_frames(frames, tables)
+    scales = frames["scale_reliability"]
+    stats = frames["item_statistics"]
+    alpha = scales["alpha_listwise"]
+    variables = {
+        "alpha_min": _num(alpha.min()),
+        "alpha_max": _num(alpha.max()),
+        "omega_min": _num(scales["omega_total"].min()),
+        "omega_max": _num(scales["omega_total"].max()),
+        "n_scales": len(scales),
+        "n_alpha_below_070": int((alpha < 0.70).sum()),
+        "item_mean_min": _num(stats["mean"].min()),
+        "item_mean_max": _num(stats["mean"].max()),
+        "max_abs_skew": _num(stats["skewness"].abs().max()),
+        "max_abs_kurtosis": _num(stats["excess_kurtosis"].abs().max()),
+        "min_item_total": _num(frames["item_reliability"]["corrected_item_total_r"].min()),
+    }
+    write_variables({"reliability": variables}, variables_out, rule="reliability")
+    rows = scales.assign(
+        label=[cb.construct(c).en for c in scales["construct"]],
+        alpha_ci=[
+            fmt_ci(a, b)
+            for a, b in zip(
+                scales["alpha_listwise_ci_lower"], scales["alpha_listwise_ci_upper"], strict=True
+            )
+        ],
+    )
+    columns = [
+        Column("label", "Construct", align="left"),
+        Column("k", "Items"),
+        Column("n_complete", "n"),
+        Column("alpha_listwise", "Cronbach's α", "{:.2f}"),
+        Column("alpha_ci", "95% CI"),
+        Column("omega_total", "McDonald's ω", "{:.2f}"),
+    ]
+    write_text(
+        table_out,
+        pipe_table(
+            rows,
+            columns,
+            caption="Reliability of the construct scales",
+            label="tbl-reliability",
+            synthetic=synthetic,
+            note="α with Feldt's confidence interval; ω total from a one-factor maximum-likelihood "
+            "model of each scale. Reverse-worded items reversed before analysis.",
+        ),
+    )
+
+
+def _factor_names(loadings: pd.DataFrame, model: Mapping[str, list[str]]) -> dict[str, str]:
+    """Name each EFA factor after the construct whose items load on it most."""
+    names: dict[str, str] = {}
+    for factor in loadings.columns:
+        strength = {
+            c: float(loadings.loc[items, factor].abs().mean()) for c, items in model.items()
+        }
+        best = max(strength, key=lambda c: strength[c])
+        names[factor] = best if best not in names.values() else f"{best} ({factor})"
+    return names
+
+
+def run_factor_structure(
+    sample: str | Path,
+    codebook: str | Path,
+    settings: Mapping[str, Any],
+    seed: int,
+    tables: Mapping[str, str | Path],
+    summary_out: str | Path,
+    variables_out: str | Path,
+    scree_out: str | Path,
+    heatmap_out: str | Path,
+) -> None:
+    """Sampling adequacy, the number of factors (parallel analysis) and the oblique EFA."""
+    from hazegov.analysis.efa import exploratory_factor_analysis
+    from hazegov.analysis.factorability import bartlett_sphericity, kmo, parallel_analysis
+    from hazegov.analysis.sample import measurement_model
+    from hazegov.plots import loading_heatmap, scree_with_parallel_analysis
+
+    frame, cb, synthetic = _load(sample, codebook)
+    model = measurement_model(cb)
+    items = [i for group in model.values() for i in group]
+    kmo_overall, kmo_items = kmo(frame, items)
+    bartlett = bartlett_sphericity(frame, items)
+    pa_settings = settings["parallel_analysis"]
+    pa = parallel_analysis(
+        frame,
+        items,
+        method=pa_settings["method"],
+        n_iter=int(pa_settings["n_iter"]),
+        seed=seed,
+        quantile=float(pa_settings["quantile"]),
+    )
+    efa_settings = settings["efa"]
+    n_factors = len(model)
+    efa = exploratory_factor_analysis(
+        frame, items, n_factors, rotation=efa_settings["rotation"], method=efa_settings["method"]
+    )
+    names = _factor_names(efa.loadings, model)
+    loadings = efa.loadings.rename(columns=names)
+    phi = efa.factor_correlations.rename(index=names, columns=names)
+    kmo_table = pd.concat(
+        [
+            pd.DataFrame({"item": ["overall"], "kmo": [kmo_overall]}),
+            kmo_items.rename("kmo").rename_axis("item").reset_index(),
+        ],
+        ignore_index=True,
+    )
+    frames = {
+        "kmo": kmo_table,
+        "parallel_analysis": pa.eigenvalues,
+        "efa_loadings": loadings.rename_axis("item").reset_index(),
+        "efa_factor_correlations": phi.rename_axis("factor").reset_index(),
+        "efa_variance": efa.variance.assign(factor=lambda d: d["factor"].map(names)),
+        "efa_communalities": pd.DataFrame(
+            {"item": items, "communality": efa.communalities.loc[items].to_numpy()}
+        ),
+    }
+    _write_frames(frames, tables)
+    write_json(
+        {
+            "data_source": "synthetic" if synthetic else "real",
+            "bartlett": bartlett,
+            "kmo_overall": kmo_overall,
+            "parallel_analysis": {
+                "method": pa.method,
+                "description": pa.description,
+                "suggested_n_factors": pa.suggested_n_factors,
+                "n_iter": pa.n_iter,
+                "quantile": pa.quantile,
+                "seed": pa.seed,
+            },
+            "efa": {
+                "n_factors": n_factors,
+                "rotation": efa_settings["rotation"],
+                "method": efa_settings["method"],
+                "factor_names": names,
+            },
+            "warnings": [*pa.warnings, *efa.warnings],
+        },
+        summary_out,
+    )
+    matched = set(model) <= set(loadings.columns)
+    own = (
+        [float(loadings.loc[i, c]) for c, group in model.items() for i in group] if matched else []
+    )
+    variables = {
+        "kmo": _num(kmo_overall),
+        "kmo_item_min": _num(kmo_items.min()),
+        "bartlett_chi2": _num(bartlett["chi2"], 1),
+        "bartlett_df": int(bartlett["df"]),
+        "bartlett_p": fmt_p(bartlett["p"]),
+        "pa_method": pa.description,
+        "pa_suggested": int(pa.suggested_n_factors),
+        "efa_n_factors": n_factors,
+        "efa_rotation": efa_settings["rotation"],
+        "efa_method": efa_settings["method"],
+        "efa_variance_pct": f"{100 * efa.variance['cumulative'].iloc[-1]:.1f}",
+        "efa_own_loading_min": _num(min(own)) if own else "not defined",
+        "efa_max_factor_correlation": _num(
+            phi.where(~np.eye(len(phi), dtype=bool)).abs().max().max()
+        ),
+        "efa_distinct_factors": len({n.split(" ")[0] for n in names.values()}),
+    }
+    write_variables({"factors": variables}, variables_out, rule="factor_structure")
+    scree_with_parallel_analysis(pa.eigenvalues, pa.description, scree_out, synthetic=synthetic)
+    loading_heatmap(loadings, heatmap_out, synthetic=synthetic)

@@ -1,0 +1,12 @@
+from hazegov.logs import rule_log
+from hazegov.pipeline_analysis import run_reliability
+
+with rule_log(snakemake.log[0]):  # noqa: F821
+    out = snakemake.output  # noqa: F821
+    run_reliability(
+        sample=snakemake.input.sample,  # noqa: F821
+        codebook=snakemake.input.codebook,  # noqa: F821
+        tables={t: out[t] for t in ("item_statistics", "scale_reliability", "item_reliability")},
+        variables_out=out.variables,
+        table_out=out.table,
+    )
