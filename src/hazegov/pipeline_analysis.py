@@ -549,5 +549,8 @@ def run_factor_structure(
         "efa_distinct_factors": len({n.split(" ")[0] for n in names.values()}),
     }
     write_variables({"factors": variables}, variables_out, rule="factor_structure")
-    scree_with_parallel_analysis(pa.eigenvalues, pa.description, scree_out, synthetic=synthetic)
-    loading_heatmap(loadings, heatmap_out, synthetic=synthetic)
+    short = pa.description.split(":", 1)[0]
+    scree_with_parallel_analysis(pa.eigenvalues, short, scree_out, synthetic=synthetic)
+    ordered = [c for c in model if c in loadings.columns]
+    ordered += [c for c in loadings.columns if c not in ordered]
+    loading_heatmap(loadings[ordered], heatmap_out, synthetic=synthetic)
