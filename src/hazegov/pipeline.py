@@ -99,9 +99,13 @@ def run_analysis_sample(
         missing_data["rule"],
         min_items_answered=int(missing_data["min_items_answered"]),
     )
-    log.info("missing-data rule %s: %d of %d respondents kept, %d cells imputed",
-             sample.report["rule"], sample.report["n_after"], sample.report["n_before"],
-             sample.report["cells_imputed"])
+    log.info(
+        "missing-data rule %s: %d of %d respondents kept, %d cells imputed",
+        sample.report["rule"],
+        sample.report["n_after"],
+        sample.report["n_before"],
+        sample.report["cells_imputed"],
+    )
     write_parquet(sample.frame, sample_out, provenance)
     write_json(sample.report | {"data_source": _source_label(provenance)}, report_out)
 
