@@ -138,8 +138,13 @@ def run_paper_variables(
     analysis: str | Path,
     codebook: str | Path,
     exclusions: dict[str, Any],
+    missing_data: str | Path,
+    fragments: list[str | Path],
     variables_out: str | Path,
 ) -> None:
+    """Merge the numbers of every stage into the one `_variables.yml` the paper reads."""
+    import yaml
+
     variables = paper_variables(
         flow=pd.read_csv(flow),
         sample=pd.read_csv(sample),
@@ -148,6 +153,37 @@ def run_paper_variables(
         cb=load_codebook(codebook),
         exclusion_rules=exclusions,
     )
+    report = json.loads(Path(missing_data).read_text(encoding="utf-8"))
+    keep = (
+        "respondents who still miss a scale item, the satisfaction rating or a control "
+        "variable are left out"
+    )
+    description = {
+        "listwise": "respondents missing any scale item, the satisfaction rating or a control "
+        "variable are left out",
+        "person_mean": "a missing scale item takes the mean of the respondent's other items of "
+        f"the same scale when at least {report['min_items_answered']} of them were answered; "
+        + keep,
+    }[report["rule"]]
+    variables["missing"] = {
+        "rule_description": description,
+        "rule": report["rule"],
+        "rule_label": {
+            "listwise": "listwise deletion",
+            "person_mean": "person-mean imputation within scales",
+        }[report["rule"]],
+        "min_items_answered": report["min_items_answered"] or "not applicable",
+        "n_before": report["n_before"],
+        "n_after": report["n_after"],
+        "n_dropped": report["n_dropped"],
+        "cells_imputed": report["cells_imputed"],
+    }
+    for fragment in fragments:
+        part = yaml.safe_load(Path(fragment).read_text(encoding="utf-8"))
+        clash = set(part) & set(variables)
+        if clash:
+            raise ValueError(f"{fragment}: variables {sorted(clash)} are already defined")
+        variables.update(part)
     write_variables(variables, variables_out)
 
 

@@ -15,7 +15,7 @@ from hazegov.codebook import Codebook, load_codebook
 from hazegov.outputs import write_text
 from hazegov.paper_inputs import write_variables
 from hazegov.pipeline import write_csv, write_json
-from hazegov.tables import Column, fmt_ci, fmt_p, pipe_table
+from hazegov.tables import Column, fmt_ci, fmt_p, fmt_p_op, pipe_table
 
 log = logging.getLogger("hazegov")
 SCORE = "score_"
@@ -50,9 +50,12 @@ def _num(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def group_variables(omnibus: pd.DataFrame, descriptives: pd.DataFrame) -> dict[str, Any]:
+def group_variables(
+    omnibus: pd.DataFrame, descriptives: pd.DataFrame, cb: Codebook
+) -> dict[str, Any]:
     """Per construct: Welch and Kruskal-Wallis results as the prose quotes them."""
     out: dict[str, Any] = {}
+    labels = {k: v.lower() for k, v in _sector_labels(cb).items()}
     for construct, rows in omnibus.groupby("outcome", sort=False):
         welch = rows[rows["test"] == "welch_anova"].iloc[0]
         kw = rows[rows["test"] == "kruskal_wallis"].iloc[0]
@@ -61,18 +64,20 @@ def group_variables(omnibus: pd.DataFrame, descriptives: pd.DataFrame) -> dict[s
             "welch_f": _num(welch["statistic"]),
             "welch_df1": f"{welch['df1']:.0f}",
             "welch_df2": _num(welch["df2"], 1),
-            "welch_p": fmt_p(welch["p"]),
-            "welch_p_holm": fmt_p(welch["p_adj"]),
+            "welch_p": fmt_p_op(welch["p"]),
+            "welch_p_holm": fmt_p_op(welch["p_adj"]),
             "omega2": _num(welch["effect_size"]),
             "omega2_ci": fmt_ci(welch["ci_low"], welch["ci_high"]),
             "kw_h": _num(kw["statistic"]),
-            "kw_p_holm": fmt_p(kw["p_adj"]),
+            "kw_p_holm": fmt_p_op(kw["p_adj"]),
             "epsilon2": _num(kw["effect_size"]),
-            "highest_group": str(means.idxmax()),
-            "lowest_group": str(means.idxmin()),
+            "highest_group": labels.get(str(means.idxmax()), str(means.idxmax())),
+            "lowest_group": labels.get(str(means.idxmin()), str(means.idxmin())),
         }
     welch_all = omnibus[omnibus["test"] == "welch_anova"]
     out["n_significant_welch"] = int((welch_all["p_adj"] < 0.05).sum())
+    largest = str(welch_all.loc[welch_all["effect_size"].idxmax(), "outcome"])
+    out["largest"] = cb.construct(largest).en.lower()
     out["n_constructs"] = len(welch_all)
     return out
 
@@ -143,7 +148,7 @@ def run_group_comparisons(
     _write_frames(frames, tables)
     write_json(_summary(result, synthetic), summary_out)
     write_variables(
-        {"groups": group_variables(frames["omnibus"], frames["descriptives"])}, variables_out
+        {"groups": group_variables(frames["omnibus"], frames["descriptives"], cb)}, variables_out
     )
     write_text(table_out, group_table(frames["omnibus"], cb, synthetic))
     labels = _sector_labels(cb) if settings["group"] == "sector" else {}
@@ -206,7 +211,11 @@ def run_regressions(
     )
     ols_frames, ordinal_frames = ols.to_frames(), ordinal.to_frames()
     write_variables(
-        {"regression": regression_variables(ols_frames, ordinal_frames)},
+        {
+            "regression": regression_variables(
+                ols_frames, ordinal_frames, cb.construct(settings["outcome"]).en.lower()
+            )
+        },
         variables_out,
         rule="regressions",
     )
@@ -229,6 +238,13 @@ def run_regressions(
         reference=0.0,
         synthetic=synthetic,
     )
+
+
+def _association(estimate: float, p: float, outcome: str, alpha: float = 0.05) -> str:
+    """The direction of an effect in words, stated only when it is significant."""
+    if p >= alpha:
+        return f"shows no clear association with {outcome}"
+    return f"goes with {'higher' if estimate > 0 else 'lower'} {outcome}"
 
 
 def _term_labeller(cb: Codebook):
@@ -256,7 +272,7 @@ def _term_labeller(cb: Codebook):
 
 
 def regression_variables(
-    ols: Mapping[str, pd.DataFrame], ordinal: Mapping[str, pd.DataFrame]
+    ols: Mapping[str, pd.DataFrame], ordinal: Mapping[str, pd.DataFrame], outcome: str
 ) -> dict[str, Any]:
     fit = ols["fit"].iloc[0]
     out: dict[str, Any] = {
@@ -266,15 +282,16 @@ def regression_variables(
         "f_hc3": _num(fit["f_hc3"]),
         "df_model": f"{fit['df_model']:.0f}",
         "df_resid": f"{fit['df_resid']:.0f}",
-        "f_hc3_p": fmt_p(fit["f_hc3_p"]),
+        "f_hc3_p": fmt_p_op(fit["f_hc3_p"]),
         "max_vif": _num(ols["vif"]["gvif_root"].pow(2).max()),
     }
     for row in ols["coefficients"].itertuples(index=False):
         if row.term.startswith(SCORE):
             out[row.term.removeprefix(SCORE)] = {
+                "association": _association(row.b, row.p, outcome),
                 "b": _num(row.b),
                 "beta": _num(row.beta),
-                "p": fmt_p(row.p),
+                "p": fmt_p_op(row.p),
                 "ci": fmt_ci(row.ci_low, row.ci_high),
             }
     ofit = ordinal["fit"].iloc[0]
@@ -284,17 +301,18 @@ def regression_variables(
         "pseudo_r2": _num(ofit["pseudo_r2_mcfadden"]),
         "lr_chi2": _num(ofit["lr_chi2"]),
         "lr_df": int(ofit["lr_df"]),
-        "lr_p": fmt_p(ofit["lr_p"]),
+        "lr_p": fmt_p_op(ofit["lr_p"]),
         "brant_chi2": _num(brant["chi2"]),
         "brant_df": int(brant["df"]),
-        "brant_p": fmt_p(brant["p"]),
+        "brant_p": fmt_p_op(brant["p"]),
+        "brant_verdict": "does not speak against" if brant["p"] >= 0.05 else "speaks against",
     }
     for row in ordinal["coefficients"].itertuples(index=False):
         if row.term.startswith(SCORE):
             out["ordinal"][row.term.removeprefix(SCORE)] = {
                 "odds_ratio": _num(row.odds_ratio),
                 "ci": fmt_ci(row.or_ci_low, row.or_ci_high),
-                "p": fmt_p(row.p),
+                "p": fmt_p_op(row.p),
             }
     return out
 
@@ -535,8 +553,8 @@ def run_factor_structure(
         "kmo_item_min": _num(kmo_items.min()),
         "bartlett_chi2": _num(bartlett["chi2"], 1),
         "bartlett_df": int(bartlett["df"]),
-        "bartlett_p": fmt_p(bartlett["p"]),
-        "pa_method": pa.description,
+        "bartlett_p": fmt_p_op(bartlett["p"]),
+        "pa_method": pa.description.split(":", 1)[0],
         "pa_suggested": int(pa.suggested_n_factors),
         "efa_n_factors": n_factors,
         "efa_rotation": efa_settings["rotation"],

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from scipy import stats
 
 from hazegov.describe import SYNTHETIC_MARK, save_png
 
@@ -93,32 +94,36 @@ def group_comparison(
     fig, axes = plt.subplots(
         rows, cols, figsize=(3.3 * cols, 2.9 * rows), dpi=150, sharey=True, squeeze=False
     )
+    rng = np.random.default_rng(0)
     for ax, construct in zip(axes.flat, constructs, strict=False):
         part = long[long["construct"] == construct]
-        sns.stripplot(
-            data=part,
-            x="group_label",
-            y="score",
-            order=order,
-            ax=ax,
-            size=2.2,
-            alpha=0.45,
-            jitter=0.25,
-            color="#5b7fa6",
-        )
-        sns.pointplot(
-            data=part,
-            x="group_label",
-            y="score",
-            order=order,
-            ax=ax,
-            errorbar=("ci", 95),
-            color="#b22222",
-            markers="D",
-            linestyles="none",
-            markersize=4,
-            seed=0,
-        )
+        for i, label in enumerate(order):
+            values = part.loc[part["group_label"] == label, "score"].dropna().to_numpy()
+            ax.scatter(
+                i + rng.uniform(-0.25, 0.25, len(values)),
+                values,
+                s=4,
+                alpha=0.45,
+                color="#5b7fa6",
+                linewidths=0,
+            )
+            if len(values) > 1:
+                mean = values.mean()
+                half = (
+                    stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+                )
+                ax.errorbar(
+                    i,
+                    mean,
+                    yerr=half,
+                    fmt="D",
+                    color="#b22222",
+                    markersize=4,
+                    capsize=3,
+                    linewidth=1.4,
+                )
+        ax.set_xticks(range(len(order)))
+        ax.set_xticklabels(order)
         ax.set_title(construct, fontsize=9)
         ax.set_xlabel("")
         ax.set_ylabel("Score (1-5)")

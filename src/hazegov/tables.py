@@ -28,6 +28,12 @@ def fmt_p(p: object) -> str:
     return f"{value:.3f}".lstrip("0")
 
 
+def fmt_p_op(p: object) -> str:
+    """A p-value for prose after 'p': '= .023' or '< .001'."""
+    text = fmt_p(p)
+    return text if text.startswith("<") else f"= {text}"
+
+
 def fmt_ci(low: float, high: float, digits: int = 2) -> str:
     return f"[{low:.{digits}f}, {high:.{digits}f}]"
 

@@ -15,3 +15,27 @@ def paper_sources():
 def paper_outputs():
     suffix = {"html": "html", "pdf": "pdf"}
     return [f"{PAPER_BUILD_DIR}/_output/index.{suffix[f]}" for f in config["paper"]["formats"]]
+
+
+# Every stage that puts numbers into the paper writes a variables fragment, a Markdown table
+# or a figure; the paper rules collect them here.
+ANALYSIS_VARIABLES = [
+    "results/analysis/measurement/reliability_variables.yml",
+    "results/analysis/measurement/factor_variables.yml",
+    "results/analysis/groups/variables.yml",
+    "results/analysis/regression/variables.yml",
+]
+PAPER_TABLES = [
+    "sample_by_group",
+    "reliability",
+    "group_comparisons",
+    "ols",
+    "ordinal",
+]
+PAPER_FIGURES = [
+    "participant_flow",
+    "scree_parallel_analysis",
+    "efa_loadings",
+    "group_comparison",
+    "coefficient_forest",
+]

@@ -34,6 +34,8 @@ rule paper_variables:
         ingest_report="results/interim/ingest_report.json",
         analysis="results/processed/analysis.parquet",
         codebook=config["survey"]["codebook"],
+        missing_data="results/analysis/missing_data.json",
+        fragments=ANALYSIS_VARIABLES,
     output:
         variables=f"{PAPER_BUILD_DIR}/_variables.yml",
     params:
@@ -51,8 +53,8 @@ rule render_paper:
     input:
         sources=expand(f"{PAPER_BUILD_DIR}/{{source}}", source=paper_sources()),
         variables=f"{PAPER_BUILD_DIR}/_variables.yml",
-        tables=[f"{PAPER_BUILD_DIR}/tables/sample_by_group.md"],
-        figures=[f"{PAPER_BUILD_DIR}/figures/participant_flow.png"],
+        tables=expand(f"{PAPER_BUILD_DIR}/tables/{{table}}.md", table=PAPER_TABLES),
+        figures=expand(f"{PAPER_BUILD_DIR}/figures/{{figure}}.png", figure=PAPER_FIGURES),
         appendix=f"{PAPER_BUILD_DIR}/appendix/questionnaire.md",
     output:
         paper_outputs(),

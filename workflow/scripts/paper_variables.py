@@ -9,5 +9,7 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         analysis=snakemake.input.analysis,  # noqa: F821
         codebook=snakemake.input.codebook,  # noqa: F821
         exclusions=dict(snakemake.params.exclusions),  # noqa: F821
+        missing_data=snakemake.input.missing_data,  # noqa: F821
+        fragments=list(snakemake.input.fragments),  # noqa: F821
         variables_out=snakemake.output.variables,  # noqa: F821
     )
