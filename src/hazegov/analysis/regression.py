@@ -156,7 +156,9 @@ def _require_full_rank(X: pd.DataFrame, *, what: str) -> None:
     design = np.column_stack([np.ones(len(X)), X.to_numpy(dtype=float)])
     names = [INTERCEPT, *X.columns]
     scaled = design / np.linalg.norm(design, axis=0)
-    _, singular, vt = np.linalg.svd(scaled, full_matrices=True)
+    # Only the right singular vectors are needed; the thin SVD avoids an n-by-n matrix.
+    thin = scaled.shape[0] >= scaled.shape[1]
+    _, singular, vt = np.linalg.svd(scaled, full_matrices=not thin)
     singular = np.concatenate([singular, np.zeros(design.shape[1] - singular.size)])
     null = vt[singular < 1e-10 * singular[0]]
     if null.size:
