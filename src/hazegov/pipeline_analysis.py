@@ -347,8 +347,8 @@ def ols_table(ols: Mapping[str, pd.DataFrame], cb: Codebook, synthetic: bool) ->
         synthetic=synthetic,
         note=f"n = {int(fit['n'])}, R² = {fit['r2']:.2f}, adjusted R² = {fit['adj_r2']:.2f}. "
         "β: coefficient in standard deviations of the outcome per standard deviation of the "
-        "predictor (dummies: per unit). VIF of a multi-category term: GVIF^(1/df) (Fox and "
-        "Monette 1992). Years in post is 0 for respondents without a post (residents).",
+        "predictor (dummies: per unit). VIF of a multi-category term: GVIF^(1/df) "
+        "[@fox1992]. Years in post is 0 for respondents without a post (residents).",
     )
 
 
@@ -572,3 +572,322 @@ def run_factor_structure(
     ordered = [c for c in model if c in loadings.columns]
     ordered += [c for c in loadings.columns if c not in ordered]
     loading_heatmap(loadings[ordered], heatmap_out, synthetic=synthetic)
+
+
+def _fit_variables(fit: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "chi2": _num(fit["chi2"]),
+        "df": int(fit["df"]),
+        "p": fmt_p_op(fit["p_value"]),
+        "cfi": _num(fit["cfi"], 3),
+        "tli": _num(fit["tli"], 3),
+        "rmsea": _num(fit["rmsea"], 3),
+        "rmsea_ci": fmt_ci(fit["rmsea_ci_lower"], fit["rmsea_ci_upper"], 3),
+        "srmr": _num(fit["srmr"], 3),
+        "n": int(fit["n"]),
+    }
+
+
+def run_cfa(
+    sample: str | Path,
+    codebook: str | Path,
+    tables: Mapping[str, str | Path],
+    variables_out: str | Path,
+    table_out: str | Path,
+) -> None:
+    """Confirmatory factor analysis by ML, and convergent and discriminant validity."""
+    from hazegov.analysis.cfa import construct_validity, fit_cfa
+    from hazegov.analysis.sample import measurement_model
+
+    frame, cb, synthetic = _load(sample, codebook)
+    model = measurement_model(cb)
+    result = fit_cfa(frame, model)
+    validity = construct_validity(result, model)
+    frames = result.to_frames()
+    validity_frames = validity.to_frames()
+    _write_frames(
+        {
+            **{k: v for k, v in frames.items()},
+            "validity": validity_frames["reliability"],
+            "validity_pairs": validity_frames["pairs"],
+        },
+        tables,
+    )
+    fit = frames["fit"].iloc[0]
+    loadings = frames["loadings"]["std_estimate"]
+    reliability = validity_frames["reliability"]
+    pairs = validity_frames["pairs"]
+    variables = _fit_variables(fit) | {
+        "converged": bool(fit["converged"]),
+        "std_loading_min": _num(loadings.min()),
+        "std_loading_max": _num(loadings.max()),
+        "cr_min": _num(reliability["composite_reliability"].min()),
+        "cr_max": _num(reliability["composite_reliability"].max()),
+        "ave_min": _num(reliability["ave"].min()),
+        "ave_max": _num(reliability["ave"].max()),
+        "n_ave_below_050": int((reliability["ave"] < 0.5).sum()),
+        "n_fornell_larcker_met": int(reliability["fornell_larcker_met"].sum()),
+        "n_constructs": len(reliability),
+        "htmt_max": _num(pairs["htmt"].max()),
+        "htmt_max_pair": " and ".join(
+            pairs.loc[pairs["htmt"].idxmax(), ["construct_1", "construct_2"]].astype(str)
+        ),
+        "warnings": len(result.warnings),
+    }
+    write_variables({"cfa": variables}, variables_out, rule="cfa")
+    htmt_max = {
+        c: float(pairs.loc[(pairs["construct_1"] == c) | (pairs["construct_2"] == c), "htmt"].max())
+        for c in reliability["construct"]
+    }
+    rows = reliability.assign(
+        label=[cb.construct(c).en for c in reliability["construct"]],
+        htmt_max=reliability["construct"].map(htmt_max),
+        fl=reliability["fornell_larcker_met"].map({True: "yes", False: "no"}),
+    )
+    columns = [
+        Column("label", "Construct", align="left"),
+        Column("composite_reliability", "CR", "{:.2f}"),
+        Column("ave", "AVE", "{:.2f}"),
+        Column("sqrt_ave", "√AVE", "{:.2f}"),
+        Column("max_abs_factor_correlation", "Largest factor correlation", "{:.2f}"),
+        Column("fl", "Fornell-Larcker met"),
+        Column("htmt_max", "Largest HTMT", "{:.2f}"),
+    ]
+    write_text(
+        table_out,
+        pipe_table(
+            rows,
+            columns,
+            caption="Convergent and discriminant validity in the confirmatory factor analysis",
+            label="tbl-validity",
+            synthetic=synthetic,
+            note="CR: composite reliability; AVE: average variance extracted, both from "
+            "standardized loadings; Fornell-Larcker met when √AVE exceeds every correlation of "
+            "the factor; HTMT: heterotrait-monotrait ratio of correlations [@henseler2015].",
+        ),
+    )
+
+
+def run_common_method_variance(
+    sample: str | Path,
+    codebook: str | Path,
+    comparison_out: str | Path,
+    summary_out: str | Path,
+    variables_out: str | Path,
+) -> None:
+    """Harman's single-factor test and a CFA with a common latent method factor."""
+    from hazegov.analysis.cmv import common_latent_factor, harman_single_factor
+    from hazegov.analysis.sample import measurement_model
+
+    frame, cb, synthetic = _load(sample, codebook)
+    model = measurement_model(cb)
+    items = [i for group in model.values() for i in group]
+    harman = harman_single_factor(frame, items)
+    clf = common_latent_factor(frame, model)
+    write_csv(clf.comparison(), comparison_out)
+    write_json(
+        {
+            "data_source": "synthetic" if synthetic else "real",
+            "harman": harman,
+            "common_latent_factor": clf.to_dict(),
+        },
+        summary_out,
+    )
+    write_variables(
+        {
+            "cmv": {
+                "harman_share_pct": f"{100 * harman['first_component_share']:.1f}",
+                "harman_exceeds": "exceeds" if harman["exceeds_threshold"] else "stays below",
+                "clf_delta_chi2": _num(clf.delta_chi2),
+                "clf_delta_df": int(clf.delta_df),
+                "clf_p": fmt_p_op(clf.p_value),
+                "clf_method_variance_pct": f"{100 * clf.method_variance_share:.1f}",
+                "clf_verdict": "improves" if clf.p_value < 0.05 else "does not improve",
+            }
+        },
+        variables_out,
+        rule="common_method_variance",
+    )
+
+
+def run_measurement_invariance(
+    sample: str | Path,
+    codebook: str | Path,
+    group: str,
+    table_csv: str | Path,
+    summary_out: str | Path,
+    variables_out: str | Path,
+    table_out: str | Path,
+) -> None:
+    """Configural, metric and scalar invariance across two respondent sectors."""
+    from hazegov.analysis.invariance import measurement_invariance
+    from hazegov.analysis.sample import measurement_model
+
+    frame, cb, synthetic = _load(sample, codebook)
+    model = measurement_model(cb)
+    result = measurement_invariance(frame, model, group)
+    table = result.table
+    write_csv(table, table_csv)
+    write_json(
+        {
+            "data_source": "synthetic" if synthetic else "real",
+            "group": group,
+            "warnings": list(result.warnings),
+        },
+        summary_out,
+    )
+    rows = table.set_index("model")
+    counts = frame[group].value_counts()
+
+    def holds(level: str) -> bool:
+        # Chen (2007): a drop in CFI of at most .010 with a rise in RMSEA of at most .015
+        return bool(
+            rows.loc[level, "delta_cfi"] >= -0.010 and rows.loc[level, "delta_rmsea"] <= 0.015
+        )
+
+    levels = [lvl for lvl in ("metric", "scalar") if holds(lvl)]
+    highest = (
+        "scalar"
+        if levels == ["metric", "scalar"]
+        else ("metric" if "metric" in levels else "configural")
+    )
+    variables = {
+        "group": group,
+        "n_groups": len(counts),
+        "group_sizes": ", ".join(
+            f"{_group_label(group, k)} {v}" for k, v in counts.sort_index(ascending=False).items()
+        ),
+        "highest_level": highest,
+    }
+    for level in ("configural", "metric", "scalar"):
+        r = rows.loc[level]
+        variables[level] = {
+            "chi2": _num(r["chi2"]),
+            "df": int(r["df"]),
+            "cfi": _num(r["cfi"], 3),
+            "rmsea": _num(r["rmsea"], 3),
+        }
+        if level != "configural":
+            variables[level] |= {
+                "delta_cfi": _num(r["delta_cfi"], 3),
+                "delta_rmsea": _num(r["delta_rmsea"], 3),
+                "delta_chi2": _num(r["delta_chi2"]),
+                "delta_df": int(r["delta_df"]),
+                "delta_p": fmt_p_op(r["delta_p_value"]),
+            }
+    write_variables({"invariance": variables}, variables_out, rule="measurement_invariance")
+    shown = table.assign(
+        label=table["model"].str.capitalize(),
+        rmsea_ci=[
+            fmt_ci(a, b, 3)
+            for a, b in zip(table["rmsea_ci_lower"], table["rmsea_ci_upper"], strict=True)
+        ],
+    )
+    columns = [
+        Column("label", "Model", align="left"),
+        Column("chi2", "χ²", "{:.2f}"),
+        Column("df", "df", "{:.0f}"),
+        Column("cfi", "CFI", "{:.3f}"),
+        Column("rmsea", "RMSEA", "{:.3f}"),
+        Column("rmsea_ci", "90% CI"),
+        Column("delta_chi2", "Δχ²", "{:.2f}"),
+        Column("delta_df", "Δdf", "{:.0f}"),
+        Column("delta_p_value", "p", fmt_p),
+        Column("delta_cfi", "ΔCFI", "{:.3f}"),
+        Column("delta_rmsea", "ΔRMSEA", "{:.3f}"),
+    ]
+    write_text(
+        table_out,
+        pipe_table(
+            shown,
+            columns,
+            caption="Measurement invariance across government and non-government respondents",
+            label="tbl-invariance",
+            synthetic=synthetic,
+            note="Each model is compared with the one above it. A level is taken to hold when CFI "
+            "drops by at most .010 and RMSEA rises by at most .015 [@chen2007].",
+        ),
+    )
+
+
+def _group_label(group: str, value: object) -> str:
+    if group == "government" and isinstance(value, bool | np.bool_):
+        return "government" if value else "non-government"
+    return f"{group} {value}"
+
+
+def _layout(paths: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
+    """Predictors on the left, outcomes on the right, mediators between, by path depth."""
+    nodes = sorted({n for pair in paths for n in pair})
+    depth = dict.fromkeys(nodes, 0)
+    for _ in nodes:
+        for outcome, predictor in paths:
+            depth[outcome] = max(depth[outcome], depth[predictor] + 1)
+    levels = max(depth.values()) or 1
+    positions = {}
+    for level in range(levels + 1):
+        members = [n for n in nodes if depth[n] == level]
+        for i, name in enumerate(members):
+            y = 0.5 if len(members) == 1 else 1 - i / (len(members) - 1)
+            positions[name] = (level / levels, y)
+    return positions
+
+
+def run_path_model(
+    sample: str | Path,
+    codebook: str | Path,
+    settings: Mapping[str, Any],
+    seed: int,
+    tables: Mapping[str, str | Path],
+    summary_out: str | Path,
+    variables_out: str | Path,
+    figure_out: str | Path,
+) -> None:
+    """The structural model of the grid-governance argument, with bootstrap indirect effects."""
+    from hazegov.analysis.sample import measurement_model
+    from hazegov.analysis.sem import fit_path_model
+    from hazegov.plots import path_diagram
+
+    frame, cb, synthetic = _load(sample, codebook)
+    paths = [tuple(p) for p in settings["paths"]]
+    constructs = {c for pair in paths for c in pair}
+    model = {c: items for c, items in measurement_model(cb).items() if c in constructs}
+    result = fit_path_model(
+        frame,
+        model,
+        paths,
+        indirect=[tuple(c) for c in settings["indirect"]],
+        n_boot=int(settings["n_boot"]),
+        seed=seed,
+    )
+    frames = result.to_frames()
+    _write_frames(frames, tables)
+    write_json(
+        {"data_source": "synthetic" if synthetic else "real", "warnings": list(result.warnings)},
+        summary_out,
+    )
+    fit = frames["fit"].iloc[0]
+    variables: dict[str, Any] = {"fit": _fit_variables(fit), "paths": {}, "indirect": []}
+    for row in frames["path_coefficients"].itertuples(index=False):
+        variables["paths"][f"{row.predictor}_{row.outcome}"] = {
+            "std": _num(row.std_estimate),
+            "p": fmt_p_op(row.p_value),
+        }
+    for row in frames["indirect_effects"].itertuples(index=False):
+        variables["indirect"].append(
+            {
+                "chain": row.chain,
+                "std": _num(row.std_estimate),
+                "std_ci": fmt_ci(row.std_ci_lower, row.std_ci_upper),
+                "excludes_zero": bool(row.std_ci_lower > 0 or row.std_ci_upper < 0),
+                "n_boot_ok": int(row.n_boot_ok),
+            }
+        )
+    first = variables["indirect"][0] if variables["indirect"] else None
+    if first:
+        variables["first_indirect"] = first | {
+            "verdict": "excludes zero" if first["excludes_zero"] else "includes zero"
+        }
+    variables["n_boot"] = int(settings["n_boot"])
+    write_variables({"sem": variables}, variables_out, rule="path_model")
+    path_diagram(frames["path_coefficients"], _layout(paths), figure_out, synthetic=synthetic)

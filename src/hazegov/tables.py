@@ -55,9 +55,15 @@ def pipe_table(
     note: str = "",
 ) -> str:
     """A pipe table with a `: caption {#tbl-label}` line, and a note paragraph if given."""
-    head = "| " + " | ".join(c.header for c in columns) + " |"
+    head = "| " + " | ".join(c.header.replace("|", "\\|") for c in columns) + " |"
+    # Pandoc sizes columns by the dashes of this line: the text column gets the most room.
     rule = (
-        "|" + "|".join(":----------" if c.align == "left" else "----------:" for c in columns) + "|"
+        "|"
+        + "|".join(
+            ":" + "-" * 36 if c.align == "left" else "-" * max(6, len(c.header)) + ":"
+            for c in columns
+        )
+        + "|"
     )
     rows = [
         "| " + " | ".join(_cell(getattr(r, c.source), c.fmt) for c in columns) + " |"

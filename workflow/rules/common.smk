@@ -22,12 +22,18 @@ def paper_outputs():
 ANALYSIS_VARIABLES = [
     "results/analysis/measurement/reliability_variables.yml",
     "results/analysis/measurement/factor_variables.yml",
+    "results/analysis/cfa/variables.yml",
+    "results/analysis/cmv/variables.yml",
+    "results/analysis/invariance/variables.yml",
+    "results/analysis/path_model/variables.yml",
     "results/analysis/groups/variables.yml",
     "results/analysis/regression/variables.yml",
 ]
 PAPER_TABLES = [
     "sample_by_group",
     "reliability",
+    "validity",
+    "invariance",
     "group_comparisons",
     "ols",
     "ordinal",
@@ -36,6 +42,7 @@ PAPER_FIGURES = [
     "participant_flow",
     "scree_parallel_analysis",
     "efa_loadings",
+    "path_model",
     "group_comparison",
     "coefficient_forest",
 ]

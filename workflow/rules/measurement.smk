@@ -57,3 +57,94 @@ rule factor_structure:
         "../envs/pipeline.yaml"
     script:
         "../scripts/factor_structure.py"
+
+
+CFA_TABLES = (
+    "fit",
+    "loadings",
+    "factor_variances",
+    "factor_covariances",
+    "residual_variances",
+    "validity",
+    "validity_pairs",
+)
+PATH_TABLES = ("path_coefficients", "r_squared", "loadings", "indirect_effects", "fit")
+
+
+rule cfa:
+    """Confirmatory factor analysis by maximum likelihood; convergent and discriminant validity."""
+    input:
+        sample="results/analysis/analysis_sample.parquet",
+        codebook=config["survey"]["codebook"],
+    output:
+        **{t: f"results/analysis/cfa/{t}.csv" for t in CFA_TABLES},
+        variables="results/analysis/cfa/variables.yml",
+        table=f"{PAPER_BUILD_DIR}/tables/validity.md",
+    log:
+        "logs/cfa.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/cfa.py"
+
+
+rule common_method_variance:
+    """Harman's single-factor test and a common latent method factor."""
+    input:
+        sample="results/analysis/analysis_sample.parquet",
+        codebook=config["survey"]["codebook"],
+    output:
+        comparison="results/analysis/cmv/model_comparison.csv",
+        summary="results/analysis/cmv/summary.json",
+        variables="results/analysis/cmv/variables.yml",
+    log:
+        "logs/common_method_variance.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/common_method_variance.py"
+
+
+rule measurement_invariance:
+    """Configural, metric and scalar invariance across two respondent sectors."""
+    input:
+        sample="results/analysis/analysis_sample.parquet",
+        codebook=config["survey"]["codebook"],
+    output:
+        table_csv="results/analysis/invariance/models.csv",
+        summary="results/analysis/invariance/summary.json",
+        variables="results/analysis/invariance/variables.yml",
+        table=f"{PAPER_BUILD_DIR}/tables/invariance.md",
+    params:
+        group=config["analysis"]["invariance_group"],
+    log:
+        "logs/measurement_invariance.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/measurement_invariance.py"
+
+
+rule path_model:
+    """Structural model of the grid-governance argument with bootstrap indirect effects."""
+    input:
+        sample="results/analysis/analysis_sample.parquet",
+        codebook=config["survey"]["codebook"],
+    output:
+        **{t: f"results/analysis/path_model/{t}.csv" for t in PATH_TABLES},
+        summary="results/analysis/path_model/summary.json",
+        variables="results/analysis/path_model/variables.yml",
+        figure=report(
+            f"{PAPER_BUILD_DIR}/figures/path_model.png",
+            caption="../report/path_model.rst",
+            category="Structural model",
+        ),
+    params:
+        settings=config["analysis"]["path_model"],
+        seed=config["analysis"]["seed"],
+    log:
+        "logs/path_model.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/path_model.py"

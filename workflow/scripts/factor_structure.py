@@ -1,8 +1,14 @@
 from hazegov.logs import rule_log
 from hazegov.pipeline_analysis import run_factor_structure
 
-TABLES = ("kmo", "parallel_analysis", "efa_loadings", "efa_factor_correlations", "efa_variance",
-          "efa_communalities")
+TABLES = (
+    "kmo",
+    "parallel_analysis",
+    "efa_loadings",
+    "efa_factor_correlations",
+    "efa_variance",
+    "efa_communalities",
+)
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     out = snakemake.output  # noqa: F821

@@ -1,0 +1,325 @@
+"""Structural equation model: the measurement model plus paths among the constructs.
+
+semopy fits it (ML, L-BFGS-B); fit measures, standardized estimates and their delta-method SEs
+come from `cfa`. Indirect effects (products of paths along a chain such as LEAD -> RESP -> EFF)
+get percentile bootstrap CIs: rows are resampled with replacement and the model refitted, with a
+seeded generator; failed refits are counted and reported, never silently replaced.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hazegov.analysis._common import AnalysisError, MeasurementModel
+from hazegov.analysis.cfa import (
+    MAX_ITER,
+    FitIndices,
+    SemopyFit,
+    checked_model,
+    complete_items,
+    fit_semopy,
+    measurement_description,
+    model_items,
+    records,
+)
+
+PathSpec = str | Sequence[tuple[str, str]] | Sequence[Sequence[str]]
+N_BOOT = 500
+# Below this share of successful bootstrap refits the CIs get an explicit warning.
+MIN_BOOT_SUCCESS = 0.9
+
+
+def parse_paths(paths: PathSpec, constructs: Sequence[str]) -> list[tuple[str, str]]:
+    """(outcome, predictor) pairs from pairs or lavaan-style lines ("EFF ~ RESP + EVAL")."""
+    pairs: list[tuple[str, str]] = []
+    if isinstance(paths, str):
+        for line in re.split(r"[\n;]", paths):
+            line = line.strip()
+            if not line:
+                continue
+            if line.count("~") != 1 or "=~" in line or "~~" in line:
+                raise AnalysisError(f"path model: cannot read path line {line!r}")
+            outcome, rhs = (part.strip() for part in line.split("~"))
+            pairs.extend((outcome, p.strip()) for p in rhs.split("+"))
+    else:
+        for pair in paths:
+            if len(pair) != 2:
+                raise AnalysisError(f"path model: a path is (outcome, predictor), got {pair!r}")
+            pairs.append((str(pair[0]), str(pair[1])))
+    if not pairs:
+        raise AnalysisError("path model: no structural paths given")
+    unknown = sorted({c for pair in pairs for c in pair} - set(constructs))
+    if unknown:
+        raise AnalysisError(f"path model: paths name constructs not in the model: {unknown}")
+    for outcome, predictor in pairs:
+        if outcome == predictor:
+            raise AnalysisError(f"path model: {outcome} cannot predict itself")
+    if len(set(pairs)) != len(pairs):
+        raise AnalysisError("path model: a path is listed twice")
+    _require_acyclic(pairs)
+    return pairs
+
+
+def _require_acyclic(pairs: Sequence[tuple[str, str]]) -> None:
+    """Only recursive models: indirect effects as path products need an acyclic graph."""
+    children: dict[str, list[str]] = {}
+    for outcome, predictor in pairs:
+        children.setdefault(predictor, []).append(outcome)
+    state: dict[str, int] = {}
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        for nxt in children.get(node, []):
+            if state.get(nxt) == 1:
+                raise AnalysisError(f"path model: the paths form a cycle through {nxt}")
+            if state.get(nxt) is None:
+                visit(nxt)
+        state[node] = 2
+
+    for node in list(children):
+        if node not in state:
+            visit(node)
+
+
+def structural_description(pairs: Sequence[tuple[str, str]]) -> str:
+    by_outcome: dict[str, list[str]] = {}
+    for outcome, predictor in pairs:
+        by_outcome.setdefault(outcome, []).append(predictor)
+    return "\n".join(f"{o} ~ {' + '.join(ps)}" for o, ps in by_outcome.items())
+
+
+def _check_chains(
+    chains: Sequence[Sequence[str]], pairs: Sequence[tuple[str, str]]
+) -> list[tuple[str, ...]]:
+    out = []
+    for chain in chains:
+        chain = tuple(chain)
+        if len(chain) < 3:
+            raise AnalysisError(f"path model: an indirect chain needs 3+ constructs: {chain}")
+        for a, b in itertools.pairwise(chain):
+            if (b, a) not in pairs:
+                raise AnalysisError(f"path model: chain {' -> '.join(chain)} uses no path {a}->{b}")
+        out.append(chain)
+    return out
+
+
+def _path_values(
+    fit: SemopyFit,
+) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
+    """Unstandardized and std.all coefficient of every (outcome, predictor) path."""
+    rows = fit.rows("~")
+    raw = {(r.lhs, r.rhs): float(r.estimate) for r in rows.itertuples()}
+    std = {(r.lhs, r.rhs): float(r.std_estimate) for r in rows.itertuples()}
+    return raw, std
+
+
+def _chain_product(values: dict[tuple[str, str], float], chain: Sequence[str]) -> float:
+    return float(np.prod([values[(b, a)] for a, b in itertools.pairwise(chain)], dtype=float))
+
+
+def _usable_resample(sample: pd.DataFrame) -> bool:
+    """A resample with a constant item or a singular correlation matrix cannot be refitted."""
+    values = sample.to_numpy(dtype=float)
+    if not np.all(values.var(axis=0) > 0):
+        return False
+    return bool(np.linalg.eigvalsh(np.corrcoef(values.T)).min() > 1e-10)
+
+
+@dataclass
+class PathModelResult:
+    """A fitted structural model: fit, paths, R², loadings and bootstrapped indirect effects."""
+
+    model: dict[str, tuple[str, ...]]
+    paths: list[tuple[str, str]]
+    converged: bool
+    fit: FitIndices
+    path_coefficients: pd.DataFrame
+    r_squared: pd.DataFrame
+    loadings: pd.DataFrame
+    indirect_effects: pd.DataFrame
+    n_boot: int
+    n_boot_failed: int
+    seed: int | None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        fit = pd.DataFrame([self.fit.to_dict()])
+        fit.insert(0, "converged", self.converged)
+        return {
+            "fit": fit,
+            "path_coefficients": self.path_coefficients,
+            "r_squared": self.r_squared,
+            "loadings": self.loadings,
+            "indirect_effects": self.indirect_effects,
+            "warnings": pd.DataFrame({"warning": self.warnings}, dtype=object),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": {k: list(v) for k, v in self.model.items()},
+            "paths": [list(p) for p in self.paths],
+            "converged": self.converged,
+            "fit": self.fit.to_dict(),
+            "path_coefficients": records(self.path_coefficients),
+            "r_squared": records(self.r_squared),
+            "loadings": records(self.loadings),
+            "indirect_effects": records(self.indirect_effects),
+            "n_boot": self.n_boot,
+            "n_boot_failed": self.n_boot_failed,
+            "seed": self.seed,
+            "warnings": list(self.warnings),
+        }
+
+
+def fit_path_model(
+    frame: pd.DataFrame,
+    model: MeasurementModel,
+    paths: PathSpec,
+    *,
+    indirect: Sequence[Sequence[str]] = (),
+    n_boot: int = N_BOOT,
+    seed: int | None = None,
+    confidence: float = 0.95,
+    max_iter: int = MAX_ITER,
+) -> PathModelResult:
+    """Fit measurement model + paths; bootstrap the indirect effects of the `indirect` chains.
+
+    `paths`: (outcome, predictor) pairs or lavaan-style lines; `indirect`: chains such as
+    ("LEAD", "RESP", "EFF") (predictor first). CIs are percentile intervals over `n_boot` row
+    resamples (bootstrap refits start from the full-sample estimates).
+    """
+    what = "path model"
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must lie strictly between 0 and 1")
+    if n_boot < 0:
+        raise ValueError("n_boot cannot be negative")
+    spec = checked_model(model, what=what)
+    pairs = parse_paths(paths, list(spec))
+    chains = _check_chains(indirect, pairs)
+    sink: list[str] = []
+    data = complete_items(frame, model_items(spec), what=what, sink=sink)
+    description = measurement_description(spec) + "\n" + structural_description(pairs)
+    fit = fit_semopy(description, data, what=what, max_iter=max_iter)
+    warnings = [*sink, *fit.warnings]
+    fit_indices = fit.fit_indices()
+
+    params = fit.parameters
+    coef = fit.rows("~").rename(columns={"lhs": "outcome", "rhs": "predictor"})
+    order = {pair: k for k, pair in enumerate(pairs)}
+    coef["order"] = [order[pair] for pair in zip(coef["outcome"], coef["predictor"], strict=True)]
+    path_coefficients = coef.sort_values("order")[
+        ["outcome", "predictor", "estimate", "se", "z", "p_value", "std_estimate", "std_se"]
+    ].reset_index(drop=True)
+
+    outcomes = list(dict.fromkeys(o for o, _ in pairs))
+    resid = params[(params["op"] == "~~") & (params["lhs"] == params["rhs"])]
+    r2_rows = []
+    for construct in outcomes:
+        std_resid = float(resid.loc[resid["lhs"] == construct, "std_estimate"].iloc[0])
+        r2_rows.append({"construct": construct, "r_squared": 1.0 - std_resid})
+    r_squared = pd.DataFrame(r2_rows, columns=["construct", "r_squared"])
+
+    loadings = fit.rows("=~").rename(columns={"lhs": "construct", "rhs": "item"})
+    loadings = loadings[["construct", "item", "estimate", "se", "std_estimate", "std_se"]]
+
+    raw, std = _path_values(fit)
+    boot_raw = np.full((n_boot, len(chains)), np.nan)
+    boot_std = np.full((n_boot, len(chains)), np.nan)
+    failed = 0
+    if chains and n_boot > 0:
+        if seed is None:
+            warnings.append("bootstrap not seeded: its confidence intervals are not reproducible")
+        rng = np.random.default_rng(seed)
+        start = np.array(fit.model.param_vals, dtype=float)
+        for b in range(n_boot):
+            sample = data.iloc[rng.integers(0, len(data), len(data))].reset_index(drop=True)
+            if not _usable_resample(sample):
+                failed += 1
+                continue
+            try:
+                refit = fit_semopy(
+                    description,
+                    sample,
+                    what=what,
+                    max_iter=max_iter,
+                    start=start,
+                    standard_errors=False,
+                )
+            except (AnalysisError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+                failed += 1
+                continue
+            if not refit.converged:
+                failed += 1
+                continue
+            b_raw, b_std = _path_values(refit)
+            boot_raw[b] = [_chain_product(b_raw, c) for c in chains]
+            boot_std[b] = [_chain_product(b_std, c) for c in chains]
+    n_ok = n_boot - failed
+    if chains and n_boot > 0:
+        if failed:
+            warnings.append(f"bootstrap: {failed} of {n_boot} refits failed and were left out")
+        if n_ok < MIN_BOOT_SUCCESS * n_boot:
+            warnings.append(
+                f"bootstrap: only {n_ok} of {n_boot} refits succeeded; the CIs are unreliable"
+            )
+    alpha = 1 - confidence
+    rows = []
+    for k, chain in enumerate(chains):
+        ok_raw = boot_raw[:, k][np.isfinite(boot_raw[:, k])]
+        ok_std = boot_std[:, k][np.isfinite(boot_std[:, k])]
+        if len(ok_raw) >= 2:
+            lo, hi = np.quantile(ok_raw, [alpha / 2, 1 - alpha / 2])
+            slo, shi = np.quantile(ok_std, [alpha / 2, 1 - alpha / 2])
+        else:
+            lo = hi = slo = shi = math.nan
+        rows.append(
+            {
+                "chain": " -> ".join(chain),
+                "estimate": _chain_product(raw, chain),
+                "ci_lower": float(lo),
+                "ci_upper": float(hi),
+                "std_estimate": _chain_product(std, chain),
+                "std_ci_lower": float(slo),
+                "std_ci_upper": float(shi),
+                "boot_se": float(np.std(ok_raw, ddof=1)) if len(ok_raw) >= 2 else math.nan,
+                "confidence": confidence,
+                "n_boot_ok": len(ok_raw),
+            }
+        )
+    indirect_effects = pd.DataFrame(
+        rows,
+        columns=[
+            "chain",
+            "estimate",
+            "ci_lower",
+            "ci_upper",
+            "std_estimate",
+            "std_ci_lower",
+            "std_ci_upper",
+            "boot_se",
+            "confidence",
+            "n_boot_ok",
+        ],
+    )
+    return PathModelResult(
+        model=spec,
+        paths=pairs,
+        converged=fit.converged,
+        fit=fit_indices,
+        path_coefficients=path_coefficients,
+        r_squared=r_squared,
+        loadings=loadings.reset_index(drop=True),
+        indirect_effects=indirect_effects,
+        n_boot=n_boot if chains else 0,
+        n_boot_failed=failed,
+        seed=seed,
+        warnings=warnings,
+    )
