@@ -21,7 +21,7 @@ from hazegov.synthetic import (
 from .conftest import CODEBOOK, DEFAULT_EXPORT, POPULATION, TEST_EXPORT
 
 
-@pytest.mark.parametrize(("committed", "n"), [(DEFAULT_EXPORT, None), (TEST_EXPORT, 150)])
+@pytest.mark.parametrize(("committed", "n"), [(DEFAULT_EXPORT, None), (TEST_EXPORT, 400)])
 def test_regenerating_the_committed_export_gives_the_same_bytes(tmp_path, committed, n):
     out = generate(CODEBOOK, POPULATION, tmp_path / committed.name, n=n)
     assert out.read_bytes() == committed.read_bytes()
