@@ -24,4 +24,5 @@ rule all:
         paper_outputs(),
         "results/processed/analysis.sav",
         "results/processed/data_dictionary.csv",
+        "results/analysis/cfa/residual_correlations.csv",
     default_target: True

@@ -17,6 +17,16 @@ SYNTHETIC_NOTICE = (
     "model. They are not responses of real people and support no substantive conclusion."
 )
 REAL_NOTICE = "Data: the questionnaire export of the study (confidential; not distributed)."
+SYNTHETIC_HEDGE = (
+    "Because this build reads synthetic data, the estimates below describe the population model "
+    "the generator was given, not Beijing's officials, medical staff and residents: they show "
+    "what each analysis does and how it is reported, and none of them is evidence for or "
+    "against the grid governance model."
+)
+REAL_HEDGE = (
+    "The estimates below come from a cross-sectional, self-reported questionnaire of a "
+    "purposive sample: they describe associations in that sample, not causal effects."
+)
 
 
 def paper_variables(
@@ -45,6 +55,7 @@ def paper_variables(
             "synthetic": synthetic,
             "source": "synthetic" if synthetic else "real",
             "notice": SYNTHETIC_NOTICE if synthetic else REAL_NOTICE,
+            "hedge": SYNTHETIC_HEDGE if synthetic else REAL_HEDGE,
             "export_file": ingest_report["export_file"],
             "export_sha256": provenance["export_sha256"][:12],
             "encoding": ingest_report["encoding"],

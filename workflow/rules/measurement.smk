@@ -148,3 +148,18 @@ rule path_model:
         "../envs/pipeline.yaml"
     script:
         "../scripts/path_model.py"
+
+
+rule explore_measurement_model:
+    """Where the CFA fits worst: residual correlations of item pairs (a notebook reviewers can edit)."""
+    input:
+        sample="results/analysis/analysis_sample.parquet",
+        codebook=config["survey"]["codebook"],
+    output:
+        residuals="results/analysis/cfa/residual_correlations.csv",
+    log:
+        notebook="logs/notebooks/explore_measurement_model.ipynb",
+    conda:
+        "../envs/pipeline.yaml"
+    notebook:
+        "../../notebooks/explore_measurement_model.py.ipynb"
