@@ -5,6 +5,7 @@ min_version("9.0")
 
 
 configfile: "config/config.yaml"
+configfile: "config/air_quality.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -16,6 +17,7 @@ include: "workflow/rules/clean.smk"
 include: "workflow/rules/describe.smk"
 include: "workflow/rules/measurement.smk"
 include: "workflow/rules/explanatory.smk"
+include: "workflow/rules/air.smk"
 include: "workflow/rules/paper.smk"
 
 

@@ -26,6 +26,12 @@ def _workdir(base: Path) -> Path:
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["survey"]["codebook"] = str(CODEBOOK)
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    air_path = base / "config" / "air_quality.yaml"
+    air = yaml.safe_load(air_path.read_text(encoding="utf-8"))
+    for station in air["air_quality"]["stations"]:
+        station["file"] = str((ROOT / ".test" / station["file"]).resolve())
+    air["air_quality"]["official"] = str((ROOT / ".test" / air["air_quality"]["official"]).resolve())
+    air_path.write_text(yaml.safe_dump(air, allow_unicode=True), encoding="utf-8")
     return base
 
 

@@ -37,6 +37,8 @@ PAPER_TABLES = [
     "group_comparisons",
     "ols",
     "ordinal",
+    "air_annual",
+    "its",
 ]
 PAPER_FIGURES = [
     "participant_flow",
@@ -45,4 +47,7 @@ PAPER_FIGURES = [
     "path_model",
     "group_comparison",
     "coefficient_forest",
+    "pm25_calendar",
+    "pm25_monthly_its",
+    "pm25_official_annual",
 ]

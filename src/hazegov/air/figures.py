@@ -1,0 +1,297 @@
+"""Figures of the air-quality strand. The data are real measurements: no synthetic mark."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from hazegov.air.official import OfficialSeries
+from hazegov.describe import save_png
+
+# HJ 633-2012 classes of the 24-hour PM2.5 mean (individual AQI 50, 100, 150, 200, 300) and the
+# colours the Chinese AQI publishes them in.
+AQI_BOUNDS = (0, 35, 75, 115, 150, 250, 10_000)
+AQI_LABELS = (
+    "0-35 excellent",
+    "35-75 good",
+    "75-115 light",
+    "115-150 moderate",
+    "150-250 heavy",
+    "> 250 severe",
+)
+AQI_COLOURS = ("#00e400", "#ffff00", "#ff7e00", "#ff0000", "#99004c", "#7e0023")
+MISSING_COLOUR = "#d9d9d9"
+UNIT = "µg/m³"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+WEEKDAYS = ("Mon", "", "Wed", "", "Fri", "", "Sun")
+COUNTERFACTUAL = "Pre-policy trend continued"
+SITE_GREY = "#a6a6a6"
+
+
+def _week_grid(year: int, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Weekday x week arrays of one year: the daily values and a mask of days in the year."""
+    first = pd.Timestamp(year, 1, 1)
+    days = pd.date_range(first, pd.Timestamp(year, 12, 31), freq="D")
+    offset = first.weekday()
+    grid = np.full((7, 54), np.nan)
+    inside = np.zeros((7, 54))
+    for day in days:
+        week = (day.dayofyear - 1 + offset) // 7
+        inside[day.weekday(), week] = 1
+        grid[day.weekday(), week] = values.get(day, np.nan)
+    return grid, inside
+
+
+def plot_calendar(daily: pd.DataFrame, path: str | Path, *, series: str, rule: str) -> None:
+    """One row of weeks per year, each valid day coloured by its AQI class, the rest grey."""
+    values = daily.set_index("date")["pm25"]
+    years = sorted(daily["date"].dt.year.unique())
+    cmap = ListedColormap(AQI_COLOURS).with_extremes(bad=(0, 0, 0, 0))
+    norm = BoundaryNorm(AQI_BOUNDS, cmap.N)
+    grey = ListedColormap(["#ffffff", MISSING_COLOUR])
+    fig, axes = plt.subplots(
+        len(years), 1, figsize=(10, 1.25 * len(years) + 1.1), dpi=150, squeeze=False
+    )
+    for ax, year in zip(axes[:, 0], years, strict=True):
+        grid, inside = _week_grid(int(year), values)
+        ax.imshow(inside, cmap=grey, vmin=0, vmax=1, aspect="equal", interpolation="nearest")
+        ax.imshow(
+            np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="equal", interpolation="none"
+        )
+        offset = pd.Timestamp(int(year), 1, 1).weekday()
+        starts = [(pd.Timestamp(int(year), m, 1).dayofyear - 1 + offset) // 7 for m in range(1, 13)]
+        ax.set_xticks(starts, MONTHS, fontsize=7)
+        ax.set_yticks(range(7), WEEKDAYS, fontsize=6)
+        ax.set_ylabel(str(year), rotation=0, ha="right", va="center", fontsize=9)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    handles = [Patch(color=c, label=lab) for c, lab in zip(AQI_COLOURS, AQI_LABELS, strict=True)]
+    handles.append(Patch(color=MISSING_COLOUR, label="too few valid hours"))
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=7,
+        fontsize=7,
+        frameon=False,
+        title=f"Daily mean PM2.5 ({UNIT}), classes of HJ 633-2012",
+        title_fontsize=7.5,
+    )
+    fig.suptitle(f"Daily mean PM2.5, {series} ({rule})", fontsize=10)
+    fig.tight_layout(rect=(0, 0.09, 1, 0.97))
+    save_png(fig, path)
+
+
+def plot_its(
+    fitted: pd.DataFrame,
+    path: str | Path,
+    *,
+    policy_date: dt.date,
+    policy_label: str,
+    transition: tuple[pd.Timestamp, pd.Timestamp] | None,
+    reference_lines: Sequence[tuple[float, str]] = (),
+) -> None:
+    """Monthly means with the segmented fit, its pre-policy continuation and the policy date."""
+    mid = fitted["month_start"] + pd.Timedelta(days=14)
+    used = fitted["used"].to_numpy(dtype=bool)
+    post = fitted["post"].to_numpy(dtype=bool)
+    fig, ax = plt.subplots(figsize=(8, 4.6), dpi=150)
+    ax.plot(mid, fitted["pm25_mean"], color="#7f7f7f", linewidth=0.8, zorder=2)
+    ax.scatter(mid[used], fitted["pm25_mean"][used], s=12, color="#404040", zorder=3)
+    if (~used).any():
+        ax.scatter(
+            mid[~used],
+            fitted["pm25_mean"][~used],
+            s=14,
+            facecolors="white",
+            edgecolors="#404040",
+            zorder=3,
+        )
+    ax.plot(mid, fitted["fitted"], color="#1f4e79", linewidth=0.7, alpha=0.6, zorder=2)
+    for part in (~post, post):
+        ax.plot(mid[part], fitted["trend_deseasonalised"][part], color="#1f4e79", linewidth=2.2)
+    ax.plot(
+        mid[post],
+        fitted["counterfactual_deseasonalised"][post],
+        color="#1f4e79",
+        linewidth=1.4,
+        linestyle="--",
+    )
+    if transition is not None:
+        ax.axvspan(transition[0], transition[1], color="#f2dcdb", zorder=0)
+    ax.axvline(pd.Timestamp(policy_date), color="#c0504d", linewidth=1.2)
+    ax.annotate(
+        policy_label,
+        xy=(pd.Timestamp(policy_date), 0.98),
+        xycoords=("data", "axes fraction"),
+        xytext=(-4, 0),
+        textcoords="offset points",
+        ha="right",
+        va="top",
+        fontsize=7.5,
+        color="#c0504d",
+    )
+    for value, label in reference_lines:
+        ax.axhline(value, color="#999999", linewidth=0.7, linestyle=":")
+        ax.annotate(
+            label,
+            xy=(0.005, value),
+            xycoords=("axes fraction", "data"),
+            va="bottom",
+            fontsize=7,
+            color="#666666",
+        )
+    handles = [
+        Line2D([], [], color="#404040", marker="o", markersize=3, linewidth=0.8, label="Observed"),
+        Line2D([], [], color="#1f4e79", linewidth=0.7, alpha=0.6, label="Fitted (with season)"),
+        Line2D([], [], color="#1f4e79", linewidth=2.2, label="Segmented trend (season averaged)"),
+        Line2D([], [], color="#1f4e79", linewidth=1.4, linestyle="--", label=COUNTERFACTUAL),
+    ]
+    if transition is not None:
+        handles.append(Patch(color="#f2dcdb", label="Transition month"))
+    if (~used).any():
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                markerfacecolor="white",
+                markeredgecolor="#404040",
+                linestyle="",
+                label="Month not fitted",
+            )
+        )
+    fig.legend(handles=handles, fontsize=7, frameon=False, loc="lower center", ncol=3)
+    ax.set_ylabel(f"Monthly mean PM2.5 ({UNIT})")
+    ax.set_ylim(0, max(float(fitted["pm25_mean"].max()) * 1.12, 1))
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    save_png(fig, path)
+
+
+def plot_official(
+    official: OfficialSeries,
+    path: str | Path,
+    *,
+    site_annual: pd.DataFrame | None = None,
+    site_label: str = "",
+) -> None:
+    """Official annual means with the 2017 target and the Grade II and WHO annual levels."""
+    table = official.series.dropna(subset=["pm25"])
+    years = table["year"].to_numpy()
+    values = table["pm25"].to_numpy()
+    provisional = table["pm25_provisional"].to_numpy(dtype=bool)
+    grade_ii = official.standards["gb3095_grade_ii"]
+    who = official.standards.get("who_2021")
+    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=150)
+    ax.plot(years, values, color="#1f4e79", linewidth=1.5, zorder=2)
+    ax.scatter(years[~provisional], values[~provisional], color="#1f4e79", s=22, zorder=3)
+    ax.scatter(
+        years[provisional],
+        values[provisional],
+        facecolors="white",
+        edgecolors="#1f4e79",
+        s=22,
+        zorder=3,
+    )
+    for year, value, flag in zip(years, values, provisional, strict=True):
+        label = f"{value:g}" + ("*" if flag else "")
+        below = abs(value - grade_ii.annual) < 8 and value < grade_ii.annual
+        ax.annotate(
+            label,
+            (year, value),
+            xytext=(0, -11 if below else 6),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+        )
+    if site_annual is not None and not site_annual.empty:
+        ax.scatter(
+            site_annual["year"],
+            site_annual["pm25_mean"],
+            marker="s",
+            s=16,
+            color=SITE_GREY,
+            zorder=3,
+            label=site_label,
+        )
+    ax.axhline(grade_ii.annual, color="#c0504d", linewidth=1, linestyle="--")
+    ax.annotate(
+        f"{grade_ii.label} annual limit ({grade_ii.annual:g})",
+        xy=(0, grade_ii.annual),
+        xycoords=("axes fraction", "data"),
+        xytext=(3, 3),
+        textcoords="offset points",
+        ha="left",
+        fontsize=7,
+        color="#c0504d",
+    )
+    if who is not None:
+        ax.axhline(who.annual, color="#4f6228", linewidth=1, linestyle=":")
+        ax.annotate(
+            f"{who.label} annual ({who.annual:g})",
+            xy=(0, who.annual),
+            xycoords=("axes fraction", "data"),
+            xytext=(3, 3),
+            textcoords="offset points",
+            ha="left",
+            fontsize=7,
+            color="#4f6228",
+        )
+    ax.plot(
+        [official.target_year - 0.4, official.target_year + 0.4],
+        [official.target_value] * 2,
+        color="#e46c0a",
+        linewidth=2.5,
+    )
+    ax.annotate(
+        f"{official.target_year} target: {official.target_wording}",
+        xy=(official.target_year + 0.45, official.target_value),
+        xytext=(0, 2),
+        textcoords="offset points",
+        va="bottom",
+        fontsize=7,
+        color="#e46c0a",
+    )
+    handles = [
+        Line2D([], [], color="#1f4e79", marker="o", markersize=4, label="Official city-wide mean"),
+        Line2D(
+            [],
+            [],
+            color="#1f4e79",
+            marker="o",
+            markersize=4,
+            markerfacecolor="white",
+            linestyle="",
+            label="* provisional value",
+        ),
+    ]
+    if site_annual is not None and not site_annual.empty:
+        handles.append(
+            Line2D(
+                [], [], color="#a6a6a6", marker="s", markersize=4, linestyle="", label=site_label
+            )
+        )
+    ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper right")
+    first = int(min(years.min(), site_annual["year"].min() if site_annual is not None else 9999))
+    ax.set_xticks(range(first, int(years.max()) + 1))
+    ax.tick_params(axis="x", labelsize=7)
+    top = float(values.max())
+    if site_annual is not None and not site_annual.empty:
+        top = max(top, float(site_annual["pm25_mean"].max()))
+    ax.set_ylim(0, top * 1.2 + 5)
+    ax.set_ylabel(f"Annual mean PM2.5 ({UNIT})")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    save_png(fig, path)

@@ -1,0 +1,286 @@
+"""The two workflow stages of the air strand: paths and settings in, tidy outputs out.
+
+`run_air_quality_data` checks every station file's sha256, reads and validates it and writes one
+tidy hourly table; `run_air_quality_analysis` turns that table and the official series into the
+CSV results, the `air` variables fragment, two Markdown tables and three figures. Every output is
+written atomically; a bad input stops the stage before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hazegov.air.aggregate import (
+    Completeness,
+    annual_means,
+    city_wide_daily,
+    daily_means,
+    monthly_means,
+)
+from hazegov.air.figures import plot_calendar, plot_its, plot_official
+from hazegov.air.models import (
+    ModelFit,
+    fit_its_daily,
+    fit_its_monthly,
+    fit_trend,
+    percent,
+    policy_periods,
+)
+from hazegov.air.official import load_official, official_summary
+from hazegov.air.paper import air_variables, annual_table, its_table
+from hazegov.air.reader import read_stations
+from hazegov.air.settings import (
+    CITY_WIDE,
+    CONFIG_FILE,
+    AirSettings,
+    load_air_settings,
+    load_station_files,
+)
+from hazegov.analysis._common import AnalysisError
+from hazegov.cleaning import read_provenance, write_parquet
+from hazegov.errors import ConfigError, Violation
+from hazegov.outputs import write_text
+from hazegov.paper_inputs import write_variables
+from hazegov.pipeline import write_csv, write_json
+
+log = logging.getLogger("hazegov")
+ADJUSTED_MODELS = frozenset({"trend_adjusted", "its_daily_adjusted"})
+TABLES = ("daily", "monthly", "annual", "trend", "its", "its_monthly_fit", "official")
+
+
+def run_air_quality_data(
+    stations: Sequence[Mapping[str, Any]], hourly_out: str | Path, report_out: str | Path
+) -> None:
+    """Hash-check, read and validate the station files into one tidy hourly table.
+
+    Takes only config["air_quality"]["stations"], so that changing an analysis setting does not
+    make the workflow read the data again.
+    """
+    hourly, reports = read_stations(load_station_files(stations))
+    for report in reports:
+        log.info(
+            "%s: %s rows, %s, stations %s, PM2.5 missing %.1f%%",
+            report["file"],
+            report["rows"],
+            report["family"],
+            report["stations"],
+            100 * report["pm25_missing_share"],
+        )
+    summary = {
+        "data_source": "real",
+        "files": reports,
+        "n_hours": len(hourly),
+        "pm25_missing_share": float(hourly["pm25"].isna().mean()),
+        "stations": sorted(hourly["station"].unique().tolist()),
+    }
+    write_parquet(hourly, hourly_out, {"synthetic": False, "air": summary})
+    write_json(summary, report_out)
+
+
+def _settings_problem(key: str, value: object, message: str) -> ConfigError:
+    return ConfigError([Violation(CONFIG_FILE, "primary-series", message, column=key, value=value)])
+
+
+def _all_daily(hourly: pd.DataFrame, air: AirSettings) -> pd.DataFrame:
+    daily = daily_means(hourly, air.min_hours_per_day)
+    stations = sorted(daily["series"].unique())
+    if len(stations) > 1:
+        city = city_wide_daily(daily, air.city_min_stations)
+        daily = pd.concat([daily.assign(n_stations=1), city], ignore_index=True)
+    else:
+        daily = daily.assign(n_stations=1)
+    if air.primary not in set(daily["series"]):
+        raise _settings_problem(
+            "primary",
+            air.primary,
+            f"is not a series of the data; choose one of {sorted(set(daily['series']))}",
+        )
+    return daily
+
+
+def _fit_series(
+    daily: pd.DataFrame, monthly: pd.DataFrame, air: AirSettings
+) -> tuple[dict[tuple[str, str], ModelFit], list[dict[str, str]]]:
+    """Every model for every series; a model that a non-primary series cannot support is skipped
+    and recorded, while the primary series must yield all of them (the paper quotes them)."""
+    periods = policy_periods(air.policy_date, air.transition_month)
+    seasonal = {"seasonal": air.seasonal, "n_harmonics": air.n_harmonics}
+    daily_lags = {"lags": air.daily_lags, "long_lags": air.daily_lags_long}
+    fits: dict[tuple[str, str], ModelFit] = {}
+    skipped: list[dict[str, str]] = []
+    for series in sorted(daily["series"].unique()):
+        days = daily[daily["series"] == series]
+        months = monthly[monthly["series"] == series]
+        can_adjust = str(days["family"].iloc[0]) != "mixed"
+        draws = air.coverage_simulations if series == air.primary else 0
+        jobs = {
+            "trend_unadjusted": lambda d=days: fit_trend(d, adjust=False, **seasonal, **daily_lags),
+            "trend_adjusted": lambda d=days: fit_trend(d, adjust=True, **seasonal, **daily_lags),
+            "its_monthly_unadjusted": lambda m=months, k=draws: fit_its_monthly(
+                m,
+                periods,
+                min_valid_days=air.its_min_valid_days,
+                lags=air.monthly_lags,
+                coverage_simulations=k,
+                seed=air.seed,
+                **seasonal,
+            ),
+            "its_daily_unadjusted": lambda d=days: fit_its_daily(
+                d, periods, adjust=False, **seasonal, **daily_lags
+            ),
+            "its_daily_adjusted": lambda d=days: fit_its_daily(
+                d, periods, adjust=True, **seasonal, **daily_lags
+            ),
+        }
+        for model, job in jobs.items():
+            if model in ADJUSTED_MODELS and not can_adjust:
+                reason = "stations of different column families: no common weather measures"
+                skipped.append({"series": series, "model": model, "reason": reason})
+                continue
+            try:
+                fits[(series, model)] = job()
+            except AnalysisError as exc:
+                if series == air.primary:
+                    raise
+                skipped.append({"series": series, "model": model, "reason": str(exc)})
+                log.warning("%s, %s skipped: %s", series, model, exc)
+    return fits, skipped
+
+
+def _coefficient_table(fits: Mapping[tuple[str, str], ModelFit], prefix: str) -> pd.DataFrame:
+    parts = []
+    for (series, model), fit in fits.items():
+        if not model.startswith(prefix):
+            continue
+        table = fit.coefficients.copy()
+        table.insert(0, "series", series)
+        table.insert(1, "model", model)
+        table["n"] = fit.n
+        for column in ("b", "ci_low", "ci_high"):
+            name = "pct" if column == "b" else f"pct_{column}"
+            table[name] = [
+                np.nan if t == "const" else percent(v)
+                for t, v in zip(table["term"], table[column], strict=True)
+            ]
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def run_air_quality_analysis(
+    hourly: str | Path,
+    official: str | Path,
+    settings: Mapping[str, Any],
+    tables: Mapping[str, str | Path],
+    summary_out: str | Path,
+    variables_out: str | Path,
+    annual_table_out: str | Path,
+    its_table_out: str | Path,
+    calendar_out: str | Path,
+    its_figure_out: str | Path,
+    official_figure_out: str | Path,
+) -> None:
+    """Severity, trend, interrupted time series and the official series, for the paper."""
+    air = load_air_settings(settings)
+    frame = pd.read_parquet(hourly)
+    data_summary = read_provenance(hourly).get("air", {})
+    rules = Completeness(
+        air.min_hours_per_day, air.min_days_per_month, air.min_days_february, air.min_days_per_year
+    )
+    thresholds = {"grade_ii_24h": air.grade_ii_24h, "heavy": air.heavy}
+    daily = _all_daily(frame, air)
+    monthly = monthly_means(daily, rules, thresholds)
+    annual = annual_means(daily, rules, thresholds)
+    fits, skipped = _fit_series(daily, monthly, air)
+    series_official = load_official(official)
+    facts = official_summary(series_official)
+    periods = policy_periods(air.policy_date, air.transition_month)
+
+    its_fit = fits[(air.primary, "its_monthly_unadjusted")]
+    frames = {
+        "daily": daily,
+        "monthly": monthly,
+        "annual": annual,
+        "trend": _coefficient_table(fits, "trend"),
+        "its": _coefficient_table(fits, "its"),
+        "its_monthly_fit": pd.concat(
+            [f.fitted for (_s, m), f in fits.items() if m == "its_monthly_unadjusted"],
+            ignore_index=True,
+        ),
+        "official": series_official.series,
+    }
+    variables = air_variables(
+        air,
+        daily=daily,
+        annual=annual,
+        monthly=monthly,
+        fits=fits,
+        periods=periods,
+        official=series_official,
+        official_facts=facts,
+        file_reports=data_summary.get("files", []),
+        hourly_summary={
+            "n_hours": len(frame),
+            "pm25_missing_share": float(frame["pm25"].isna().mean()),
+        },
+    )
+    annual_md = annual_table(annual, series_official, air)
+    its_md = its_table(fits, air)
+
+    for name, path in tables.items():
+        write_csv(frames[name], path)
+    write_json(
+        {
+            "data_source": "real",
+            "primary_series": air.primary,
+            "series": sorted(daily["series"].unique()),
+            "city_wide": (
+                "per day: mean over stations of their valid daily means"
+                if (daily["series"] == CITY_WIDE).any()
+                else "not computed (one station)"
+            ),
+            "models": [fit.summary() for fit in fits.values()],
+            "skipped_models": skipped,
+            "official": facts,
+            "policy_periods": {
+                "policy_date": periods.policy_date.isoformat(),
+                "transition_start": str(periods.transition_start.date()),
+                "post_start": str(periods.post_start.date()),
+                "transition_excluded": periods.transition_excluded,
+            },
+        },
+        summary_out,
+    )
+    write_variables(variables, variables_out, rule="air_quality_analysis")
+    write_text(annual_table_out, annual_md)
+    write_text(its_table_out, its_md)
+    primary_days = daily[daily["series"] == air.primary]
+    plot_calendar(
+        primary_days,
+        calendar_out,
+        series=air.primary,
+        rule=f"days with at least {air.min_hours_per_day} valid hours",
+    )
+    grade_ii = series_official.standards["gb3095_grade_ii"]
+    plot_its(
+        its_fit.fitted,  # type: ignore[arg-type]
+        its_figure_out,
+        policy_date=air.policy_date,
+        policy_label=f"{air.policy_short}, {air.policy_date:%d %b %Y}",
+        transition=(periods.transition_start, periods.post_start)
+        if periods.transition_excluded
+        else None,
+        reference_lines=[(grade_ii.annual, f"{grade_ii.label} annual limit ({grade_ii.annual:g})")],
+    )
+    site = annual[annual["series"] == air.primary]
+    plot_official(
+        series_official,
+        official_figure_out,
+        site_annual=site,
+        site_label=f"{air.primary} (hourly data, annual mean of valid days)",
+    )
