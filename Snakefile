@@ -6,6 +6,7 @@ min_version("9.0")
 
 configfile: "config/config.yaml"
 configfile: "config/air_quality.yaml"
+configfile: "config/policies.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -18,6 +19,7 @@ include: "workflow/rules/describe.smk"
 include: "workflow/rules/measurement.smk"
 include: "workflow/rules/explanatory.smk"
 include: "workflow/rules/air.smk"
+include: "workflow/rules/policy.smk"
 include: "workflow/rules/paper.smk"
 
 

@@ -30,8 +30,14 @@ def _workdir(base: Path) -> Path:
     air = yaml.safe_load(air_path.read_text(encoding="utf-8"))
     for station in air["air_quality"]["stations"]:
         station["file"] = str((ROOT / ".test" / station["file"]).resolve())
-    air["air_quality"]["official"] = str((ROOT / ".test" / air["air_quality"]["official"]).resolve())
+    official = ROOT / ".test" / air["air_quality"]["official"]
+    air["air_quality"]["official"] = str(official.resolve())
     air_path.write_text(yaml.safe_dump(air, allow_unicode=True), encoding="utf-8")
+    policies_path = base / "config" / "policies.yaml"
+    policies = yaml.safe_load(policies_path.read_text(encoding="utf-8"))
+    for key in ("register", "departments", "instruments"):
+        policies["policies"][key] = str((ROOT / ".test" / policies["policies"][key]).resolve())
+    policies_path.write_text(yaml.safe_dump(policies, allow_unicode=True), encoding="utf-8")
     return base
 
 

@@ -28,6 +28,8 @@ ANALYSIS_VARIABLES = [
     "results/analysis/path_model/variables.yml",
     "results/analysis/groups/variables.yml",
     "results/analysis/regression/variables.yml",
+    "results/analysis/air/variables.yml",
+    "results/analysis/policy/variables.yml",
 ]
 PAPER_TABLES = [
     "sample_by_group",
@@ -39,6 +41,8 @@ PAPER_TABLES = [
     "ordinal",
     "air_annual",
     "its",
+    "policy_instruments",
+    "policy_register",
 ]
 PAPER_FIGURES = [
     "participant_flow",
@@ -50,4 +54,6 @@ PAPER_FIGURES = [
     "pm25_calendar",
     "pm25_monthly_its",
     "pm25_official_annual",
+    "policy_timeline",
+    "department_network",
 ]
