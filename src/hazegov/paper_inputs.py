@@ -56,6 +56,13 @@ def paper_variables(
             "source": "synthetic" if synthetic else "real",
             "notice": SYNTHETIC_NOTICE if synthetic else REAL_NOTICE,
             "hedge": SYNTHETIC_HEDGE if synthetic else REAL_HEDGE,
+            "abstract_caveat": (
+                "This build reads synthetic questionnaire data drawn from the project's stated "
+                "population model, so its survey results demonstrate the analyses and are not "
+                "findings about Beijing."
+                if synthetic
+                else "The survey results are associations in a purposive, cross-sectional sample."
+            ),
             "export_file": ingest_report["export_file"],
             "export_sha256": provenance["export_sha256"][:12],
             "encoding": ingest_report["encoding"],
