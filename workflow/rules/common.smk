@@ -1,6 +1,8 @@
 import os
 from pathlib import Path
 
+from hazegov.policy.register import register_text_files
+
 PAPER_SOURCE_DIR = Path(workflow.basedir) / "paper"
 PAPER_BUILD_DIR = "results/paper"
 
@@ -57,3 +59,22 @@ PAPER_FIGURES = [
     "policy_timeline",
     "department_network",
 ]
+
+
+def raw_inputs(wildcards):
+    """Every raw input of the build, for the sha256 table of the reproducibility appendix."""
+    export = config["survey"]["export"]
+    sidecar = f"{export}.synthetic.json"
+    files = [
+        export,
+        config["survey"]["codebook"],
+        *[station["file"] for station in config["air_quality"]["stations"]],
+        config["air_quality"]["official"],
+        config["policies"]["register"],
+        *register_text_files(config["policies"]["register"]),
+        config["policies"]["departments"],
+        config["policies"]["instruments"],
+    ]
+    if os.path.exists(sidecar):
+        files.append(sidecar)
+    return sorted(set(files))

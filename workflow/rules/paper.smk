@@ -56,6 +56,8 @@ rule render_paper:
         tables=expand(f"{PAPER_BUILD_DIR}/tables/{{table}}.md", table=PAPER_TABLES),
         figures=expand(f"{PAPER_BUILD_DIR}/figures/{{figure}}.png", figure=PAPER_FIGURES),
         appendix=f"{PAPER_BUILD_DIR}/appendix/questionnaire.md",
+        reproducibility=f"{PAPER_BUILD_DIR}/appendix/reproducibility.md",
+        rule_graph=f"{PAPER_BUILD_DIR}/figures/rule_graph.png",
     output:
         paper_outputs(),
     params:
@@ -68,3 +70,26 @@ rule render_paper:
         "../envs/paper.yaml"
     script:
         "../scripts/render_paper.py"
+
+
+rule reproducibility_appendix:
+    """Appendix B: software versions, sha256 of every raw input, commands, the rule graph."""
+    input:
+        raw=raw_inputs,
+    output:
+        dot=f"{PAPER_BUILD_DIR}/appendix/rulegraph.dot",
+        figure=report(
+            f"{PAPER_BUILD_DIR}/figures/rule_graph.png",
+            caption="../report/rule_graph.rst",
+            category="Workflow",
+        ),
+        markdown=f"{PAPER_BUILD_DIR}/appendix/reproducibility.md",
+    params:
+        snakefile=workflow.main_snakefile,
+        repository_url=config["paper"].get("repository_url", ""),
+    log:
+        "logs/reproducibility_appendix.log",
+    conda:
+        "../envs/paper.yaml"
+    script:
+        "../scripts/reproducibility_appendix.py"

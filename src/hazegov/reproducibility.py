@@ -1,0 +1,196 @@
+"""Appendix B: what a reader needs to rebuild the paper, and the rule graph of the workflow."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import networkx as nx
+
+from hazegov.describe import save_png
+from hazegov.outputs import write_text
+
+# The packages the pipeline pins in pyproject.toml and uses at run time.
+PINNED = (
+    "snakemake",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "pandera",
+    "pyarrow",
+    "openpyxl",
+    "pyreadstat",
+    "semopy",
+    "pingouin",
+    "factor_analyzer",
+    "scikit-learn",
+    "jieba",
+    "networkx",
+    "python-docx",
+    "pypdf",
+    "pypandoc-binary",
+    "typst",
+    "mplfonts",
+    "nbconvert",
+)
+_NODE = re.compile(r'^\s*(\d+)\[label = "([^"]+)"')
+_EDGE = re.compile(r"^\s*(\d+) -> (\d+)")
+
+
+def rule_graph_dot(snakefile: str | Path, workdir: str | Path) -> str:
+    """The rule graph as Snakemake prints it (a nested run: the outer run holds the lock)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(snakefile),
+            "--directory",
+            str(workdir),
+            "--rulegraph",
+            "--nolock",
+            "--quiet",
+            "all",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+def rule_graph(dot: str) -> nx.DiGraph:
+    names: dict[str, str] = {}
+    graph = nx.DiGraph()
+    for line in dot.splitlines():
+        if m := _NODE.match(line):
+            names[m.group(1)] = m.group(2)
+    for line in dot.splitlines():
+        if m := _EDGE.match(line):
+            graph.add_edge(names[m.group(1)], names[m.group(2)])
+    graph.add_nodes_from(names.values())
+    return graph
+
+
+def plot_rule_graph(graph: nx.DiGraph, path: str | Path) -> None:
+    """Rules left to right in the order data flows through them."""
+    layers = [sorted(layer) for layer in nx.topological_generations(graph)]
+    positions = {}
+    for x, layer in enumerate(layers):
+        for i, name in enumerate(layer):
+            positions[name] = (x, -(i - (len(layer) - 1) / 2))
+    height = max(len(layer) for layer in layers)
+    fig, ax = plt.subplots(figsize=(2.3 * len(layers) + 1, 0.55 * height + 1.2), dpi=150)
+    for source, target in sorted(graph.edges):
+        (x0, y0), (x1, y1) = positions[source], positions[target]
+        ax.annotate(
+            "",
+            xy=(x1 - 0.42, y1),
+            xytext=(x0 + 0.42, y0),
+            arrowprops={"arrowstyle": "-|>", "color": "#999999", "lw": 0.6},
+        )
+    for name, (x, y) in sorted(positions.items()):
+        ax.text(
+            x,
+            y,
+            name,
+            ha="center",
+            va="center",
+            fontsize=6.5,
+            bbox={
+                "boxstyle": "round,pad=0.3",
+                "facecolor": "#e8eef7",
+                "edgecolor": "#1f4e79",
+                "linewidth": 0.6,
+            },
+        )
+    ax.set_xlim(-0.7, len(layers) - 0.3)
+    ax.set_ylim(-height / 2 - 0.5, height / 2 + 0.5)
+    ax.axis("off")
+    fig.tight_layout()
+    save_png(fig, path)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str = "") -> str:
+    """Software versions, the sha256 of every raw input, and the commands to rebuild and vary."""
+    lines = [
+        "### Software",
+        "",
+        "| Package | Version |",
+        "|:------------------------|---------:|",
+        f"| Python | {sys.version.split()[0]} |",
+    ]
+    for name in PINNED:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        lines.append(f"| {name} | {version} |")
+    lines += ["", ": Software the build ran with. {#tbl-software}", ""]
+    lines += [
+        "### Raw inputs",
+        "",
+        "| File | sha256 |",
+        "|:------------------------------------|:----------|",
+    ]
+    for path in sorted(str(p) for p in raw_inputs):
+        lines.append(f"| `{path}` | `{sha256(Path(path))}` |")
+    lines += ["", ": Every raw input of the build and its sha256. {#tbl-raw-inputs}", ""]
+    where = f" ({repository_url})" if repository_url else ""
+    lines += [
+        "### Commands",
+        "",
+        f"From a clone of the repository{where}:",
+        "",
+        "```bash",
+        'python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[dev]"',
+        "snakemake --cores 4            # rebuild everything, from the raw export to the paper",
+        "pytest                         # the tests",
+        "snakemake --report report.html # Snakemake's report with the figures",
+        "```",
+        "",
+        "To vary a choice, change it in `config/config.yaml` or on the command line, and rebuild; "
+        "only the jobs that depend on it run again. For example, without the speeder exclusion:",
+        "",
+        "```bash",
+        "hazegov paper-diff save results/paper baseline/",
+        "snakemake --cores 4 --config 'exclusions={duplicates: {enabled: true}, attention_check: "
+        "{enabled: true}, min_duration: {enabled: false, seconds: 120}, straight_lining: "
+        "{enabled: true, min_modal_share: 0.95}, item_nonresponse: {enabled: true, "
+        "max_missing_share: 0.5}}'",
+        "hazegov paper-diff compare baseline/ results/paper --out paper-diff.html",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_reproducibility_appendix(
+    snakefile: str | Path,
+    workdir: str | Path,
+    raw_inputs: list[str | Path],
+    repository_url: str,
+    dot_out: str | Path,
+    figure_out: str | Path,
+    markdown_out: str | Path,
+) -> None:
+    dot = rule_graph_dot(snakefile, workdir)
+    write_text(dot_out, dot)
+    plot_rule_graph(rule_graph(dot), figure_out)
+    write_text(markdown_out, reproducibility_markdown(raw_inputs, repository_url))
