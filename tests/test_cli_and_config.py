@@ -12,14 +12,23 @@ from hazegov.cli import main
 from .conftest import DEFAULT_EXPORT, ROOT
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
-CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+CONFIG_FILES = ("config.yaml", "air_quality.yaml", "policies.yaml")
+
+
+def _config(folder):
+    """The configuration as the Snakefile loads it: its config files merged in order."""
+    merged = {}
+    for name in CONFIG_FILES:
+        merged |= yaml.safe_load((folder / name).read_text(encoding="utf-8"))
+    return merged
+
+
+CONFIG = _config(ROOT / "config")
 
 
 def test_default_and_test_configs_satisfy_the_schema():
     validate(copy.deepcopy(CONFIG), SCHEMA)
-    validate(
-        yaml.safe_load((ROOT / ".test/config/config.yaml").read_text(encoding="utf-8")), SCHEMA
-    )
+    validate(_config(ROOT / ".test" / "config"), SCHEMA)
 
 
 @pytest.mark.parametrize(

@@ -66,5 +66,7 @@ def test_sample_table_is_a_labelled_quarto_table(codebook):
     assert table.set_index("resp_group").loc["total", "n"] == 4
     assert table.set_index("resp_group").loc["daxing_cdc", "percent"] == 75.0
     md = sample_table_markdown(table, synthetic=True)
-    assert md.rstrip().endswith("Synthetic data. {#tbl-sample-by-group}")
+    assert md.rstrip().endswith(
+        "Synthetic data. {{< var made_by.tbl_sample_by_group >}} {#tbl-sample-by-group}"
+    )
     assert "| Daxing District CDC | 大兴区疾病预防控制中心 |" in md

@@ -13,6 +13,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from hazegov.codebook import Codebook
 from hazegov.outputs import atomic_path
+from hazegov.tables import made_by
 
 SYNTHETIC_MARK = "Synthetic data drawn from the project's population model, not real responses"
 PNG_METADATA = {"Software": None}
@@ -60,7 +61,10 @@ def sample_table_markdown(table: pd.DataFrame, synthetic: bool) -> str:
         lines.append(f"| {name} | {row.group_zh} | {row.sector} | {row.n} | {row.percent:.1f} |")
     note = " Synthetic data." if synthetic else ""
     lines.append("")
-    lines.append(f": Analysed respondents by respondent group.{note} {{#tbl-sample-by-group}}")
+    origin = made_by("tbl-sample-by-group")
+    lines.append(
+        f": Analysed respondents by respondent group.{note} {origin} {{#tbl-sample-by-group}}"
+    )
     return "\n".join(lines) + "\n"
 
 

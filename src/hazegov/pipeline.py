@@ -141,6 +141,10 @@ def run_paper_variables(
     missing_data: str | Path,
     fragments: list[str | Path],
     variables_out: str | Path,
+    made_by: dict[str, str] | None = None,
+    repository_url: str = "",
+    provenance_out: str | Path | None = None,
+    provenance_table_out: str | Path | None = None,
 ) -> None:
     """Merge the numbers of every stage into the one `_variables.yml` the paper reads."""
     import yaml
@@ -178,13 +182,82 @@ def run_paper_variables(
         "n_dropped": report["n_dropped"],
         "cells_imputed": report["cells_imputed"],
     }
+    variables["made_by"] = made_by_captions(made_by or {}, repository_url)
+    sources = {
+        "data": (str(ingest_report), "ingest_export"),
+        "sample": (f"{flow}; {sample}", "clean_responses; sample_by_group"),
+        "quality": (str(ingest_report), "ingest_export"),
+        "instrument": (str(codebook), "the codebook"),
+        "missing": (str(missing_data), "analysis_sample"),
+        "made_by": ("workflow/rules/common.smk (MADE_BY)", "paper_variables"),
+    }
     for fragment in fragments:
-        part = yaml.safe_load(Path(fragment).read_text(encoding="utf-8"))
+        text = Path(fragment).read_text(encoding="utf-8")
+        part = yaml.safe_load(text)
         clash = set(part) & set(variables)
         if clash:
             raise ValueError(f"{fragment}: variables {sorted(clash)} are already defined")
         variables.update(part)
+        rule = text.split("(rule ", 1)[1].split(")", 1)[0] if "(rule " in text else ""
+        sources |= dict.fromkeys(part, (str(fragment), rule))
     write_variables(variables, variables_out)
+    if provenance_out:
+        rows = [
+            {
+                "variable": key,
+                "value": value,
+                "source": sources[key.split(".")[0]][0],
+                "rule": sources[key.split(".")[0]][1],
+            }
+            for key, value in _leaves(variables)
+        ]
+        write_csv(pd.DataFrame(rows), provenance_out)
+        summary = (
+            pd.DataFrame(rows)
+            .groupby(["source", "rule"], sort=True)["variable"]
+            .agg(n="count", example="first")
+            .reset_index()
+        )
+        write_text(provenance_table_out, _provenance_markdown(summary))
+
+
+def _leaves(tree: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(tree, dict):
+        return [leaf for k in sorted(tree) for leaf in _leaves(tree[k], f"{prefix}{k}.")]
+    if isinstance(tree, list):
+        return [leaf for i, v in enumerate(tree) for leaf in _leaves(v, f"{prefix}{i}.")]
+    return [(prefix.rstrip("."), tree)]
+
+
+def _provenance_markdown(summary: pd.DataFrame) -> str:
+    lines = [
+        "| Source file | Rule | Variables | Example |",
+        "|:------------------------------------|:------------|---------:|:----------------|",
+    ]
+    for row in summary.itertuples(index=False):
+        lines.append(f"| `{row.source}` | `{row.rule}` | {row.n} | `{row.example}` |")
+    lines += [
+        "",
+        ": Where the numbers in the text come from: the file and rule behind each "
+        "group of variables. The full list, one row per number with its value, is "
+        "`results/paper/variables_provenance.csv`. {#tbl-variable-sources}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def made_by_captions(made_by: dict[str, str], repository_url: str) -> dict[str, str]:
+    """Caption text naming the rule and script behind each labelled table and figure.
+
+    Without a repository address the link is relative to the rendered paper in
+    results/paper/_output/, so it opens the script in the checkout the paper was built in.
+    """
+    base = repository_url.rstrip("/") if repository_url else "../../.."
+    return {
+        label.replace("-", "_"): f"Made by rule `{rule}` "
+        f"([workflow/scripts/{rule}.py]({base}/workflow/scripts/{rule}.py))."
+        for label, rule in sorted(made_by.items())
+    }
 
 
 def run_render(build_dir: str | Path, outputs: dict[str, str | Path], renderer: str) -> str:

@@ -45,6 +45,15 @@ def _cell(value: object, fmt: str | Callable[[object], str]) -> str:
     return text.replace("|", "\\|")
 
 
+def made_by(label: str) -> str:
+    """The shortcode a caption carries to name the rule and script that made it.
+
+    Its value, set by the rule paper_variables from the workflow's table of paper inputs, reads
+    'Made by rule x (workflow/scripts/x.py)' with a link to the script.
+    """
+    return f"{{{{< var made_by.{label.replace('-', '_')} >}}}}"
+
+
 def pipe_table(
     frame: pd.DataFrame,
     columns: Sequence[Column],
@@ -71,7 +80,8 @@ def pipe_table(
     ]
     mark = " Synthetic data." if synthetic else ""
     caption = caption if caption.endswith((".", "?", "!")) else caption + "."
-    lines = [head, rule, *rows, "", f": {caption}{mark} {{#{label}}}", ""]
+    origin = f" {made_by(label)}"
+    lines = [head, rule, *rows, "", f": {caption}{mark}{origin} {{#{label}}}", ""]
     if note:
         lines += [f"*Note.* {note}", ""]
     return "\n".join(lines)

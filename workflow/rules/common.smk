@@ -78,3 +78,31 @@ def raw_inputs(wildcards):
     if os.path.exists(sidecar):
         files.append(sidecar)
     return sorted(set(files))
+
+
+# The rules behind each table and figure of the paper; captions name them and link their scripts.
+MADE_BY = {
+    "tbl-sample-by-group": "sample_by_group",
+    "tbl-reliability": "reliability",
+    "tbl-validity": "cfa",
+    "tbl-invariance": "measurement_invariance",
+    "tbl-group-comparisons": "group_comparisons",
+    "tbl-ols": "regressions",
+    "tbl-ordinal": "regressions",
+    "tbl-air-annual": "air_quality_analysis",
+    "tbl-its": "air_quality_analysis",
+    "tbl-policy-instruments": "policy_text_analysis",
+    "tbl-policy-register": "policy_text_analysis",
+    "fig-participant-flow": "participant_flow_figure",
+    "fig-scree": "factor_structure",
+    "fig-efa-loadings": "factor_structure",
+    "fig-path-model": "path_model",
+    "fig-group-comparison": "group_comparisons",
+    "fig-coefficients": "regressions",
+    "fig-pm25-calendar": "air_quality_analysis",
+    "fig-pm25-its": "air_quality_analysis",
+    "fig-pm25-official": "air_quality_analysis",
+    "fig-policy-timeline": "policy_text_analysis",
+    "fig-department-network": "policy_text_analysis",
+    "fig-rule-graph": "reproducibility_appendix",
+}

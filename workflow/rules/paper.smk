@@ -38,8 +38,12 @@ rule paper_variables:
         fragments=ANALYSIS_VARIABLES,
     output:
         variables=f"{PAPER_BUILD_DIR}/_variables.yml",
+        provenance=f"{PAPER_BUILD_DIR}/variables_provenance.csv",
+        provenance_table=f"{PAPER_BUILD_DIR}/appendix/variable_sources.md",
     params:
         exclusions=config["exclusions"],
+        made_by=MADE_BY,
+        repository_url=config["paper"].get("repository_url", ""),
     log:
         "logs/paper_variables.log",
     conda:
@@ -57,6 +61,7 @@ rule render_paper:
         figures=expand(f"{PAPER_BUILD_DIR}/figures/{{figure}}.png", figure=PAPER_FIGURES),
         appendix=f"{PAPER_BUILD_DIR}/appendix/questionnaire.md",
         reproducibility=f"{PAPER_BUILD_DIR}/appendix/reproducibility.md",
+        variable_sources=f"{PAPER_BUILD_DIR}/appendix/variable_sources.md",
         rule_graph=f"{PAPER_BUILD_DIR}/figures/rule_graph.png",
     output:
         paper_outputs(),
