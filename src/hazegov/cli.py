@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--encoding", default="auto")
     chk.set_defaults(func=_check_export)
 
+    from hazegov import paper_diff
+
+    pdiff = sub.add_parser("paper-diff", help="compare the paper build with a saved baseline")
+    paper_diff.configure_parser(pdiff)
+    pdiff.set_defaults(func=paper_diff.run)
+
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -47,7 +47,8 @@ def _sector_labels(cb: Codebook) -> dict[str, str]:
 
 
 def _num(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f}"
+    rounded = round(float(value), digits)
+    return f"{rounded + 0.0 if rounded == 0 else rounded:.{digits}f}"
 
 
 def group_variables(

@@ -165,16 +165,16 @@ def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str =
         "snakemake --report report.html # Snakemake's report with the figures",
         "```",
         "",
-        "To vary a choice, change it in `config/config.yaml` or on the command line, and rebuild; "
-        "only the jobs that depend on it run again. For example, without the speeder exclusion:",
+        "To vary a choice, change it in `config/config.yaml`, or give the changed values in a "
+        "small YAML file with `--configfile`, and rebuild; only the jobs that depend on it run "
+        "again. For example, keeping the respondents the minimum-duration rule would drop:",
         "",
         "```bash",
-        "hazegov paper-diff save results/paper baseline/",
-        "snakemake --cores 4 --config 'exclusions={duplicates: {enabled: true}, attention_check: "
-        "{enabled: true}, min_duration: {enabled: false, seconds: 120}, straight_lining: "
-        "{enabled: true, min_modal_share: 0.95}, item_nonresponse: {enabled: true, "
-        "max_missing_share: 0.5}}'",
-        "hazegov paper-diff compare baseline/ results/paper --out paper-diff.html",
+        "hazegov paper-diff save results/paper results/baselines/default",
+        "printf 'exclusions:\\n  min_duration:\\n    enabled: false\\n    seconds: 120\\n' "
+        "> keep_speeders.yaml",
+        "snakemake --cores 4 --configfile keep_speeders.yaml",
+        "snakemake --cores 1 --configfile keep_speeders.yaml results/paper_diff/report.html",
         "```",
         "",
     ]

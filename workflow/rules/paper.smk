@@ -98,3 +98,27 @@ rule reproducibility_appendix:
         "../envs/paper.yaml"
     script:
         "../scripts/reproducibility_appendix.py"
+
+
+PAPER_BASELINE = "results/baselines/default"
+
+
+rule paper_diff:
+    """What a config change did to the paper: numbers, sentences, table cells, figures."""
+    input:
+        manifest=f"{PAPER_BASELINE}/baseline.json",
+        variables=f"{PAPER_BUILD_DIR}/_variables.yml",
+        sources=expand(f"{PAPER_BUILD_DIR}/{{source}}", source=paper_sources()),
+        tables=expand(f"{PAPER_BUILD_DIR}/tables/{{table}}.md", table=PAPER_TABLES),
+        figures=expand(f"{PAPER_BUILD_DIR}/figures/{{figure}}.png", figure=PAPER_FIGURES),
+    output:
+        report="results/paper_diff/report.html",
+    params:
+        baseline=lambda wildcards, input: os.path.dirname(input.manifest),
+        build_dir=lambda wildcards, input: os.path.dirname(input.variables),
+    log:
+        "logs/paper_diff.log",
+    conda:
+        "../envs/paper.yaml"
+    shell:
+        "hazegov paper-diff compare {params.baseline} {params.build_dir} --out {output.report} > {log} 2>&1"
