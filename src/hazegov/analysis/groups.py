@@ -194,6 +194,30 @@ def _stratified_resamples(
     return np.concatenate(parts, axis=1)
 
 
+MAX_BOOTSTRAP_CELLS = 4_000_000  # resampled values held at once: bounds memory at large N
+
+
+def _bootstrap_effect_sizes(
+    blocks: Sequence[np.ndarray],
+    sizes: Sequence[int],
+    n_boot: int,
+    n_total: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap omega and epsilon squared in chunks of replicates, so memory stays bounded.
+
+    At the study's size all replicates fit in one chunk; at very large N they are drawn a few
+    at a time (the draws then come in a different order, still fixed by the seed).
+    """
+    chunk = max(1, MAX_BOOTSTRAP_CELLS // max(1, n_total))
+    omegas, epsilons = [], []
+    for start in range(0, n_boot, chunk):
+        resamples = _stratified_resamples(blocks, min(chunk, n_boot - start), rng)
+        omegas.append(omega_squared(resamples, sizes))
+        epsilons.append(epsilon_squared(kruskal_h(resamples, sizes), n_total))
+    return np.concatenate(omegas), np.concatenate(epsilons)
+
+
 def _percentile_ci(
     replicates: np.ndarray, ci: float, *, what: str, sink: list[str]
 ) -> tuple[float, float]:
@@ -343,9 +367,7 @@ def compare_groups(
     omega = float(omega_squared(observed, group_sizes)[0])
     epsilon = float(epsilon_squared(float(kw["H"]), n_total))
     rng = np.random.default_rng(seed)
-    resamples = _stratified_resamples(blocks, n_boot, rng)
-    omega_boot = omega_squared(resamples, group_sizes)
-    epsilon_boot = epsilon_squared(kruskal_h(resamples, group_sizes), n_total)
+    omega_boot, epsilon_boot = _bootstrap_effect_sizes(blocks, group_sizes, n_boot, n_total, rng)
     omega_ci = _percentile_ci(omega_boot, ci, what=f"{what}: omega_squared", sink=notes)
     epsilon_ci = _percentile_ci(epsilon_boot, ci, what=f"{what}: epsilon_squared", sink=notes)
 
