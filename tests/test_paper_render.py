@@ -389,8 +389,8 @@ def test_missing_citation_or_image_is_an_error(
 
 
 def test_unknown_format_is_rejected(build_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(PaperRenderError, match="docx"):
-        render_preview(build_dir, {"docx": tmp_path / "p.docx"})
+    with pytest.raises(PaperRenderError, match="odt"):
+        render_preview(build_dir, {"odt": tmp_path / "p.docx"})
 
 
 def test_cjk_font_dir() -> None:

@@ -51,6 +51,8 @@ def paper_variables(
         if step not in ("received", "analysed")
     }
     return {
+        # Conventions of the analyses (the library's defaults), named once for the prose.
+        "levels": {"ci": "95%", "rmsea_ci": "90%", "robust_se": "HC3"},
         "data": {
             "synthetic": synthetic,
             "source": "synthetic" if synthetic else "real",

@@ -1,8 +1,8 @@
-"""Render the Quarto paper to HTML and PDF.
+"""Render the Quarto paper to HTML, PDF and DOCX.
 
 Real Quarto (>= 1.5) is used when it is on PATH.  Otherwise a *preview* render is produced
-with pandoc (HTML, and typst source compiled to PDF by the ``typst`` package); the preview
-re-implements the Quarto features the paper uses (includes, variables, page breaks,
+with pandoc (HTML and DOCX, and typst source compiled to PDF by the ``typst`` package); the
+preview re-implements the Quarto features the paper uses (includes, variables, page breaks,
 cross-references, appendices and callouts) so the ``.qmd`` sources stay plain Quarto.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import html
 import importlib.util
+import io
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,12 +47,14 @@ PREVIEW_NOTICE = (
     "may differ from the final Quarto build."
 )
 MIN_QUARTO_VERSION = (1, 5, 0)
-FORMATS = ("html", "pdf")
+FORMATS = ("html", "pdf", "docx")
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 CJK_FONT_FAMILY = "Noto Sans CJK SC"
 LATIN_FONT_FAMILY = "Libertinus Serif"  # embedded in typst, so always available
 TYPST_TIMESTAMP = 0  # fixed "now" so PDFs are reproducible
 SUBPROCESS_TIMEOUT = 600
+DOCX_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # earliest zip date: DOCX bytes never depend on the day
+DOCX_NOTICE_STYLE = "Preview Notice"  # paragraph style of the notice, so Word users can find it
 
 _QUARTO_ONLY_KEYS = frozenset(
     {
@@ -171,6 +175,9 @@ def _render_quarto(build_dir: Path, outputs: Mapping[str, Path]) -> None:
         if fmt == "html":
             args = ["--to", "html", "-M", "embed-resources:true"]
             name = "index.html"
+        elif fmt == "docx":
+            args = ["--to", "docx"]
+            name = "index.docx"
         else:
             args = ["--to", "typst"]
             name = "index.pdf"
@@ -191,6 +198,7 @@ _SHORTCODE_RE = re.compile(
 _PAGEBREAK = (
     '\n\n```{=html}\n<div style="page-break-after: always;"></div>\n```\n\n'
     "```{=typst}\n#pagebreak(weak: true)\n```\n\n"
+    '```{=openxml}\n<w:p><w:r><w:br w:type="page"/></w:r></w:p>\n```\n\n'
 )
 
 
@@ -727,7 +735,7 @@ def _merge_metadata(
     project: Mapping[str, Any], front: Mapping[str, Any], fmt: str
 ) -> dict[str, Any]:
     """Quarto precedence: project < project format < document < document format."""
-    names = ("html",) if fmt == "html" else ("typst", "pdf")
+    names = {"html": ("html",), "docx": ("docx",)}.get(fmt, ("typst", "pdf"))
     merged: dict[str, Any] = {}
     for layer in (project, _format_options(project, names), front, _format_options(front, names)):
         merged.update(layer)
@@ -766,7 +774,7 @@ def _pandoc_metadata(merged: Mapping[str, Any], fmt: str) -> dict[str, Any]:
     if str(meta.get("date", "")).strip().lower() in _DATE_KEYWORDS:
         del meta["date"]  # the preview never injects the current date
     authors = _author_entries(meta.pop("author", None))
-    if authors and fmt == "html":
+    if authors and fmt in ("html", "docx"):
         meta["author"] = [
             f"{a['name']} ({a['affiliation']})" if a["affiliation"] else a["name"] for a in authors
         ]
@@ -804,7 +812,7 @@ def cjk_font_dir() -> Path | None:
 def render_preview(
     build_dir: Path, outputs: Mapping[str, Path], font_paths: list[Path] | None = None
 ) -> None:
-    """Render ``index.qmd`` with pandoc (HTML) and pandoc + typst (PDF), without Quarto.
+    """Render ``index.qmd`` with pandoc (HTML, DOCX) and pandoc + typst (PDF), without Quarto.
 
     ``font_paths=None`` uses only typst's embedded fonts plus Noto Sans CJK SC from
     ``mplfonts`` (system fonts are ignored so the PDF is the same on every machine); an
@@ -843,6 +851,9 @@ def render_preview(
         if "pdf" in outputs:
             meta = _merge_metadata(project, front, "pdf")
             rendered["pdf"] = _render_pdf(build_dir, body, meta, tmp, font_paths)
+        if "docx" in outputs:
+            meta = _merge_metadata(project, front, "docx")
+            rendered["docx"] = _render_docx(build_dir, body, meta)
     for fmt, data in rendered.items():
         _write_atomic(Path(outputs[fmt]), data)
 
@@ -934,6 +945,67 @@ def _render_pdf(
     if not isinstance(pdf, bytes):
         raise PaperRenderError("typst returned no PDF data")
     return pdf
+
+
+def _render_docx(build_dir: Path, body: str, merged: Mapping[str, Any]) -> bytes:
+    """Word output for co-authors and journals who edit in Word, with the notice on top.
+
+    pandoc ignores ``--include-before-body`` for DOCX, so the notice is a custom-styled
+    paragraph that :func:`_finish_docx` moves above the title block.
+    """
+    notice = (
+        f'::: {{custom-style="{DOCX_NOTICE_STYLE}"}}\n'
+        f"**{_escape_markdown(PREVIEW_NOTICE)}**\n:::\n\n"
+    )
+    args = ["--to=docx", "--citeproc", "--number-sections"]
+    if merged.get("toc", True):
+        args += ["--toc", f"--toc-depth={int(merged.get('toc-depth', 3))}"]
+    meta = _pandoc_metadata(merged, "docx")
+    reference = meta.pop("reference-doc", None)
+    if reference:  # a journal's Word template: styles, page size, fonts
+        template = build_dir / str(reference)
+        if not template.is_file():
+            raise PaperRenderError(f"reference-doc not found: {reference} ({template})")
+        args.append(f"--reference-doc={template}")
+    return _finish_docx(_pandoc(args, _document(notice + body, meta), build_dir, "DOCX"))
+
+
+def _escape_markdown(text: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]<>#+!|~^$@])", r"\\\1", text)
+
+
+def _finish_docx(data: bytes) -> bytes:
+    """Move the notice paragraph first and rewrite the zip with sorted entries and fixed dates.
+
+    pandoc honours ``SOURCE_DATE_EPOCH`` for the document properties, but fixed entry dates
+    and order make the bytes independent of the pandoc build and the day, as for the XLSX
+    exports of :mod:`hazegov.synthetic`.
+    """
+    style_id = DOCX_NOTICE_STYLE.replace(" ", "")
+    notice_re = re.compile(
+        rf'<w:p><w:pPr><w:pStyle w:val="{style_id}" ?/>.*?</w:p>'.encode(), re.DOTALL
+    )
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        names = [info.filename for info in src.infolist()]
+        first = [n for n in names if n == "[Content_Types].xml"]  # where Office puts it
+        for name in first + sorted(n for n in names if n not in first):
+            content = src.read(name)
+            if name == "word/document.xml":
+                match = notice_re.search(content)
+                body = re.search(rb"<w:body>", content)
+                if match is None or body is None:
+                    raise PaperRenderError("pandoc (DOCX): the preview notice is missing")
+                content = content[: match.start()] + content[match.end() :]
+                content = content[: body.end()] + match[0] + content[body.end() :]
+            entry = zipfile.ZipInfo(name, date_time=DOCX_ZIP_DATE)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, content)
+    return out.getvalue()
 
 
 def _default_font_paths(tmp: Path) -> list[Path]:

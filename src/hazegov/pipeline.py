@@ -185,6 +185,7 @@ def run_paper_variables(
     variables["made_by"] = made_by_captions(made_by or {}, repository_url)
     sources = {
         "data": (str(ingest_report), "ingest_export"),
+        "levels": ("src/hazegov/paper_inputs.py (analysis conventions)", "paper_variables"),
         "sample": (f"{flow}; {sample}", "clean_responses; sample_by_group"),
         "quality": (str(ingest_report), "ingest_export"),
         "instrument": (str(codebook), "the codebook"),

@@ -15,7 +15,7 @@ def paper_sources():
 
 
 def paper_outputs():
-    suffix = {"html": "html", "pdf": "pdf"}
+    suffix = {"html": "html", "pdf": "pdf", "docx": "docx"}
     return [f"{PAPER_BUILD_DIR}/_output/index.{suffix[f]}" for f in config["paper"]["formats"]]
 
 

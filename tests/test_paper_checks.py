@@ -1,0 +1,327 @@
+"""Checks of the paper's sources and build: on fixtures, then on the real `paper/` sources.
+
+The real-paper tests need the generated inputs (`_variables.yml`, tables, figures, appendix).
+They take them from the last pipeline build in `results/paper/` when there is one, with today's
+`paper/` sources copied over them the way `stage_paper_sources` stages them; otherwise (a fresh
+clone, as in CI, or with HAZEGOV_TEST_FRESH_PAPER=1) they build the `.test` configuration once
+in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from hazegov.paper_checks import (
+    DIGIT_ALLOWLIST,
+    AllowedNumber,
+    Problem,
+    check_paper,
+    digits_in_prose,
+    format_problems,
+    main,
+    missing_figures,
+    paper_sources,
+    read_supplementary,
+    undefined_variables,
+    unresolved_crossrefs,
+    unused_variables,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = ROOT / "paper"
+SUPPLEMENTARY = PAPER / "supplementary_variables.txt"
+FIXTURE = Path(__file__).parent / "fixtures" / "paper_checks"
+# What the rule stage_paper_sources copies (workflow/rules/common.smk, paper_sources()).
+STAGED_PATTERNS = ("*.qmd", "chapters/*.qmd", "_quarto.yml", "*.bib", "*.csl", "*.css")
+FRESH_BUILD_ENV = "HAZEGOV_TEST_FRESH_PAPER"  # set to build `.test` even when results/ exists
+STALE_HINT = (
+    "\n(the generated inputs come from results/paper when it exists: if it is older than the "
+    "code, refresh it with `snakemake --cores 2`)"
+)
+
+
+def png(width: int = 8, height: int = 4) -> bytes:
+    """A tiny valid RGB PNG, so no binary file needs to be committed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + bytes([60, 60, 200]) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def stage_real_paper(base: Path) -> Path:
+    """The paper's build directory with today's sources; made once per test session under
+    ``base`` (the session's base temp dir), so every test module shares it."""
+    build = base / "real-paper" / "paper"
+    done = build.parent / "staged.ok"
+    if done.is_file():
+        return build
+    if build.parent.exists():
+        shutil.rmtree(build.parent)
+    generated = ROOT / "results" / "paper"
+    if os.environ.get(FRESH_BUILD_ENV) or not (generated / "_variables.yml").is_file():
+        from .test_workflow import _snakemake, _workdir
+
+        workdir = _workdir(build.parent / "workflow")
+        # everything the render needs, not the render: the checks, not the renderer's first
+        # error, should report what is wrong with the sources
+        run = _snakemake(workdir, "--cores", "2", "--omit-from", "render_paper")
+        assert run.returncode == 0, run.stderr[-4000:]
+        generated = workdir / "results" / "paper"
+    shutil.copytree(generated, build, ignore=shutil.ignore_patterns("_output", ".quarto"))
+    for pattern in STAGED_PATTERNS:
+        for source in PAPER.glob(pattern):
+            target = build / source.relative_to(PAPER)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    done.touch()
+    return build
+
+
+@pytest.fixture(scope="module")
+def real_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return stage_real_paper(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture
+def fixture_build(tmp_path: Path) -> Path:
+    build = tmp_path / "build"
+    shutil.copytree(FIXTURE / "build", build)
+    (build / "figures").mkdir()
+    (build / "figures" / "flow.png").write_bytes(png())
+    return build
+
+
+def _found(problems: list[Problem]) -> list[tuple[str, int]]:
+    return [(p.file, p.line) for p in problems]
+
+
+# --------------------------------------------------------------------------- digits
+
+
+def test_digits_in_prose_finds_only_hand_typed_numbers() -> None:
+    problems = digits_in_prose([FIXTURE / "prose" / "digits.qmd"], root=FIXTURE)
+    numbers = [(p.line, p.message.split("'")[1]) for p in problems]
+    assert numbers == [
+        (16, "3"),  # an image caption is prose
+        (25, "12"),  # so is a footnote
+        (31, "37"),
+        (31, "4.5"),
+        (31, "95"),
+        (31, "３００"),  # full-width digits count too
+    ], format_problems(problems)
+    assert {p.file for p in problems} == {"prose/digits.qmd"}
+    assert "Hand-typed: 37 respondents" in problems[2].message
+
+
+def test_without_the_allowlist_years_and_names_are_reported() -> None:
+    problems = digits_in_prose([FIXTURE / "prose" / "digits.qmd"], allowlist=())
+    numbers = {p.message.split("'")[1] for p in problems}
+    assert {"2013", "2017", "2012", "2020", "37", "27", "2.5", "10", "3095", "633"} <= numbers
+    # ... but what is not prose stays ignored
+    assert not {"42", "17", "5", "99", "33", "182", "85", "1", "2"} & numbers
+
+
+@pytest.mark.parametrize(
+    ("text", "allowed"),
+    [
+        ("in 2013 and 1998", True),
+        ("the 2013–2017 plan and the 2012-2020 measures", True),
+        ("国发〔2013〕37号 and 京政发〔2013〕27号", True),
+        ("Guofa [2013] No. 37", True),
+        ("Beijing (2013) 5 plans", False),  # a year in brackets is no document number
+        ("北京市（2013）10个", False),
+        ("GB 3095-2012, GB/T 3095—2012 and HJ 633-2012", True),
+        ("PM2.5, PM 2.5 and PM10", True),
+        ("2013年9月", False),  # the month is a typed number
+        ("1850 respondents", False),  # outside 1900-2099
+        ("20130 cases", False),
+        ("2013.5 µg", False),
+        ("PM2.55", False),
+        ("2015%", False),
+    ],
+)
+def test_allowlist_patterns(tmp_path: Path, text: str, allowed: bool) -> None:
+    qmd = tmp_path / "x.qmd"
+    qmd.write_text(text + "\n", encoding="utf-8")
+    assert (digits_in_prose([qmd]) == []) is allowed
+
+
+def test_allowlist_is_short_and_documented() -> None:
+    assert 1 <= len(DIGIT_ALLOWLIST) <= 8
+    for entry in DIGIT_ALLOWLIST:
+        assert isinstance(entry, AllowedNumber)
+        assert entry.name and len(entry.reason) > 20
+
+
+# --------------------------------------------------------------------------- variables
+
+
+def test_undefined_variables(fixture_build: Path) -> None:
+    problems = undefined_variables(fixture_build)
+    assert [str(p) for p in problems] == [
+        "chapters/_one.qmd:4: variable 'sample.typo' is not in _variables.yml",
+        "chapters/_one.qmd:4: variable 'sample' is a mapping, not a scalar",
+    ]
+
+
+def test_unused_variables_with_a_supplementary_file(fixture_build: Path) -> None:
+    problems = unused_variables(fixture_build, FIXTURE / "supplementary_variables.txt")
+    assert [(p.file.rsplit("/", 1)[-1], p.line) for p in problems] == [
+        ("_variables.yml", 7),
+        ("supplementary_variables.txt", 3),
+    ]
+    assert "'sample.unused_count'" in problems[0].message
+    assert "'gone.*' matches no variable" in problems[1].message
+
+
+def test_unused_variables_with_patterns_or_none(fixture_build: Path, tmp_path: Path) -> None:
+    assert (
+        unused_variables(fixture_build, ["extra.kept", "extra.also_kept", "sample.unused_*"]) == []
+    )
+    keys = {p.message.split("'")[1] for p in unused_variables(fixture_build)}
+    assert keys == {"sample.unused_count", "extra.kept", "extra.also_kept"}
+    missing = unused_variables(fixture_build, tmp_path / "nowhere.txt")
+    assert any(p.message == "supplementary variable list not found" for p in missing)
+
+
+def test_read_supplementary_skips_comments() -> None:
+    assert read_supplementary(FIXTURE / "supplementary_variables.txt") == [
+        ("extra.*", 2),
+        ("gone.*", 3),
+    ]
+
+
+def test_missing_variables_file(fixture_build: Path) -> None:
+    (fixture_build / "_variables.yml").unlink()
+    for check in (undefined_variables, unused_variables):
+        problems = check(fixture_build)
+        assert problems and "not found" in problems[0].message
+
+
+# --------------------------------------------------------------------------- includes
+
+
+def test_includes_resolve_from_the_main_document(fixture_build: Path) -> None:
+    # chapters/_one.qmd includes tables/counts.md: found from the build dir, not chapters/
+    assert undefined_variables(fixture_build)[0].file == "chapters/_one.qmd"
+    (fixture_build / "chapters" / "tables").mkdir()
+    shutil.move(fixture_build / "tables" / "counts.md", fixture_build / "chapters" / "tables")
+    problems = unresolved_crossrefs(fixture_build)
+    assert "chapters/_one.qmd:11: included file not found: tables/counts.md" in map(str, problems)
+    assert any("@tbl-counts has no label" in p.message for p in problems)
+
+
+def test_include_cycle_is_reported(fixture_build: Path) -> None:
+    chapter = fixture_build / "chapters" / "_two.qmd"
+    chapter.write_text("{{< include index.qmd >}}\n", encoding="utf-8")
+    problems = missing_figures(fixture_build)
+    assert any(p.message.startswith("include cycle") for p in problems)
+
+
+# --------------------------------------------------------------------------- refs, figures
+
+
+def test_unresolved_crossrefs(fixture_build: Path) -> None:
+    assert [str(p) for p in unresolved_crossrefs(fixture_build)] == [
+        "chapters/_one.qmd:5: @fig-nowhere has no label {#fig-nowhere}",
+        "chapters/_one.qmd:5: @tbl-gone has no label {#tbl-gone}",
+        "chapters/_two.qmd:13: label 'fig-flow' also defined at chapters/_one.qmd:7",
+    ]
+
+
+def test_code_cell_labels_count(fixture_build: Path) -> None:
+    chapter = fixture_build / "chapters" / "_two.qmd"
+    chapter.write_text(
+        "# Two {#sec-two}\n\nSee @fig-cell.\n\n```{python}\n#| label: fig-cell\nplot()\n```\n",
+        encoding="utf-8",
+    )
+    assert _found(unresolved_crossrefs(fixture_build)) == [
+        ("chapters/_one.qmd", 5),
+        ("chapters/_one.qmd", 5),
+    ]
+
+
+def test_missing_figures(fixture_build: Path) -> None:
+    assert [str(p) for p in missing_figures(fixture_build)] == [
+        "chapters/_one.qmd:9: image not found: figures/missing.png",
+        "chapters/_two.qmd:11: image not found: figures/raw.png",
+    ]
+
+
+def test_check_paper_and_main(fixture_build: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paper_dir = FIXTURE / "prose"
+    problems = check_paper(fixture_build, paper_dir, [])
+    assert len(problems) == 6 + 2 + 3 + 3 + 2
+    assert main([str(fixture_build), str(paper_dir)]) == 1
+    out = capsys.readouterr()
+    assert "image not found: figures/missing.png" in out.out
+    assert "supplementary variable list not found" in out.out
+
+
+# --------------------------------------------------------------------------- the real paper
+
+
+def test_paper_sources_are_found() -> None:
+    names = {p.relative_to(PAPER).as_posix() for p in paper_sources(PAPER)}
+    assert "index.qmd" in names
+    assert any(name.startswith("chapters/_") for name in names)
+
+
+def test_paper_prose_has_no_hand_typed_digits() -> None:
+    problems = digits_in_prose(paper_sources(PAPER), root=ROOT)
+    assert problems == [], "\n" + format_problems(problems)
+
+
+@pytest.mark.e2e
+def test_paper_variables_are_defined(real_build: Path) -> None:
+    problems = undefined_variables(real_build)
+    assert problems == [], "\n" + format_problems(problems) + STALE_HINT
+
+
+@pytest.mark.e2e
+def test_paper_variables_are_used_or_supplementary(real_build: Path) -> None:
+    problems = unused_variables(real_build, SUPPLEMENTARY)
+    hint = (
+        "\nQuote each variable in paper/ or list it (or a pattern such as air.its.daily.*) "
+        "in paper/supplementary_variables.txt." + STALE_HINT
+    )
+    assert problems == [], "\n" + format_problems(problems) + hint
+
+
+@pytest.mark.e2e
+def test_paper_crossrefs_resolve(real_build: Path) -> None:
+    problems = unresolved_crossrefs(real_build)
+    assert problems == [], "\n" + format_problems(problems)
+
+
+@pytest.mark.e2e
+def test_paper_figures_exist(real_build: Path) -> None:
+    problems = missing_figures(real_build)
+    assert problems == [], "\n" + format_problems(problems) + STALE_HINT
+
+
+def test_missing_figures_resolves_variables_in_paths(fixture_build: Path) -> None:
+    chapter = fixture_build / "chapters" / "_two.qmd"
+    chapter.write_text(
+        "![A](figures/{{< var table.note >}}.png)\n\n![B](figures/{{< var no.such >}}.png)\n",
+        encoding="utf-8",
+    )
+    problems = [str(p) for p in missing_figures(fixture_build)]
+    assert "chapters/_two.qmd:1: image not found: figures/synthetic.png" in problems
+    assert not any(":3:" in p for p in problems)  # left to undefined_variables
