@@ -26,6 +26,17 @@ def _load(sample: str | Path, codebook: str | Path) -> tuple[pd.DataFrame, Codeb
     return pd.read_parquet(sample), load_codebook(codebook), bool(provenance.get("synthetic"))
 
 
+def _load_measurement(
+    sample: str | Path, codebook: str | Path
+) -> tuple[pd.DataFrame, Codebook, bool, dict[str, list[str]], list[str]]:
+    """The analysis sample with its measurement model (construct -> items) and all items."""
+    from hazegov.analysis.sample import measurement_model
+
+    frame, cb, synthetic = _load(sample, codebook)
+    model = measurement_model(cb)
+    return frame, cb, synthetic, model, [i for group in model.values() for i in group]
+
+
 def _write_frames(frames: Mapping[str, pd.DataFrame], outputs: Mapping[str, str | Path]) -> None:
     for name, path in outputs.items():
         write_csv(frames[name], path)
@@ -393,11 +404,8 @@ def run_reliability(
     """Item statistics and scale reliability (alpha with CI, omega, item-total correlations)."""
     from hazegov.analysis.items import item_statistics
     from hazegov.analysis.reliability import item_reliability, scale_reliability
-    from hazegov.analysis.sample import measurement_model
 
-    frame, cb, synthetic = _load(sample, codebook)
-    model = measurement_model(cb)
-    items = [i for group in model.values() for i in group]
+    frame, cb, synthetic, model, items = _load_measurement(sample, codebook)
     lo, hi = cb.likert_items[0].valid_range  # type: ignore[misc]
     frames = {
         "item_statistics": item_statistics(frame, items, scale_min=lo, scale_max=hi),
@@ -479,12 +487,9 @@ def run_factor_structure(
     """Sampling adequacy, the number of factors (parallel analysis) and the oblique EFA."""
     from hazegov.analysis.efa import exploratory_factor_analysis
     from hazegov.analysis.factorability import bartlett_sphericity, kmo, parallel_analysis
-    from hazegov.analysis.sample import measurement_model
     from hazegov.plots import loading_heatmap, scree_with_parallel_analysis
 
-    frame, cb, synthetic = _load(sample, codebook)
-    model = measurement_model(cb)
-    items = [i for group in model.values() for i in group]
+    frame, _cb, synthetic, model, items = _load_measurement(sample, codebook)
     kmo_overall, kmo_items = kmo(frame, items)
     bartlett = bartlett_sphericity(frame, items)
     pa_settings = settings["parallel_analysis"]
@@ -598,10 +603,8 @@ def run_cfa(
 ) -> None:
     """Confirmatory factor analysis by ML, and convergent and discriminant validity."""
     from hazegov.analysis.cfa import construct_validity, fit_cfa
-    from hazegov.analysis.sample import measurement_model
 
-    frame, cb, synthetic = _load(sample, codebook)
-    model = measurement_model(cb)
+    frame, cb, synthetic, model, _ = _load_measurement(sample, codebook)
     result = fit_cfa(frame, model)
     validity = construct_validity(result, model)
     frames = result.to_frames()
@@ -678,11 +681,8 @@ def run_common_method_variance(
 ) -> None:
     """Harman's single-factor test and a CFA with a common latent method factor."""
     from hazegov.analysis.cmv import common_latent_factor, harman_single_factor
-    from hazegov.analysis.sample import measurement_model
 
-    frame, cb, synthetic = _load(sample, codebook)
-    model = measurement_model(cb)
-    items = [i for group in model.values() for i in group]
+    frame, _cb, synthetic, model, items = _load_measurement(sample, codebook)
     harman = harman_single_factor(frame, items)
     clf = common_latent_factor(frame, model)
     write_csv(clf.comparison(), comparison_out)
@@ -722,10 +722,8 @@ def run_measurement_invariance(
 ) -> None:
     """Configural, metric and scalar invariance across two respondent sectors."""
     from hazegov.analysis.invariance import measurement_invariance
-    from hazegov.analysis.sample import measurement_model
 
-    frame, cb, synthetic = _load(sample, codebook)
-    model = measurement_model(cb)
+    frame, _cb, synthetic, model, _ = _load_measurement(sample, codebook)
     result = measurement_invariance(frame, model, group)
     table = result.table
     write_csv(table, table_csv)
