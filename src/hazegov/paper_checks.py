@@ -26,6 +26,8 @@ from urllib.parse import unquote
 
 import yaml
 
+from hazegov.paper_render import _FENCE_RE, fence_end
+
 __all__ = [
     "DIGIT_ALLOWLIST",
     "AllowedNumber",
@@ -129,7 +131,7 @@ DIGIT_ALLOWLIST: tuple[AllowedNumber, ...] = (
 # masked text are those of the source file.
 
 _FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\n(?:.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
-_FENCE_RE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
+
 _COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _SHORTCODE_RE = re.compile(
     r"\{\{\{<(?P<escaped>.*?)>\}\}\}|\{\{<\s*(?P<name>[\w-]+)(?P<args>.*?)\s*>\}\}", re.DOTALL
@@ -180,18 +182,7 @@ def _fenced_blocks(text: str) -> Iterator[tuple[int, int]]:
         if match is None:
             i += 1
             continue
-        fence = match["fence"]
-        j = i + 1
-        while j < len(lines):
-            close = _FENCE_RE.match(lines[j])
-            if (
-                close is not None
-                and close["fence"][0] == fence[0]
-                and len(close["fence"]) >= len(fence)
-                and not lines[j][close.end() :].strip()
-            ):
-                break
-            j += 1
+        j = fence_end(lines, i, match["fence"])
         yield starts[i], starts[min(j + 1, len(lines))]
         i = j + 1
 

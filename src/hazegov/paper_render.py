@@ -295,6 +295,24 @@ def _lookup(mapping: Mapping[str, Any], key: str, where: str, kind: str, origin:
 
 
 _FENCE_RE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
+
+
+def fence_end(lines: list[str], start: int, fence: str) -> int:
+    """Index of the line closing the fenced block opened at `start` (len(lines) if unclosed)."""
+    j = start + 1
+    while j < len(lines):
+        close = _FENCE_RE.match(lines[j])
+        if (
+            close is not None
+            and close["fence"][0] == fence[0]
+            and len(close["fence"]) >= len(fence)
+            and not lines[j][close.end() :].strip()
+        ):
+            return j
+        j += 1
+    return j
+
+
 _CODE_SPAN_RE = re.compile(
     r"(?<!`)(?P<ticks>`+)(?!`)(?:(?!\n[ \t]*\n).)+?(?<!`)(?P=ticks)(?!`)", re.DOTALL
 )
@@ -335,18 +353,7 @@ def _mask(markdown: str) -> _Masked:
             out.append(lines[i])
             i += 1
             continue
-        fence = match["fence"]
-        j = i + 1
-        while j < len(lines):
-            close = _FENCE_RE.match(lines[j])
-            if (
-                close is not None
-                and close["fence"][0] == fence[0]
-                and len(close["fence"]) >= len(fence)
-                and not lines[j][close.end() :].strip()
-            ):
-                break
-            j += 1
+        j = fence_end(lines, i, match["fence"])
         block = "".join(lines[i : j + 1])
         newline = "\n" if block.endswith("\n") else ""
         out.append(hide(block.removesuffix("\n")) + newline)
