@@ -130,7 +130,7 @@ def sha256(path: Path) -> str:
 def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str = "") -> str:
     """Software versions, the sha256 of every raw input, and the commands to rebuild and vary."""
     lines = [
-        "### Software",
+        "## Software",
         "",
         "| Package | Version |",
         "|:------------------------|---------:|",
@@ -144,7 +144,7 @@ def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str =
         lines.append(f"| {name} | {version} |")
     lines += ["", ": Software the build ran with. {#tbl-software}", ""]
     lines += [
-        "### Raw inputs",
+        "## Raw inputs",
         "",
         "| File | sha256 |",
         "|:------------------------------------|:----------|",
@@ -154,7 +154,7 @@ def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str =
     lines += ["", ": Every raw input of the build and its sha256. {#tbl-raw-inputs}", ""]
     where = f" ({repository_url})" if repository_url else ""
     lines += [
-        "### Commands",
+        "## Commands",
         "",
         f"From a clone of the repository{where}:",
         "",
