@@ -26,7 +26,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from hazegov.paper_render import _FENCE_RE, fence_end
+from hazegov.paper_render import _FENCE_RE, balanced_end, fence_end
 
 __all__ = [
     "DIGIT_ALLOWLIST",
@@ -198,7 +198,7 @@ def _mask_structure(text: str) -> str:
 def _link_targets(text: str) -> Iterator[tuple[int, int, bool]]:
     """(start, end, is_image) of the ``(...)`` target of every inline link and image."""
     for match in re.finditer(r"\]\(", text):
-        close = _balanced(text, match.end(), "(", ")")
+        close = balanced_end(text, match.end(), "(", ")", within_paragraph=True)
         if close is None:
             continue
         bracket = _opening_bracket(text, match.start())
@@ -216,27 +216,6 @@ def _opening_bracket(text: str, close: int) -> int | None:
             depth -= 1
             if depth == 0:
                 return index
-    return None
-
-
-def _balanced(text: str, start: int, open_char: str, close_char: str) -> int | None:
-    """Index of the ``close_char`` that closes the group opened just before ``start``."""
-    depth = 1
-    index = start
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "\n" and text[index + 1 : index + 2] == "\n":
-            return None  # a blank line ends a paragraph and so any link
-        if char == open_char:
-            depth += 1
-        elif char == close_char:
-            depth -= 1
-            if depth == 0:
-                return index
-        index += 1
     return None
 
 

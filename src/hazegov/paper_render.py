@@ -617,10 +617,10 @@ def _find_figures(text: str) -> Iterator[tuple[int, tuple[int, str]]]:
     """Images carrying a ``#fig-`` id: (position, (caption start, label))."""
     for match in re.finditer(r"!\[", text):
         caption_start = match.end()
-        caption_end = _balanced(text, caption_start, "[", "]")
+        caption_end = balanced_end(text, caption_start, "[", "]")
         if caption_end is None or text[caption_end + 1 : caption_end + 2] != "(":
             continue
-        target_end = _balanced(text, caption_end + 2, "(", ")")
+        target_end = balanced_end(text, caption_end + 2, "(", ")")
         if target_end is None or text[target_end + 1 : target_end + 2] != "{":
             continue
         attrs_end = text.find("}", target_end + 2)
@@ -631,7 +631,13 @@ def _find_figures(text: str) -> Iterator[tuple[int, tuple[int, str]]]:
             yield match.start(), (caption_start, ident)
 
 
-def _balanced(text: str, start: int, open_char: str, close_char: str) -> int | None:
+def balanced_end(
+    text: str, start: int, open_char: str, close_char: str, *, within_paragraph: bool = False
+) -> int | None:
+    """Index of the ``close_char`` that closes the group opened just before ``start``.
+
+    With ``within_paragraph`` a blank line ends the search, as it ends any Markdown link.
+    """
     depth = 1
     index = start
     while index < len(text):
@@ -639,6 +645,8 @@ def _balanced(text: str, start: int, open_char: str, close_char: str) -> int | N
         if char == "\\":
             index += 2
             continue
+        if within_paragraph and char == "\n" and text[index + 1 : index + 2] == "\n":
+            return None
         if char == open_char:
             depth += 1
         elif char == close_char:

@@ -124,6 +124,35 @@ def weather_terms(daily: pd.DataFrame) -> WeatherTerms:
     return WeatherTerms(out, wind_label, str(reference), descriptions)
 
 
+def _model_fit(
+    model: str,
+    series: str,
+    res: Any,
+    table: pd.DataFrame,
+    n_lags: int,
+    *,
+    adjusted: bool,
+    info: dict[str, Any],
+    notes: list[str],
+    fitted: pd.DataFrame | None = None,
+) -> ModelFit:
+    """A ModelFit from a statsmodels OLS result: the facts every model reports, taken once."""
+    return ModelFit(
+        model=model,
+        series=series,
+        coefficients=table,
+        n=int(res.nobs),
+        n_params=len(table),
+        hac_lags=n_lags,
+        r2=float(res.rsquared),
+        resid_acf1=_acf1(np.asarray(res.resid)),
+        adjusted=adjusted,
+        info=info,
+        warnings=notes,
+        fitted=fitted,
+    )
+
+
 @dataclass
 class ModelFit:
     """One fitted model: coefficients and the facts a reader needs to judge it."""
@@ -297,18 +326,15 @@ def fit_trend(
     y = np.log(days["pm25"])
     res, table, n_lags, notes = _fit(y, X, lags, what, long_lags)
     info["last_day"] = str(days["date"].max().date())
-    return ModelFit(
-        model="trend_adjusted" if adjust else "trend_unadjusted",
-        series=series,
-        coefficients=table,
-        n=int(res.nobs),
-        n_params=len(table),
-        hac_lags=n_lags,
-        r2=float(res.rsquared),
-        resid_acf1=_acf1(np.asarray(res.resid)),
+    return _model_fit(
+        "trend_adjusted" if adjust else "trend_unadjusted",
+        series,
+        res,
+        table,
+        n_lags,
         adjusted=adjust,
         info=info,
-        warnings=notes,
+        notes=notes,
     )
 
 
@@ -442,18 +468,15 @@ def fit_its_monthly(
             "counterfactual_deseasonalised": np.exp(linear - policy + mean_season),
         }
     )
-    return ModelFit(
-        model="its_monthly_unadjusted",
-        series=series,
-        coefficients=table,
-        n=int(res.nobs),
-        n_params=len(table),
-        hac_lags=n_lags,
-        r2=float(res.rsquared),
-        resid_acf1=_acf1(np.asarray(res.resid)),
+    return _model_fit(
+        "its_monthly_unadjusted",
+        series,
+        res,
+        table,
+        n_lags,
         adjusted=False,
         info=info,
-        warnings=notes,
+        notes=notes,
         fitted=fitted,
     )
 
@@ -494,16 +517,13 @@ def fit_its_daily(
     _require_both_sides(info, 30, what)
     res, table, n_lags, notes = _fit(np.log(days["pm25"]), X, lags, what, long_lags)
     info["level_slope_correlation"] = _level_slope_correlation(res)
-    return ModelFit(
-        model="its_daily_adjusted" if adjust else "its_daily_unadjusted",
-        series=series,
-        coefficients=table,
-        n=int(res.nobs),
-        n_params=len(table),
-        hac_lags=n_lags,
-        r2=float(res.rsquared),
-        resid_acf1=_acf1(np.asarray(res.resid)),
+    return _model_fit(
+        "its_daily_adjusted" if adjust else "its_daily_unadjusted",
+        series,
+        res,
+        table,
+        n_lags,
         adjusted=adjust,
         info=info,
-        warnings=notes,
+        notes=notes,
     )
