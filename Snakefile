@@ -1,6 +1,8 @@
 # Beijing haze (PM2.5) governance study: raw questionnaire export -> cleaned data -> paper.
 from snakemake.utils import min_version, validate
 
+from hazegov.config_check import check_config
+
 min_version("9.0")
 
 
@@ -9,6 +11,12 @@ configfile: "config/air_quality.yaml"
 configfile: "config/policies.yaml"
 
 
+check_config(
+    config,
+    workflow.configfiles,
+    "workflow/schemas/config.schema.yaml",
+    overrides=workflow.overwrite_configfiles,
+)
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

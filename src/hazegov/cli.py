@@ -1,4 +1,4 @@
-"""Command line: `hazegov synthesize` draws the synthetic export; `check-export` validates one."""
+"""Command line: `hazegov synthesize` draws the synthetic export; `check` validates a raw input."""
 
 from __future__ import annotations
 
@@ -28,6 +28,21 @@ def _check_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from hazegov.checks import check_input
+
+    options = dict(option.split("=", 1) for option in args.option)
+    if args.out:
+        check_input(args.source, args.file, args.out, **options)
+    else:
+        with tempfile.TemporaryDirectory() as out:
+            check_input(args.source, args.file, out, **options)
+    print(f"{args.file}: no problems found as a {args.source} input")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hazegov", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +60,23 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--codebook", default="config/codebook.yaml")
     chk.add_argument("--encoding", default="auto")
     chk.set_defaults(func=_check_export)
+
+    from hazegov.checks import SOURCES
+
+    check = sub.add_parser(
+        "check", help="read one raw input as its pipeline stage does and report every problem"
+    )
+    check.add_argument("source", choices=sorted(SOURCES))
+    check.add_argument("file")
+    check.add_argument("--out", help="write the stage's outputs here (default: a temporary dir)")
+    check.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="stage setting, e.g. codebook=PATH, out_of_range=error, export=PATH",
+    )
+    check.set_defaults(func=_check)
 
     from hazegov import paper_diff
 

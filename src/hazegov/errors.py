@@ -20,11 +20,13 @@ class Violation:
     row: int | None = None
     column: str | None = None
     value: object = None
+    # "row" of a table; "line" of a text file such as a YAML config
+    row_kind: str = "row"
 
     def __str__(self) -> str:
         where = [self.file]
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"{self.row_kind} {self.row}")
         if self.column is not None:
             where.append(f"column {self.column!r}")
         value = "" if self.value is None else f" value {self.value!r}:"
