@@ -51,11 +51,7 @@ def _path(case: dict[str, Any], value: str) -> Path:
 
 
 def _digests(paths: list[Path]) -> dict[str, str]:
-    return {
-        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in paths
-        if p.is_file()
-    }
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
 
 
 def test_the_corpus_is_large_and_covers_every_source():

@@ -41,7 +41,9 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, 
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError.single(path, "config-file-exists", "the config file does not exist")
+        raise ConfigError.single(
+            path, "config-file-exists", "the config file does not exist"
+        ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError.single(
             path, "config-utf8", f"the config file is not UTF-8 text (byte {exc.start})"
