@@ -101,3 +101,104 @@ def test_unreadable_codebook_names_the_file(tmp_path):
         load_codebook(path)
     with pytest.raises(CodebookError, match="file-exists"):
         load_codebook(tmp_path / "absent.yaml")
+
+
+def _edited(tmp_path: Path, old: str, new: str) -> tuple[Path, str]:
+    """The codebook with one text edit; lines keep the numbers of config/codebook.yaml."""
+    text = CODEBOOK.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path = tmp_path / "codebook.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path, text
+
+
+def _line_of(text: str, fragment: str) -> int:
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "rule", "column", "at"),
+    [
+        (
+            "        header: 9(雾霾治理考核结果与问责挂钩)\n",
+            "",
+            "required-key",
+            "questions.8.items.2.header",
+            "      - name: EVAL3\n",
+        ),
+        ("    name: satisfaction\n", "", "required-key", "questions.12.name", "  - number: 13\n"),
+        (
+            "    header: 所用时间\n",
+            "",
+            "required-key",
+            "platform_columns.2.header",
+            "  - name: duration_s\n",
+        ),
+        ("  - id: EFF\n", "  - idx: EFF\n", "required-key", "constructs.4.id", "  - id: EFF\n"),
+        (
+            "      - name: RESP2\n",
+            "      - name: RESP1\n",
+            "unique-name",
+            "questions.7.items.1.name",
+            "      - name: RESP2\n",
+        ),
+        (
+            "      - name: PART4\n        reverse: true\n",
+            '      - name: PART4\n        reverse: "yes"\n',
+            "boolean-flag",
+            "questions.9.items.4.reverse",
+            "      - name: PART4\n        reverse: true\n",
+        ),
+        (
+            "        header: 8(部门之间在雾霾治理中能够有效协调)\n",
+            "        header: 8(部门之间在雾霾治理中能够有效协调)\n        header: 8(另一个标题)\n",
+            "unique-key",
+            "questions.7.items.2.header",
+            "        header: 8(部门之间在雾霾治理中能够有效协调)\n",
+        ),
+        (
+            "      - {code: 4, zh: 硕士研究生, en: Master's degree}\n",
+            "      - {code: 3, zh: 硕士研究生, en: Master's degree}\n",
+            "unique-option-code",
+            "questions.3.options.3.code",
+            "      - {code: 4, zh: 硕士研究生",
+        ),
+    ],
+    ids=[
+        "item-without-header",
+        "question-without-name",
+        "platform-column-without-header",
+        "construct-without-id",
+        "duplicate-name",
+        "reverse-as-text",
+        "key-twice",
+        "duplicate-code",
+    ],
+)
+def test_codebook_errors_name_the_line_and_key(tmp_path, old, new, rule, column, at):
+    path, original = _edited(tmp_path, old, new)
+    with pytest.raises(CodebookError) as info:  # never a KeyError or TypeError
+        load_codebook(path)
+    matches = [v for v in info.value.violations if v.rule == rule]
+    assert matches, str(info.value)
+    line = _line_of(original, at) + (1 if rule in {"unique-key", "boolean-flag"} else 0)
+    assert (matches[0].column, matches[0].row, matches[0].row_kind) == (column, line, "line")
+    assert "counts list entries from 0" in str(info.value)
+
+
+def test_empty_and_broken_codebooks_are_named(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(CodebookError, match="non-empty-file"):
+        load_codebook(empty)
+    empty.write_text("# only a comment\n", encoding="utf-8")
+    with pytest.raises(CodebookError, match="only comments"):
+        load_codebook(empty)
+    path, original = _edited(
+        tmp_path, "{code: 2, zh: 女, en: Female}", "{code: 2, zh: 女, en: Female"
+    )
+    with pytest.raises(CodebookError) as info:
+        load_codebook(path)
+    (v,) = info.value.violations
+    assert v.rule == "valid-yaml" and v.row == _line_of(original, "{code: 2, zh: 女") + 1
+    assert f"starts on line {v.row - 1}" in v.message

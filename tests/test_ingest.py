@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from hazegov.errors import ExportError
-from hazegov.ingest import data_source, ingest_export
+from hazegov.ingest import ROW_NUMBERING, data_source, ingest_export
 from hazegov.pipeline import run_ingest
 
-from .conftest import CODEBOOK, DEFAULT_EXPORT
+from .conftest import CODEBOOK, DEFAULT_EXPORT, ROOT
 
 LEAD1 = "7(北京市雾霾治理有明确的牵头主体)"
 DURATION = "所用时间"
@@ -95,7 +95,7 @@ def _corrupt(table: pd.DataFrame, kind: str) -> pd.DataFrame:
         ("bad-time", "valid-timestamp", 6, "提交答卷时间"),
         ("missing-column", "codebook-column-in-export", 1, LEAD1),
         ("extra-column", "export-column-in-codebook", 1, "15、您的姓名："),
-        ("duplicate-id", "field_uniqueness", 6, "submission_no"),
+        ("duplicate-id", "unique-submission-number", 6, "序号"),
     ],
 )
 def test_bad_export_names_file_row_column_and_rule(
@@ -193,3 +193,172 @@ def test_failed_ingest_leaves_no_output_and_raw_file_untouched(tmp_path, export_
     assert not any(p.exists() for p in outputs)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+# --- the errors the bad-input corpus relies on (tests/bad_inputs/export) --------------------
+
+
+def _csv(table: pd.DataFrame, path: Path, sep: str = ",", encoding: str = "utf-8-sig") -> Path:
+    table.to_csv(path, index=False, sep=sep, encoding=encoding, lineterminator="\r\n")
+    return path
+
+
+def _refused(path: Path, codebook, rule: str, **options):
+    with pytest.raises(ExportError) as info:
+        ingest_export(path, codebook, **options)
+    return _violation(info, rule), str(info.value)
+
+
+def test_the_corpus_controls_pass(codebook):
+    for name in ("valid_short.csv", "valid_short.xlsx"):
+        result = ingest_export(ROOT / "tests" / "bad_inputs" / "export" / name, codebook)
+        assert result.report["rows"] == 8
+        assert result.responses["export_row"].tolist() == list(range(2, 10))
+
+
+@pytest.mark.parametrize(("sep", "word"), [(";", "semicolons"), ("\t", "tabs")])
+def test_wrong_delimiter_is_named_as_such(tmp_path, codebook, export_table, sep, word):
+    path = _csv(export_table.head(5), tmp_path / "export.csv", sep=sep)
+    v, message = _refused(path, codebook, "comma-separated")
+    assert v.row == 1 and word in v.message and "wrong delimiter?" in v.message
+    assert "missing from the export" not in message  # not one error per codebook column
+
+
+def test_header_must_be_the_first_row_and_appear_once(tmp_path, codebook, export_table):
+    head = export_table.head(5)
+    missing = tmp_path / "no_header.csv"
+    missing.write_bytes(
+        head.to_csv(index=False, header=False, lineterminator="\r\n").encode("utf-8-sig")
+    )
+    v, _ = _refused(missing, codebook, "header-row-present")
+    assert v.row == 1
+
+    twice = pd.concat([pd.DataFrame([head.columns], columns=head.columns), head])
+    v, message = _refused(_csv(twice, tmp_path / "twice.csv"), codebook, "header-once")
+    assert v.row == 2
+    assert "label-in-codebook" not in message  # the repeated header is not read as answers
+
+
+def test_xlsx_with_a_group_row_above_the_header_is_refused(tmp_path, codebook, export_table):
+    from openpyxl import Workbook
+
+    head = export_table.head(4)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["答卷信息"] * 6 + ["问卷题目"] * (head.shape[1] - 6))
+    ws.append(list(head.columns))
+    for row in head.itertuples(index=False):
+        ws.append(list(row))
+    path = tmp_path / "two_headers.xlsx"
+    wb.save(path)
+    v, message = _refused(path, codebook, "header-in-first-row")
+    assert v.row == 1 and "header is on row 2" in v.message
+    assert message.rstrip().endswith(f"({ROW_NUMBERING})")
+
+
+def test_merged_cells_in_xlsx_are_refused(tmp_path, codebook, export_table):
+    from openpyxl import Workbook
+
+    head = export_table.head(6)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(head.columns))
+    for row in head.itertuples(index=False):
+        ws.append(list(row))
+    ws.merge_cells("M3:M5")  # LEAD1 of respondents 2-4
+    path = tmp_path / "merged.xlsx"
+    wb.save(path)
+    v, _ = _refused(path, codebook, "no-merged-cells")
+    assert (v.row, v.column) == (3, LEAD1) and "M3:M5" in v.message
+
+
+def test_empty_formatted_columns_of_xlsx_are_ignored(tmp_path, codebook, export_table):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    head = export_table.head(4)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(head.columns))
+    for row in head.itertuples(index=False):
+        ws.append(list(row))
+    ws.cell(row=2, column=head.shape[1] + 3).font = Font(bold=True)
+    path = tmp_path / "formatted.xlsx"
+    wb.save(path)
+    assert ingest_export(path, codebook).report["columns"] == head.shape[1]
+
+
+def test_unclosed_and_stray_quotes_name_their_line(tmp_path, codebook, export_table):
+    table = export_table.head(6).copy()
+    table.loc[3, "14、您对北京雾霾治理还有哪些意见和建议？"] = "多种树,少开车"
+    text = table.to_csv(index=False, lineterminator="\r\n")
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(text[: text.index('"多种树') + 3].encode("utf-8-sig"))
+    v, _ = _refused(cut, codebook, "closed-quotes")
+    assert (v.row, v.row_kind, v.column) == (5, "line", "14、您对北京雾霾治理还有哪些意见和建议？")
+
+    stray = tmp_path / "stray.csv"
+    stray.write_bytes(text.replace('"多种树,少开车"', '"多种树"少开车').encode("utf-8-sig"))
+    v, _ = _refused(stray, codebook, "csv-syntax")
+    assert (v.row, v.row_kind) == (5, "line")
+
+
+def test_blank_rows_do_not_shift_row_numbers(tmp_path, codebook, export_table):
+    table = export_table.head(6).copy()
+    table.loc[4, LEAD1] = "很同意"
+    lines = table.to_csv(index=False, lineterminator="\r\n").split("\r\n")
+    path = tmp_path / "blank.csv"
+    path.write_bytes("\r\n".join([*lines[:3], ",,,", *lines[3:]]).encode("utf-8-sig"))
+    v, _ = _refused(path, codebook, "label-in-codebook")
+    assert v.row == 7  # respondent 5 sits on row 7: below the header, 4 respondents, a blank row
+
+
+def test_row_length_says_what_probably_happened(tmp_path, codebook, export_table):
+    table = export_table.head(5)
+    lines = table.to_csv(index=False, lineterminator="\r\n").split("\r\n")
+    shifted = tmp_path / "shifted.csv"
+    shifted.write_bytes("\r\n".join([*lines[:2], "x," + lines[2], *lines[3:]]).encode())
+    v, _ = _refused(shifted, codebook, "row-length")
+    assert v.row == 3 and "unquoted comma" in v.message
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes("\r\n".join([*lines[:5], lines[5][:30]]).encode())
+    v, _ = _refused(cut, codebook, "row-length")
+    assert v.row == 6 and "cut off" in v.message
+
+
+def test_declared_encoding_errors_locate_the_bytes(tmp_path, codebook, export_table):
+    head = export_table.head(4)
+    gb = _csv(head, tmp_path / "gb.csv", encoding="gb18030")
+    v, _ = _refused(gb, codebook, "declared-encoding", encoding="utf-8-sig")
+    assert (v.row, v.row_kind, v.column) == (1, "line", "#1") and "reads as gb18030" in v.message
+    # a GB18030 file whose header happens to be ASCII fails in a respondent's cell
+    ascii_header = head.set_axis([f"c{i}" for i in range(head.shape[1])], axis=1)
+    gb = _csv(ascii_header, tmp_path / "gb_ascii_header.csv", encoding="gb18030")
+    v, _ = _refused(gb, codebook, "declared-encoding", encoding="utf-8")
+    assert (v.row, v.row_kind) == (2, "line") and v.column.startswith("c")
+
+    bom = _csv(head, tmp_path / "bom.csv")
+    v, _ = _refused(bom, codebook, "declared-encoding", encoding="gb18030")
+    assert "byte-order mark" in v.message
+    # a byte-order mark is not part of the first header when the file is declared utf-8
+    assert ingest_export(bom, codebook, encoding="utf-8").report["rows"] == 4
+
+
+def test_utf16_text_is_named(tmp_path, codebook, export_table):
+    path = _csv(export_table.head(3), tmp_path / "unicode.txt", sep="\t", encoding="utf-16")
+    v, _ = _refused(path, codebook, "known-encoding")
+    assert "UTF-16" in v.message
+
+
+def test_a_scale_empty_for_everyone_cannot_be_scored(tmp_path, codebook, export_table):
+    table = export_table.head(6).copy()
+    items = [codebook.variable(i).header for i in codebook.construct("EFF").items]
+    table[items] = "(空)"
+    v, _ = _refused(_csv(table, tmp_path / "export.csv"), codebook, "scale-answered")
+    assert v.column == items[0] and "EFF" in v.message
+    # one respondent leaving a whole scale empty is item non-response, left to the
+    # missing-data rule
+    table = export_table.head(6).copy()
+    table.loc[2, items] = "(空)"
+    frame = ingest_export(_csv(table, tmp_path / "one.csv"), codebook).responses
+    assert frame.loc[2, list(codebook.construct("EFF").items)].isna().all()

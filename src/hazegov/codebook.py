@@ -169,203 +169,461 @@ def _find(items: tuple[T, ...], attr: str, value: str) -> T:
     raise KeyError(value)
 
 
+KEY_PATHS = (
+    "line N is the Nth line of the codebook file; a key path counts list entries from 0, "
+    "so questions.7 is the eighth entry of questions"
+)
+
+
+class LocatedCodebookError(CodebookError):
+    """A CodebookError whose message ends by saying how its lines and key paths count."""
+
+    def __init__(self, violations: list[Violation], limit: int = 50) -> None:
+        super().__init__(violations, limit)
+        if any(v.row is not None or v.column is not None for v in violations):
+            self.args = (f"{self.args[0]}\n  ({KEY_PATHS})",)
+
+
 def load_codebook(path: str | Path) -> Codebook:
-    """Read a codebook YAML and check it; a broken codebook stops everything downstream."""
+    """Read a codebook YAML and check it; a broken codebook stops everything downstream.
+
+    Every problem names the codebook's line and the key's path (list entries counted from 0,
+    as in `questions.6.items.0.header`: the first item of the seventh question).
+    """
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CodebookError.single(path, "file-exists", "codebook file not found") from None
+        raise LocatedCodebookError.single(path, "file-exists", "codebook file not found") from None
+    except UnicodeDecodeError as exc:
+        raise LocatedCodebookError.single(
+            path,
+            "utf8-text",
+            f"the codebook is not UTF-8 text (byte {exc.start})",
+            row=exc.object[: exc.start].count(b"\n") + 1,
+            row_kind="line",
+        ) from None
+    if not text.strip():
+        raise LocatedCodebookError.single(path, "non-empty-file", "the codebook file is empty")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise CodebookError.single(path, "valid-yaml", f"not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None) or ""
+        opened = getattr(exc, "context_mark", None)
+        if context and opened is not None and mark is not None and opened.line != mark.line:
+            context += f" that starts on line {opened.line + 1}"
+        raise LocatedCodebookError.single(
+            path,
+            "valid-yaml",
+            f"not valid YAML: {problem}" + (f" ({context})" if context else ""),
+            row=None if mark is None else mark.line + 1,
+            row_kind="line",
+        ) from None
+    if raw is None:
+        raise LocatedCodebookError.single(
+            path, "non-empty-file", "the codebook file holds only comments, no codebook"
+        )
     if not isinstance(raw, dict):
-        raise CodebookError.single(path, "mapping-at-top", "the codebook must be a YAML mapping")
-    return _build(raw, str(path))
+        raise LocatedCodebookError.single(
+            path,
+            "mapping-at-top",
+            f"the codebook must be a YAML mapping, not a {type(raw).__name__}",
+            row=1,
+            row_kind="line",
+        )
+    lines: dict[tuple[Any, ...], int] = {}
+    repeated: list[tuple[tuple[Any, ...], int]] = []
+    _key_lines(node, (), lines, repeated)
+    locate = _Locator(str(path), lines)
+    if repeated:
+        raise LocatedCodebookError(
+            [
+                locate.at(
+                    key,
+                    "unique-key",
+                    f"the key {key[-1]!r} is given twice in one mapping (first on line "
+                    f"{lines[key]}); YAML would silently keep only the last",
+                    line=line,
+                )
+                for key, line in repeated
+            ]
+        )
+    return _build(raw, locate)
 
 
-def _require(
-    raw: dict[str, Any], key: str, where: str, file: str, problems: list[Violation]
-) -> Any:
-    if key not in raw:
-        problems.append(Violation(file, "required-key", f"{where} lacks required key {key!r}"))
+def _key_lines(
+    node: yaml.Node,
+    prefix: tuple[Any, ...],
+    lines: dict[tuple[Any, ...], int],
+    repeated: list[tuple[tuple[Any, ...], int]],
+) -> None:
+    """Line of every key and list entry; keys given twice in one mapping go to `repeated`."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = (*prefix, key_node.value)
+            if key_node.value in seen:
+                repeated.append((key, key_node.start_mark.line + 1))
+                continue
+            seen.add(key_node.value)
+            lines[key] = key_node.start_mark.line + 1
+            _key_lines(value_node, key, lines, repeated)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            key = (*prefix, index)
+            lines[key] = item.start_mark.line + 1
+            _key_lines(item, key, lines, repeated)
+
+
+class _Locator:
+    """Violations of one codebook at the line of a key path (the nearest one that exists)."""
+
+    def __init__(self, file: str, lines: dict[tuple[Any, ...], int]) -> None:
+        self.file = file
+        self.lines = lines
+
+    def at(
+        self,
+        path: tuple[Any, ...],
+        rule: str,
+        message: str,
+        value: object = None,
+        line: int | None = None,
+    ) -> Violation:
+        return Violation(
+            self.file,
+            rule,
+            message,
+            row=self.line(path) if line is None else line,
+            row_kind="line",
+            column=self.dotted(path) or None,
+            value=value,
+        )
+
+    def line(self, path: tuple[Any, ...]) -> int | None:
+        """Line of the key at `path`, or of the nearest enclosing one the file has."""
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
         return None
-    return raw[key]
+
+    @staticmethod
+    def dotted(path: tuple[Any, ...]) -> str:
+        return ".".join(map(str, path))
 
 
-def _bilingual(raw: Any, where: str, file: str, problems: list[Violation]) -> tuple[str, str]:
-    if not isinstance(raw, dict) or not raw.get("zh") or not raw.get("en"):
-        problems.append(
-            Violation(file, "bilingual-text", f"{where} needs non-empty 'zh' and 'en' text")
-        )
-        return "", ""
-    return str(raw["zh"]), str(raw["en"])
+class _Checker:
+    """Collects the codebook's violations while its parts are read."""
 
+    def __init__(self, locate: _Locator) -> None:
+        self.locate = locate
+        self.problems: list[Violation] = []
 
-def _options(raw: Any, where: str, file: str, problems: list[Violation]) -> tuple[Option, ...]:
-    if not isinstance(raw, list) or not raw:
-        problems.append(Violation(file, "options-listed", f"{where} needs a list of options"))
-        return ()
-    options = []
-    for i, opt in enumerate(raw):
-        if not isinstance(opt, dict) or not isinstance(opt.get("code"), int):
-            problems.append(
-                Violation(file, "integer-code", f"{where} option {i + 1} needs an integer 'code'")
+    def bad(self, path: tuple[Any, ...], rule: str, message: str, value: object = None) -> None:
+        self.problems.append(self.locate.at(path, rule, message, value))
+
+    def mapping(self, value: Any, path: tuple[Any, ...], what: str) -> dict[str, Any] | None:
+        if isinstance(value, dict):
+            return value
+        self.bad(path, "mapping-entry", f"{what} must be a mapping of keys to values")
+        return None
+
+    def listing(self, value: Any, path: tuple[Any, ...], what: str) -> list[Any]:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        self.bad(path, "list-entry", f"{what} must be a list")
+        return []
+
+    def entries(self, value: Any, path: tuple[Any, ...], what: str) -> list[tuple[Any, dict]]:
+        """(path, mapping) of every entry of a list of mappings."""
+        out = []
+        for i, entry in enumerate(self.listing(value, path, what)):
+            checked = self.mapping(entry, (*path, i), f"{what} entry {i + 1}")
+            if checked is not None:
+                out.append(((*path, i), checked))
+        return out
+
+    def required(self, entry: dict[str, Any], key: str, path: tuple[Any, ...], what: str) -> Any:
+        value = entry.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            self.bad((*path, key), "required-key", f"{what} lacks required key {key!r}")
+            return None
+        return value
+
+    def bilingual(self, raw: Any, path: tuple[Any, ...], what: str) -> tuple[str, str]:
+        if not isinstance(raw, dict) or not raw.get("zh") or not raw.get("en"):
+            self.bad(path, "bilingual-text", f"{what} needs non-empty 'zh' and 'en' text")
+            return "", ""
+        return str(raw["zh"]), str(raw["en"])
+
+    def flag(self, entry: dict[str, Any], key: str, path: tuple[Any, ...]) -> bool:
+        value = entry.get(key, False)
+        if not isinstance(value, bool):
+            self.bad(
+                (*path, key),
+                "boolean-flag",
+                f"{key} must be true or false (unquoted), not {value!r}",
+                value=value,
             )
-            continue
-        zh, en = _bilingual(opt, f"{where} option {opt['code']}", file, problems)
-        options.append(
-            Option(
-                code=opt["code"],
-                zh=zh,
-                en=en,
-                id=opt.get("id"),
-                sector=opt.get("sector"),
-                fill_in=opt.get("fill_in"),
-            )
-        )
-    for label, what in ((lambda o: o.code, "code"), (lambda o: o.zh, "Chinese label")):
-        dupes = [k for k, n in Counter(label(o) for o in options).items() if n > 1]
-        if dupes:
-            problems.append(
-                Violation(
-                    file, f"unique-option-{what.split()[-1]}", f"{where} repeats {what} {dupes}"
+            return False
+        return value
+
+    def options(self, raw: Any, path: tuple[Any, ...], what: str) -> tuple[Option, ...]:
+        if not isinstance(raw, list) or not raw:
+            self.bad(path, "options-listed", f"{what} needs a list of options")
+            return ()
+        options: list[Option] = []
+        first_code: dict[int, int] = {}
+        first_label: dict[str, int] = {}
+        for i, opt in enumerate(raw):
+            where = (*path, i)
+            code = opt.get("code") if isinstance(opt, dict) else None
+            if not isinstance(code, int) or isinstance(code, bool):
+                self.bad(
+                    (*where, "code"),
+                    "integer-code",
+                    f"{what} option {i + 1} needs an integer 'code'",
+                    value=code,
+                )
+                continue
+            zh, en = self.bilingual(opt, where, f"{what} option {code}")
+            if code in first_code:
+                self.bad(
+                    (*where, "code"),
+                    "unique-option-code",
+                    f"{what} repeats code {code}, already the code of its option "
+                    f"{first_code[code] + 1}",
+                    value=code,
+                )
+            first_code.setdefault(code, i)
+            if zh and zh in first_label:
+                self.bad(
+                    (*where, "zh"),
+                    "unique-option-label",
+                    f"{what} repeats the Chinese label {zh!r} of its option {first_label[zh] + 1}",
+                    value=zh,
+                )
+            first_label.setdefault(zh, i)
+            options.append(
+                Option(
+                    code=code,
+                    zh=zh,
+                    en=en,
+                    id=opt.get("id"),
+                    sector=opt.get("sector"),
+                    fill_in=opt.get("fill_in"),
                 )
             )
-    return tuple(options)
+        return tuple(options)
 
 
-def _build(raw: dict[str, Any], file: str) -> Codebook:
-    problems: list[Violation] = []
-    instrument = _require(raw, "instrument", "codebook", file, problems) or {}
-    title_zh, title_en = _bilingual(instrument.get("title"), "instrument.title", file, problems)
-    intro_zh, intro_en = _bilingual(
-        instrument.get("introduction"), "instrument.introduction", file, problems
+def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
+    file = locate.file
+    check = _Checker(locate)
+    bad = check.bad
+    if "instrument" not in raw:
+        bad(("instrument",), "required-key", "the codebook lacks required key 'instrument'")
+    instrument = check.mapping(raw.get("instrument") or {}, ("instrument",), "instrument") or {}
+    title_zh, title_en = check.bilingual(
+        instrument.get("title"), ("instrument", "title"), "instrument.title"
+    )
+    intro_zh, intro_en = check.bilingual(
+        instrument.get("introduction"), ("instrument", "introduction"), "instrument.introduction"
     )
     markers = []
-    for m in instrument.get("missing_markers", []):
-        zh, en = _bilingual(m.get("meaning"), f"missing marker {m.get('text')!r}", file, problems)
-        markers.append(
-            MissingMarker(text=str(m.get("text", "")), code=int(m["code"]), zh=zh, en=en)
+    for where, m in check.entries(
+        instrument.get("missing_markers"), ("instrument", "missing_markers"), "missing_markers"
+    ):
+        zh, en = check.bilingual(
+            m.get("meaning"), (*where, "meaning"), f"missing marker {m.get('text')!r}"
         )
-    brackets = tuple(instrument.get("fill_in_brackets", ["〖", "〗"]))
-    if len(brackets) != 2:
-        problems.append(Violation(file, "fill-in-brackets", "fill_in_brackets needs two strings"))
-        brackets = ("〖", "〗")
+        code = m.get("code")
+        if not isinstance(code, int) or isinstance(code, bool):
+            bad((*where, "code"), "integer-code", "a missing marker needs an integer 'code'")
+            continue
+        markers.append(MissingMarker(text=str(m.get("text", "")), code=code, zh=zh, en=en))
+    brackets = instrument.get("fill_in_brackets", ["〖", "〗"])
+    if not isinstance(brackets, list) or len(brackets) != 2:
+        bad(
+            ("instrument", "fill_in_brackets"),
+            "fill-in-brackets",
+            "fill_in_brackets needs two strings",
+        )
+        brackets = ["〖", "〗"]
 
     scales: dict[str, tuple[Option, ...]] = {}
-    for scale_id, scale in (raw.get("response_scales") or {}).items():
-        scales[scale_id] = _options(scale.get("options"), f"scale {scale_id}", file, problems)
+    raw_scales = check.mapping(
+        raw.get("response_scales") or {}, ("response_scales",), "response_scales"
+    )
+    for scale_id, scale in (raw_scales or {}).items():
+        where = ("response_scales", scale_id)
+        scale = check.mapping(scale, where, f"scale {scale_id}") or {}
+        scales[scale_id] = check.options(
+            scale.get("options"), (*where, "options"), f"scale {scale_id}"
+        )
 
     sectors = []
-    for s in raw.get("respondent_sectors") or []:
-        zh, en = _bilingual(s, f"sector {s.get('id')}", file, problems)
-        sectors.append(Sector(id=s["id"], zh=zh, en=en, government=bool(s.get("government"))))
+    for where, s in check.entries(
+        raw.get("respondent_sectors"), ("respondent_sectors",), "respondent_sectors"
+    ):
+        sid = check.required(s, "id", where, "a respondent sector")
+        zh, en = check.bilingual(s, where, f"sector {sid}")
+        if sid is not None:
+            sectors.append(Sector(id=sid, zh=zh, en=en, government=bool(s.get("government"))))
     sector_ids = {s.id for s in sectors}
 
-    construct_meta = {}
-    for c in raw.get("constructs") or []:
-        zh, en = _bilingual(c.get("label"), f"construct {c.get('id')}", file, problems)
-        construct_meta[c["id"]] = (zh, en, c.get("seed_problem"), c.get("role"))
+    construct_meta: dict[str, tuple[str, str, Any, Any]] = {}
+    construct_paths: dict[str, tuple[Any, ...]] = {}
+    for where, c in check.entries(raw.get("constructs"), ("constructs",), "constructs"):
+        cid = check.required(c, "id", where, "a construct")
+        zh, en = check.bilingual(c.get("label"), (*where, "label"), f"construct {cid}")
+        if cid is None:
+            continue
+        if cid in construct_meta:
+            bad((*where, "id"), "unique-construct", f"construct {cid} is defined twice", cid)
+            continue
+        construct_meta[cid] = (zh, en, c.get("seed_problem"), c.get("role"))
+        construct_paths[cid] = where
 
     variables: list[Variable] = []
-    for col in raw.get("platform_columns") or []:
-        zh, en = _bilingual(col.get("label"), f"platform column {col.get('name')}", file, problems)
+    var_paths: list[tuple[Any, ...]] = []  # where each variable is defined, parallel to variables
+    for where, col in check.entries(
+        raw.get("platform_columns"), ("platform_columns",), "platform_columns"
+    ):
+        name = check.required(col, "name", where, "a platform column")
+        header = check.required(col, "header", where, f"platform column {name}")
+        zh, en = check.bilingual(col.get("label"), (*where, "label"), f"platform column {name}")
         role = col.get("role")
         if role not in PLATFORM_ROLES:
-            problems.append(
-                Violation(
-                    file,
-                    "known-platform-role",
-                    f"platform column {col.get('name')} "
-                    f"has role {role!r}; expected one of {sorted(PLATFORM_ROLES)}",
-                )
+            bad(
+                (*where, "role"),
+                "known-platform-role",
+                f"platform column {name} has role {role!r}; expected one of "
+                f"{sorted(PLATFORM_ROLES)}",
             )
+        if name is None or header is None:
+            continue
         variables.append(
             Variable(
-                name=col["name"],
+                name=str(name),
                 kind="platform",
-                header=str(col["header"]),
+                header=str(header),
                 text_zh=zh,
                 text_en=en,
                 role=role,
                 unit_suffix=col.get("unit_suffix"),
             )
         )
+        var_paths.append(where)
 
-    questions = raw.get("questions") or []
-    for q in questions:
+    questions = check.entries(raw.get("questions"), ("questions",), "questions")
+    construct_question: dict[str, tuple[Any, ...]] = {}
+    for qpath, q in questions:
         qtype = q.get("type")
-        where = f"question {q.get('number')}"
+        number = q.get("number")
+        what = f"question {number}"
+        if not isinstance(number, int) or isinstance(number, bool):
+            bad((*qpath, "number"), "question-number", "a question needs an integer 'number'")
         if qtype not in QUESTION_TYPES:
-            problems.append(
-                Violation(
-                    file,
-                    "known-question-type",
-                    f"{where} has type {qtype!r}; expected one of {sorted(QUESTION_TYPES)}",
-                )
+            bad(
+                (*qpath, "type"),
+                "known-question-type",
+                f"{what} has type {qtype!r}; expected one of {sorted(QUESTION_TYPES)}",
             )
             continue
         if qtype == "likert_matrix":
+            check.bilingual(q.get("text"), (*qpath, "text"), what)
             scale = q.get("scale")
             if scale not in scales:
-                problems.append(
-                    Violation(file, "known-scale", f"{where} uses unknown scale {scale!r}")
+                bad(
+                    (*qpath, "scale"),
+                    "known-scale",
+                    f"{what} uses the scale {scale!r}, which response_scales does not define "
+                    f"(it defines {sorted(scales)})",
+                    scale,
                 )
             construct = q.get("construct")
             if construct not in construct_meta:
-                problems.append(
-                    Violation(
-                        file, "known-construct", f"{where} names unknown construct {construct!r}"
-                    )
+                bad(
+                    (*qpath, "construct"),
+                    "known-construct",
+                    f"{what} names unknown construct {construct!r}",
+                    construct,
                 )
-            for item in q.get("items") or []:
-                zh, en = _bilingual(item.get("text"), f"item {item.get('name')}", file, problems)
+            else:
+                construct_question.setdefault(construct, (*qpath, "items"))
+            items = check.entries(q.get("items"), (*qpath, "items"), f"{what} items")
+            if not items:
+                bad((*qpath, "items"), "items-listed", f"{what} needs a list of items")
+            for ipath, item in items:
+                name = check.required(item, "name", ipath, f"an item of {what}")
+                header = check.required(item, "header", ipath, f"item {name}")
+                zh, en = check.bilingual(item.get("text"), (*ipath, "text"), f"item {name}")
                 is_check = item.get("role") == "attention_check"
+                if name is None or header is None:
+                    continue
                 variables.append(
                     Variable(
-                        name=item["name"],
+                        name=str(name),
                         kind="likert",
-                        header=str(item["header"]),
+                        header=str(header),
                         text_zh=zh,
                         text_en=en,
                         role=item.get("role"),
-                        question=q.get("number"),
+                        question=number,
                         options=scales.get(scale, ()),
                         scale=scale,
                         construct=None if is_check else construct,
-                        reverse=bool(item.get("reverse", False)),
+                        reverse=check.flag(item, "reverse", ipath),
                         expected_code=item.get("expected_code"),
                     )
                 )
+                var_paths.append(ipath)
             continue
-        zh, en = _bilingual(q.get("text"), where, file, problems)
+        name = check.required(q, "name", qpath, what)
+        header = check.required(q, "header", qpath, what)
+        zh, en = check.bilingual(q.get("text"), (*qpath, "text"), what)
         if qtype == "free_text":
             options: tuple[Option, ...] = ()
         elif qtype == "rating":
             options = scales.get(q.get("scale"), ())
             if q.get("scale") not in scales:
-                problems.append(Violation(file, "known-scale", f"{where} uses unknown scale"))
+                bad(
+                    (*qpath, "scale"),
+                    "known-scale",
+                    f"{what} uses the scale {q.get('scale')!r}, which response_scales does not "
+                    f"define (it defines {sorted(scales)})",
+                    q.get("scale"),
+                )
         else:
-            options = _options(q.get("options"), where, file, problems)
+            options = check.options(q.get("options"), (*qpath, "options"), what)
+        if name is None or header is None:
+            continue
         kind = {"single_choice": "single_choice", "rating": "rating", "free_text": "free_text"}[
             qtype
         ]
         variables.append(
             Variable(
-                name=q["name"],
+                name=str(name),
                 kind=kind,
-                header=str(q["header"]),
+                header=str(header),
                 text_zh=zh,
                 text_en=en,
                 role=q.get("role"),
-                question=q.get("number"),
+                question=number,
                 options=options,
                 scale=q.get("scale"),
-                reverse=bool(q.get("reverse", False)),
+                reverse=check.flag(q, "reverse", qpath),
                 skipped_for_groups=tuple(q.get("skipped_for_groups") or ()),
             )
         )
-        for opt in options:
+        var_paths.append(qpath)
+        for i, opt in enumerate(options):
             if opt.fill_in:
                 variables.append(
                     Variable(
@@ -374,10 +632,11 @@ def _build(raw: dict[str, Any], file: str) -> Codebook:
                         header=None,
                         text_zh=f"{zh}（{opt.zh}，请注明）",
                         text_en=f"{en} ({opt.en}, please specify)",
-                        question=q.get("number"),
-                        fill_in_of=q["name"],
+                        question=number,
+                        fill_in_of=str(name),
                     )
                 )
+                var_paths.append((*qpath, "options", i, "fill_in"))
 
     constructs = []
     for cid, (zh, en, problem, role) in construct_meta.items():
@@ -396,30 +655,61 @@ def _build(raw: dict[str, Any], file: str) -> Codebook:
         sectors=tuple(sectors),
         missing_markers=tuple(markers),
         fill_in_brackets=(str(brackets[0]), str(brackets[1])),
-        questions=tuple(questions),
+        questions=tuple(q for _, q in questions),
     )
-    problems.extend(_check_consistency(codebook, sector_ids))
-    if problems:
-        raise CodebookError(problems)
+    where = _Places(var_paths, construct_paths, construct_question)
+    check.problems.extend(_check_consistency(codebook, sector_ids, locate, where))
+    if check.problems:
+        raise LocatedCodebookError(check.problems)
     return codebook
 
 
-def _check_consistency(cb: Codebook, sector_ids: set[str]) -> list[Violation]:
+@dataclass(frozen=True)
+class _Places:
+    """Where the codebook defines each variable and construct, for pointing at them."""
+
+    variables: list[tuple[Any, ...]]
+    constructs: dict[str, tuple[Any, ...]]
+    construct_items: dict[str, tuple[Any, ...]]
+
+    def key(self, index: int, var: Variable, key: str) -> tuple[Any, ...]:
+        path = self.variables[index]
+        return path if var.kind == "fill_in" else (*path, key)
+
+    def construct(self, cid: str) -> tuple[Any, ...]:
+        return self.construct_items.get(cid) or self.constructs.get(cid) or ("constructs",)
+
+
+def _check_consistency(
+    cb: Codebook, sector_ids: set[str], locate: _Locator, places: _Places
+) -> list[Violation]:
     """Rules that span several parts of the codebook."""
-    file = cb.path
     problems = []
     for what, key in (("name", lambda v: v.name), ("header", lambda v: v.header)):
-        counts = Counter(key(v) for v in cb.variables if key(v) is not None)
-        for value, n in counts.items():
-            if n > 1:
+        first: dict[str, int] = {}
+        for i, var in enumerate(cb.variables):
+            value = key(var)
+            if value is None:
+                continue
+            if value in first:
+                earlier = places.key(first[value], cb.variables[first[value]], what)
                 problems.append(
-                    Violation(file, f"unique-{what}", f"{n} variables share the {what} {value!r}")
+                    locate.at(
+                        places.key(i, var, what),
+                        f"unique-{what}",
+                        f"{value!r} is already the {what} of the variable at "
+                        f"{locate.dotted(earlier)} (line {locate.line(earlier)}); every "
+                        f"variable needs its own {what}",
+                        value=value,
+                    )
                 )
-    for var in cb.variables:
+            else:
+                first[value] = i
+    for i, var in enumerate(cb.variables):
         if var.reverse and (var.kind != "likert" or var.construct is None):
             problems.append(
-                Violation(
-                    file,
+                locate.at(
+                    places.key(i, var, "reverse"),
                     "reverse-item-in-scale",
                     f"{var.name} is reverse-coded but belongs "
                     "to no construct scale; reverse coding only applies to scale items",
@@ -429,8 +719,8 @@ def _check_consistency(cb: Codebook, sector_ids: set[str]) -> list[Violation]:
             codes = {o.code for o in var.options}
             if var.expected_code not in codes:
                 problems.append(
-                    Violation(
-                        file,
+                    locate.at(
+                        places.key(i, var, "expected_code"),
                         "attention-check-expected",
                         f"{var.name} expects code "
                         f"{var.expected_code!r}, which is not among its codes {sorted(codes)}",
@@ -440,8 +730,8 @@ def _check_consistency(cb: Codebook, sector_ids: set[str]) -> list[Violation]:
         n = len(c.items)
         if not MIN_ITEMS_PER_SCALE <= n <= MAX_ITEMS_PER_SCALE:
             problems.append(
-                Violation(
-                    file,
+                locate.at(
+                    places.construct(c.id),
                     "items-per-scale",
                     f"construct {c.id} has {n} items; a scale needs "
                     f"{MIN_ITEMS_PER_SCALE} to {MAX_ITEMS_PER_SCALE}",
@@ -449,45 +739,51 @@ def _check_consistency(cb: Codebook, sector_ids: set[str]) -> list[Violation]:
             )
         if n and not any(cb.variable(i).reverse for i in c.items):
             problems.append(
-                Violation(
-                    file, "reverse-item-per-scale", f"construct {c.id} has no reverse-worded item"
+                locate.at(
+                    places.construct(c.id),
+                    "reverse-item-per-scale",
+                    f"construct {c.id} has no reverse-worded item",
                 )
             )
-    groups = [v for v in cb.variables if v.role == "respondent_group"]
+    groups = [(i, v) for i, v in enumerate(cb.variables) if v.role == "respondent_group"]
     if len(groups) != 1:
         problems.append(
-            Violation(
-                file,
+            locate.at(
+                ("questions",),
                 "one-respondent-group",
                 f"{len(groups)} questions have role respondent_group; exactly one is needed",
             )
         )
     else:
-        for opt in groups[0].options:
+        index, group = groups[0]
+        for k, opt in enumerate(group.options):
             if not opt.id or opt.sector not in sector_ids:
                 problems.append(
-                    Violation(
-                        file,
+                    locate.at(
+                        (*places.key(index, group, "options"), k, "sector"),
                         "group-has-sector",
                         f"respondent group option {opt.code} needs "
                         f"an 'id' and a 'sector' among {sorted(sector_ids)}",
+                        value=opt.sector,
                     )
                 )
-    all_groups = {o.id for g in groups for o in g.options}
-    for var in cb.variables:
+    all_groups = {o.id for _, g in groups for o in g.options}
+    for i, var in enumerate(cb.variables):
         unknown = set(var.skipped_for_groups) - all_groups
         if unknown:
             problems.append(
-                Violation(
-                    file, "known-skip-group", f"{var.name} skips unknown groups {sorted(unknown)}"
+                locate.at(
+                    places.key(i, var, "skipped_for_groups"),
+                    "known-skip-group",
+                    f"{var.name} skips unknown groups {sorted(unknown)}",
                 )
             )
     roles = Counter(v.role for v in cb.variables if v.kind == "platform")
     for needed in ("submission_number", "duration_seconds"):
         if roles[needed] != 1:
             problems.append(
-                Violation(
-                    file,
+                locate.at(
+                    ("platform_columns",),
                     "platform-column",
                     f"exactly one platform column must have role "
                     f"{needed!r} (found {roles[needed]})",
