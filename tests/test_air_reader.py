@@ -217,6 +217,51 @@ def test_unknown_wind_direction_is_named(tmp_path):
     assert (v.row, v.column, v.value) == (4, "cbwd", "NNW")
 
 
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_wrong_delimiter_is_named_once(tmp_path, separator, name):
+    path = tmp_path / "semicolons.csv"
+    path.write_text(SINGLE.read_text(encoding="utf-8").replace(",", separator), encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        read_station_file(path, station="x")
+    assert [(v.rule, v.row) for v in exc.value.violations] == [("comma-delimited", 1)]
+    assert f"separated by {name}" in exc.value.violations[0].message
+
+
+def test_missing_header_row_is_named_once(tmp_path):
+    path = tmp_path / "no_header.csv"
+    path.write_text("\n".join(SINGLE.read_text(encoding="utf-8").splitlines()[1:]) + "\n")
+    with pytest.raises(InputError) as exc:
+        read_station_file(path, station="x")
+    assert [(v.rule, v.row) for v in exc.value.violations] == [("header-row", 1)]
+    assert "header row is missing" in exc.value.violations[0].message
+
+
+def test_blank_first_line_is_named(tmp_path):
+    path = tmp_path / "blank_first.csv"
+    path.write_text("\n" + SINGLE.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        read_station_file(path, station="x")
+    assert [(v.rule, v.row) for v in exc.value.violations] == [("header-row", 1)]
+
+
+def test_non_utf8_file_is_named_at_its_line(tmp_path):
+    text = MULTI.read_text(encoding="utf-8").replace("Dongsi", "东四")
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(text.encode("gb18030"))
+    first = next(i for i, line in enumerate(text.splitlines(), 1) if "东四" in line)
+    with pytest.raises(InputError) as exc:
+        read_station_file(path)
+    v = _only(exc, "utf-8-text")
+    assert (v.row, v.row_kind) == (first, "line") and f"line {first}:" in str(exc.value)
+
+
+def test_impossible_date_value_is_shown_as_written(tmp_path):
+    path = _edit(tmp_path, SINGLE, 10, "2010,1,1,8,", "2010,13,1,8,")
+    with pytest.raises(InputError) as exc:
+        read_station_file(path, station="x")
+    assert "value 13: month must be 1-12" in str(exc.value)
+
+
 def test_station_name_must_come_from_file_or_config():
     with pytest.raises(InputError) as exc:
         read_station_file(SINGLE, station=None)
@@ -242,6 +287,37 @@ def test_bad_file_leaves_no_output(tmp_path):
         run_air_quality_data(stations, tmp_path / "out.parquet", tmp_path / "out.json")
     assert not (tmp_path / "out.parquet").exists() and not (tmp_path / "out.json").exists()
     assert not list(tmp_path.glob(".*.part"))
+
+
+# --- the bad-input corpus (tests/bad_inputs/air) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("baseline.csv", ["--option", "station=US Embassy"]), ("multi_site_baseline.csv", [])],
+)
+def test_bad_input_baselines_pass_the_check(name, options, tmp_path, monkeypatch, capsys):
+    """Every air case is one of these with one defect, so each fails for the defect planted."""
+    from hazegov import cli
+
+    monkeypatch.chdir(ROOT)
+    argv = ["check", "air", f"tests/bad_inputs/air/{name}", "--out", str(tmp_path), *options]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    assert (tmp_path / "hourly.parquet").is_file()
+
+
+def test_air_cases_are_what_the_script_writes():
+    from .test_policy_register import BAD_INPUTS, _corpus_script
+
+    expected = {k: v for k, v in _corpus_script().build().items() if k.startswith("air/")}
+    on_disk = {
+        p.relative_to(BAD_INPUTS).as_posix(): p.read_bytes()
+        for p in (BAD_INPUTS / "air").rglob("*")
+        if p.is_file()
+    }
+    assert sorted(on_disk) == sorted(expected)
+    changed = [name for name in expected if on_disk[name] != expected[name]]
+    assert changed == [], "run tests/bad_inputs/make_policy_and_air_cases.py"
 
 
 # --- the shipped file ---------------------------------------------------------------------------

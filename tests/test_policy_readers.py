@@ -107,12 +107,15 @@ def test_text_pdf_in_chinese_and_english(tmp_path):
     ("name", "make", "rule"),
     [
         ("scan.pdf", lambda p: _image_pdf(p), "pdf-text-layer"),
-        ("broken.pdf", lambda p: p.write_bytes(b"%PDF-1.4\nnot really a pdf"), "readable-pdf"),
+        ("cut.pdf", lambda p: p.write_bytes(b"%PDF-1.4\nnot really a pdf"), "pdf-complete"),
+        ("broken.pdf", lambda p: p.write_bytes(b"%PDF-1.4\nnot a pdf\n%%EOF\n"), "readable-pdf"),
+        ("page.pdf", lambda p: p.write_bytes(b"<!DOCTYPE html><html></html>"), "pdf-signature"),
         ("broken.docx", lambda p: p.write_bytes(b"PK\x03\x04 not a zip"), "readable-docx"),
         ("empty.txt", lambda p: p.write_bytes(b""), "non-empty-text"),
         ("blank.md", lambda p: p.write_text(" \n\n\t\n", encoding="utf-8"), "non-empty-text"),
         ("latin1.txt", lambda p: p.write_bytes("café".encode("latin-1")), "decodable-text"),
         ("utf16.txt", lambda p: p.write_bytes(ZH.encode("utf-16-le")), "not-binary-text"),
+        ("bom16.txt", lambda p: p.write_bytes(ZH.encode("utf-16")), "decodable-text"),
         ("scan.png", lambda p: p.write_bytes(b"\x89PNG"), "known-text-format"),
         ("missing.txt", lambda p: None, "text-file-exists"),
     ],
@@ -125,6 +128,59 @@ def test_unreadable_files_say_which_file_and_why(tmp_path, name, make, rule):
     violation = caught.value.violations[0]
     assert (violation.file, violation.rule) == (str(path), rule)
     assert "cannot read" in violation.message and "row 3" in violation.message
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p: p.write_bytes(b"PK\x03\x04 cut"), "ZIP directory, is missing: the file is"),
+        (lambda p: p.write_bytes(b"{\\rtf1 text}"), "is a ZIP package, and this file is not one"),
+        (lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64)), "(.doc)"),
+        (lambda p: _zip(p, {"notes.txt": b"x"}), "no [Content_Types].xml (it holds notes.txt)"),
+    ],
+)
+def test_a_file_that_is_not_a_docx_says_what_it_is(tmp_path, make, says):
+    path = tmp_path / "text.docx"
+    make(path)
+    with pytest.raises(UnreadableTextError) as caught:
+        read_policy_text(path)
+    assert _rule(caught) == "readable-docx"
+    assert says in caught.value.violations[0].message
+
+
+def test_a_truncated_pdf_is_named_as_truncated(tmp_path):
+    whole = _text_pdf(tmp_path / "whole.pdf").read_bytes()
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(whole[: whole.rindex(b"%%EOF")])
+    with pytest.raises(UnreadableTextError) as caught:
+        read_policy_text(cut)
+    assert _rule(caught) == "pdf-complete" and "truncated" in caught.value.violations[0].message
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "says"),
+    [
+        ("qualité de l'air".encode("latin-1"), "auto", "neither UTF-8 nor GB18030 (byte 6"),
+        ("qualité de l'air".encode("latin-1"), "auto", "another encoding"),
+        (ZH.encode("utf-16"), "auto", "looks like UTF-16"),
+        (ZH.encode("gb18030"), "utf-8", "reads as GB18030: set policies.ingest.text_encoding"),
+    ],
+)
+def test_undecodable_text_names_the_byte_and_a_likely_encoding(tmp_path, data, encoding, says):
+    path = tmp_path / "text.txt"
+    path.write_bytes(data)
+    with pytest.raises(UnreadableTextError) as caught:
+        read_policy_text(path, encoding)
+    assert _rule(caught) == "decodable-text" and says in caught.value.violations[0].message
 
 
 def test_encrypted_pdf_cannot_be_read(tmp_path):
@@ -163,6 +219,17 @@ def test_corpus_stops_at_an_unreadable_text_by_default(tmp_path):
     violation = caught.value.violations[0]
     assert violation.file.endswith("scan.pdf") and violation.rule == "pdf-text-layer"
     assert f"named by {register}, row 4, column 'text_file'" in violation.message
+
+
+def test_stopping_corpus_logs_no_skipped_text_and_writes_nothing(tmp_path, caplog):
+    from hazegov.policy.stages import run_policy_corpus
+
+    register = _register_with_scan(tmp_path)
+    out = tmp_path / "out"
+    with caplog.at_level(logging.WARNING, logger="hazegov.policy"), pytest.raises(InputError):
+        run_policy_corpus(register, None, out / "corpus.parquet", out / "corpus_report.json")
+    assert not [r for r in caplog.records if "skipped" in r.getMessage()]
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_corpus_can_skip_an_unreadable_text_with_a_warning(tmp_path, caplog):

@@ -164,6 +164,78 @@ def test_every_violation_is_listed_at_once(tmp_path):
     assert "row 3, column 'issued': value '2013-00'" in str(caught.value)
 
 
+def test_unclosed_quote_names_the_row_where_the_record_starts(tmp_path):
+    path = _write(tmp_path, _rows(FIXTURES / "register.csv"))
+    text = path.read_text(encoding="utf-8").replace(",Document B,", ',"Document B,', 1)
+    path.write_text(text, encoding="utf-8")
+    v = _violation(path)
+    assert (v.file, v.rule, v.row) == (str(path), "csv-syntax", 3)
+    assert "starting on line 3" in v.message and "never closed" in v.message
+
+
+def test_quoted_line_break_and_unicode_line_separator_stay_in_their_cell(tmp_path):
+    rows = _rows(FIXTURES / "register.csv")
+    rows[0]["notes"] = "first line\nsecond line"
+    rows[1]["title_zh"] = "文件\u2028乙"  # a web copy's line separator inside a title
+    frame = load_register(_write(tmp_path, rows))
+    assert frame["notes"].iloc[0] == "first line\nsecond line"
+    assert frame["title_zh"].iloc[1] == "文件\u2028乙"
+    assert frame["register_row"].tolist() == [2, 3, 4]
+
+
+def test_register_saved_as_gbk_is_named_at_its_line_with_the_fix(tmp_path):
+    path = _write(tmp_path, _rows(FIXTURES / "register.csv"))
+    path.write_bytes(path.read_text(encoding="utf-8").encode("gb18030"))
+    v = _violation(path)
+    assert (v.rule, v.row, v.row_kind) == ("utf-8-register", 2, "line")
+    assert "GB18030/GBK" in v.message and "CSV UTF-8" in v.message
+
+
+# --- the bad-input corpus (tests/bad_inputs/policy_*) -------------------------------------------
+
+BAD_INPUTS = ROOT / "tests" / "bad_inputs"
+
+
+def _corpus_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_policy_and_air_cases", BAD_INPUTS / "make_policy_and_air_cases.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("folder", ["policy_register", "policy_text"])
+def test_bad_input_baseline_register_passes_the_check(folder, tmp_path, monkeypatch, capsys):
+    """Every case is this baseline with one defect, so each fails for the defect planted."""
+    from hazegov import cli
+
+    monkeypatch.chdir(ROOT)
+    register = f"tests/bad_inputs/{folder}/baseline_register.csv"
+    assert cli.main(["check", "register", register, "--out", str(tmp_path)]) == 0, (
+        capsys.readouterr().err
+    )
+    assert (tmp_path / "corpus.parquet").is_file()
+
+
+def test_policy_cases_are_what_the_script_writes():
+    """The committed files are byte for byte the script's (PDF/.docx bytes included)."""
+    built = _corpus_script().build()
+    for folder in ("policy_register", "policy_text"):
+        expected = {k: v for k, v in built.items() if k.startswith(f"{folder}/")}
+        on_disk = {
+            p.relative_to(BAD_INPUTS).as_posix(): p.read_bytes()
+            for p in (BAD_INPUTS / folder).rglob("*")
+            if p.is_file()
+        }
+        assert sorted(on_disk) == sorted(expected)
+        changed = [name for name in expected if on_disk[name] != expected[name]]
+        assert changed == [], "run tests/bad_inputs/make_policy_and_air_cases.py"
+
+
 def test_shipped_register_validates_and_matches_the_facts():
     frame = load_register(REGISTER)
     assert set(REQUIRED_COLUMNS) <= set(frame.columns)

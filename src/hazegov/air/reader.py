@@ -18,7 +18,8 @@ tidy names keep that difference visible instead of pretending the measures are o
 
 Timestamps are local Beijing time (UTC+8) as in the files. "NA" marks a missing value; any other
 non-numeric text in a numeric column, an impossible date or hour, a negative concentration, a
-repeated hour of a station, an unknown or missing column or an empty file stops the read with an
+repeated hour of a station, an unknown or missing column, a file not separated by commas or
+without its header row, text that is not UTF-8 or an empty file stops the read with an
 `InputError` naming file, row, column, value and rule. Nothing is returned on error.
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,24 +181,68 @@ def _read_rows(path: Path, problems: _Problems) -> tuple[list[str], list[list[st
     if path.stat().st_size == 0:
         problems.add("non-empty-file", "the file is empty (no header, no data)")
         return [], []
+    raw = path.read_bytes()
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle))
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.add("utf-8-text", f"the file is not UTF-8 text ({exc.reason})")
+        problems.add(
+            "utf-8-text",
+            f"the file is not UTF-8 text ({exc.reason}: byte {exc.start}, "
+            f"{raw[exc.start : exc.start + 1]!r}); save it as UTF-8",
+            row=raw.count(b"\n", 0, exc.start) + 1,
+            row_kind="line",
+        )
         return [], []
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()  # trailing blank lines only: a blank line inside keeps its row number
     if not rows:
         problems.add("non-empty-file", "the file holds only blank lines")
         return [], []
     header = [cell.strip() for cell in rows[0]]
+    if not any(header):
+        problems.add(
+            "header-row",
+            "the first line is blank: the file must start with its header row",
+            row=HEADER_ROW,
+        )
+        return [], []
     if len(rows) == 1:
         problems.add("has-data-rows", "the file has a header but no data rows", row=HEADER_ROW)
     return header, rows[1:]
 
 
+def _layout(header: list[str], problems: _Problems) -> bool:
+    """Whether the first row is a comma-separated header; names a wrong delimiter or a missing
+    header row instead of listing every column as unknown."""
+    known = {name for family in FAMILIES.values() for name in family} | {STATION_COLUMN}
+    if len(header) == 1:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            parts = [p.strip() for p in header[0].split(separator)]
+            if len(parts) > 1 and known & set(parts):
+                problems.add(
+                    "comma-delimited",
+                    f"the header is one cell: the file is separated by {name}, but PRSA files "
+                    "are comma-separated; save it as CSV with commas",
+                    row=HEADER_ROW,
+                    value=header[0][:60],
+                )
+                return False
+    if not known & set(header) and header and header[0].isdigit():
+        problems.add(
+            "header-row",
+            "the first row holds data, not column names: the header row is missing (a PRSA "
+            f"file starts with e.g. {','.join(SINGLE_SITE)})",
+            row=HEADER_ROW,
+            value=",".join(header)[:60],
+        )
+        return False
+    return True
+
+
 def _family(header: list[str], problems: _Problems) -> str | None:
+    if not _layout(header, problems):
+        return None
     seen: set[str] = set()
     for name in header:
         if name in seen:
@@ -274,6 +320,11 @@ def _parse_numeric(
     return values.where(~bad).astype(float)
 
 
+def _shown(value: float) -> int | float:
+    """A parsed date part as the file wrote it: 13, not 13.0."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
 def _timestamps(
     parts: dict[str, pd.Series], header: dict[str, str], problems: _Problems
 ) -> pd.Series:
@@ -294,7 +345,7 @@ def _timestamps(
                 message,
                 row=_row(i),
                 column=header[key],
-                value=parts[key][i],
+                value=_shown(parts[key][i]),
             )
         ok &= good
     first = pd.to_datetime(
@@ -308,7 +359,7 @@ def _timestamps(
             f"day {int(day[i])} does not exist in {int(year[i])}-{int(month[i]):02d}",
             row=_row(i),
             column=header["day"],
-            value=day[i],
+            value=_shown(day[i]),
         )
     ok &= ~wrong_day
     stamp = pd.to_datetime(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 import csv
+import io
 import os
 import re
 from dataclasses import dataclass
@@ -99,16 +100,41 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        try:
+            raw.decode("gb18030")
+            guess = "it reads as GB18030/GBK, as Excel saves 'CSV' on Chinese Windows; "
+        except UnicodeDecodeError:
+            guess = ""
         raise InputError.single(
             file,
             "utf-8-register",
-            f"is not UTF-8 (byte {exc.start}); save the register as UTF-8 CSV",
+            f"is not UTF-8 (byte {exc.start}, {raw[exc.start : exc.start + 1]!r}); {guess}"
+            "save the register as 'CSV UTF-8'",
             row=raw.count(b"\n", 0, exc.start) + 1,
+            row_kind="line",
         ) from None
+    # newline="" keeps line breaks inside quoted cells; str.splitlines would also split at
+    # U+2028 or form feeds that web copies of Chinese titles can carry.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
     try:
-        rows = list(csv.reader(text.splitlines(), strict=True))
+        for cells in reader:
+            rows.append(cells)
     except csv.Error as exc:
-        raise InputError.single(file, "csv-syntax", str(exc)) from None
+        start = sum(cell.count("\n") for cells in rows for cell in cells) + len(rows) + 1
+        hint = (
+            "; a quoted cell is never closed, so the rest of the file ran into it"
+            if "end of data" in str(exc)
+            else ""
+        )
+        raise InputError.single(
+            file,
+            "csv-syntax",
+            f"is not valid CSV: {exc} (the record starting on line {start}, ending on line "
+            f"{reader.line_num}){hint}; quote a cell holding commas or quotes and double any "
+            'quote inside it ("")',
+            row=HEADER_ROW + len(rows),  # the register row of the record that broke
+        ) from None
     if not rows:
         raise InputError.single(file, "non-empty-file", "the policy register is empty")
     header = [h.strip() for h in rows[0]]

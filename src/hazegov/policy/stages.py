@@ -82,8 +82,9 @@ def read_corpus(
         except UnreadableTextError as exc:
             problems += exc.violations
             entry |= {"status": "skipped", "reason": str(exc.violations[0])}
-            for violation in exc.violations:
-                log.warning("skipped: %s", violation)
+            if on_unreadable != "error":  # with "error" the run stops below, naming them all
+                for violation in exc.violations:
+                    log.warning("skipped: %s", violation)
             records.append(row.to_dict() | {"status": "skipped", "reason": entry["reason"]})
             report.append(entry)
             continue
