@@ -35,12 +35,17 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 
+def id_card_check_digit(first17: str) -> str:
+    """GB 11643-1999 check character of the first 17 digits of a resident ID number."""
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
 def id_card_check_digit_ok(number: str) -> bool:
-    """GB 11643-1999 check digit of an 18-digit resident ID number."""
+    """Whether an 18-digit resident ID number carries its GB 11643-1999 check digit."""
     if len(number) != 18 or not number[:17].isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11] == number[17].upper()
+    return id_card_check_digit(number[:17]) == number[17].upper()
 
 
 def redact(text: str) -> tuple[str, Counter[str]]:

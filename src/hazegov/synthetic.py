@@ -346,6 +346,13 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     for i in writers[: count("phone_numbers_in_text")]:
         phone = "1" + str(rng.choice([3, 5, 8])) + "".join(map(str, rng.integers(0, 10, 9)))
         table.loc[i, "suggestions"] = f"希望有关部门重视，我的电话{phone}，欢迎联系。"
+    # Other identifiers people type into free text; drawn from their own stream so that adding
+    # them left every other cell of the export as it was.
+    id_rng = np.random.default_rng([model.seed, 2])
+    first = count("phone_numbers_in_text")
+    planted = writers[first : first + d.get("identifiers_in_text", 0)]
+    for k, i in enumerate(planted):
+        table.loc[i, "suggestions"] = _identifier_sentence(k, id_rng)
 
     paper_sorted = sorted(paper)
     likert_cols = items
@@ -383,6 +390,32 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     table["submitted_at"] = [_wjx_time(t) for t in table["submitted_at"]]
     table["duration_s"] = [f"{int(s)}秒" for s in table["duration_s"]]
     return table.rename(columns={v.name: v.header for v in cb.export_variables}).astype(str)
+
+
+def _id_card_number(rng: np.random.Generator) -> str:
+    """An 18-digit resident ID number (Beijing prefix) with a valid GB 11643 check digit."""
+    from hazegov.privacy import id_card_check_digit
+
+    year, month, day = (int(rng.integers(lo, hi)) for lo, hi in ((1960, 1995), (1, 13), (1, 29)))
+    born = f"{year}{month:02d}{day:02d}"
+    body = "1101" + f"{int(rng.integers(1, 20)):02d}" + born + f"{int(rng.integers(0, 1000)):03d}"
+    return body + id_card_check_digit(body)
+
+
+def _identifier_sentence(k: int, rng: np.random.Generator) -> str:
+    """The k-th kind of direct identifier, as respondents write it into a suggestion."""
+    surname = str(rng.choice(["王", "李", "张", "刘", "陈"]))
+    given = str(rng.choice(["伟", "芳", "敏", "静", "磊", "洋"]))
+    digits = "".join(map(str, rng.integers(0, 10, 8)))
+    kinds = (
+        lambda: f"我叫{surname}{given}{given}，在丰台区工作，有问题可以找我。",
+        lambda: f"身份证号{_id_card_number(rng)}，可核实我的身份。",
+        lambda: f"欢迎来信 haze.{digits[:4]}@example.cn 交流。",
+        lambda: f"可以加我微信：bj_haze{digits[:5]}，一起讨论。",
+        lambda: f"办公电话010-{digits}，工作日可联系。",
+        lambda: f"我的微信号wxid_{digits}ab，欢迎联系。",
+    )
+    return kinds[k % len(kinds)]()
 
 
 def _answer_text(var: Variable, code: int, *, as_code: bool, cb: Codebook) -> str:
