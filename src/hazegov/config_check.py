@@ -109,6 +109,9 @@ def schema_violations(
             extra = sorted(k for k in error.instance if k not in allowed)
             path = (*path, extra[0]) if extra else path
         origin = _origin(path, origins)
+        if origin is None and not path and origins:
+            # a key missing at the top level: the first file read is where it belongs
+            origin = (next(iter(origins.values()))[0], None)
         file, line = origin if origin else ("(command line --config)", None)
         value = None if isinstance(error.instance, dict | list) else error.instance
         problems.append(
