@@ -30,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = ("Snakefile", "workflow", "config", "data", "paper", "notebooks")
 BACKBONE = [
-    "results/processed/analysis.sav",
+    "results/release/haze_governance_survey_release.sav",
     "results/paper/figures/participant_flow.png",
     "results/tables/sample_by_group.csv",
 ]

@@ -12,6 +12,14 @@ import pandas as pd
 from matplotlib.patches import FancyBboxPatch
 
 from hazegov.codebook import Codebook
+from hazegov.disclosure import (
+    DEFAULT_MIN_COUNT,
+    WITHHELD,
+    display_count,
+    note,
+    note_sentence,
+    suppress,
+)
 from hazegov.outputs import atomic_path
 from hazegov.tables import made_by
 
@@ -50,33 +58,99 @@ def sample_by_group(analysis: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def sample_table_markdown(table: pd.DataFrame, synthetic: bool) -> str:
-    """Pipe table with a Quarto table caption and label."""
+def published_sample_by_group(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """`sample_by_group` as published: small counts suppressed, with complementary suppression
+    against the total and against each sector's subtotal (sector sizes are published by the
+    group comparisons), and the percentages of hidden counts withheld. Unchanged (same dtypes)
+    when nothing needs hiding."""
+    groups = table[table["resp_group"] != "total"]
+    positions = list(range(len(groups)))
+    margins = [positions]
+    for sector in dict.fromkeys(groups["sector"]):
+        margins.append([i for i, s in zip(positions, groups["sector"], strict=True) if s == sector])
+    cells = suppress(groups["n"].astype(int).tolist(), min_count, margins)
+    total = table[table["resp_group"] == "total"]
+    total_n = [display_count(int(n), min_count) for n in total["n"]]
+    if not cells.any_hidden and all(t.isdigit() for t in total_n):
+        return table
+    out = table.astype({"n": object, "percent": object}).copy()
+    out.loc[groups.index, "n"] = cells.display_values()
+    out.loc[groups.index, "percent"] = cells.withhold(groups["percent"].tolist())
+    out.loc[total.index, "n"] = [int(t) if t.isdigit() else t for t in total_n]
+    return out
+
+
+def sample_table_markdown(
+    table: pd.DataFrame, synthetic: bool, min_count: int = DEFAULT_MIN_COUNT
+) -> str:
+    """Pipe table with a Quarto table caption and label; counts below `min_count` suppressed
+    and the suppression rule stated in the caption."""
+    shown = published_sample_by_group(table, min_count)
     lines = [
         "| Respondent group | 受访单位 | Sector | n | % |",
         "|:-------------------|:--------------|:-----------|---:|----:|",
     ]
-    for row in table.itertuples(index=False):
+    for row in shown.itertuples(index=False):
         name = f"**{row.group_en}**" if row.resp_group == "total" else row.group_en
-        lines.append(f"| {name} | {row.group_zh} | {row.sector} | {row.n} | {row.percent:.1f} |")
-    note = " Synthetic data." if synthetic else ""
+        percent = row.percent if isinstance(row.percent, str) else f"{row.percent:.1f}"
+        lines.append(f"| {name} | {row.group_zh} | {row.sector} | {row.n} | {percent} |")
+    mark = " Synthetic data." if synthetic else ""
     lines.append("")
     origin = made_by("tbl-sample-by-group")
     lines.append(
-        f": Analysed respondents by respondent group.{note} {origin} {{#tbl-sample-by-group}}"
+        f": Analysed respondents by respondent group. {note(min_count)}{mark} {origin} "
+        "{#tbl-sample-by-group}"
     )
     return "\n".join(lines) + "\n"
 
 
-def plot_participant_flow(flow: pd.DataFrame, path: str | Path, synthetic: bool) -> None:
-    """CONSORT-style flow: the main column of remaining counts, exclusions to the side."""
+def published_flow(flow: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """The participant flow as published.
+
+    The submissions each exclusion step removed are counts of records rather than of a group,
+    but a step that removed two submissions from one bureau singles them out just the same: a
+    count below `min_count` is suppressed, and since the total excluded (received minus
+    analysed) is published, complementary suppression hides another step's count too. A
+    `remaining` count is withheld where it would reveal part of the hidden steps (some but not
+    all of them lie at or before it). Unchanged (same dtypes) when nothing needs hiding.
+    """
+    ends = flow["step"].isin(["received", "analysed"])
+    steps = flow[~ends]
+    cells = suppress(steps["excluded"].astype(int).tolist(), min_count, [range(len(steps))])
+    ends_shown = [display_count(int(n), min_count) for n in flow.loc[ends, "remaining"]]
+    if not cells.any_hidden and all(t.isdigit() for t in ends_shown):
+        return flow
+    hidden_at = [k for k, h in enumerate(cells.hidden) if h]
+    remaining: list[object] = []
+    for k, value in enumerate(steps["remaining"].astype(int)):
+        before = sum(1 for h in hidden_at if h <= k)
+        partial = 0 < before < len(hidden_at)
+        shown = display_count(value, min_count)
+        remaining.append(WITHHELD if partial else int(shown) if shown.isdigit() else shown)
+    out = flow.astype({"excluded": object, "remaining": object}).copy()
+    out.loc[steps.index, "excluded"] = cells.display_values()
+    out.loc[steps.index, "remaining"] = remaining
+    out.loc[ends, "remaining"] = [int(t) if t.isdigit() else t for t in ends_shown]
+    return out
+
+
+def plot_participant_flow(
+    flow: pd.DataFrame, path: str | Path, synthetic: bool, min_count: int = DEFAULT_MIN_COUNT
+) -> None:
+    """CONSORT-style flow: the main column of remaining counts, exclusions to the side.
+
+    `flow` is the published flow (`published_flow`; a numeric flow is suppressed here): the
+    figure prints counts, so it prints them as the tables do and states the rule.
+    """
+    if pd.api.types.is_integer_dtype(flow["excluded"]):
+        flow = published_flow(flow, min_count)
     steps = flow[~flow["step"].isin(["received", "analysed"])].reset_index(drop=True)
-    received = int(flow.loc[flow["step"] == "received", "remaining"].iloc[0])
-    analysed = int(flow.loc[flow["step"] == "analysed", "remaining"].iloc[0])
+    received = flow.loc[flow["step"] == "received", "remaining"].iloc[0]
+    analysed = flow.loc[flow["step"] == "analysed", "remaining"].iloc[0]
     n = len(steps)
-    fig, ax = plt.subplots(figsize=(7.5, 1.1 * (n + 2) + 0.6), dpi=150)
+    fig, ax = plt.subplots(figsize=(7.5, 1.1 * (n + 2) + 0.9), dpi=150)
     ax.set_xlim(0, 10)
-    ax.set_ylim(-0.8, n + 1.6)
+    ax.set_ylim(-1.1, n + 1.6)
     ax.axis("off")
 
     def box(x: float, y: float, w: float, text: str, face: str) -> None:
@@ -110,8 +184,9 @@ def plot_participant_flow(flow: pd.DataFrame, path: str | Path, synthetic: bool)
         ax.plot([2.4, 2.4], [y + 0.32, y - 0.32], color="#333333", linewidth=0.8)
     ax.annotate("", xy=(2.4, 0.32), xytext=(2.4, 0.68), arrowprops={"arrowstyle": "->", "lw": 0.8})
     box(0.3, 0, 4.2, f"Respondents analysed\nn = {analysed}", "#e6f2e6")
+    ax.text(5, -0.65, note_sentence(min_count), ha="center", va="center", fontsize=7.5)
     if synthetic:
-        ax.text(5, -0.65, SYNTHETIC_MARK, ha="center", va="center", fontsize=7.5, color="#b00020")
+        ax.text(5, -0.95, SYNTHETIC_MARK, ha="center", va="center", fontsize=7.5, color="#b00020")
     fig.tight_layout()
     save_png(fig, path)
 

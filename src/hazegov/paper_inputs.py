@@ -9,6 +9,7 @@ import pandas as pd
 import yaml
 
 from hazegov.codebook import Codebook
+from hazegov.disclosure import as_count, numeric_counts
 from hazegov.outputs import write_text
 
 SYNTHETIC_NOTICE = (
@@ -41,12 +42,14 @@ def paper_variables(
     by_step = flow.set_index("step")
     received = int(by_step.loc["received", "remaining"])
     analysed = int(by_step.loc["analysed", "remaining"])
+    # Published counts may be suppressed ("<5") or withheld ("x"; never a zero).
     groups = sample[sample["resp_group"] != "total"]
-    largest = groups.sort_values(["n", "resp_group"], ascending=[False, True]).iloc[0]
+    groups = groups.assign(n_shown=numeric_counts(groups["n"]))
+    largest = groups.sort_values(["n_shown", "resp_group"], ascending=[False, True]).iloc[0]
     synthetic = bool(provenance.get("synthetic"))
     modal_share = exclusion_rules["straight_lining"]["min_modal_share"]
     excluded = {
-        step: int(by_step.loc[step, "excluded"])
+        step: as_count(by_step.loc[step, "excluded"])
         for step in by_step.index
         if step not in ("received", "analysed")
     }
@@ -79,10 +82,10 @@ def paper_variables(
             "min_duration_seconds": exclusion_rules["min_duration"]["seconds"],
             "straight_lining_share": f"{100 * modal_share:.0f}",
             "n_groups": len(groups),
-            "n_groups_nonempty": int((groups["n"] > 0).sum()),
+            "n_groups_nonempty": int((groups["n"].astype(str) != "0").sum()),
             "largest_group": str(largest["group_en"]),
-            "largest_group_n": int(largest["n"]),
-            "largest_group_percent": f"{largest['percent']:.1f}",
+            "largest_group_n": as_count(largest["n"]),
+            "largest_group_percent": f"{float(largest['percent']):.1f}",
         },
         "quality": {
             "out_of_range_cells": ingest_report["out_of_range_cells"],

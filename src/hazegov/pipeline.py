@@ -11,11 +11,24 @@ import pandas as pd
 
 from hazegov.cleaning import apply_exclusions, read_provenance, write_parquet
 from hazegov.codebook import load_codebook
-from hazegov.describe import plot_participant_flow, sample_by_group, sample_table_markdown
+from hazegov.describe import (
+    plot_participant_flow,
+    published_flow,
+    published_sample_by_group,
+    sample_by_group,
+    sample_table_markdown,
+)
 from hazegov.ingest import data_source, ingest_export
 from hazegov.outputs import atomic_path, write_text
 from hazegov.paper_inputs import paper_variables, questionnaire_markdown, write_variables
-from hazegov.release import data_dictionary, write_sav
+from hazegov.release import (
+    ReleaseSpec,
+    check_k_anonymity,
+    data_dictionary,
+    privacy_variables,
+    release_frame,
+    write_sav,
+)
 
 log = logging.getLogger("hazegov")
 
@@ -63,10 +76,11 @@ def run_clean(
     exclusions: dict[str, Any],
     analysis_out: str | Path,
     flow_out: str | Path,
-    sav_out: str | Path,
-    dictionary_out: str | Path,
+    *,
+    min_cell_count: int,
 ) -> None:
-    """Apply the exclusion rules, reverse-code, and write the released data set in three forms."""
+    """Apply the exclusion rules and reverse-code: the internal analysis data set (not released)
+    and the participant flow (published, small counts suppressed)."""
     cb = load_codebook(codebook)
     provenance = read_provenance(responses)
     cleaned = apply_exclusions(pd.read_parquet(responses), cb, exclusions)
@@ -74,12 +88,50 @@ def run_clean(
         log.info("%-16s excluded %3d, remaining %3d", step.step, step.excluded, step.remaining)
     label = _source_label(provenance)
     write_parquet(cleaned.analysis, analysis_out, provenance)
-    write_csv(cleaned.flow.assign(data_source=label), flow_out)
+    write_csv(published_flow(cleaned.flow, min_cell_count).assign(data_source=label), flow_out)
+
+
+def run_release(
+    analysis: str | Path,
+    codebook: str | Path,
+    release: dict[str, Any],
+    min_cell_count: int,
+    sav_out: str | Path,
+    csv_out: str | Path,
+    dictionary_out: str | Path,
+    report_out: str | Path,
+    variables_out: str | Path,
+) -> None:
+    """The data set released with the paper: withheld columns dropped, generalised, checked for
+    k-anonymity on the quasi-identifiers before anything is written, then written as SPSS and
+    UTF-8 CSV with its data dictionary, the k-anonymity report and the paper's variables."""
+    cb = load_codebook(codebook)
+    provenance = read_provenance(analysis)
+    spec = ReleaseSpec.from_config(release)
+    frame = release_frame(pd.read_parquet(analysis), cb, spec)
+    result = check_k_anonymity(frame, cb, spec, analysis)
+    log.info(
+        "released %d records, %d columns; %d-anonymous on %s: %d classes, the smallest of %d",
+        len(frame),
+        frame.shape[1],
+        spec.k,
+        ", ".join(spec.quasi_identifiers),
+        result.n_classes,
+        result.smallest_class,
+    )
+    label = _source_label(provenance)
     file_label = (
         "SYNTHETIC DATA - " if label == "synthetic" else ""
     ) + "Beijing haze governance survey"
-    write_sav(cleaned.analysis, cb, sav_out, file_label)
-    write_csv(data_dictionary(cb, cleaned.analysis), dictionary_out)
+    write_sav(frame, cb, sav_out, file_label, spec)
+    write_csv(frame, csv_out)
+    write_csv(data_dictionary(cb, frame, spec), dictionary_out)
+    write_json(result.to_dict(spec) | {"data_source": label}, report_out)
+    write_variables(
+        {"privacy": privacy_variables(spec, result, min_cell_count)},
+        variables_out,
+        rule="release_data_set",
+    )
 
 
 def run_analysis_sample(
@@ -111,19 +163,34 @@ def run_analysis_sample(
 
 
 def run_sample_by_group(
-    analysis: str | Path, codebook: str | Path, table_out: str | Path, markdown_out: str | Path
+    analysis: str | Path,
+    codebook: str | Path,
+    table_out: str | Path,
+    markdown_out: str | Path,
+    *,
+    min_cell_count: int,
 ) -> None:
+    """Analysed respondents per respondent group, small counts suppressed."""
     cb = load_codebook(codebook)
     provenance = read_provenance(analysis)
     table = sample_by_group(pd.read_parquet(analysis), cb)
-    write_csv(table.assign(data_source=_source_label(provenance)), table_out)
-    write_text(markdown_out, sample_table_markdown(table, bool(provenance.get("synthetic"))))
+    shown = published_sample_by_group(table, min_cell_count)
+    write_csv(shown.assign(data_source=_source_label(provenance)), table_out)
+    write_text(
+        markdown_out,
+        sample_table_markdown(table, bool(provenance.get("synthetic")), min_cell_count),
+    )
 
 
-def run_participant_flow_figure(flow: str | Path, figure_out: str | Path) -> None:
+def run_participant_flow_figure(
+    flow: str | Path, figure_out: str | Path, *, min_cell_count: int
+) -> None:
     frame = pd.read_csv(flow)
     plot_participant_flow(
-        frame, figure_out, synthetic=bool((frame["data_source"] == "synthetic").all())
+        frame,
+        figure_out,
+        synthetic=bool((frame["data_source"] == "synthetic").all()),
+        min_count=min_cell_count,
     )
 
 

@@ -12,6 +12,13 @@ import pandas as pd
 
 from hazegov.cleaning import read_provenance
 from hazegov.codebook import Codebook, load_codebook
+from hazegov.disclosure import (
+    DEFAULT_MIN_COUNT,
+    as_count,
+    display_count,
+    suppress,
+    suppress_columns,
+)
 from hazegov.outputs import write_text
 from hazegov.paper_inputs import write_variables
 from hazegov.pipeline import write_csv, write_json
@@ -63,15 +70,25 @@ def _num(value: float, digits: int = 2) -> str:
 
 
 def group_variables(
-    omnibus: pd.DataFrame, descriptives: pd.DataFrame, cb: Codebook
+    omnibus: pd.DataFrame,
+    descriptives: pd.DataFrame,
+    cb: Codebook,
+    min_count: int = DEFAULT_MIN_COUNT,
 ) -> dict[str, Any]:
-    """Per construct: Welch and Kruskal-Wallis results as the prose quotes them."""
+    """Per construct: Welch and Kruskal-Wallis results as the prose quotes them.
+
+    The highest and lowest group are named among groups of at least `min_count` respondents
+    only: the mean of a smaller group is withheld, so the prose does not rank it either.
+    """
     out: dict[str, Any] = {}
     labels = {k: v.lower() for k, v in _sector_labels(cb).items()}
     for construct, rows in omnibus.groupby("outcome", sort=False):
         welch = rows[rows["test"] == "welch_anova"].iloc[0]
         kw = rows[rows["test"] == "kruskal_wallis"].iloc[0]
-        means = descriptives[descriptives["outcome"] == construct].set_index("group")["mean"]
+        block = descriptives[descriptives["outcome"] == construct]
+        means = block[block["n"] >= min_count].set_index("group")["mean"].astype(float)
+        if means.empty:
+            means = pd.Series({"no group large enough to report": 0.0})
         out[str(construct)] = {
             "welch_f": _num(welch["statistic"]),
             "welch_df1": f"{welch['df1']:.0f}",
@@ -143,9 +160,11 @@ def run_group_comparisons(
     figure_out: str | Path,
     variables_out: str | Path,
     table_out: str | Path,
+    *,
+    min_cell_count: int,
 ) -> None:
     """Construct scores compared across respondent sectors (Welch, Kruskal-Wallis, pairwise)."""
-    from hazegov.analysis.groups import compare_constructs
+    from hazegov.analysis.groups import compare_constructs, published_frames
     from hazegov.plots import group_comparison
 
     frame, cb, synthetic = _load(sample, codebook)
@@ -157,10 +176,11 @@ def run_group_comparisons(
         scores, constructs, settings["group"], n_boot=int(settings["n_boot"]), seed=seed
     )
     frames = result.to_frames()
-    _write_frames(frames, tables)
+    _write_frames(published_frames(frames, min_cell_count), tables)
     write_json(_summary(result, synthetic), summary_out)
     write_variables(
-        {"groups": group_variables(frames["omnibus"], frames["descriptives"], cb)}, variables_out
+        {"groups": group_variables(frames["omnibus"], frames["descriptives"], cb, min_cell_count)},
+        variables_out,
     )
     write_text(table_out, group_table(frames["omnibus"], cb, synthetic))
     labels = _sector_labels(cb) if settings["group"] == "sector" else {}
@@ -184,6 +204,8 @@ def run_regressions(
     variables_out: str | Path,
     ols_table_out: str | Path,
     ordinal_table_out: str | Path,
+    *,
+    min_cell_count: int,
 ) -> None:
     """OLS of perceived effectiveness (HC3) and the ordinal logit of overall satisfaction."""
     from hazegov.analysis.regression import ols_hc3, ordinal_logit
@@ -210,8 +232,8 @@ def run_regressions(
         categorical=categorical,
         reference=reference,
     )
-    _write_frames(ols.to_frames(), ols_tables)
-    _write_frames(ordinal.to_frames(), ordinal_tables)
+    _write_frames(_published_fit(ols.to_frames(), min_cell_count), ols_tables)
+    _write_frames(_published_fit(ordinal.to_frames(), min_cell_count), ordinal_tables)
     write_json(
         {
             "ols": _summary(ols, synthetic),
@@ -225,13 +247,16 @@ def run_regressions(
     write_variables(
         {
             "regression": regression_variables(
-                ols_frames, ordinal_frames, cb.construct(settings["outcome"]).en.lower()
+                ols_frames,
+                ordinal_frames,
+                cb.construct(settings["outcome"]).en.lower(),
+                min_cell_count,
             )
         },
         variables_out,
         rule="regressions",
     )
-    write_text(ols_table_out, ols_table(ols_frames, cb, synthetic))
+    write_text(ols_table_out, ols_table(ols_frames, cb, synthetic, min_cell_count))
     write_text(ordinal_table_out, ordinal_table(ordinal_frames, cb, synthetic))
     coefficients = ols_frames["coefficients"]
     shown = coefficients[coefficients["term"].isin(predictors)].copy()
@@ -283,12 +308,31 @@ def _term_labeller(cb: Codebook):
     return label
 
 
+def _published_fit(frames: Mapping[str, pd.DataFrame], min_count: int) -> dict[str, pd.DataFrame]:
+    """A model's frames as published: its sample size (and smallest outcome level) suppressed
+    when below `min_count`."""
+    return {
+        name: suppress_columns(frame, ["n", "min_level_count"], min_count)
+        if name == "fit"
+        else frame
+        for name, frame in frames.items()
+    }
+
+
+def _count(value: object, min_count: int) -> int | str:
+    """A respondent count for the prose: the number, or '<m' when it is below `min_count`."""
+    return as_count(display_count(int(value), min_count))  # type: ignore[call-overload]
+
+
 def regression_variables(
-    ols: Mapping[str, pd.DataFrame], ordinal: Mapping[str, pd.DataFrame], outcome: str
+    ols: Mapping[str, pd.DataFrame],
+    ordinal: Mapping[str, pd.DataFrame],
+    outcome: str,
+    min_count: int = DEFAULT_MIN_COUNT,
 ) -> dict[str, Any]:
     fit = ols["fit"].iloc[0]
     out: dict[str, Any] = {
-        "n": int(fit["n"]),
+        "n": _count(fit["n"], min_count),
         "r2": _num(fit["r2"]),
         "adj_r2": _num(fit["adj_r2"]),
         "f_hc3": _num(fit["f_hc3"]),
@@ -309,7 +353,7 @@ def regression_variables(
     ofit = ordinal["fit"].iloc[0]
     brant = ordinal["brant"].set_index("test").loc["omnibus"]
     out["ordinal"] = {
-        "n": int(ofit["n"]),
+        "n": _count(ofit["n"], min_count),
         "pseudo_r2": _num(ofit["pseudo_r2_mcfadden"]),
         "lr_chi2": _num(ofit["lr_chi2"]),
         "lr_df": int(ofit["lr_df"]),
@@ -329,7 +373,12 @@ def regression_variables(
     return out
 
 
-def ols_table(ols: Mapping[str, pd.DataFrame], cb: Codebook, synthetic: bool) -> str:
+def ols_table(
+    ols: Mapping[str, pd.DataFrame],
+    cb: Codebook,
+    synthetic: bool,
+    min_count: int = DEFAULT_MIN_COUNT,
+) -> str:
     _term_label = _term_labeller(cb)
     coefficients = ols["coefficients"].copy()
     vif = ols["vif"].set_index("term")["gvif_root"].pow(2)
@@ -357,10 +406,12 @@ def ols_table(ols: Mapping[str, pd.DataFrame], cb: Codebook, synthetic: bool) ->
         caption="OLS regression of perceived effectiveness",
         label="tbl-ols",
         synthetic=synthetic,
-        note=f"n = {int(fit['n'])}, R² = {fit['r2']:.2f}, adjusted R² = {fit['adj_r2']:.2f}. "
+        note=f"n = {display_count(int(fit['n']), min_count)}, R² = {fit['r2']:.2f}, "
+        f"adjusted R² = {fit['adj_r2']:.2f}. "
         "β: coefficient in standard deviations of the outcome per standard deviation of the "
         "predictor (dummies: per unit). VIF of a multi-category term: GVIF^(1/df) "
         "[@fox1992]. Years in post is 0 for respondents without a post (residents).",
+        min_cell_count=min_count,
     )
 
 
@@ -400,6 +451,8 @@ def run_reliability(
     tables: Mapping[str, str | Path],
     variables_out: str | Path,
     table_out: str | Path,
+    *,
+    min_cell_count: int,
 ) -> None:
     """Item statistics and scale reliability (alpha with CI, omega, item-total correlations)."""
     from hazegov.analysis.items import item_statistics
@@ -412,7 +465,16 @@ def run_reliability(
         "scale_reliability": scale_reliability(frame, model),
         "item_reliability": item_reliability(frame, model),
     }
-    _write_frames(frames, tables)
+    _write_frames(
+        {
+            **frames,
+            "item_statistics": suppress_columns(frames["item_statistics"], ["n"], min_cell_count),
+            "scale_reliability": suppress_columns(
+                frames["scale_reliability"], ["n", "n_complete", "omega_n"], min_cell_count
+            ),
+        },
+        tables,
+    )
     scales = frames["scale_reliability"]
     stats = frames["item_statistics"]
     alpha = scales["alpha_listwise"]
@@ -431,6 +493,7 @@ def run_reliability(
     }
     write_variables({"reliability": variables}, variables_out, rule="reliability")
     rows = scales.assign(
+        n_shown=[display_count(int(n), min_cell_count) for n in scales["n_complete"]],
         label=[cb.construct(c).en for c in scales["construct"]],
         alpha_ci=[
             fmt_ci(a, b)
@@ -442,7 +505,7 @@ def run_reliability(
     columns = [
         Column("label", "Construct", align="left"),
         Column("k", "Items"),
-        Column("n_complete", "n"),
+        Column("n_shown", "n"),
         Column("alpha_listwise", "Cronbach's α", "{:.2f}"),
         Column("alpha_ci", "95% CI"),
         Column("omega_total", "McDonald's ω", "{:.2f}"),
@@ -457,6 +520,7 @@ def run_reliability(
             synthetic=synthetic,
             note="α with Feldt's confidence interval; ω total from a one-factor maximum-likelihood "
             "model of each scale. Reverse-worded items reversed before analysis.",
+            min_cell_count=min_cell_count,
         ),
     )
 
@@ -580,7 +644,7 @@ def run_factor_structure(
     loading_heatmap(loadings[ordered], heatmap_out, synthetic=synthetic)
 
 
-def _fit_variables(fit: Mapping[str, Any]) -> dict[str, Any]:
+def _fit_variables(fit: Mapping[str, Any], min_count: int = DEFAULT_MIN_COUNT) -> dict[str, Any]:
     return {
         "chi2": _num(fit["chi2"]),
         "df": int(fit["df"]),
@@ -590,7 +654,7 @@ def _fit_variables(fit: Mapping[str, Any]) -> dict[str, Any]:
         "rmsea": _num(fit["rmsea"], 3),
         "rmsea_ci": fmt_ci(fit["rmsea_ci_lower"], fit["rmsea_ci_upper"], 3),
         "srmr": _num(fit["srmr"], 3),
-        "n": int(fit["n"]),
+        "n": _count(fit["n"], min_count),
     }
 
 
@@ -600,6 +664,8 @@ def run_cfa(
     tables: Mapping[str, str | Path],
     variables_out: str | Path,
     table_out: str | Path,
+    *,
+    min_cell_count: int,
 ) -> None:
     """Confirmatory factor analysis by ML, and convergent and discriminant validity."""
     from hazegov.analysis.cfa import construct_validity, fit_cfa
@@ -611,7 +677,7 @@ def run_cfa(
     validity_frames = validity.to_frames()
     _write_frames(
         {
-            **{k: v for k, v in frames.items()},
+            **_published_fit(frames, min_cell_count),
             "validity": validity_frames["reliability"],
             "validity_pairs": validity_frames["pairs"],
         },
@@ -621,7 +687,7 @@ def run_cfa(
     loadings = frames["loadings"]["std_estimate"]
     reliability = validity_frames["reliability"]
     pairs = validity_frames["pairs"]
-    variables = _fit_variables(fit) | {
+    variables = _fit_variables(fit, min_cell_count) | {
         "converged": bool(fit["converged"]),
         "std_loading_min": _num(loadings.min()),
         "std_loading_max": _num(loadings.max()),
@@ -719,6 +785,8 @@ def run_measurement_invariance(
     summary_out: str | Path,
     variables_out: str | Path,
     table_out: str | Path,
+    *,
+    min_cell_count: int,
 ) -> None:
     """Configural, metric and scalar invariance across two respondent sectors."""
     from hazegov.analysis.invariance import measurement_invariance
@@ -726,7 +794,7 @@ def run_measurement_invariance(
     frame, _cb, synthetic, model, _ = _load_measurement(sample, codebook)
     result = measurement_invariance(frame, model, group)
     table = result.table
-    write_csv(table, table_csv)
+    write_csv(suppress_columns(table, ["n"], min_cell_count), table_csv)
     write_json(
         {
             "data_source": "synthetic" if synthetic else "real",
@@ -736,7 +804,9 @@ def run_measurement_invariance(
         summary_out,
     )
     rows = table.set_index("model")
-    counts = frame[group].value_counts()
+    counts = frame[group].value_counts().sort_index(ascending=False)
+    # The group sizes add up to the published n: complementary suppression against it.
+    sizes = suppress(counts.astype(int).tolist(), min_cell_count, [range(len(counts))])
 
     def holds(level: str) -> bool:
         # Chen (2007): a drop in CFI of at most .010 with a rise in RMSEA of at most .015
@@ -754,7 +824,8 @@ def run_measurement_invariance(
         "group": group,
         "n_groups": len(counts),
         "group_sizes": ", ".join(
-            f"{_group_label(group, k)} {v}" for k, v in counts.sort_index(ascending=False).items()
+            f"{_group_label(group, k)} {v}"
+            for k, v in zip(counts.index, sizes.display(), strict=True)
         ),
         "highest_level": highest,
     }
@@ -841,6 +912,8 @@ def run_path_model(
     summary_out: str | Path,
     variables_out: str | Path,
     figure_out: str | Path,
+    *,
+    min_cell_count: int,
 ) -> None:
     """The structural model of the grid-governance argument, with bootstrap indirect effects."""
     from hazegov.analysis.sample import measurement_model
@@ -860,13 +933,17 @@ def run_path_model(
         seed=seed,
     )
     frames = result.to_frames()
-    _write_frames(frames, tables)
+    _write_frames(_published_fit(frames, min_cell_count), tables)
     write_json(
         {"data_source": "synthetic" if synthetic else "real", "warnings": list(result.warnings)},
         summary_out,
     )
     fit = frames["fit"].iloc[0]
-    variables: dict[str, Any] = {"fit": _fit_variables(fit), "paths": {}, "indirect": []}
+    variables: dict[str, Any] = {
+        "fit": _fit_variables(fit, min_cell_count),
+        "paths": {},
+        "indirect": [],
+    }
     for row in frames["path_coefficients"].itertuples(index=False):
         variables["paths"][f"{row.predictor}_{row.outcome}"] = {
             "std": _num(row.std_estimate),

@@ -62,8 +62,17 @@ def pipe_table(
     label: str,
     synthetic: bool,
     note: str = "",
+    min_cell_count: int | None = None,
 ) -> str:
-    """A pipe table with a `: caption {#tbl-label}` line, and a note paragraph if given."""
+    """A pipe table with a `: caption {#tbl-label}` line, and a note paragraph if given.
+
+    A table that shows respondent counts passes `min_cell_count`: its note then states the
+    suppression rule (`hazegov.disclosure.note`); the counts must already be suppressed.
+    """
+    if min_cell_count is not None:
+        from hazegov.disclosure import note as disclosure_note
+
+        note = f"{note} {disclosure_note(min_cell_count)}".strip()
     head = "| " + " | ".join(c.header.replace("|", "\\|") for c in columns) + " |"
     # Pandoc sizes columns by the dashes of this line: the text column gets the most room.
     rule = (

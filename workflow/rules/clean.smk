@@ -1,21 +1,42 @@
 rule clean_responses:
-    """Apply the exclusion rules, reverse-code, and write the analysis data set."""
+    """Apply the exclusion rules and reverse-code: the internal analysis data set and the flow."""
     input:
         responses="results/interim/responses.parquet",
         codebook=config["survey"]["codebook"],
     output:
         analysis="results/processed/analysis.parquet",
         flow="results/processed/participant_flow.csv",
-        sav="results/processed/analysis.sav",
-        dictionary="results/processed/data_dictionary.csv",
     params:
         exclusions=config["exclusions"],
+        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/clean_responses.log",
     conda:
         "../envs/pipeline.yaml"
     script:
         "../scripts/clean_responses.py"
+
+
+rule release_data_set:
+    """The data set released with the paper: generalised, checked for k-anonymity, labelled."""
+    input:
+        analysis="results/processed/analysis.parquet",
+        codebook=config["survey"]["codebook"],
+    output:
+        sav="results/release/haze_governance_survey_release.sav",
+        csv="results/release/haze_governance_survey_release.csv",
+        dictionary="results/release/data_dictionary.csv",
+        report="results/release/k_anonymity.json",
+        variables="results/release/variables.yml",
+    params:
+        release=config["privacy"]["release"],
+        min_cell_count=config["privacy"]["min_cell_count"],
+    log:
+        "logs/release_data_set.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/release_data_set.py"
 
 
 rule analysis_sample:

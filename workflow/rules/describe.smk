@@ -6,6 +6,8 @@ rule sample_by_group:
     output:
         table="results/tables/sample_by_group.csv",
         markdown=f"{PAPER_BUILD_DIR}/tables/sample_by_group.md",
+    params:
+        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/sample_by_group.log",
     conda:
@@ -24,6 +26,8 @@ rule participant_flow_figure:
             caption="../report/participant_flow.rst",
             category="Sample",
         ),
+    params:
+        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/participant_flow_figure.log",
     conda:

@@ -21,6 +21,7 @@ rule group_comparisons:
     params:
         settings=config["analysis"]["group_comparisons"],
         seed=config["analysis"]["seed"],
+        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/group_comparisons.log",
     conda:
@@ -48,6 +49,7 @@ rule regressions:
         ),
     params:
         settings=config["analysis"]["regression"],
+        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/regressions.log",
     conda:

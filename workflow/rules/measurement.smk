@@ -18,6 +18,8 @@ rule reliability:
         **{t: f"results/analysis/measurement/{t}.csv" for t in RELIABILITY_TABLES},
         variables="results/analysis/measurement/reliability_variables.yml",
         table=f"{PAPER_BUILD_DIR}/tables/reliability.md",
+    params:
+        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/reliability.log",
     conda:
@@ -80,6 +82,8 @@ rule cfa:
         **{t: f"results/analysis/cfa/{t}.csv" for t in CFA_TABLES},
         variables="results/analysis/cfa/variables.yml",
         table=f"{PAPER_BUILD_DIR}/tables/validity.md",
+    params:
+        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/cfa.log",
     conda:
@@ -117,6 +121,7 @@ rule measurement_invariance:
         table=f"{PAPER_BUILD_DIR}/tables/invariance.md",
     params:
         group=config["analysis"]["invariance_group"],
+        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/measurement_invariance.log",
     conda:
@@ -142,6 +147,7 @@ rule path_model:
     params:
         settings=config["analysis"]["path_model"],
         seed=config["analysis"]["seed"],
+        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/path_model.log",
     conda:

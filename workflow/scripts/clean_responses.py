@@ -8,6 +8,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         exclusions=dict(snakemake.params.exclusions),  # noqa: F821
         analysis_out=snakemake.output.analysis,  # noqa: F821
         flow_out=snakemake.output.flow,  # noqa: F821
-        sav_out=snakemake.output.sav,  # noqa: F821
-        dictionary_out=snakemake.output.dictionary,  # noqa: F821
+        min_cell_count=int(snakemake.params.min_cell_count),  # noqa: F821
     )

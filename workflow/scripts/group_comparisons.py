@@ -13,4 +13,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         figure_out=out.figure,
         variables_out=out.variables,
         table_out=out.table,
+        min_cell_count=int(snakemake.params.min_cell_count),  # noqa: F821
     )

@@ -11,4 +11,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         summary_out=out.summary,
         variables_out=out.variables,
         table_out=out.table,
+        min_cell_count=int(snakemake.params.min_cell_count),  # noqa: F821
     )

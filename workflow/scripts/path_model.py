@@ -14,4 +14,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         summary_out=out.summary,
         variables_out=out.variables,
         figure_out=out.figure,
+        min_cell_count=int(snakemake.params.min_cell_count),  # noqa: F821
     )

@@ -16,4 +16,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         variables_out=out.variables,
         ols_table_out=out.ols_table,
         ordinal_table_out=out.ordinal_table,
+        min_cell_count=int(snakemake.params.min_cell_count),  # noqa: F821
     )

@@ -28,7 +28,7 @@ Choices, stated once:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -565,3 +565,59 @@ def compare_constructs(
         settings={"n_boot": n_boot, "seed": seed, "ci": ci, "p_adjust": p_adjust},
         warnings=tuple(w for r in results for w in r.warnings),
     )
+
+
+def published_frames(frames: Mapping[str, pd.DataFrame], min_count: int) -> dict[str, pd.DataFrame]:
+    """The `to_frames()` of a comparison as published: small groups suppressed.
+
+    Per outcome, a group count below `min_count` is shown as "<m", with complementary
+    suppression against the outcome's total n (published in `omnibus`); the mean, SD and
+    median of such a group are withheld ("x"), and so are the means, difference, SE, test
+    statistic and Hedges' g of every pair it is part of (its p-values stay). Frames without a
+    small group are returned unchanged.
+    """
+    from hazegov.disclosure import WITHHELD, suppress, suppress_columns
+
+    descriptives = frames["descriptives"].copy()
+    small: set[tuple[object, object]] = set()
+    changed = False
+    for _, block in descriptives.groupby("outcome", sort=False):
+        cells = suppress(block["n"].astype(int).tolist(), min_count, [range(len(block))])
+        if not cells.any_hidden:
+            continue
+        if not changed:
+            descriptives = descriptives.astype({c: object for c in ("n", "mean", "sd", "median")})
+            changed = True
+        descriptives.loc[block.index, "n"] = cells.display_values()
+        for column in ("mean", "sd", "median"):
+            descriptives.loc[block.index, column] = cells.withhold(
+                block[column].tolist(), when="primary"
+            )
+        small |= {
+            (o, g)
+            for o, g, p in zip(block["outcome"], block["group"], cells.primary, strict=True)
+            if p
+        }
+    omnibus = suppress_columns(frames["omnibus"], ["n"], min_count)
+    pairwise = frames["pairwise"]
+    if small:
+        pairwise = pairwise.copy()
+        a_small = [
+            (o, g) in small for o, g in zip(pairwise["outcome"], pairwise["group_a"], strict=True)
+        ]
+        b_small = [
+            (o, g) in small for o, g in zip(pairwise["outcome"], pairwise["group_b"], strict=True)
+        ]
+        either = pd.Series(a_small, index=pairwise.index) | pd.Series(b_small, index=pairwise.index)
+        columns = ["mean_a", "mean_b", "diff", "se", "statistic", "hedges_g"]
+        pairwise = pairwise.astype({c: object for c in columns})
+        pairwise.loc[pd.Series(a_small, index=pairwise.index), "mean_a"] = WITHHELD
+        pairwise.loc[pd.Series(b_small, index=pairwise.index), "mean_b"] = WITHHELD
+        for column in ("diff", "se", "statistic", "hedges_g"):
+            pairwise.loc[either, column] = WITHHELD
+    return {
+        **frames,
+        "descriptives": descriptives if changed else frames["descriptives"],
+        "omnibus": omnibus,
+        "pairwise": pairwise,
+    }
