@@ -1,0 +1,68 @@
+rule simulation_truth:
+    """Exact population values of the key estimates at each simulated size, checked on a large draw."""
+    input:
+        population_model=simulation_population_model(),
+        codebook=config["survey"]["codebook"],
+    output:
+        truth="results/simulation/truth.csv",
+        check="results/simulation/truth_check.csv",
+    params:
+        settings=simulation_settings(),
+        sizes=SIMULATION["sizes"],
+        check_draw=SIMULATION["check_draw"],
+        seed=SIMULATION["seed"],
+    log:
+        "logs/simulation_truth.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/simulation_truth.py"
+
+
+rule simulation_replications:
+    """One job: a batch of synthetic exports of n submissions, each analysed as the study's data."""
+    input:
+        population_model=simulation_population_model(),
+        codebook=config["survey"]["codebook"],
+    output:
+        replications="results/simulation/replications/n{n}_b{batch}.parquet",
+    wildcard_constraints:
+        n="[1-9][0-9]*",
+        batch="0|[1-9][0-9]*",
+    params:
+        settings=simulation_settings(),
+        replications=simulation_batch_replications,
+        seed=SIMULATION["seed"],
+    log:
+        "logs/simulation/replications_n{n}_b{batch}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/simulation_replications.py"
+
+
+rule simulation_summary:
+    """Bias, RMSE, coverage and power of the key estimates; the appendix table and figure."""
+    input:
+        truth="results/simulation/truth.csv",
+        check="results/simulation/truth_check.csv",
+        batches=simulation_batches(),
+        population_model=simulation_population_model(),
+        codebook=config["survey"]["codebook"],
+    output:
+        summary="results/simulation/summary.csv",
+        variables="results/simulation/variables.yml",
+        table=f"{PAPER_BUILD_DIR}/tables/simulation.md",
+        figure=report(
+            f"{PAPER_BUILD_DIR}/figures/simulation.png",
+            caption="../report/simulation.rst",
+            category="Simulation",
+        ),
+    params:
+        simulation=SIMULATION,
+    log:
+        "logs/simulation_summary.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/simulation_summary.py"
