@@ -9,12 +9,14 @@ min_version("9.0")
 configfile: "config/config.yaml"
 configfile: "config/air_quality.yaml"
 configfile: "config/policies.yaml"
+configfile: "config/multiverse.yaml"
+configfile: "config/simulation.yaml"
 
 
 check_config(
     config,
     workflow.configfiles,
-    "workflow/schemas/config.schema.yaml",
+    f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
     overrides=workflow.overwrite_configfiles,
 )
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -28,13 +30,14 @@ include: "workflow/rules/measurement.smk"
 include: "workflow/rules/explanatory.smk"
 include: "workflow/rules/air.smk"
 include: "workflow/rules/policy.smk"
+include: "workflow/rules/multiverse.smk"
+include: "workflow/rules/simulation.smk"
 include: "workflow/rules/paper.smk"
+include: "workflow/rules/privacy.smk"
 
 
 rule all:
     input:
-        paper_outputs(),
-        "results/processed/analysis.sav",
-        "results/processed/data_dictionary.csv",
-        "results/analysis/cfa/residual_correlations.csv",
+        final_outputs(),
+        "results/privacy/identifier_scan.json",
     default_target: True

@@ -12,7 +12,13 @@ from hazegov.cli import main
 from .conftest import DEFAULT_EXPORT, ROOT
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
-CONFIG_FILES = ("config.yaml", "air_quality.yaml", "policies.yaml")
+CONFIG_FILES = (
+    "config.yaml",
+    "air_quality.yaml",
+    "policies.yaml",
+    "multiverse.yaml",
+    "simulation.yaml",
+)
 
 
 def _config(folder):

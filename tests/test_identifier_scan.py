@@ -106,6 +106,14 @@ def test_digests_and_images_are_not_mistaken_for_phone_numbers(tmp_path):
     assert scan_file(path) == []
 
 
+def test_long_decimal_fractions_are_not_phone_numbers(tmp_path):
+    path = tmp_path / "summary.csv"
+    path.write_text("bias,se\n-0.0006769939554,0.02185241405\n", encoding="utf-8")
+    assert scan_file(path) == []
+    path.write_text("bias,phone\n-0.0006769939554,010-84567890\n", encoding="utf-8")
+    assert [f.kind for f in scan_file(path)] == ["landline_phone"]
+
+
 def test_identifiers_of_the_raw_export_are_caught_verbatim(tmp_path):
     literals = raw_export_identifiers(DEFAULT_EXPORT)
     ip = next(s for s in literals if s.count(".") == 3)

@@ -25,8 +25,18 @@ def test_default_export_is_read_and_deidentified(codebook):
     assert frame["submission_no"].is_unique
     assert not {"source_ip", "source_detail"} & set(frame.columns)
     assert result.report["direct_identifier_columns_dropped"] == ["source_detail", "source_ip"]
-    assert result.report["identifiers_redacted_in_free_text"] == {"mobile_phone": 1}
+    # the generator plants a mobile number and one identifier of each other kind in free text
+    # (the WeChat id written as wxid_... is caught by the "微信号" lead-in first)
+    assert result.report["identifiers_redacted_in_free_text"] == {
+        "mobile_phone": 1,
+        "personal_name": 1,
+        "id_card": 1,
+        "email": 1,
+        "wechat_id": 2,
+        "landline_phone": 1,
+    }
     assert frame["suggestions"].str.contains(r"1[3-9]\d{9}", na=False).sum() == 0
+    assert frame["suggestions"].str.contains(r"\d{17}[\dX]|@|wxid_", na=False).sum() == 0
     assert frame["suggestions"].str.contains("mobile_phone removed", na=False).sum() == 1
     assert result.report["out_of_range_cells"] == 3
     assert set(result.quality_log["rule"]) == {"valid-range"}

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hazegov.disclosure import check_results
+
 from .conftest import CODEBOOK, ROOT
 
 pytestmark = pytest.mark.e2e
@@ -72,8 +74,10 @@ def test_build_makes_data_sets_and_paper(build):
     results = build / "results"
     for name in (
         "processed/analysis.parquet",
-        "processed/analysis.sav",
-        "processed/data_dictionary.csv",
+        "release/haze_governance_survey_release.sav",
+        "release/haze_governance_survey_release.csv",
+        "release/data_dictionary.csv",
+        "release/k_anonymity.json",
         "processed/participant_flow.csv",
         "tables/sample_by_group.csv",
         "paper/_variables.yml",
@@ -91,6 +95,69 @@ def test_build_makes_data_sets_and_paper(build):
         f">{variables['sample']['analysed']}<" in html
         or str(variables["sample"]["analysed"]) in html
     )
+
+
+def test_every_published_table_suppresses_small_counts_and_says_so(build):
+    config = yaml.safe_load((build / "config/config.yaml").read_text(encoding="utf-8"))
+    min_count = config["privacy"]["min_cell_count"]
+    results = build / "results"
+    findings, missing_note = check_results(results, min_count)
+    assert findings == [], "\n".join(map(str, findings))
+    assert missing_note == []
+    # The check saw the tables that carry counts.
+    tables = results / "paper/tables"
+    for name in ("sample_by_group.md", "reliability.md", "ols.md"):
+        text = " ".join((tables / name).read_text(encoding="utf-8").split())
+        assert f"Counts below {min_count} are suppressed (shown as <{min_count})." in text, name
+    assert not (results / "processed/analysis.sav").exists()
+
+
+def test_released_data_set_is_k_anonymous_and_leaves_out_the_withheld_columns(build):
+    import json
+
+    import pandas as pd
+
+    config = yaml.safe_load((build / "config/config.yaml").read_text(encoding="utf-8"))
+    release = config["privacy"]["release"]
+    results = build / "results/release"
+    report = json.loads((results / "k_anonymity.json").read_text(encoding="utf-8"))
+    assert (
+        report["k"] == release["k"] and report["quasi_identifiers"] == release["quasi_identifiers"]
+    )
+    assert report["smallest_class"] >= release["k"]
+    frame = pd.read_csv(results / "haze_governance_survey_release.csv", encoding="utf-8")
+    assert not set(release["withheld"]) & set(frame.columns)
+    assert frame.groupby(release["quasi_identifiers"], dropna=False).size().min() >= release["k"]
+    dictionary = pd.read_csv(results / "data_dictionary.csv")
+    assert dictionary["variable"].tolist() == frame.columns.tolist()
+    variables = yaml.safe_load((build / "results/paper/_variables.yml").read_text("utf-8"))
+    assert variables["privacy"]["k"] == release["k"]
+    assert variables["privacy"]["smallest_class"] == report["smallest_class"]
+
+
+def test_release_that_is_not_k_anonymous_stops_the_build_and_writes_nothing(tmp_path):
+    workdir = _workdir(tmp_path / "rare")
+    config = yaml.safe_load((workdir / "config/config.yaml").read_text(encoding="utf-8"))
+    release = config["privacy"]["release"]
+    # Education is fine-grained enough that some combinations are surely rarer than 5.
+    release["quasi_identifiers"] = [*release["quasi_identifiers"], "education"]
+    release["withheld"] = [c for c in release["withheld"] if c != "education"]
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(yaml.safe_dump({"privacy": config["privacy"]}), encoding="utf-8")
+    # The target goes first: --configfile takes every value after it.
+    run = _snakemake(
+        workdir, "results/release/k_anonymity.json", "--cores", "2", "--configfile", str(strict)
+    )
+    assert run.returncode != 0
+    log = (workdir / "logs/release_data_set.log").read_text(encoding="utf-8")
+    assert "[rule: k-anonymity]" in log and "KAnonymityError" in log
+    rare = [line for line in log.splitlines() if "[rule: k-anonymity]" in line]
+    assert len(rare) >= 2
+    assert all("education=" in line and "respondent" in line and "(k=5)" in line for line in rare)
+    assert "rule release_data_set" in run.stdout + run.stderr
+    release_dir = workdir / "results/release"
+    left = [p for p in release_dir.rglob("*") if p.is_file()] if release_dir.exists() else []
+    assert left == []
 
 
 def test_rerun_with_nothing_changed_runs_no_job(build):
@@ -155,3 +222,56 @@ def test_notebook_runs_on_the_build(build, monkeypatch):
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert any("synthetic data" in str(o) for o in outputs)
+
+
+def test_build_runs_the_simulation_checks(build):
+    import pandas as pd
+
+    simulation = yaml.safe_load((build / "config/simulation.yaml").read_text(encoding="utf-8"))
+    grid = simulation["simulation"]
+    results = build / "results"
+    batches = -(-grid["replications"] // grid["batch_size"])
+    for n in grid["sizes"]:
+        for batch in range(batches):
+            assert (results / f"simulation/replications/n{n}_b{batch}.parquet").is_file()
+    summary = pd.read_csv(results / "simulation/summary.csv")
+    assert sorted(summary["n"].unique()) == sorted(grid["sizes"])
+    assert (summary["replications"] == grid["replications"]).all()
+    assert summary["coverage"].between(0, 1).all() and summary["power"].between(0, 1).all()
+    truth = pd.read_csv(results / "simulation/truth.csv")
+    assert set(truth["estimate"]) == set(summary["estimate"])
+    table = (results / "paper/tables/simulation.md").read_text(encoding="utf-8")
+    assert "{#tbl-simulation}" in table and "population model" in table
+    assert (results / "paper/figures/simulation.png").stat().st_size > 10_000
+    variables = yaml.safe_load((results / "paper/_variables.yml").read_text(encoding="utf-8"))
+    assert variables["simulation"]["study_n"] in grid["sizes"]
+
+
+def test_multiverse_outputs_cover_the_test_grid(build):
+    import pandas as pd
+
+    from hazegov.multiverse import specification_grid
+
+    settings = yaml.safe_load((build / "config/multiverse.yaml").read_text(encoding="utf-8"))
+    grid = specification_grid(settings["multiverse"])
+    results = build / "results"
+    for name in (
+        "multiverse/summary.json",
+        "multiverse/specifications.csv",
+        "multiverse/summary_by_dimension.csv",
+        "paper/tables/multiverse.md",
+        "paper/tables/multiverse_by_choice.md",
+        "paper/figures/specification_curve.png",
+    ):
+        assert (results / name).stat().st_size > 0, name
+    assert sorted(p.stem for p in (results / "multiverse/specifications").glob("*.json")) == [
+        s.id for s in grid
+    ]
+    estimates = pd.read_csv(results / "multiverse/estimates.csv")
+    config = yaml.safe_load((build / "config/config.yaml").read_text(encoding="utf-8"))
+    effects = config["analysis"]["regression"]["predictors"]
+    assert len(estimates) == len(grid) * len(effects)
+    assert not estimates.duplicated(["spec", "effect"]).any()
+    assert set(estimates["effect"]) == set(effects)
+    variables = yaml.safe_load((results / "paper/_variables.yml").read_text(encoding="utf-8"))
+    assert variables["multiverse"]["n_specifications"] == len(grid)

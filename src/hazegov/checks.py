@@ -14,7 +14,13 @@ from typing import Any
 
 from hazegov.air.reader import sha256_of
 
-ROOT_CONFIG = ("config/config.yaml", "config/air_quality.yaml", "config/policies.yaml")
+ROOT_CONFIG = (
+    "config/config.yaml",
+    "config/air_quality.yaml",
+    "config/policies.yaml",
+    "config/multiverse.yaml",
+    "config/simulation.yaml",
+)
 SCHEMA = "workflow/schemas/config.schema.yaml"
 DEFAULT_CODEBOOK = "config/codebook.yaml"
 DEFAULT_EXPORT = "data/raw/haze_governance_survey.csv"

@@ -11,6 +11,7 @@ where it was copied verbatim. Findings never print the identifier itself.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import zipfile
 from collections.abc import Iterable
@@ -28,7 +29,9 @@ TEXT_SUFFIXES = {
 # them look like phone or ID numbers.
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{32,}")
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{120,}")
+_FRACTION = re.compile(r"(?<=\d\.)\d+")
 _MIN_LITERAL = 6
+log = logging.getLogger("hazegov")
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,11 @@ def scan_file(
     text = _without_blobs(readable_text(path))
     name = label or str(path)
     findings = []
+    # The digits after a decimal point are a fraction, not a phone number (0.0006769939554);
+    # IP addresses are looked for before fractions are masked.
+    fractions_masked = _FRACTION.sub("#", text)
     for kind, pattern in PATTERNS.items():
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(text if kind == "ip_address" else fractions_masked):
             findings.append(Finding(name, kind, f"pattern match {_mask(match.group(0))!r}"))
     for literal in sorted(set(literals)):
         if literal in text:
@@ -188,6 +194,14 @@ def run_identifier_scan(
 
     literals = raw_export_identifiers(export)
     findings, n_files = scan_tree(roots, literals, skip=[report_out])
+    log.info(
+        "scanned %d files for %d identifier patterns and %d identifiers of the raw export: "
+        "%d finding(s)",
+        n_files,
+        len(PATTERNS),
+        len(literals),
+        len(findings),
+    )
     if findings:
         raise InputError(
             [

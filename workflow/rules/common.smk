@@ -19,6 +19,21 @@ def paper_outputs():
     return [f"{PAPER_BUILD_DIR}/_output/index.{suffix[f]}" for f in config["paper"]["formats"]]
 
 
+def final_outputs():
+    """What a build delivers: the paper, the released data set and the supplementary tables.
+
+    The identifier scan (workflow/rules/privacy.smk) runs after all of them.
+    """
+    return [
+        *paper_outputs(),
+        "results/release/haze_governance_survey_release.sav",
+        "results/release/haze_governance_survey_release.csv",
+        "results/release/data_dictionary.csv",
+        "results/release/k_anonymity.json",
+        "results/analysis/cfa/residual_correlations.csv",
+    ]
+
+
 # Every stage that puts numbers into the paper writes a variables fragment, a Markdown table
 # or a figure; the paper rules collect them here.
 ANALYSIS_VARIABLES = [
@@ -32,6 +47,7 @@ ANALYSIS_VARIABLES = [
     "results/analysis/regression/variables.yml",
     "results/analysis/air/variables.yml",
     "results/analysis/policy/variables.yml",
+    "results/release/variables.yml",
 ]
 PAPER_TABLES = [
     "sample_by_group",
@@ -106,3 +122,111 @@ MADE_BY = {
     "fig-department-network": "policy_text_analysis",
     "fig-rule-graph": "reproducibility_appendix",
 }
+
+
+# ------------------------------------------------------------------------------------------
+# Multiverse (issue 7; rules in workflow/rules/multiverse.smk, grid in config/multiverse.yaml)
+# ------------------------------------------------------------------------------------------
+from hazegov.multiverse import (
+    sample_settings,
+    sample_variants,
+    specification_grid,
+    specification_settings,
+)
+
+MULTIVERSE_SPECIFICATIONS = {s.id: s for s in specification_grid(config["multiverse"])}
+MULTIVERSE_SAMPLES = {v.id: v for v in sample_variants(config["multiverse"])}
+
+
+def multiverse_specification_ids():
+    """Every specification of the grid, in grid order."""
+    return list(MULTIVERSE_SPECIFICATIONS)
+
+
+def multiverse_sample_settings(wildcards):
+    """What a sample variant depends on (exclusions, missing data, sectors), resolved."""
+    return sample_settings(config, MULTIVERSE_SAMPLES[wildcards.sample].choices)
+
+
+def multiverse_specification_settings(wildcards):
+    """What a specification's model depends on (estimator, scores, controls) and its choices."""
+    return specification_settings(config, MULTIVERSE_SPECIFICATIONS[wildcards.spec])
+
+
+def multiverse_specification_inputs(wildcards):
+    """The sample variant a specification is fitted to."""
+    sample = MULTIVERSE_SPECIFICATIONS[wildcards.spec].sample
+    return {
+        "sample": f"results/multiverse/samples/{sample}.parquet",
+        "report": f"results/multiverse/samples/{sample}.json",
+    }
+
+
+ANALYSIS_VARIABLES.append("results/multiverse/variables.yml")
+PAPER_TABLES.extend(["multiverse", "multiverse_by_choice"])
+PAPER_FIGURES.append("specification_curve")
+MADE_BY.update(
+    {
+        "tbl-multiverse": "multiverse_summary",
+        "tbl-multiverse-by-choice": "multiverse_summary",
+        "fig-specification-curve": "multiverse_summary",
+    }
+)
+
+
+# ------------------------------------------------------------------------------------------
+# Simulation (issue 7; rules in workflow/rules/simulation.smk, grid in config/simulation.yaml)
+# ------------------------------------------------------------------------------------------
+from hazegov.simulation import batch_replications, check_simulation_sizes
+
+SIMULATION = config["simulation"]
+
+
+def simulation_population_model():
+    """The population model, a relative path read from the workflow's own directory."""
+    path = Path(SIMULATION["population_model"])
+    return str(path if path.is_absolute() else Path(workflow.basedir) / path)
+
+
+check_simulation_sizes(SIMULATION["sizes"], simulation_population_model())
+
+
+def simulation_settings():
+    """The study's analysis choices that every replication repeats (nothing else, so that
+    changing e.g. the number of bootstrap draws does not rerun the simulation)."""
+    analysis = config["analysis"]
+    return {
+        "regression": analysis["regression"],
+        "path_model": {
+            "paths": analysis["path_model"]["paths"],
+            "indirect": analysis["path_model"]["indirect"],
+        },
+        "missing_data": analysis["missing_data"],
+        "exclusions": config["exclusions"],
+        "out_of_range": config["survey"]["out_of_range"],
+        "confidence": SIMULATION["confidence"],
+        "null_effects": SIMULATION["null_effects"],
+    }
+
+
+def simulation_batches():
+    """Every job's replications file: sizes x batches of batch_size replications."""
+    total, size = SIMULATION["replications"], SIMULATION["batch_size"]
+    return [
+        f"results/simulation/replications/n{n}_b{batch}.parquet"
+        for n in SIMULATION["sizes"]
+        for batch in range(-(-total // size))
+    ]
+
+
+def simulation_batch_replications(wildcards):
+    """The replication numbers of one job."""
+    return batch_replications(
+        SIMULATION["replications"], SIMULATION["batch_size"], int(wildcards.batch)
+    )
+
+
+ANALYSIS_VARIABLES.append("results/simulation/variables.yml")
+PAPER_TABLES.append("simulation")
+PAPER_FIGURES.append("simulation")
+MADE_BY.update({"tbl-simulation": "simulation_summary", "fig-simulation": "simulation_summary"})
