@@ -11,7 +11,15 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def rule_log(path: str | Path | None) -> Iterator[logging.Logger]:
-    """Log to the rule's log file and stderr; record an exception, then re-raise it."""
+    """Log to the rule's log file and stderr; record an exception, then re-raise it.
+
+    Every rule runs with single-threaded BLAS: a multithreaded BLAS sums in an order that
+    depends on the machine's load, which changes the last digits of fitted values and so the
+    bytes of the outputs. Parallelism comes from Snakemake running jobs side by side.
+    """
+    from threadpoolctl import threadpool_limits
+
+    blas = threadpool_limits(limits=1)
     logger = logging.getLogger("hazegov")
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -28,6 +36,7 @@ def rule_log(path: str | Path | None) -> Iterator[logging.Logger]:
         logger.exception("rule failed")
         raise
     finally:
+        blas.restore_original_limits()
         for handler in handlers:
             logger.removeHandler(handler)
             handler.close()
