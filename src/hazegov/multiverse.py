@@ -1341,9 +1341,18 @@ def multiverse_variables(
             & by_dimension["dimension"].isin(varied)
             & by_dimension["share_same_sign_significant"].notna()
         ]
-        weakest = None
-        if len(rows):
-            weakest = rows.iloc[int(np.argmin(rows["share_same_sign_significant"].to_numpy()))]
+        shares = rows["share_same_sign_significant"].to_numpy(dtype=float)
+        if not len(rows):
+            weakest_text = "no choice varies"
+        elif np.allclose(shares, shares[0]):
+            weakest_text = "no option of any choice changes that share"
+        else:
+            weakest = rows.iloc[int(np.argmin(shares))]
+            weakest_text = (
+                f"the share is lowest with {_lower_first(weakest['dimension_label'])}: "
+                f"{weakest['option_label']} ({_pct(weakest['share_same_sign_significant'])} "
+                "percent)"
+            )
         effects[effect] = {
             "label": label,
             "preferred_beta": _num(pref["std_estimate"]),
@@ -1353,14 +1362,7 @@ def multiverse_variables(
             "max_beta": _num(e["max_std_estimate"]),
             "share_same_sign": _pct(e["share_same_sign"]),
             "share_same_sign_significant": _pct(e["share_same_sign_significant"]),
-            "weakest_choice": (
-                "–"
-                if weakest is None
-                else f"{_lower_first(weakest['dimension_label'])}: {weakest['option_label']}"
-            ),
-            "weakest_share": _pct(
-                None if weakest is None else weakest["share_same_sign_significant"]
-            ),
+            "weakest_text": weakest_text,
         }
     out["effects"] = effects
     shares = {e: summary["effects"][e]["share_same_sign_significant"] or 0.0 for e in labels}
@@ -1368,7 +1370,7 @@ def multiverse_variables(
         ("most_robust", max(shares.values())),
         ("least_robust", min(shares.values())),
     ):
-        tied = [labels[e] for e in labels if shares[e] == target]
+        tied = [f"{e} ({labels[e]})" for e in labels if shares[e] == target]
         out[key] = {"label": _join(tied), "share": _pct(target)}
     return out
 
