@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 
 import numpy as np
@@ -574,3 +575,41 @@ def test_the_schema_takes_the_default_and_test_grids_and_refuses_bad_options():
     bad["multiverse"]["dimensions"]["speeders"]["options"][0]["seconds"] = "two minutes"
     with pytest.raises(WorkflowError, match="seconds"):
         validate(bad, schema)
+
+
+def test_semopy_results_do_not_depend_on_the_hash_seed(tmp_path):
+    """semopy's parameter order follows Python's string hashing; the factor scores and the
+    SEM record must come out the same in every process (byte-identical builds)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import json, sys, yaml\n"
+        "from hazegov.codebook import load_codebook\n"
+        "from hazegov.ingest import ingest_export\n"
+        "from hazegov.multiverse import *\n"
+        f"root = {str(ROOT)!r}\n"
+        "cb = load_codebook(root + '/config/codebook.yaml')\n"
+        "config = {}\n"
+        "for name in ('config.yaml', 'multiverse.yaml'):\n"
+        "    config |= yaml.safe_load(open(root + '/config/' + name, encoding='utf-8'))\n"
+        f"responses = ingest_export({str(DEFAULT_EXPORT)!r}, cb).responses\n"
+        "spec = [s for s in specification_grid(config['multiverse'])\n"
+        "        if s.choices['estimator'] == 'sem' and s.choices['controls'] == 'full'][0]\n"
+        "variant = {d: spec.choices[d] for d in SAMPLE_DIMENSIONS}\n"
+        "prepared = prepare_sample(responses, cb, sample_settings(config, variant))\n"
+        "record = estimate_specification(prepared.frame, prepared.report, cb,\n"
+        "                                specification_settings(config, spec))\n"
+        "scores = prepared.frame.filter(like='fscore_').round(15).to_numpy().tolist()\n"
+        "print(json.dumps([scores, record['effects']]))\n",
+        encoding="utf-8",
+    )
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, env=env, check=True
+        )
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1]

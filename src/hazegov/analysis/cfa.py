@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -356,6 +357,40 @@ class SemopyFit:
         return self.parameters[self.parameters["op"] == op].reset_index(drop=True)
 
 
+class OrderedModel(semopy.Model):
+    """semopy.Model whose implied covariances come out the same in every Python process.
+
+    semopy 2.3 frees the covariances it implies (observed exogenous pairs, and output or
+    exogenous latent pairs) by iterating `combinations` over sets of names, so which of a pair
+    becomes the row, and the order of the free parameters, follow the string hash seed. The
+    optimizer then takes a different path and the estimates differ in their last digits from
+    one run to the next. This is semopy's `preprocess_effects` with the pairs put in one order.
+    """
+
+    def preprocess_effects(self, effects: dict) -> None:
+        cov = effects[self.symb_covariance]
+        exo = self.vars["exogenous"]
+        obs_exo = sorted(set(self.vars["observed"]) & exo)
+        for v in obs_exo:
+            if v not in cov[v]:
+                cov[v][v] = self.symb_starting_values
+        for v in sorted({*self.vars["endogenous"], *self.vars["latent"]}):
+            if v not in cov[v]:
+                cov[v][v] = None
+        for a, b in combinations(obs_exo, 2):
+            if a not in cov[b] and b not in cov[a]:
+                cov[a][b] = self.symb_starting_values
+        if not self.cov_diag:
+            exo_lat = self.vars["exogenous"] & self.vars["latent"]
+            pairs = {
+                *combinations(sorted(self.vars["output"]), 2),
+                *combinations(sorted(exo_lat), 2),
+            }
+            for a, b in sorted(pairs):
+                if b not in cov[a] and a not in cov[b]:
+                    cov[a][b] = None
+
+
 def _matrix_kinds(model: semopy.Model) -> dict[int, str]:
     return {
         id(model.mx_beta): "beta",
@@ -467,7 +502,7 @@ def fit_semopy(
     sink: list[str] = []
     with captured_warnings(sink), captured_logging(sink):
         try:
-            model = semopy.Model(description)
+            model = OrderedModel(description)
         except Exception as exc:  # semopy raises bare Exceptions/SyntaxErrors on bad syntax
             raise AnalysisError(f"{what}: semopy cannot read the model ({exc})") from None
         n_free = sum(1 for p in model.parameters.values() if p.active)
