@@ -84,6 +84,16 @@ def rule_graph(dot: str) -> nx.DiGraph:
     return graph
 
 
+def canonical_dot(graph: nx.DiGraph) -> str:
+    """The rule graph in a fixed order: Snakemake numbers the rules in set-iteration order,
+    which follows Python's hash seed, so its own output differs from process to process."""
+    ids = {name: i for i, name in enumerate(sorted(graph.nodes))}
+    lines = ["digraph snakemake_dag {", "    graph[bgcolor=white];", "    node[shape=box];"]
+    lines += [f'    {i}[label = "{name}"];' for name, i in ids.items()]
+    lines += [f"    {ids[a]} -> {ids[b]}" for a, b in sorted(graph.edges)]
+    return "\n".join([*lines, "}"]) + "\n"
+
+
 def plot_rule_graph(graph: nx.DiGraph, path: str | Path) -> None:
     """Rules left to right in the order data flows through them."""
     layers = [sorted(layer) for layer in nx.topological_generations(graph)]
@@ -190,7 +200,7 @@ def run_reproducibility_appendix(
     figure_out: str | Path,
     markdown_out: str | Path,
 ) -> None:
-    dot = rule_graph_dot(snakefile, workdir)
-    write_text(dot_out, dot)
-    plot_rule_graph(rule_graph(dot), figure_out)
+    graph = rule_graph(rule_graph_dot(snakefile, workdir))
+    write_text(dot_out, canonical_dot(graph))
+    plot_rule_graph(graph, figure_out)
     write_text(markdown_out, reproducibility_markdown(raw_inputs, repository_url))
