@@ -267,3 +267,32 @@ def test_check_results_walks_survey_csvs_and_paper_tables(tmp_path):
     assert sorted(f.value for f in findings) == [2, 2, 3]
     assert all("air" not in f.where for f in findings)
     assert missing_note == ["paper/tables/sample.md"]
+
+
+def test_the_group_figure_draws_no_respondent_of_a_small_group(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    from hazegov.plots import group_comparison
+
+    scores = pd.DataFrame(
+        {
+            "bureau": ["small"] * 3 + ["large"] * 12,
+            "EFF": [1.0, 2.0, 3.0] + [3.0, 4.0] * 6,
+        }
+    )
+    drawn: list[int] = []
+    original = matplotlib.axes.Axes.scatter
+
+    def counting_scatter(self, x, y, *args, **kwargs):
+        drawn.append(len(y))
+        return original(self, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "scatter", counting_scatter)
+    labels = {"small": "Small bureau", "large": "Large bureau"}
+    path = tmp_path / "groups.png"
+    group_comparison(scores, ["EFF"], "bureau", labels, path, synthetic=True, min_count=5)
+    assert drawn == [12]
+    assert path.read_bytes().startswith(b"\x89PNG")
+    drawn.clear()
+    group_comparison(scores, ["EFF"], "bureau", labels, path, synthetic=True, min_count=3)
+    assert sorted(drawn) == [3, 12]

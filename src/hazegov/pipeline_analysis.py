@@ -186,7 +186,15 @@ def run_group_comparisons(
     labels = _sector_labels(cb) if settings["group"] == "sector" else {}
     if not labels:
         labels = {str(g): str(g) for g in sorted(scores[settings["group"]].unique())}
-    group_comparison(scores, constructs, settings["group"], labels, figure_out, synthetic=synthetic)
+    group_comparison(
+        scores,
+        constructs,
+        settings["group"],
+        labels,
+        figure_out,
+        synthetic=synthetic,
+        min_count=min_cell_count,
+    )
 
 
 def _terms(names: list[str]) -> list[str]:

@@ -81,13 +81,20 @@ def group_comparison(
     path: str | Path,
     *,
     synthetic: bool,
+    min_count: int = 1,
 ) -> None:
-    """Construct scores by group: every respondent as a point, with group means and 95% CIs."""
+    """Construct scores by group: every respondent as a point, with group means and 95% CIs.
+
+    A group of fewer than `min_count` respondents is named but not drawn: its points would
+    show the answers of a handful of people in one bureau (the small-cell rule of the tables).
+    """
     long = scores.melt(
         id_vars=[group], value_vars=list(constructs), var_name="construct", value_name="score"
     )
     long["group_label"] = long[group].map(group_labels).fillna(long[group])
     order = [group_labels.get(g, g) for g in group_labels if g in set(scores[group])]
+    counts = scores[group].map(group_labels).fillna(scores[group]).value_counts()
+    withheld = {label for label in order if counts.get(label, 0) < min_count}
     n = len(constructs)
     cols = min(3, n)
     rows = int(np.ceil(n / cols))
@@ -98,6 +105,9 @@ def group_comparison(
     for ax, construct in zip(axes.flat, constructs, strict=False):
         part = long[long["construct"] == construct]
         for i, label in enumerate(order):
+            if label in withheld:
+                ax.text(i, 3, f"n < {min_count}\nnot shown", ha="center", va="center", fontsize=6)
+                continue
             values = part.loc[part["group_label"] == label, "score"].dropna().to_numpy()
             ax.scatter(
                 i + rng.uniform(-0.25, 0.25, len(values)),
