@@ -1,6 +1,7 @@
 # Beijing haze (PM2.5) governance study: raw questionnaire export -> cleaned data -> paper.
 from snakemake.utils import min_version, validate
 
+from hazegov.build_lock import release_stale_lock
 from hazegov.config_check import check_config
 
 min_version("9.0")
@@ -20,6 +21,10 @@ check_config(
     overrides=workflow.overwrite_configfiles,
 )
 validate(config, "workflow/schemas/config.schema.yaml")
+
+# A build killed outright leaves its lock; the next run removes it once its owner is surely gone.
+if workflow.is_main_process and (stale_lock := release_stale_lock()):
+    logger.warning(stale_lock)
 
 
 include: "workflow/rules/common.smk"
