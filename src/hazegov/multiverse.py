@@ -495,22 +495,8 @@ MAX_ORDINAL_LEVELS = 15
 
 @dataclass(frozen=True)
 class _Design:
-    y: Any  # np.ndarray
+    y: Any  # np.ndarray of floats
     X: pd.DataFrame  # design columns without the intercept
-
-
-def _levels(values: pd.Series) -> list[Any]:
-    """A categorical term's levels in hazegov.analysis.regression's order."""
-    import pandas as pd
-
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        present = set(values.unique())
-        return [c for c in values.cat.categories if c in present]
-    uniques = list(values.unique())
-    try:
-        return sorted(uniques)
-    except TypeError:
-        return sorted(uniques, key=str)
 
 
 def build_design(
@@ -522,34 +508,14 @@ def build_design(
     *,
     what: str,
 ) -> _Design:
-    """Complete cases; numeric terms as they are, categorical ones as treatment dummies
-    ("term[T.level]") against the reference level (default: the first)."""
-    import numpy as np
-    import pandas as pd
+    """The study's regression design (hazegov.analysis.regression.build_design), its outcome
+    as a float array for the lean estimators below."""
+    from hazegov.analysis.regression import build_design as study_design
 
-    missing = [c for c in [outcome, *terms] if c not in frame.columns]
-    if missing:
-        raise AnalysisError(f"{what}: columns not in the data: {missing}")
-    data = frame.loc[:, [outcome, *terms]].dropna()
-    y = pd.to_numeric(data[outcome]).to_numpy(dtype=float)
-    if len(np.unique(y)) < 2:
-        raise AnalysisError(f"{what}: the outcome {outcome!r} is constant in the usable cases")
-    columns: dict[str, Any] = {}
-    for term in terms:
-        if term in categorical:
-            levels = _levels(data[term])
-            if len(levels) < 2:
-                raise AnalysisError(f"{what}: categorical {term!r} is constant (one level)")
-            ref = reference.get(term, levels[0])
-            for level in levels:
-                if level != ref:
-                    columns[f"{term}[T.{level}]"] = (data[term] == level).astype(float)
-        else:
-            values = pd.to_numeric(data[term]).astype(float)
-            if not np.var(values.to_numpy()) > 0:
-                raise AnalysisError(f"{what}: term {term!r} is constant in the usable cases")
-            columns[term] = values
-    return _Design(y, pd.DataFrame(columns, index=data.index))
+    design = study_design(
+        frame, outcome, terms, [], categorical, reference, what=what, numeric_outcome=True
+    )
+    return _Design(design.y.to_numpy(dtype=float), design.X)
 
 
 def _require_fit(X: Any, n_params: int, *, what: str) -> None:
@@ -1404,10 +1370,6 @@ def read_json(path: str | Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def _data_source(provenance: Mapping[str, Any]) -> str:
-    return "synthetic" if provenance.get("synthetic") else "real"
-
-
 def run_multiverse_sample(
     responses: str | Path,
     codebook: str | Path,
@@ -1420,7 +1382,7 @@ def run_multiverse_sample(
 
     import pandas as pd
 
-    from hazegov.cleaning import read_provenance, write_parquet
+    from hazegov.cleaning import read_provenance, source_label, write_parquet
     from hazegov.codebook import load_codebook
 
     provenance = read_provenance(responses)
@@ -1432,7 +1394,7 @@ def run_multiverse_sample(
     )
     write_parquet(prepared.frame, sample_out, provenance)
     write_json(
-        {**prepared.report, "settings": dict(settings), "data_source": _data_source(provenance)},
+        {**prepared.report, "settings": dict(settings), "data_source": source_label(provenance)},
         report_out,
     )
 

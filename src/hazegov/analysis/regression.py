@@ -74,7 +74,7 @@ def _levels(values: pd.Series) -> list[object]:
         return sorted(uniques, key=str)
 
 
-def _build_design(
+def build_design(
     frame: pd.DataFrame,
     outcome: str,
     predictors: Sequence[str],
@@ -85,6 +85,8 @@ def _build_design(
     what: str,
     numeric_outcome: bool,
 ) -> _Design:
+    """Complete cases; numeric terms as they are, categorical ones as treatment dummies
+    ("term[T.level]") against the reference level (default: the lowest present level)."""
     predictors, controls, categorical = list(predictors), list(controls), list(categorical)
     reference = dict(reference or {})
     terms = predictors + controls
@@ -266,7 +268,7 @@ def ols_hc3(
     HC3 Wald F that all slopes are zero (F(df_model, df_resid), as Stata reports it).
     """
     what = f"ols_hc3({outcome!r})"
-    design = _build_design(
+    design = build_design(
         frame,
         outcome,
         predictors,
@@ -498,7 +500,7 @@ def ordinal_logit(
     not converge is returned with a warning, not refused.
     """
     what = f"ordinal_logit({outcome!r})"
-    design = _build_design(
+    design = build_design(
         frame,
         outcome,
         predictors,
