@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,8 @@ def write_parquet(frame: pd.DataFrame, path: str | Path, provenance: dict[str, A
 def read_provenance(path: str | Path) -> dict[str, Any]:
     meta = pq.read_schema(path).metadata or {}
     return json.loads(meta.get(b"hazegov.provenance", b"{}"))
+
+
+def source_label(provenance: Mapping[str, Any]) -> str:
+    """What every output says of its data: "synthetic" or "real"."""
+    return "synthetic" if provenance.get("synthetic") else "real"

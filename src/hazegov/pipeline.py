@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from hazegov.cleaning import apply_exclusions, read_provenance, write_parquet
+from hazegov.cleaning import apply_exclusions, read_provenance, source_label, write_parquet
 from hazegov.codebook import load_codebook
 from hazegov.describe import (
     plot_participant_flow,
@@ -44,10 +44,6 @@ def write_json(record: dict[str, Any], path: str | Path) -> None:
     )
 
 
-def _source_label(provenance: dict[str, Any]) -> str:
-    return "synthetic" if provenance.get("synthetic") else "real"
-
-
 def run_ingest(
     export: str | Path,
     codebook: str | Path,
@@ -63,8 +59,8 @@ def run_ingest(
     provenance = data_source(export)
     result = ingest_export(export, cb, encoding=encoding, out_of_range=out_of_range)
     log.info("read %s rows from %s (%s)", result.report["rows"], export, result.report["encoding"])
-    report = result.report | {"data_source": _source_label(provenance)}
-    quality = result.quality_log.assign(data_source=_source_label(provenance))
+    report = result.report | {"data_source": source_label(provenance)}
+    quality = result.quality_log.assign(data_source=source_label(provenance))
     write_parquet(result.responses, responses_out, provenance)
     write_csv(quality, quality_out)
     write_json(report, report_out)
@@ -86,7 +82,7 @@ def run_clean(
     cleaned = apply_exclusions(pd.read_parquet(responses), cb, exclusions)
     for step in cleaned.flow.itertuples(index=False):
         log.info("%-16s excluded %3d, remaining %3d", step.step, step.excluded, step.remaining)
-    label = _source_label(provenance)
+    label = source_label(provenance)
     write_parquet(cleaned.analysis, analysis_out, provenance)
     write_csv(published_flow(cleaned.flow, min_cell_count).assign(data_source=label), flow_out)
 
@@ -119,7 +115,7 @@ def run_release(
         result.n_classes,
         result.smallest_class,
     )
-    label = _source_label(provenance)
+    label = source_label(provenance)
     file_label = (
         "SYNTHETIC DATA - " if label == "synthetic" else ""
     ) + "Beijing haze governance survey"
@@ -159,7 +155,7 @@ def run_analysis_sample(
         sample.report["cells_imputed"],
     )
     write_parquet(sample.frame, sample_out, provenance)
-    write_json(sample.report | {"data_source": _source_label(provenance)}, report_out)
+    write_json(sample.report | {"data_source": source_label(provenance)}, report_out)
 
 
 def run_sample_by_group(
@@ -175,7 +171,7 @@ def run_sample_by_group(
     provenance = read_provenance(analysis)
     table = sample_by_group(pd.read_parquet(analysis), cb)
     shown = published_sample_by_group(table, min_cell_count)
-    write_csv(shown.assign(data_source=_source_label(provenance)), table_out)
+    write_csv(shown.assign(data_source=source_label(provenance)), table_out)
     write_text(
         markdown_out,
         sample_table_markdown(table, bool(provenance.get("synthetic")), min_cell_count),
