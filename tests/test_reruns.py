@@ -68,14 +68,9 @@ def result_hashes(workdir: Path) -> dict[str, str]:
     }
 
 
-def planned_jobs(workdir: Path, *args: str) -> set[str]:
-    """The rules a dry run would execute, read from Snakemake's job-stats table."""
-    run = snakemake(workdir, "--dry-run", *args)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    out = run.stdout + run.stderr
-    if "Nothing to be done" in out:
-        return set()
-    table = out.split("Job stats:", 1)[1].splitlines()
+def planned_rules(output: str) -> set[str]:
+    """The rules in Snakemake's "Job stats" table."""
+    table = output.split("Job stats:", 1)[1].splitlines()
     rules = set()
     for line in table[3:]:
         parts = line.split()
@@ -83,6 +78,14 @@ def planned_jobs(workdir: Path, *args: str) -> set[str]:
             break
         rules.add(parts[0])
     return rules
+
+
+def planned_jobs(workdir: Path, *args: str) -> set[str]:
+    """The rules a dry run would execute."""
+    run = snakemake(workdir, "--dry-run", *args)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    out = run.stdout + run.stderr
+    return set() if "Nothing to be done" in out else planned_rules(out)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ fail instead). `.ci/run` starts the local cluster, so CI runs them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -21,7 +20,7 @@ import pytest
 import yaml
 
 from .conftest import ROOT
-from .test_reruns import portable_workdir
+from .test_reruns import planned_rules, portable_workdir, result_hashes
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 SLURM_PROFILE = ROOT / "profiles" / "slurm"
@@ -97,15 +96,6 @@ def run_snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def output_hashes(workdir: Path) -> dict[str, str]:
-    results = workdir / "results"
-    return {
-        str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(results.rglob("*"))
-        if p.is_file()
-    }
-
-
 def steps(output: str) -> int:
     """Jobs Snakemake ran, from its last "N of M steps" line."""
     found = STEPS.findall(output)
@@ -113,18 +103,6 @@ def steps(output: str) -> int:
     done, total = map(int, found[-1])
     assert done == total, output[-3000:]
     return total
-
-
-def planned_rules(output: str) -> set[str]:
-    """The rules in Snakemake's "Job stats" table."""
-    table = output.split("Job stats:", 1)[1].splitlines()
-    rules = set()
-    for line in table[3:]:
-        parts = line.split()
-        if not parts or parts[0] == "total":
-            break
-        rules.add(parts[0])
-    return rules
 
 
 def test_the_slurm_profile_sizes_every_rule():
@@ -207,7 +185,7 @@ def test_the_local_run_used_no_slurm_and_the_same_jobs(builds):
 @pytest.mark.e2e
 @needs_slurm
 def test_slurm_and_local_outputs_are_byte_identical(builds):
-    local, cluster = output_hashes(builds["local"][0]), output_hashes(builds["slurm"][0])
+    local, cluster = result_hashes(builds["local"][0]), result_hashes(builds["slurm"][0])
     assert local, "the local run wrote no results"
     assert local.keys() == cluster.keys()
     differing = sorted(k for k in local if local[k] != cluster[k])
