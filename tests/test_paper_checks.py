@@ -21,12 +21,15 @@ from hazegov.paper_checks import (
     DIGIT_ALLOWLIST,
     AllowedNumber,
     Problem,
+    appendices_and_offline,
     check_paper,
     digits_in_prose,
+    figure_text_sizes,
     format_problems,
     main,
     missing_figures,
     paper_sources,
+    quarto_syntax,
     read_supplementary,
     undefined_variables,
     unresolved_crossrefs,
@@ -38,7 +41,7 @@ PAPER = ROOT / "paper"
 SUPPLEMENTARY = PAPER / "supplementary_variables.txt"
 FIXTURE = Path(__file__).parent / "fixtures" / "paper_checks"
 # What the rule stage_paper_sources copies (workflow/rules/common.smk, paper_sources()).
-STAGED_PATTERNS = ("*.qmd", "chapters/*.qmd", "_quarto.yml", "*.bib", "*.csl", "*.css")
+STAGED_PATTERNS = ("*.qmd", "_quarto.yml", "*.bib", "*.csl", "*.css", "*.typ")
 FRESH_BUILD_ENV = "HAZEGOV_TEST_FRESH_PAPER"  # set to build `.test` even when results/ exists
 STALE_HINT = (
     "\n(the generated inputs come from results/paper when it exists: if it is older than the "
@@ -175,8 +178,8 @@ def test_allowlist_is_short_and_documented() -> None:
 def test_undefined_variables(fixture_build: Path) -> None:
     problems = undefined_variables(fixture_build)
     assert [str(p) for p in problems] == [
-        "chapters/_one.qmd:4: variable 'sample.typo' is not in _variables.yml",
-        "chapters/_one.qmd:4: variable 'sample' is a mapping, not a scalar",
+        "_one.qmd:4: variable 'sample.typo' is not in _variables.yml",
+        "_one.qmd:4: variable 'sample' is a mapping, not a scalar",
     ]
 
 
@@ -218,17 +221,52 @@ def test_missing_variables_file(fixture_build: Path) -> None:
 
 
 def test_includes_resolve_from_the_main_document(fixture_build: Path) -> None:
-    # chapters/_one.qmd includes tables/counts.md: found from the build dir, not chapters/
-    assert undefined_variables(fixture_build)[0].file == "chapters/_one.qmd"
-    (fixture_build / "chapters" / "tables").mkdir()
-    shutil.move(fixture_build / "tables" / "counts.md", fixture_build / "chapters" / "tables")
+    # _one.qmd, beside index.qmd, includes tables/counts.md: both readings of Quarto agree
+    assert undefined_variables(fixture_build)[0].file == "_one.qmd"
+    (fixture_build / "tables" / "counts.md").unlink()
     problems = unresolved_crossrefs(fixture_build)
-    assert "chapters/_one.qmd:11: included file not found: tables/counts.md" in map(str, problems)
+    assert "_one.qmd:11: included file not found: {{< include tables/counts.md >}}" in map(
+        str, problems
+    )
     assert any("@tbl-counts has no label" in p.message for p in problems)
 
 
+def test_an_include_quarto_releases_resolve_differently_is_reported(fixture_build: Path) -> None:
+    (fixture_build / "chapters").mkdir()
+    (fixture_build / "_one.qmd").rename(fixture_build / "chapters" / "_one.qmd")
+    index = fixture_build / "index.qmd"
+    index.write_text(
+        index.read_text(encoding="utf-8").replace("include _one.qmd", "include chapters/_one.qmd"),
+        encoding="utf-8",
+    )
+    problems = [str(p) for p in quarto_syntax(fixture_build)]
+    assert any(
+        p.startswith("chapters/_one.qmd:11: include path 'tables/counts.md' resolves")
+        for p in problems
+    ), problems
+
+
+def test_quarto_block_shortcode_rule(fixture_build: Path) -> None:
+    chapter = fixture_build / "_two.qmd"
+    chapter.write_text(
+        "# Two {#sec-two}\n\n"
+        "{{< var sample.n >}}, and McDonald's {{< var sample.rate >}}\n"
+        "{{< var sample.n >}} of {{< var sample.rate >}}\n"
+        "Fine: {{< var sample.n >}} of {{< var sample.rate >}}\n"
+        "Text before.\n{{< include tables/counts.md >}}\n\n"
+        "An inline {{< include tables/counts.md >}} include.\n",
+        encoding="utf-8",
+    )
+    problems = [str(p) for p in quarto_syntax(fixture_build)]
+    assert problems[0].startswith("_two.qmd:3: Quarto stops here ('Invalid Shortcode')")
+    assert problems[1].startswith("_two.qmd:4: Quarto misreads this line as one block shortcode")
+    assert "_two.qmd:7: Quarto needs a blank line before and after an include" in problems
+    assert any(p.startswith("_two.qmd:9: an include must stand alone") for p in problems)
+    assert len(problems) == 4, problems
+
+
 def test_include_cycle_is_reported(fixture_build: Path) -> None:
-    chapter = fixture_build / "chapters" / "_two.qmd"
+    chapter = fixture_build / "_two.qmd"
     chapter.write_text("{{< include index.qmd >}}\n", encoding="utf-8")
     problems = missing_figures(fixture_build)
     assert any(p.message.startswith("include cycle") for p in problems)
@@ -239,35 +277,37 @@ def test_include_cycle_is_reported(fixture_build: Path) -> None:
 
 def test_unresolved_crossrefs(fixture_build: Path) -> None:
     assert [str(p) for p in unresolved_crossrefs(fixture_build)] == [
-        "chapters/_one.qmd:5: @fig-nowhere has no label {#fig-nowhere}",
-        "chapters/_one.qmd:5: @tbl-gone has no label {#tbl-gone}",
-        "chapters/_two.qmd:13: label 'fig-flow' also defined at chapters/_one.qmd:7",
+        "_one.qmd:5: @fig-nowhere has no label {#fig-nowhere}",
+        "_one.qmd:5: @tbl-gone has no label {#tbl-gone}",
+        "_two.qmd:13: label 'fig-flow' also defined at _one.qmd:7",
     ]
 
 
 def test_code_cell_labels_count(fixture_build: Path) -> None:
-    chapter = fixture_build / "chapters" / "_two.qmd"
+    chapter = fixture_build / "_two.qmd"
     chapter.write_text(
         "# Two {#sec-two}\n\nSee @fig-cell.\n\n```{python}\n#| label: fig-cell\nplot()\n```\n",
         encoding="utf-8",
     )
     assert _found(unresolved_crossrefs(fixture_build)) == [
-        ("chapters/_one.qmd", 5),
-        ("chapters/_one.qmd", 5),
+        ("_one.qmd", 5),
+        ("_one.qmd", 5),
     ]
 
 
 def test_missing_figures(fixture_build: Path) -> None:
     assert [str(p) for p in missing_figures(fixture_build)] == [
-        "chapters/_one.qmd:9: image not found: figures/missing.png",
-        "chapters/_two.qmd:11: image not found: figures/raw.png",
+        "_one.qmd:9: image not found: figures/missing.png",
+        "_two.qmd:11: image not found: figures/raw.png",
     ]
 
 
 def test_check_paper_and_main(fixture_build: Path, capsys: pytest.CaptureFixture[str]) -> None:
     paper_dir = FIXTURE / "prose"
     problems = check_paper(fixture_build, paper_dir, [])
-    assert len(problems) == 6 + 2 + 3 + 3 + 2
+    # digits, undefined, unused, crossrefs, images, and the figures' print sizes (one PNG
+    # without recorded text sizes, two figures without a width)
+    assert len(problems) == 6 + 2 + 3 + 3 + 2 + 3
     assert main([str(fixture_build), str(paper_dir)]) == 1
     out = capsys.readouterr()
     assert "image not found: figures/missing.png" in out.out
@@ -280,7 +320,7 @@ def test_check_paper_and_main(fixture_build: Path, capsys: pytest.CaptureFixture
 def test_paper_sources_are_found() -> None:
     names = {p.relative_to(PAPER).as_posix() for p in paper_sources(PAPER)}
     assert "index.qmd" in names
-    assert any(name.startswith("chapters/_") for name in names)
+    assert any(name.startswith("_") for name in names)
 
 
 def test_paper_prose_has_no_hand_typed_digits() -> None:
@@ -317,11 +357,82 @@ def test_paper_figures_exist(real_build: Path) -> None:
 
 
 def test_missing_figures_resolves_variables_in_paths(fixture_build: Path) -> None:
-    chapter = fixture_build / "chapters" / "_two.qmd"
+    chapter = fixture_build / "_two.qmd"
     chapter.write_text(
         "![A](figures/{{< var table.note >}}.png)\n\n![B](figures/{{< var no.such >}}.png)\n",
         encoding="utf-8",
     )
     problems = [str(p) for p in missing_figures(fixture_build)]
-    assert "chapters/_two.qmd:1: image not found: figures/synthetic.png" in problems
+    assert "_two.qmd:1: image not found: figures/synthetic.png" in problems
     assert not any(":3:" in p for p in problems)  # left to undefined_variables
+
+
+# --------------------------------------------------------------------------- print sizes
+
+
+def _figure(path: Path, width_in: float, fontsize: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hazegov.describe import save_png
+
+    fig, ax = plt.subplots(figsize=(width_in, 3), dpi=50)
+    ax.set_title("Title", fontsize=12)
+    ax.tick_params(labelsize=fontsize)
+    save_png(fig, path)
+
+
+@pytest.mark.parametrize(
+    ("width_in", "fontsize", "width_attr", "ok"),
+    [
+        (6.3, 6.0, "width=100%", True),  # 6 pt at its own size, printed at its own size
+        (6.3, 6.0, "width=80%", False),  # shrunk to 80%: 4.8 pt
+        (12.6, 12.0, "width=100%", True),  # twice the column, printed at half its size
+        (12.6, 11.0, "width=100%", False),
+        (6.3, 8.0, "width=12cm", True),  # 8 pt x 12 / 16 cm
+        (6.3, 8.0, "width=20cm", False),  # wider than the text column
+    ],
+)
+def test_figure_text_prints_at_six_points(
+    fixture_build: Path, width_in: float, fontsize: float, width_attr: str, ok: bool
+) -> None:
+    _figure(fixture_build / "figures" / "sized.png", width_in, fontsize)
+    (fixture_build / "_two.qmd").write_text(
+        f"# Two {{#sec-two}}\n\n![Sized](figures/sized.png){{#fig-sized {width_attr}}}\n",
+        encoding="utf-8",
+    )
+    problems = [p for p in figure_text_sizes(fixture_build) if p.file == "_two.qmd"]
+    assert (problems == []) is ok, format_problems(problems)
+
+
+def test_figures_without_a_width_or_recorded_sizes(fixture_build: Path) -> None:
+    problems = [str(p) for p in figure_text_sizes(fixture_build)]
+    assert problems == [
+        "_one.qmd:7: figure figures/flow.png does not record its text size",
+        "_one.qmd:9: figure figures/missing.png has no width=, so no known print size",
+        "_two.qmd:13: figure figures/flow.png has no width=, so no known print size",
+    ]
+
+
+# --------------------------------------------------------------------------- appendices
+
+
+def test_appendix_letters_links_and_callouts(fixture_build: Path) -> None:
+    (fixture_build / "_two.qmd").write_text(
+        "# Two {#sec-two}\n\nSee [Appendix A](#sec-app-a), [Appendix B](#sec-app-a) and "
+        "[Appendix C](#sec-two).\n\n::: {.callout-note}\nA note.\n:::\n\n"
+        "# Appendix A: First {#sec-app-a .unnumbered}\n\n"
+        "# Appendix C: Second {#sec-app-b}\n",
+        encoding="utf-8",
+    )
+    problems = [str(p) for p in appendices_and_offline(fixture_build)]
+    assert problems == [
+        "_two.qmd:3: link 'Appendix B' points at #sec-app-a, which is Appendix A",
+        "_two.qmd:3: link 'Appendix C' points at #sec-two, which is no appendix heading",
+        "_two.qmd:5: a callout: Quarto's typst output imports the typst package "
+        "@preview/fontawesome for it, which needs the network; use a .block div",
+        "_two.qmd:11: Appendix C should be Appendix B: appendices are lettered in order",
+        "_two.qmd:11: an appendix heading must be {.unnumbered}",
+    ]

@@ -24,6 +24,7 @@ from hazegov.paper_render import (
     quarto_version,
     render_paper,
     render_preview,
+    typst_blocks,
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "paper_minimal"
@@ -108,36 +109,77 @@ def test_non_scalar_var_is_an_error(tmp_path: Path) -> None:
         expand_shortcodes("{{< var data >}}", tmp_path, {"data": {"n": 1}})
 
 
-def test_includes_nest_relative_to_including_file(build_dir: Path) -> None:
+def test_includes_paste_files_beside_the_main_document(build_dir: Path) -> None:
     text = expand_shortcodes(
-        "{{< include chapters/introduction.qmd >}}",
+        "{{< include introduction.qmd >}}",
         build_dir,
         {"data": {"n_received": 7, "response_rate": "50%"}},
         source=build_dir / "index.qmd",
     )
     assert "We received 7 questionnaires" in text
-    assert "## Sample {#sec-sample}" in text  # chapters/sample.qmd
-    assert ": Sample composition {#tbl-sample}" in text  # tables/sample.md via ../
+    assert "## Sample {#sec-sample}" in text  # sample.qmd, included by introduction.qmd
+    assert ": Sample composition {#tbl-sample}" in text  # tables/sample.md, from sample.qmd
     assert "{{<" not in text
 
 
 def test_missing_include_names_including_file_and_path(build_dir: Path) -> None:
-    chapter = build_dir / "chapters" / "sample.qmd"
-    chapter.write_text("{{< include ../tables/missing.md >}}\n", encoding="utf-8")
+    chapter = build_dir / "sample.qmd"
+    chapter.write_text("{{< include tables/missing.md >}}\n", encoding="utf-8")
     with pytest.raises(PaperRenderError) as info:
         expand_shortcodes(
-            "{{< include chapters/sample.qmd >}}", build_dir, {}, source=build_dir / "index.qmd"
+            "{{< include sample.qmd >}}", build_dir, {}, source=build_dir / "index.qmd"
         )
     assert "sample.qmd" in str(info.value)
-    assert "../tables/missing.md" in str(info.value)
+    assert "tables/missing.md" in str(info.value)
 
 
-def test_root_relative_include(tmp_path: Path) -> None:
+def test_include_that_quarto_releases_resolve_differently_is_refused(tmp_path: Path) -> None:
+    # From chapters/c.qmd, "tables/t.md" is tables/t.md beside index.qmd for one Quarto release
+    # and chapters/tables/t.md for another: the preview refuses rather than guess.
     (tmp_path / "chapters").mkdir()
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "t.md").write_text("table\n", encoding="utf-8")
+    (tmp_path / "chapters" / "c.qmd").write_text("{{< include tables/t.md >}}\n", encoding="utf-8")
+    with pytest.raises(PaperRenderError, match=r"c\.qmd:1: include path 'tables/t.md' resolves"):
+        expand_shortcodes(
+            "{{< include chapters/c.qmd >}}", tmp_path, {}, source=tmp_path / "index.qmd"
+        )
+
+
+def test_root_relative_include_is_refused(tmp_path: Path) -> None:
     (tmp_path / "shared.md").write_text("shared text\n", encoding="utf-8")
-    (tmp_path / "chapters" / "c.qmd").write_text("{{< include /shared.md >}}", encoding="utf-8")
-    text = expand_shortcodes("{{< include chapters/c.qmd >}}", tmp_path, {}, project_root=tmp_path)
-    assert text == "shared text"
+    with pytest.raises(PaperRenderError, match="starts with '/'"):
+        expand_shortcodes("{{< include /shared.md >}}", tmp_path, {})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Text {{< include a.qmd >}} inline.", "only from a line of its own"),
+        ("Text above.\n{{< include a.qmd >}}\n", "blank line before and after"),
+        ("{{< include a.qmd >}}\nText below.\n", "blank line before and after"),
+    ],
+)
+def test_include_must_stand_alone_between_blank_lines(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "a.qmd").write_text("a\n", encoding="utf-8")
+    with pytest.raises(PaperRenderError, match=message):
+        expand_shortcodes(text, tmp_path, {})
+
+
+def test_a_line_quarto_reads_as_one_block_shortcode_is_refused(tmp_path: Path) -> None:
+    # Quarto takes a line that starts with "{{< " and ends with " >}}" for one block shortcode;
+    # the apostrophe then breaks its parameter grammar ("Invalid Shortcode").
+    variables = {"a": 1, "b": 2}
+    text = "{{< var a >}}, and McDonald's ω {{< var b >}}\n"
+    with pytest.raises(PaperRenderError, match=r"chap\.qmd:1: Quarto stops here"):
+        expand_shortcodes(text, tmp_path, variables, source=tmp_path / "chap.qmd")
+    with pytest.raises(PaperRenderError, match="misreads this line"):
+        expand_shortcodes("{{< var a >}} to {{< var b >}}\n", tmp_path, variables)
+    assert expand_shortcodes("From {{< var a >}} to {{< var b >}}\n", tmp_path, variables) == (
+        "From 1 to 2\n"
+    )
 
 
 def test_include_cycle_is_detected(tmp_path: Path) -> None:
@@ -161,7 +203,7 @@ def test_pagebreak_escape_and_unknown_shortcodes(tmp_path: Path) -> None:
 NUMBERING_DOC = """\
 # Intro {#sec-intro}
 
-See @fig-a, @fig-b, [@tbl-x], @tbl-y and [-@fig-b]; also @sec-deep and @sec-app-two.
+See @fig-a, @fig-b, [@tbl-x], @tbl-y and [-@fig-b]; also @sec-deep and [Appendix B](#sec-app-two).
 
 ![First](a.png){#fig-a}
 
@@ -183,17 +225,17 @@ See @fig-a, @fig-b, [@tbl-x], @tbl-y and [-@fig-b]; also @sec-deep and @sec-app-
 
 Table: Table Y {#tbl-y}
 
-# Questionnaire {#sec-app-one .appendix}
+# Appendix A: Questionnaire {#sec-app-one .unnumbered}
 
-## Items {#sec-items}
+## Items {#sec-items .unnumbered}
 
-# Codebook {#sec-app-two}
+# Appendix B: Codebook {#sec-app-two .unnumbered}
 
-Refs to @sec-still, @sec-method, @sec-items and @sec-app-one.
+Refs to @sec-still, @sec-method, [the items](#sec-items) and [Appendix A](#sec-app-one).
 """
 
 
-def test_numbering_of_figures_tables_sections_and_appendix() -> None:
+def test_numbering_of_figures_tables_sections_and_unnumbered_appendices() -> None:
     out = number_crossrefs(NUMBERING_DOC)
     assert "![Figure 1: First](a.png){#fig-a}" in out
     assert "![Figure 2: Second [with brackets]](b.png){#fig-b width=50%}" in out
@@ -204,18 +246,30 @@ def test_numbering_of_figures_tables_sections_and_appendix() -> None:
     assert "# Not counted {.unnumbered}\n" in out
     assert '## Still numbered {#sec-still number="1.2"}' in out
     assert '# Method {#sec-method number="2"}' in out
-    assert '# Questionnaire {#sec-app-one .appendix number="A"}' in out
-    assert '## Items {#sec-items number="A.1"}' in out
-    assert '# Codebook {#sec-app-two number="B"}' in out
-    assert "#counter(heading).update(0)" in out.split("# Questionnaire")[0]
+    # as Quarto 1.8 outside book projects: appendices are titled, not numbered, by the author
+    assert "# Appendix A: Questionnaire {#sec-app-one .unnumbered}\n" in out
+    assert "## Items {#sec-items .unnumbered}\n" in out
+    assert "# Appendix B: Codebook {#sec-app-two .unnumbered}\n" in out
 
     nbsp = "\u00a0"
     assert f"See [Figure{nbsp}1](#fig-a), [Figure{nbsp}2](#fig-b)," in out
     assert f"[Table{nbsp}1](#tbl-x), [Table{nbsp}2](#tbl-y) and [2](#fig-b);" in out
-    assert f"[Section{nbsp}1.1](#sec-deep) and [Appendix{nbsp}B](#sec-app-two)." in out
+    assert f"[Section{nbsp}1.1](#sec-deep) and [Appendix B](#sec-app-two)." in out
     assert f"[Section{nbsp}1.2](#sec-still), [Section{nbsp}2](#sec-method)" in out
-    assert f"[Appendix{nbsp}A.1](#sec-items) and [Appendix{nbsp}A](#sec-app-one)." in out
+    assert "[the items](#sec-items) and [Appendix A](#sec-app-one)." in out
     assert "@" not in out
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ("# Questionnaire {#sec-q .appendix}\n", "Quarto 1.8 letters appendices only in book"),
+        ("# A {#sec-a .unnumbered}\n\nSee @sec-a.\n", "refers to the unnumbered section 'A'"),
+    ],
+)
+def test_what_quarto_would_number_otherwise_is_refused(doc: str, message: str) -> None:
+    with pytest.raises(PaperRenderError, match=message):
+        number_crossrefs(doc)
 
 
 def test_crossref_options_change_the_words() -> None:
@@ -286,6 +340,27 @@ def test_callouts_get_title_and_typst_box() -> None:
     assert "::: {.other}\nPlain div.\n:::" in out
 
 
+def test_block_divs_become_typst_blocks_as_in_quarto() -> None:
+    doc = '::: {.block .note fill="luma(230)" inset=8pt}\nBody.\n:::\n'
+    out = typst_blocks(doc)
+    assert out.startswith('::: {.block .note fill="luma(230)" inset=8pt}\n')
+    assert "```{=typst}\n#block(\nfill:luma(230),\ninset:8pt,\n[\n```" in out
+    assert out.rstrip().endswith("```{=typst}\n])\n```\n\n:::") or "])" in out
+    assert "Body." in out
+
+
+def test_callouts_are_refused_for_the_pdf(build_dir: Path, tmp_path: Path) -> None:
+    chapter = build_dir / "sample.qmd"
+    chapter.write_text(
+        chapter.read_text(encoding="utf-8") + "\n::: {.callout-note}\nA note.\n:::\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PaperRenderError, match="@preview/fontawesome"):
+        render_preview(build_dir, {"pdf": tmp_path / "p.pdf"})
+    render_preview(build_dir, {"html": tmp_path / "p.html"})  # HTML has no such need
+    assert 'class="callout callout-note"' in (tmp_path / "p.html").read_text(encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- preview render
 
 
@@ -300,11 +375,11 @@ def test_html_preview(rendered: dict[str, Path]) -> None:
     assert "Table 1:" in page
     assert "We received 1234 questionnaires" in page
     assert '<a href="#sec-sample">Section\u00a01.1</a>' in page
-    assert '<a href="#sec-questionnaire">Appendix\u00a0A</a>' in page
-    assert '<span class="header-section-number">A.1</span> Items' in page
+    assert '<a href="#sec-questionnaire">Appendix A</a>' in page
+    assert "Appendix A: Questionnaire" in words
     assert "<code>@fig-flow</code>" in page
     assert "Answers are self-reported" in page
-    assert 'class="callout callout-warning"' in page
+    assert 'class="block caveat"' in page
     # citeproc resolved the citation and built the reference list
     assert "Liang 2015" in page
     assert "fixture article on haze governance" in words.lower()
@@ -339,7 +414,7 @@ def test_preview_is_deterministic(rendered: dict[str, Path], tmp_path: Path) -> 
 
 
 def test_unknown_var_in_chapter_fails_before_writing(build_dir: Path, tmp_path: Path) -> None:
-    chapter = build_dir / "chapters" / "sample.qmd"
+    chapter = build_dir / "sample.qmd"
     chapter.write_text("{{< var data.n_typo >}}\n", encoding="utf-8")
     out = tmp_path / "out"
     with pytest.raises(PaperRenderError, match=r"sample\.qmd.*data\.n_typo"):
@@ -358,7 +433,7 @@ def test_failing_pandoc_leaves_no_output(build_dir: Path, tmp_path: Path) -> Non
 
 
 def test_failing_typst_leaves_no_output(build_dir: Path, tmp_path: Path) -> None:
-    chapter = build_dir / "chapters" / "sample.qmd"
+    chapter = build_dir / "sample.qmd"
     chapter.write_text(
         chapter.read_text(encoding="utf-8") + "\n```{=typst}\n#undefined-function(\n```\n",
         encoding="utf-8",
@@ -380,7 +455,7 @@ def test_failing_typst_leaves_no_output(build_dir: Path, tmp_path: Path) -> None
 def test_missing_citation_or_image_is_an_error(
     build_dir: Path, tmp_path: Path, old: str, new: str, message: str
 ) -> None:
-    for chapter in (build_dir / "chapters").glob("*.qmd"):
+    for chapter in build_dir.glob("*.qmd"):
         chapter.write_text(chapter.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
     out = tmp_path / "p.html"
     with pytest.raises(PaperRenderError, match=message):

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.patches import FancyBboxPatch
+from matplotlib.text import Text
 
 from hazegov.codebook import Codebook
 from hazegov.disclosure import (
@@ -191,8 +192,37 @@ def plot_participant_flow(
     save_png(fig, path)
 
 
+# PNG text keys through which the paper checks learn a figure's size and its smallest text.
+FIGURE_WIDTH_KEY = "hazegov:figure-width-in"
+SMALLEST_TEXT_KEY = "hazegov:smallest-text-pt"
+
+
+def smallest_text_pt(fig: plt.Figure) -> float:
+    """The size of the smallest visible text in the figure, in points at the figure's own size.
+
+    Tick labels get their text only when the figure is laid out, so it is laid out first.
+    """
+    fig.draw_without_rendering()
+    sizes = [
+        text.get_fontsize()
+        for text in fig.findobj(Text)
+        if text.get_visible() and text.get_text().strip()
+    ]
+    return float(min(sizes)) if sizes else 0.0
+
+
 def save_png(fig: plt.Figure, path: str | Path) -> None:
-    """PNG without a software tag or date, so the bytes depend only on the figure."""
+    """PNG without a software tag or date, so the bytes depend only on the figure.
+
+    The figure's width and smallest text size are written into the PNG, so that
+    :mod:`hazegov.paper_checks` can tell how large the text prints at the width the paper
+    gives the figure.
+    """
+    metadata = {
+        **PNG_METADATA,
+        FIGURE_WIDTH_KEY: f"{fig.get_figwidth():.4f}",
+        SMALLEST_TEXT_KEY: f"{smallest_text_pt(fig):.2f}",
+    }
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata=PNG_METADATA)
+        fig.savefig(tmp, format="png", metadata=metadata)
     plt.close(fig)

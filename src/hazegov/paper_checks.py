@@ -6,9 +6,10 @@ failing run says exactly what to fix.  They also catch what renders silently: nu
 into the prose by hand (they would not change when the data do) and variables the pipeline
 produces that the paper never quotes.
 
-Includes are resolved as Quarto (and :mod:`hazegov.paper_render`) resolve them: an include is
-pasted text, so every relative path, nested ones too, is taken from the main document's
-directory, and a path starting with ``/`` from the project root.
+Shortcodes and includes are read by Quarto's own rules (:mod:`hazegov.quarto_syntax`, shared
+with :mod:`hazegov.paper_render`): :func:`quarto_syntax` lists every line Quarto would stop at
+or misread as one block shortcode, and every include that is not alone on its line, has no
+blank lines around it, or would resolve to another file in another Quarto release.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import re
-import shlex
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,17 +27,30 @@ from urllib.parse import unquote
 import yaml
 
 from hazegov.paper_render import _FENCE_RE, balanced_end, fence_end
+from hazegov.quarto_syntax import (
+    BLOCK_SHORTCODE_RE,
+    QuartoSyntaxError,
+    block_shortcode_problems,
+    include_target,
+    shortcode_params,
+)
+from hazegov.quarto_syntax import SHORTCODE_SPAN_RE as _SHORTCODE_RE
 
 __all__ = [
     "DIGIT_ALLOWLIST",
     "AllowedNumber",
     "Problem",
+    "appendices_and_offline",
     "check_paper",
     "digits_in_prose",
+    "figure_text_sizes",
     "format_problems",
     "main",
     "missing_figures",
+    "page_geometry",
     "paper_sources",
+    "pdf_layout",
+    "quarto_syntax",
     "read_supplementary",
     "undefined_variables",
     "unresolved_crossrefs",
@@ -133,9 +146,6 @@ DIGIT_ALLOWLIST: tuple[AllowedNumber, ...] = (
 _FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\n(?:.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 
 _COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
-_SHORTCODE_RE = re.compile(
-    r"\{\{\{<(?P<escaped>.*?)>\}\}\}|\{\{<\s*(?P<name>[\w-]+)(?P<args>.*?)\s*>\}\}", re.DOTALL
-)
 _CODE_SPAN_RE = re.compile(
     r"(?<!`)(?P<ticks>`+)(?!`)(?:(?!\n[ \t]*\n).)+?(?<!`)(?P=ticks)(?!`)", re.DOTALL
 )
@@ -326,9 +336,6 @@ class _Expanded:
         return "\n".join(self.lines)
 
 
-_INCLUDE_RE = re.compile(r"\{\{<\s*include\s+(?P<args>.*?)\s*>\}\}")
-
-
 def _expand_includes(build_dir: Path) -> _Expanded:
     build_dir = Path(build_dir)
     expanded = _Expanded()
@@ -341,53 +348,49 @@ def _expand_includes(build_dir: Path) -> _Expanded:
 
 
 def _paste(path: Path, build_dir: Path, out: _Expanded, chain: tuple[Path, ...]) -> None:
+    """Paste ``path`` with its includes, by Quarto's rules (:mod:`hazegov.quarto_syntax`)."""
     resolved = path.resolve()
     display = _display(path, build_dir)
     text = path.read_text(encoding="utf-8")
     if not any(s.path == resolved for s in out.sources):
         out.sources.append(_Source(resolved, text, display))
     chain = (*chain, resolved)
-
-    def keep(piece: str, number: int) -> None:
-        out.lines.append(piece)
-        out.origins.append((display, number))
-
-    for number, line in enumerate(text.splitlines(), start=1):
-        cursor = 0
-        for match in _INCLUDE_RE.finditer(line):
-            if match.start() > 0 and line[match.start() - 1] == "{":
-                continue  # {{{< include ... >}}} is Quarto's escape
-            if line[cursor : match.start()].strip():
-                keep(line[cursor : match.start()], number)
-            cursor = match.end()
-            target = _include_target(match["args"], build_dir)
-            if target is None:
-                out.problems.append(Problem(display, number, f"malformed include {match[0]!r}"))
-            elif not target.is_file():
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        try:
+            target = include_target(line, main_dir=build_dir, including_dir=resolved.parent)
+        except QuartoSyntaxError as exc:
+            out.problems.append(Problem(display, number, str(exc)))
+            target = None
+        if target is None:
+            if _INLINE_INCLUDE_RE.search(line) and not BLOCK_SHORTCODE_RE.match(line):
                 out.problems.append(
-                    Problem(display, number, f"included file not found: {match['args'].strip()}")
+                    Problem(
+                        display,
+                        number,
+                        "an include must stand alone on its line: Quarto ignores it elsewhere",
+                    )
                 )
-            elif target.resolve() in chain:
-                cycle = " -> ".join(str(p) for p in (*chain, target.resolve()))
-                out.problems.append(Problem(display, number, f"include cycle: {cycle}"))
-            else:
-                _paste(target, build_dir, out, chain)
-        if cursor == 0:
-            keep(line, number)
-        elif line[cursor:].strip():
-            keep(line[cursor:], number)
+            out.lines.append(line)
+            out.origins.append((display, number))
+            continue
+        neighbours = [lines[i] for i in (number - 2, number) if 0 <= i < len(lines)]
+        if any(n.strip() for n in neighbours):
+            out.problems.append(
+                Problem(display, number, "Quarto needs a blank line before and after an include")
+            )
+        if not target.is_file():
+            out.problems.append(
+                Problem(display, number, f"included file not found: {line.strip()}")
+            )
+        elif target in chain:
+            cycle = " -> ".join(str(p) for p in (*chain, target))
+            out.problems.append(Problem(display, number, f"include cycle: {cycle}"))
+        else:
+            _paste(target, build_dir, out, chain)
 
 
-def _include_target(args: str, build_dir: Path) -> Path | None:
-    try:
-        parts = shlex.split(args)
-    except ValueError:
-        return None
-    if len(parts) != 1:
-        return None
-    # relative paths resolve from the main document, "/" paths from the project root: both are
-    # the build directory here, as in paper_render.render_preview
-    return build_dir / parts[0].lstrip("/")
+_INLINE_INCLUDE_RE = re.compile(r"(?<!\{)\{\{<\s*include\b")
 
 
 # --------------------------------------------------------------------------- variables
@@ -437,10 +440,9 @@ def _var_uses(expanded: _Expanded) -> tuple[list[_VarUse], list[Problem]]:
             if match["escaped"] is not None or match["name"] != "var":
                 continue
             line = lines.line(match.start())
-            try:
-                args = shlex.split(match["args"])
-            except ValueError as exc:
-                problems.append(Problem(source.display, line, f"malformed {match[0]!r}: {exc}"))
+            args = shortcode_params(match[0])
+            if args is None:
+                problems.append(Problem(source.display, line, f"malformed {match[0]!r}"))
                 continue
             if len(args) != 1:
                 problems.append(
@@ -606,6 +608,25 @@ def unresolved_crossrefs(build_dir: Path | str) -> list[Problem]:
     return _in_order(problems)
 
 
+# --------------------------------------------------------------------------- Quarto's rules
+
+
+def quarto_syntax(build_dir: Path | str) -> list[Problem]:
+    """Lines Quarto would reject or misread: block-shortcode lines and misplaced includes.
+
+    Every file the main document reaches is read, generated tables included, and each line is
+    tested as Quarto tests it, wherever it stands (front matter and code too).
+    """
+    expanded = _expand_includes(Path(build_dir))
+    problems = list(expanded.problems)
+    for source in expanded.sources:
+        problems += [
+            Problem(source.display, line, message)
+            for line, message in block_shortcode_problems(source.text)
+        ]
+    return _in_order(problems)
+
+
 # --------------------------------------------------------------------------- figures
 
 
@@ -672,40 +693,237 @@ def _image_path(target: str) -> str:
     return target.split()[0] if target else ""
 
 
+# --------------------------------------------------------------------------- appendices
+
+_APPENDIX_HEADING_RE = re.compile(
+    r"^#\s+Appendix\s+(?P<letter>[A-Z])\b[^{\n]*\{(?P<attrs>[^{}]*)\}\s*$", re.MULTILINE
+)
+_APPENDIX_LINK_RE = re.compile(r"\[Appendix(?:\s|\u00a0)+(?P<letter>[A-Z])\]\(#(?P<id>[\w:.-]+)\)")
+_CALLOUT_RE = re.compile(r"^[ \t]*:{3,}[ \t]*(?:\{[^{}\n]*\.callout\b|callout)", re.MULTILINE)
+
+
+def appendices_and_offline(build_dir: Path | str) -> list[Problem]:
+    """Appendices lettered A, B, C... in order, each link "Appendix X" pointing at X, and no
+    callout (Quarto's typst callouts import a typst package, which typst downloads).
+
+    Quarto 1.8 letters appendices only in book projects, so the paper titles them itself
+    ("Appendix A: ...", unnumbered) and links them by name; this keeps those letters true.
+    """
+    expanded = _expand_includes(Path(build_dir))
+    text = _mask_structure(expanded.text)
+    lines = _Lines(expanded.text)
+    problems: list[Problem] = []
+    letters: dict[str, str] = {}
+    for expected, match in enumerate(_APPENDIX_HEADING_RE.finditer(text)):
+        file, line = expanded.origins[lines.line(match.start()) - 1]
+        ident = re.search(r"#([\w:.-]+)", match["attrs"])
+        if match["letter"] != chr(ord("A") + expected):
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    f"Appendix {match['letter']} should be Appendix "
+                    f"{chr(ord('A') + expected)}: appendices are lettered in order",
+                )
+            )
+        if ".unnumbered" not in match["attrs"] and not re.search(r"(?<!\S)-(?!\S)", match["attrs"]):
+            problems.append(Problem(file, line, "an appendix heading must be {.unnumbered}"))
+        if ident is not None:
+            letters[ident[1]] = match["letter"]
+    for match in _APPENDIX_LINK_RE.finditer(text):
+        if letters.get(match["id"]) != match["letter"]:
+            file, line = expanded.origins[lines.line(match.start()) - 1]
+            actual = letters.get(match["id"])
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    f"link 'Appendix {match['letter']}' points at #{match['id']}, which is "
+                    + (f"Appendix {actual}" if actual else "no appendix heading"),
+                )
+            )
+    for match in _CALLOUT_RE.finditer(text):
+        file, line = expanded.origins[lines.line(match.start()) - 1]
+        problems.append(
+            Problem(
+                file,
+                line,
+                "a callout: Quarto's typst output imports the typst package "
+                "@preview/fontawesome for it, which needs the network; use a .block div",
+            )
+        )
+    return _in_order(problems)
+
+
+# --------------------------------------------------------------------------- print layout
+
+PAPER_WIDTHS_CM = {"a4": 21.0, "a5": 14.8, "us-letter": 21.59}
+_LENGTH_RE = re.compile(r"^\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>cm|mm|in|pt)\s*$")
+_CM_PER_UNIT = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72}
+MIN_FIGURE_TEXT_PT = 6.0
+
+
+def _length_cm(value: Any, what: str) -> float:
+    match = _LENGTH_RE.match(str(value))
+    if match is None:
+        raise ValueError(f"{what}: {value!r} is not a length in cm, mm, in or pt")
+    return float(match["value"]) * _CM_PER_UNIT[match["unit"]]
+
+
+def page_geometry(build_dir: Path | str) -> tuple[float, float]:
+    """(paper width, left-and-right margin) in cm, from ``format: typst:`` in ``_quarto.yml``.
+
+    Both renderers read the same options, so this is the text column the PDF must keep to.
+    """
+    path = Path(build_dir) / "_quarto.yml"
+    project = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    typst = ((project or {}).get("format") or {}).get("typst") or {}
+    papersize = str(typst.get("papersize", "us-letter")).lower()
+    if papersize not in PAPER_WIDTHS_CM:
+        raise ValueError(f"{path}: papersize {papersize!r} is not one of {sorted(PAPER_WIDTHS_CM)}")
+    margin = typst.get("margin") or {}
+    margin_x = margin.get("x") if isinstance(margin, Mapping) else None
+    if margin_x is None:
+        raise ValueError(f"{path}: set format: typst: margin: x: so the text area is known")
+    return PAPER_WIDTHS_CM[papersize], _length_cm(margin_x, f"{path}: margin x")
+
+
+_FIGURE_RE = re.compile(r"!\[[^\n]*?\]\((?P<path>[^)\s]+)\)\{(?P<attrs>[^{}]*#fig-[^{}]*)\}")
+_WIDTH_ATTR_RE = re.compile(r"(?<![\w-])width=\"?(?P<value>[\d.]+)(?P<unit>%|cm|mm|in)\"?")
+
+
+def figure_text_sizes(build_dir: Path | str) -> list[Problem]:
+    """Every figure states its printed width, and its smallest text prints at 6 pt or more.
+
+    The figure's own width and smallest text size come from the PNG (written by
+    :func:`hazegov.describe.save_png`); the printed width from the ``width=`` attribute and
+    the text column of :func:`page_geometry`.
+    """
+    from PIL import Image
+
+    from hazegov.describe import FIGURE_WIDTH_KEY, SMALLEST_TEXT_KEY
+
+    build_dir = Path(build_dir)
+    expanded = _expand_includes(build_dir)
+    problems: list[Problem] = []
+    try:
+        paper_cm, margin_cm = page_geometry(build_dir)
+    except ValueError as exc:
+        return [Problem("_quarto.yml", 0, str(exc))]
+    column_in = (paper_cm - 2 * margin_cm) / 2.54
+    lines = _Lines(expanded.text)
+    for match in _FIGURE_RE.finditer(_mask_structure(expanded.text)):
+        file, line = expanded.origins[lines.line(match.start()) - 1]
+        width = _WIDTH_ATTR_RE.search(match["attrs"])
+        if width is None:
+            problems.append(
+                Problem(file, line, f"figure {match['path']} has no width=, so no known print size")
+            )
+            continue
+        value, unit = float(width["value"]), width["unit"]
+        printed_in = column_in * value / 100 if unit == "%" else value * _CM_PER_UNIT[unit] / 2.54
+        if printed_in > column_in + 1e-6:
+            problems.append(
+                Problem(file, line, f"figure {match['path']} is wider than the text column")
+            )
+        image_path = build_dir / match["path"]
+        if not image_path.is_file():
+            continue  # reported by missing_figures
+        with Image.open(image_path) as image:
+            info = dict(getattr(image, "text", {}) or {})
+        if FIGURE_WIDTH_KEY not in info or SMALLEST_TEXT_KEY not in info:
+            problems.append(
+                Problem(file, line, f"figure {match['path']} does not record its text size")
+            )
+            continue
+        printed_pt = float(info[SMALLEST_TEXT_KEY]) * printed_in / float(info[FIGURE_WIDTH_KEY])
+        if round(printed_pt, 2) < MIN_FIGURE_TEXT_PT:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    f"figure {match['path']}: its smallest text prints at {printed_pt:.1f} pt "
+                    f"(under {MIN_FIGURE_TEXT_PT:g} pt) at {printed_in * 2.54:.1f} cm wide",
+                )
+            )
+    return _in_order(problems)
+
+
+def pdf_layout(build_dir: Path | str, pdf: Path | str | None = None) -> list[Problem]:
+    """Overprinted glyphs and glyphs or images outside the text area of the rendered PDF."""
+    from hazegov.pdf_layout import TextArea, layout_problems
+
+    build_dir = Path(build_dir)
+    pdf = Path(pdf) if pdf is not None else build_dir / "_output" / "index.pdf"
+    if not pdf.is_file():
+        return [Problem(str(pdf), 0, "the rendered PDF is missing")]
+    try:
+        _, margin_cm = page_geometry(build_dir)
+    except ValueError as exc:
+        return [Problem("_quarto.yml", 0, str(exc))]
+    return [
+        Problem(pdf.name, problem.page, f"{problem.kind}: {problem.detail}")
+        for problem in layout_problems(pdf, TextArea.from_cm(margin_cm, margin_cm))
+    ]
+
+
 # --------------------------------------------------------------------------- all together
 
 
 def paper_sources(paper_dir: Path | str) -> list[Path]:
     """The hand-written ``.qmd`` files of the paper (as ``stage_paper_sources`` stages them)."""
     paper_dir = Path(paper_dir)
-    return sorted({*paper_dir.glob("*.qmd"), *paper_dir.glob("chapters/*.qmd")})
+    return sorted(paper_dir.glob("*.qmd"))
 
 
 def check_paper(
     build_dir: Path | str,
     paper_dir: Path | str,
     supplementary: Path | str | Iterable[str] | None = None,
+    *,
+    pdf: Path | str | None = None,
 ) -> list[Problem]:
-    """All checks: hand-typed digits in ``paper_dir``, the rest on the staged build."""
+    """All checks: hand-typed digits in ``paper_dir``, the rest on the staged build, and the
+    print layout of ``pdf`` when one is given."""
     paper_dir = Path(paper_dir)
     if supplementary is None:
         supplementary = paper_dir / "supplementary_variables.txt"
     problems = [
+        *quarto_syntax(build_dir),
         *digits_in_prose(paper_sources(paper_dir), root=paper_dir.parent),
         *undefined_variables(build_dir),
         *unused_variables(build_dir, supplementary),
         *unresolved_crossrefs(build_dir),
         *missing_figures(build_dir),
+        *figure_text_sizes(build_dir),
+        *appendices_and_offline(build_dir),
     ]
+    if pdf is not None:
+        problems += pdf_layout(build_dir, pdf)
     return list(dict.fromkeys(problems))  # an include problem is found by every check
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m hazegov.paper_checks [BUILD_DIR [PAPER_DIR]]``: print problems, exit 1."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    build_dir = Path(args[0] if args else "results/paper")
-    paper_dir = Path(args[1] if len(args) > 1 else "paper")
-    problems = check_paper(build_dir, paper_dir)
+    """``python -m hazegov.paper_checks [BUILD_DIR [PAPER_DIR]] [--pages DIR]``.
+
+    Checks the sources and, when the build has one, the rendered PDF's layout; ``--pages``
+    also writes every PDF page as a PNG to look at.  Prints problems and exits 1 if any.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m hazegov.paper_checks")
+    parser.add_argument("build_dir", nargs="?", default="results/paper")
+    parser.add_argument("paper_dir", nargs="?", default="paper")
+    parser.add_argument("--pages", help="write PNGs of the PDF's pages into this directory")
+    args = parser.parse_args(argv)
+    build_dir = Path(args.build_dir)
+    pdf = build_dir / "_output" / "index.pdf"
+    problems = check_paper(build_dir, Path(args.paper_dir), pdf=pdf if pdf.is_file() else None)
+    if args.pages and pdf.is_file():
+        from hazegov.pdf_layout import render_pages
+
+        written = render_pages(pdf, args.pages)
+        print(f"wrote {len(written)} page images to {args.pages}", file=sys.stderr)
     if problems:
         print(format_problems(problems))
         print(f"{len(problems)} problem(s)", file=sys.stderr)

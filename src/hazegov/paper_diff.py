@@ -15,7 +15,6 @@ import json
 import os
 import posixpath
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -33,7 +32,9 @@ from hazegov.errors import HazegovError
 from hazegov.outputs import atomic_path, write_text
 
 # The renderer's own shortcode pattern, so the diff sees shortcodes exactly as the render does.
-from hazegov.paper_render import _SHORTCODE_RE, PaperRenderError, expand_shortcodes
+from hazegov.paper_render import PaperRenderError, expand_shortcodes
+from hazegov.quarto_syntax import SHORTCODE_SPAN_RE as _SHORTCODE_RE
+from hazegov.quarto_syntax import shortcode_params
 
 __all__ = [
     "COMPARED_PATTERNS",
@@ -491,11 +492,8 @@ def _var_keys(text: str) -> frozenset[str]:
     for match in _SHORTCODE_RE.finditer(text):
         if match["name"] != "var":
             continue
-        try:
-            args = shlex.split(match["args"])
-        except ValueError:
-            continue
-        if len(args) == 1:
+        args = shortcode_params(match[0])
+        if args is not None and len(args) == 1:
             keys.add(args[0])
     return frozenset(keys)
 
@@ -641,11 +639,8 @@ def _include_targets(text: str) -> list[str]:
     for match in _SHORTCODE_RE.finditer(text):
         if match["name"] != "include":
             continue
-        try:
-            args = shlex.split(match["args"])
-        except ValueError:
-            continue
-        if len(args) == 1:
+        args = shortcode_params(match[0])
+        if args is not None and len(args) == 1:
             targets.append(posixpath.normpath(args[0].lstrip("/")))
     return targets
 

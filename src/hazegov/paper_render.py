@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +27,13 @@ from typing import Any
 
 import yaml
 
+from hazegov.quarto_syntax import (
+    QuartoSyntaxError,
+    block_shortcode_problems,
+    include_target,
+    iter_inline_shortcodes,
+)
+
 __all__ = [
     "PREVIEW_NOTICE",
     "PaperRenderError",
@@ -38,6 +44,7 @@ __all__ = [
     "quarto_version",
     "render_paper",
     "render_preview",
+    "typst_blocks",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,6 +86,10 @@ _QUARTO_ONLY_KEYS = frozenset(
         "embed-resources",
         "self-contained",
         "theme",
+        "css",
+        "html-math-method",
+        "include-in-header",
+        "citeproc",
     }
 )
 _DATE_KEYWORDS = frozenset({"today", "now", "last-modified"})
@@ -192,9 +203,6 @@ def _render_quarto(build_dir: Path, outputs: Mapping[str, Path]) -> None:
 
 # --------------------------------------------------------------------------- shortcodes
 
-_SHORTCODE_RE = re.compile(
-    r"\{\{\{<(?P<escaped>.*?)>\}\}\}|\{\{<\s*(?P<name>[\w-]+)(?P<args>.*?)\s*>\}\}", re.DOTALL
-)
 _PAGEBREAK = (
     '\n\n```{=html}\n<div style="page-break-after: always;"></div>\n```\n\n'
     "```{=typst}\n#pagebreak(weak: true)\n```\n\n"
@@ -209,65 +217,107 @@ def expand_shortcodes(
     *,
     source: Path | str | None = None,
     metadata: Mapping[str, Any] | None = None,
-    project_root: Path | None = None,
     _chain: tuple[Path, ...] = (),
 ) -> str:
     """Resolve the Quarto shortcodes the paper uses: include, var, meta and pagebreak.
 
-    As in Quarto, an include is pasted text: every relative include path, nested ones too,
-    resolves from the main document's directory (``base_dir``); a path starting with ``/``
-    resolves from ``project_root`` (default ``base_dir``).
-    Unknown variables and shortcodes are errors so a typo never renders as blank text.
-    ``{{{< ... >}}}`` is Quarto's escape and yields the literal shortcode.
+    Parsed by Quarto's own rules (:mod:`hazegov.quarto_syntax`): a line Quarto would take for
+    one block shortcode must be one; an include stands alone on its line between blank lines,
+    is pasted text, and must resolve to the same file from the main document's directory
+    (``base_dir``) and from the including file's.  Unknown variables and shortcodes are
+    errors so a typo never renders as blank text.  ``{{{< ... >}}}`` is Quarto's escape and
+    yields the literal shortcode.
     """
     where = str(source) if source is not None else "<text>"
-    root = Path(project_root if project_root is not None else base_dir)
+    including_dir = Path(source).parent if source is not None else Path(base_dir)
+    for line, message in block_shortcode_problems(text):
+        raise PaperRenderError(f"{where}:{line}: {message}")
+    chain = _chain or ((Path(source).resolve(),) if source is not None else ())
 
-    def replace(match: re.Match[str]) -> str:
-        if match["escaped"] is not None:
-            return "{{<" + match["escaped"] + ">}}"
-        name = match["name"]
+    lines = text.splitlines(keepends=True)
+    pieces: list[str] = []
+    pending: list[str] = []
+    pending_start = 1
+
+    def flush() -> None:
+        if pending:
+            pieces.append(_expand_inline("".join(pending), pending_start))
+            pending.clear()
+
+    def _expand_inline(segment: str, first_line: int) -> str:
+        out: list[str] = []
+        cursor = 0
         try:
-            args = shlex.split(match["args"])
-        except ValueError as exc:
-            raise PaperRenderError(f"{where}: malformed shortcode {match[0]!r}: {exc}") from None
+            found = list(iter_inline_shortcodes(segment))
+        except QuartoSyntaxError as exc:
+            raise PaperRenderError(f"{where}: {exc} (from line {first_line})") from None
+        for start, shortcode in found:
+            out.append(segment[cursor:start])
+            if isinstance(shortcode, str):  # an escaped shortcode, printed as written
+                out.append(shortcode)
+                cursor = segment.index(">}}}", start) + 4
+                continue
+            cursor = shortcode.end
+            code = segment[start:cursor]
+            line = first_line + segment.count("\n", 0, start)
+            out.append(_replace(shortcode, code, line))
+        out.append(segment[cursor:])
+        return "".join(out)
+
+    def _replace(shortcode: Any, code: str, line: int) -> str:
+        name = shortcode.name
         if name == "include":
-            return _include(args, match[0])
+            raise PaperRenderError(
+                f"{where}:{line}: {code!r}: Quarto includes a file only from a line of its own "
+                "with blank lines around it"
+            )
         if name in ("var", "meta"):
-            if len(args) != 1:
-                raise PaperRenderError(f"{where}: {match[0]!r} takes exactly one key")
+            if len(shortcode.params) != 1 or shortcode.named:
+                raise PaperRenderError(f"{where}:{line}: {code!r} takes exactly one key")
+            key = shortcode.params[0]
             if name == "var":
-                return _lookup(variables, args[0], where, "variable", "_variables.yml")
-            return _lookup(metadata or {}, args[0], where, "metadata key", "the front matter")
+                return _lookup(variables, key, where, "variable", "_variables.yml")
+            return _lookup(metadata or {}, key, where, "metadata key", "the front matter")
         if name == "pagebreak":
             return _PAGEBREAK
-        raise PaperRenderError(f"{where}: unsupported shortcode {match[0]!r}")
+        raise PaperRenderError(f"{where}:{line}: unsupported shortcode {code!r}")
 
-    def _include(args: list[str], code: str) -> str:
-        if len(args) != 1:
-            raise PaperRenderError(f"{where}: {code!r} takes exactly one path")
-        relative = args[0]
-        target = (
-            root / relative.lstrip("/") if relative.startswith("/") else Path(base_dir) / relative
-        ).resolve()
+    for index, line in enumerate(lines):
+        try:
+            target = include_target(line, main_dir=Path(base_dir), including_dir=including_dir)
+        except QuartoSyntaxError as exc:
+            raise PaperRenderError(f"{where}:{index + 1}: {exc}") from None
+        if target is None:
+            if not pending:
+                pending_start = index + 1
+            pending.append(line)
+            continue
+        before = lines[index - 1] if index > 0 else "\n"
+        after = lines[index + 1] if index + 1 < len(lines) else "\n"
+        if before.strip() or after.strip():
+            raise PaperRenderError(
+                f"{where}:{index + 1}: {line.strip()!r}: Quarto needs a blank line before and "
+                "after an include"
+            )
         if not target.is_file():
-            raise PaperRenderError(f"{where}: included file not found: {relative} ({target})")
-        chain = _chain or ((Path(source).resolve(),) if source is not None else ())
+            raise PaperRenderError(
+                f"{where}:{index + 1}: included file not found: {line.strip()} ({target})"
+            )
         if target in chain:
             cycle = " -> ".join(str(p) for p in (*chain, target))
             raise PaperRenderError(f"include cycle: {cycle}")
-        content = target.read_text(encoding="utf-8")
-        return expand_shortcodes(
-            content,
+        flush()
+        content = expand_shortcodes(
+            target.read_text(encoding="utf-8"),
             base_dir,
             variables,
             source=target,
             metadata=metadata,
-            project_root=root,
             _chain=(*chain, target),
         ).rstrip("\n")
-
-    return _SHORTCODE_RE.sub(replace, text)
+        pieces.append(content + ("\n" if line.endswith("\n") else ""))
+    flush()
+    return "".join(pieces)
 
 
 _MISSING = object()
@@ -447,6 +497,55 @@ def convert_callouts(markdown: str) -> str:
     return masked.restore("".join(out))
 
 
+_KEY_VALUE_RE = re.compile(
+    r"""(?<![\w-])(?P<key>[\w-]+)=(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s}]+))"""
+)
+
+
+def typst_blocks(markdown: str) -> str:
+    """Quarto's typst ``.block`` divs: ``::: {.block fill="luma(230)"}`` becomes ``#block(...)``.
+
+    As Quarto's ``quarto-post/typst.lua`` does, every key=value attribute of the div is passed
+    verbatim as an argument of typst's ``block`` and the div's content goes inside; HTML and
+    DOCX keep the div (styled by the paper's CSS) and ignore the raw typst.
+    """
+    masked = _mask(markdown)
+    lines = masked.text.splitlines(keepends=True)
+    inserts: dict[int, list[str]] = {}
+    for start, end in _iter_divs(lines):
+        match = _DIV_OPEN_RE.match(lines[start])
+        assert match is not None
+        attrs = match["attrs"] if match["attrs"] is not None else "." + match["cls"]
+        _, classes = _parse_attrs(attrs)
+        if "block" not in classes:
+            continue
+        arguments = "".join(
+            f"{m['key']}:{next(g for g in (m['dq'], m['sq'], m['bare']) if g is not None)},\n"
+            for m in _KEY_VALUE_RE.finditer(attrs)
+        )
+        inserts.setdefault(start + 1, []).append(f"\n```{{=typst}}\n#block(\n{arguments}[\n```\n\n")
+        inserts.setdefault(end, []).insert(0, "\n```{=typst}\n])\n```\n\n")
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        out.extend(inserts.get(index, []))
+        out.append(line)
+    out.extend(inserts.get(len(lines), []))
+    return masked.restore("".join(out))
+
+
+def callouts(markdown: str) -> list[str]:
+    """The callout types used, for refusing them where Quarto's output would need the network."""
+    masked = _mask(markdown)
+    found = []
+    for line in masked.text.splitlines():
+        match = _DIV_OPEN_RE.match(line)
+        if match is None:
+            continue
+        attrs = match["attrs"] if match["attrs"] is not None else "." + match["cls"]
+        found += [c for c in _parse_attrs(attrs)[1] if c == "callout" or c.startswith("callout-")]
+    return found
+
+
 # --------------------------------------------------------------------------- cross-references
 
 
@@ -460,7 +559,6 @@ class CrossrefStyle:
     fig_prefix: str = "Figure"
     tbl_prefix: str = "Table"
     sec_prefix: str = "Section"
-    appendix_prefix: str = "Appendix"
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any] | None) -> CrossrefStyle:
@@ -474,7 +572,6 @@ class CrossrefStyle:
             fig_prefix=str(options.get("fig-prefix", fig_title)),
             tbl_prefix=str(options.get("tbl-prefix", tbl_title)),
             sec_prefix=str(options.get("sec-prefix", cls.sec_prefix)),
-            appendix_prefix=str(options.get("appendix-title", cls.appendix_prefix)),
         )
 
 
@@ -482,7 +579,6 @@ class CrossrefStyle:
 class _Target:
     kind: str  # "fig", "tbl" or "sec"
     number: str | None  # None for unnumbered sections
-    appendix: bool = False
     title: str = ""
 
 
@@ -507,22 +603,17 @@ _CITE_ITEM_RE = re.compile(
 )
 
 
-def _letters(n: int) -> str:
-    out = ""
-    while n > 0:
-        n, rem = divmod(n - 1, 26)
-        out = chr(ord("A") + rem) + out
-    return out
-
-
 def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -> str:
     """Number figures, tables and sections the way Quarto does and resolve ``@`` references.
 
-    Section numbers follow pandoc's ``--number-sections`` algorithm; after a heading with
-    class ``appendix`` the level-1 counter restarts and is lettered (A, A.1, B, ...).
-    Numbered headings get an explicit ``number`` attribute (which pandoc's HTML writer
-    shows) and the start of the appendix gets a raw typst counter reset, so HTML, PDF and
-    the reference texts agree.  Citations, code and comments are left alone.
+    Section numbers follow pandoc's ``--number-sections`` algorithm.  Numbered headings get
+    an explicit ``number`` attribute (which pandoc's HTML writer shows), so HTML, PDF and the
+    reference texts agree.  As in Quarto 1.8 outside book projects, nothing letters
+    appendices: a heading with class ``appendix`` is refused (Quarto would number it on in
+    typst and DOCX and move it in HTML), and so is an ``@sec-`` reference to an unnumbered
+    heading, which Quarto's typst output cannot resolve.  Write appendices as unnumbered
+    headings titled "Appendix A: ..." and link them by name.  Citations, code and comments
+    are left alone.
     """
     style = CrossrefStyle.from_options(crossref)
     masked = _mask(markdown)
@@ -583,12 +674,14 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
             unresolved.add(key)
             return f"@{key}"
         if target.number is None:
-            return f"[{target.title}](#{key})"
+            raise PaperRenderError(
+                f"@{key} refers to the unnumbered section {target.title!r}: Quarto's typst output "
+                f"cannot number it and stops; link it by name instead, [text](#{key})"
+            )
         if bare_number:
             return f"[{target.number}](#{key})"
-        prefix = {"fig": style.fig_prefix, "tbl": style.tbl_prefix}.get(target.kind)
-        if prefix is None:
-            prefix = style.appendix_prefix if target.appendix else style.sec_prefix
+        prefixes = {"fig": style.fig_prefix, "tbl": style.tbl_prefix}
+        prefix = prefixes.get(target.kind, style.sec_prefix)
         return f"[{prefix}\u00a0{target.number}](#{key})"
 
     def bracket(match: re.Match[str]) -> str:
@@ -658,11 +751,10 @@ def balanced_end(
 
 
 class _SectionCounter:
-    """pandoc's ``makeSections`` numbering, with Quarto-style lettered appendices."""
+    """pandoc's ``makeSections`` numbering."""
 
     def __init__(self) -> None:
         self.numbers: list[int] = []
-        self.appendix = False
 
     def visit(
         self, match: re.Match[str], targets: dict[str, _Target]
@@ -674,18 +766,13 @@ class _SectionCounter:
         title = heading[: attrs_match.start()] if attrs_match else heading
         title = re.sub(r"[ \t]+#+$", "", title).strip()
         ident, classes = _parse_attrs(attrs)
-        edits: list[tuple[int, int, str]] = []
-        if "appendix" in classes and not self.appendix:
-            self.appendix = True
-            self.numbers = []
-            edits.append(
-                (
-                    match.start(),
-                    match.start(),
-                    "```{=typst}\n#counter(heading).update(0)\n"
-                    '#set heading(numbering: "A.1.1.1.1.1")\n```\n\n',
-                )
+        if "appendix" in classes:
+            raise PaperRenderError(
+                f"heading {title!r} has class 'appendix': Quarto 1.8 letters appendices only in "
+                "book projects (in a document it numbers them on in typst and DOCX and moves "
+                "them in HTML); title it 'Appendix A: ...' and mark it {.unnumbered}"
             )
+        edits: list[tuple[int, int, str]] = []
         number: str | None = None
         if "unnumbered" not in classes:
             kept = self.numbers[:level]
@@ -693,16 +780,13 @@ class _SectionCounter:
                 self.numbers = [*kept[:-1], kept[-1] + 1]
             else:
                 self.numbers = [*self.numbers, *([0] * (level - len(self.numbers) - 1)), 1]
-            parts = [str(n) for n in self.numbers]
-            if self.appendix:
-                parts[0] = _letters(self.numbers[0])
-            number = ".".join(parts)
+            number = ".".join(str(n) for n in self.numbers)
             new_attrs = f'{attrs.strip()} number="{number}"'.strip()
             end = match.end("text")
             start = match.start("text") + attrs_match.start() if attrs_match else end
             edits.append((start, end, f" {{{new_attrs}}}"))
         if ident is not None and ident.startswith("sec-"):
-            targets[ident] = _Target("sec", number, self.appendix, title)
+            targets[ident] = _Target("sec", number, title)
         return edits
 
 
@@ -845,9 +929,7 @@ def render_preview(
     plain_meta = {**project, **front}
 
     def expand(text: str) -> str:
-        return expand_shortcodes(
-            text, build_dir, variables, source=index, metadata=plain_meta, project_root=build_dir
-        )
+        return expand_shortcodes(text, build_dir, variables, source=index, metadata=plain_meta)
 
     front = _walk_strings(front, expand)
     body = expand(body)
@@ -855,7 +937,14 @@ def render_preview(
     for layer in (project, front):
         if isinstance(layer.get("crossref"), Mapping):
             crossref.update(layer["crossref"])
-    body = number_crossrefs(convert_callouts(body), crossref)
+    used = callouts(body)
+    if "pdf" in outputs and used:
+        raise PaperRenderError(
+            f"callout(s) {', '.join(sorted(set(used)))}: Quarto's typst output imports the typst "
+            "package @preview/fontawesome for callouts, which typst downloads; use a div with "
+            "class .block (a typst #block) instead"
+        )
+    body = number_crossrefs(typst_blocks(convert_callouts(body)), crossref)
 
     rendered: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="hazegov-paper-") as tmp_name:
@@ -878,9 +967,28 @@ def _document(body: str, meta: Mapping[str, Any]) -> str:
     return f"---\n{header}---\n\n{body}"
 
 
+def _project_files(build_dir: Path, value: Any, key: str) -> list[Path]:
+    """Files a format option names (``css: a.css`` or a list, or Quarto's ``- file: x``)."""
+    entries = value if isinstance(value, list) else [value] if value else []
+    files: list[Path] = []
+    for entry in entries:
+        name = entry.get("file") if isinstance(entry, Mapping) else entry
+        if not isinstance(name, str):
+            raise PaperRenderError(f"{key}: only files are supported by the preview, got {entry!r}")
+        path = build_dir / name
+        if not path.is_file():
+            raise PaperRenderError(f"{key}: {name} not found ({path})")
+        files.append(path)
+    return files
+
+
 def _render_html(build_dir: Path, body: str, merged: Mapping[str, Any], tmp: Path) -> bytes:
     header = tmp / "preview-header.html"
-    header.write_text(f"<style>\n{HTML_CSS}</style>\n", encoding="utf-8")
+    styles = "".join(
+        path.read_text(encoding="utf-8")
+        for path in _project_files(build_dir, merged.get("css"), "css")
+    )
+    header.write_text(f"<style>\n{HTML_CSS}{styles}</style>\n", encoding="utf-8")
     before = tmp / "preview-before.html"
     before.write_text(
         f'<div class="preview-notice" role="note">{html.escape(PREVIEW_NOTICE)}</div>\n',
@@ -916,10 +1024,16 @@ def _render_pdf(
     if meta.get("mainfont"):
         fonts.insert(0, str(meta.pop("mainfont")))
     header = tmp / "preview-header.typ"
+    project_header = "".join(
+        path.read_text(encoding="utf-8")
+        for path in _project_files(
+            build_dir, merged.get("include-in-header"), "include-in-header"
+        )
+    )
     header.write_text(
         f"#set text(font: ({', '.join(json.dumps(f) for f in fonts)},))\n"
         "// captions already carry 'Figure n:' from number_crossrefs\n"
-        "#show figure.caption: it => it.body\n",
+        "#show figure.caption: it => it.body\n" + project_header,
         encoding="utf-8",
     )
     before = tmp / "preview-before.typ"

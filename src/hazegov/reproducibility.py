@@ -140,7 +140,7 @@ def sha256(path: Path) -> str:
 def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str = "") -> str:
     """Software versions, the sha256 of every raw input, and the commands to rebuild and vary."""
     lines = [
-        "## Software",
+        "## Software {.unnumbered}",
         "",
         "| Package | Version |",
         "|:------------------------|---------:|",
@@ -154,7 +154,7 @@ def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str =
         lines.append(f"| {name} | {version} |")
     lines += ["", ": Software the build ran with. {#tbl-software}", ""]
     lines += [
-        "## Raw inputs",
+        "## Raw inputs {.unnumbered}",
         "",
         "| File | sha256 |",
         "|:------------------------------------|:----------|",
@@ -164,7 +164,7 @@ def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str =
     lines += ["", ": Every raw input of the build and its sha256. {#tbl-raw-inputs}", ""]
     where = f" ({repository_url})" if repository_url else ""
     lines += [
-        "## Commands",
+        "## Commands {.unnumbered}",
         "",
         f"From a clone of the repository{where}:",
         "",

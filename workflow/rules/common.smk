@@ -9,7 +9,7 @@ PAPER_BUILD_DIR = "results/paper"
 
 def paper_sources():
     """Paper source files (relative to paper/) that are staged into the build directory."""
-    patterns = ("*.qmd", "chapters/*.qmd", "_quarto.yml", "*.bib", "*.csl", "*.css")
+    patterns = ("*.qmd", "_quarto.yml", "*.bib", "*.csl", "*.css", "*.typ")
     found = {p for pattern in patterns for p in PAPER_SOURCE_DIR.glob(pattern)}
     return sorted(str(p.relative_to(PAPER_SOURCE_DIR)) for p in found)
 
