@@ -272,3 +272,19 @@ def test_multiverse_outputs_cover_the_test_grid(build):
     assert set(estimates["effect"]) == set(effects)
     variables = yaml.safe_load((results / "paper/_variables.yml").read_text(encoding="utf-8"))
     assert variables["multiverse"]["n_specifications"] == len(grid)
+
+
+def test_paper_pdf_has_no_overprinted_or_off_page_text(build):
+    """Every glyph of every page of the rendered PDF, read back from the PDF; the pages are kept
+    as PNG images in results/test-artifacts/ for a person to look at."""
+    from hazegov.paper_checks import check_paper, format_problems
+    from hazegov.pdf_layout import render_pages
+
+    paper = build / "results" / "paper"
+    pdf = paper / "_output" / "index.pdf"
+    artifacts = ROOT / "results" / "test-artifacts" / "pdf-pages"
+    shutil.rmtree(artifacts, ignore_errors=True)
+    pages = render_pages(pdf, artifacts)
+    assert len(pages) > 10
+    problems = check_paper(paper, ROOT / "paper", pdf=pdf)
+    assert problems == [], "\n" + format_problems(problems)

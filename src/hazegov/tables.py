@@ -1,21 +1,85 @@
-"""Quarto pipe tables from tidy results: numbers formatted once, here, for every table."""
+"""Quarto pipe tables from tidy results: numbers formatted once, here, for every table.
+
+Column widths are set here too.  Pandoc (and so Quarto) gives a pipe table relative column
+widths from the dashes of its separator line whenever a line of the table is longer than 72
+characters, and typst then draws a cell's overflowing word over its neighbour.  So the
+separator is always written long, with dashes in proportion to widths worked out from the
+cells, the way a browser lays out an automatic table: every column at least as wide as its
+longest word, the rest shared by how much text each column holds.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
+# Text units (a Latin letter or digit is one, a Chinese character two) that fit across the text
+# column at the table font (paper/paper.typ sets 8.5 pt on a 16 cm column), after cell padding.
+TABLE_WIDTH_UNITS = 100
+CELL_PADDING_UNITS = 2.5
+SEPARATOR_DASHES = 120  # always longer than pandoc's 72 columns, so the widths are used
+
 
 @dataclass(frozen=True)
 class Column:
-    """One table column: where its values come from, its header, how numbers are shown."""
+    """One table column: where its values come from, its header, how numbers are shown.
+
+    ``width`` (a relative share) overrides the width worked out from the cells.
+    """
 
     source: str
     header: str
     fmt: str | Callable[[object], str] = "{}"
     align: str = "right"
+    width: float | None = None
+
+
+def text_units(text: str) -> float:
+    """Printed width of ``text`` in units of a Latin character (wide East Asian characters: 2)."""
+    return float(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
+
+
+def _longest_word(text: str) -> float:
+    """The widest piece of ``text`` a line cannot break: a word, or one Chinese character."""
+    widest = 0.0
+    for word in text.split():
+        run = 0.0
+        for char in word:
+            if unicodedata.east_asian_width(char) in "WF":
+                widest = max(widest, run, 2.0)
+                run = 0.0
+            else:
+                run += 1
+        widest = max(widest, run)
+    return widest
+
+
+def column_shares(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[float]:
+    """Relative widths of the columns: each at least its longest word, the rest by content.
+
+    Examples
+    --------
+    >>> [round(s, 2) for s in column_shares(["a", "b"], [["x", "yy"]])]
+    [0.44, 0.56]
+    """
+    n = len(header)
+    cells = [[header[i], *(row[i] for row in rows)] for i in range(n)]
+    minimum = [max(_longest_word(c) for c in column) + CELL_PADDING_UNITS for column in cells]
+    natural = [
+        max(minimum[i], max(text_units(c) for c in column) + CELL_PADDING_UNITS)
+        for i, column in enumerate(cells)
+    ]
+    if sum(natural) <= TABLE_WIDTH_UNITS or sum(minimum) >= TABLE_WIDTH_UNITS:
+        widths = natural if sum(natural) <= TABLE_WIDTH_UNITS else minimum
+    else:
+        spare = TABLE_WIDTH_UNITS - sum(minimum)
+        stretch = [natural[i] - minimum[i] for i in range(n)]
+        widths = [minimum[i] + spare * stretch[i] / sum(stretch) for i in range(n)]
+    total = sum(widths)
+    return [w / total for w in widths]
 
 
 def fmt_p(p: object) -> str:
@@ -54,6 +118,11 @@ def made_by(label: str) -> str:
     return f"{{{{< var made_by.{label.replace('-', '_')} >}}}}"
 
 
+def _rule(align: str, share: float) -> str:
+    dashes = "-" * max(3, round(share * SEPARATOR_DASHES))
+    return ":" + dashes if align == "left" else dashes + ":"
+
+
 def pipe_table(
     frame: pd.DataFrame,
     columns: Sequence[Column],
@@ -74,19 +143,16 @@ def pipe_table(
 
         note = f"{note} {disclosure_note(min_cell_count)}".strip()
     head = "| " + " | ".join(c.header.replace("|", "\\|") for c in columns) + " |"
-    # Pandoc sizes columns by the dashes of this line: the text column gets the most room.
-    rule = (
-        "|"
-        + "|".join(
-            ":" + "-" * 36 if c.align == "left" else "-" * max(6, len(c.header)) + ":"
-            for c in columns
-        )
-        + "|"
-    )
-    rows = [
-        "| " + " | ".join(_cell(getattr(r, c.source), c.fmt) for c in columns) + " |"
-        for r in frame.itertuples(index=False)
+    cells = [
+        [_cell(getattr(r, c.source), c.fmt) for c in columns] for r in frame.itertuples(index=False)
     ]
+    if all(c.width is not None for c in columns):
+        weights = [float(c.width) for c in columns]  # type: ignore[arg-type]
+        shares = [w / sum(weights) for w in weights]
+    else:
+        shares = column_shares([c.header for c in columns], cells)
+    rule = "|" + "|".join(_rule(c.align, share) for c, share in zip(columns, shares, strict=True))
+    rows = ["| " + " | ".join(row) + " |" for row in cells]
     mark = " Synthetic data." if synthetic else ""
     caption = caption if caption.endswith((".", "?", "!")) else caption + "."
     origin = f" {made_by(label)}"
