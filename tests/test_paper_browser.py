@@ -37,6 +37,7 @@ pytestmark = pytest.mark.e2e
 ARTIFACTS = ROOT / "results" / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "paper-browser.png"
 WINDOW = (1200, 3000)
+MAX_SCREENSHOT_PX = 16000  # Chromium's largest bitmap side
 SESSION_TIMEOUT = 120.0  # seconds for the whole browser session, start to close
 INSTALL_HINT = "apt-get install -y chromium fonts-noto-cjk"
 CJK_FONT_RE = re.compile(r"CJK|Han |Hei|Song|Ming|Kai|WenQuanYi|Fallback|PingFang|YaHei", re.I)
@@ -254,6 +255,7 @@ class PageReport:
     exceptions: list[str] = field(default_factory=list)
     cjk_fonts: list[dict[str, Any]] = field(default_factory=list)
     screenshot: Path = SCREENSHOT
+    page_size: tuple[int, int] = (0, 0)
 
 
 def _inspect(html: Path, notices: list[str], workdir: Path, screenshot: Path) -> PageReport:
@@ -298,9 +300,22 @@ def _inspect(html: Path, notices: list[str], workdir: Path, screenshot: Path) ->
             fonts = tools.send("CSS.getPlatformFontsForNode", {"nodeId": node}, session=session)
             report.cjk_fonts = fonts["fonts"]
 
-        shot = tools.send("Page.captureScreenshot", {"format": "png"}, session=session)
+        # The whole page, not just the window; scaled down if taller than a bitmap may be.
+        metrics = tools.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
+        width, height = int(metrics["width"]), int(metrics["height"])
+        scale = min(1.0, MAX_SCREENSHOT_PX / height)
+        shot = tools.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": scale},
+            },
+            session=session,
+        )
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         screenshot.write_bytes(base64.b64decode(shot["data"]))
+        report.page_size = (round(width * scale), round(height * scale))
 
         for event in tools.events:
             if event["method"] == "Network.requestWillBeSent":
@@ -378,7 +393,8 @@ def test_screenshot_is_kept(page: PageReport) -> None:
     from PIL import Image
 
     with Image.open(page.screenshot) as image:
-        assert image.size == WINDOW
+        assert image.size == page.page_size  # the whole page, from top to bottom
+        assert image.height > WINDOW[1]
         colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
     assert colours is None or len(colours) > 50, "the screenshot looks blank"
 

@@ -192,6 +192,10 @@ def plot_participant_flow(
     save_png(fig, path)
 
 
+# The text column of the printed paper (A4 less 2.5 cm margins, paper/_quarto.yml): figures are
+# drawn at the width they print at, so their font sizes are the printed sizes.
+TEXT_WIDTH_IN = 16 / 2.54
+
 # PNG text keys through which the paper checks learn a figure's size and its smallest text.
 FIGURE_WIDTH_KEY = "hazegov:figure-width-in"
 SMALLEST_TEXT_KEY = "hazegov:smallest-text-pt"

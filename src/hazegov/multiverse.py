@@ -1045,7 +1045,7 @@ def specification_curve(
     import numpy as np
     from matplotlib.lines import Line2D
 
-    from hazegov.describe import SYNTHETIC_MARK, save_png
+    from hazegov.describe import SYNTHETIC_MARK, TEXT_WIDTH_IN, save_png
 
     preferred = preferred_specification(settings).id
     rows_spec: list[tuple[str, str, str]] = []  # (dimension, option, label)
@@ -1063,21 +1063,22 @@ def specification_curve(
     position = {(d, o): n_rows - 1 - i for i, (d, o, _) in enumerate(rows_spec)}
     ncols = 2 if len(effects) > 1 else 1
     nblocks = math.ceil(len(effects) / ncols)
-    top_h, bottom_h, gap_h = 1.7, 0.11 * n_rows + 0.1, 0.55
+    top_h, bottom_h, gap_h = 1.6, 0.13 * n_rows + 0.1, 0.55
     ratios: list[float] = []
     for block in range(nblocks):
         ratios += [top_h, bottom_h] + ([gap_h] if block < nblocks - 1 else [])
-    height = sum(ratios) + 1.15
-    fig = plt.figure(figsize=(4.6 * ncols + 2.0, height), dpi=150)
+    height = sum(ratios) + 1.3
+    width, labels_w = TEXT_WIDTH_IN, 2.1  # the option labels take the left 2.1 inches
+    fig = plt.figure(figsize=(width, height), dpi=150)
     grid = fig.add_gridspec(
         len(ratios),
         ncols,
         height_ratios=ratios,
         hspace=0.08,
         wspace=0.05,
-        left=2.0 / (4.6 * ncols + 2.0),
+        left=labels_w / width,
         right=0.99,
-        top=1 - 0.45 / height,
+        top=1 - 0.6 / height,
         bottom=0.7 / height,
     )
     ok = estimates[estimates["status"] == STATUS_OK]
@@ -1101,8 +1102,8 @@ def specification_curve(
                 ax.axvline(position_x, color="#000000", lw=0.7, ls=":", zorder=4)
         n_failed = int(((estimates["effect"] == effect) & (estimates["status"] != STATUS_OK)).sum())
         title = f"{effect}: {label}" + (f" ({n_failed} failed)" if n_failed else "")
-        top.set_title(title, fontsize=7.5, loc="left")
-        top.tick_params(labelsize=6, labelbottom=False)
+        top.set_title(title, fontsize=7, loc="left")
+        top.tick_params(labelsize=6.5, labelbottom=False)
         if col == 0:
             top.set_ylabel("Standardized β (CI)", fontsize=7)
         else:
@@ -1115,9 +1116,9 @@ def specification_curve(
             bottom.scatter(x, y, c=colours, marker="|", s=7, lw=0.5)
         bottom.set_ylim(-0.6, n_rows - 0.4)
         bottom.set_yticks([position[(d, o)] for d, o, _ in rows_spec])
-        bottom.set_yticklabels([lab for _, _, lab in rows_spec] if col == 0 else [], fontsize=5.5)
+        bottom.set_yticklabels([lab for _, _, lab in rows_spec] if col == 0 else [], fontsize=6.5)
         bottom.tick_params(axis="y", length=0)
-        bottom.tick_params(axis="x", labelsize=6)
+        bottom.tick_params(axis="x", labelsize=6.5)
         bottom.set_xlim(-1, max(len(rows), 1))
         if block == nblocks - 1:
             bottom.set_xlabel("Specifications, sorted by the estimate", fontsize=7)
@@ -1131,7 +1132,7 @@ def specification_curve(
     fig.legend(
         handles=legend,
         loc="upper right",
-        ncol=4,
+        ncol=2,
         fontsize=6.5,
         frameon=False,
         bbox_to_anchor=(0.99, 1.0),

@@ -761,7 +761,8 @@ def _cells(line: str) -> list[str]:
     body = body.removeprefix("|")
     if body.endswith("|") and not body.endswith("\\|"):
         body = body[:-1]
-    return [cell.strip() for cell in re.split(r"(?<!\\)\|", body)]
+    # whitespace is layout (a no-break space keeps an interval on one line), not content
+    return [" ".join(cell.split()) for cell in re.split(r"(?<!\\)\|", body)]
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -14,7 +14,7 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats
 
-from hazegov.describe import SYNTHETIC_MARK, save_png
+from hazegov.describe import SYNTHETIC_MARK, TEXT_WIDTH_IN, save_png
 
 
 def _mark(fig: plt.Figure, synthetic: bool) -> None:
@@ -26,7 +26,7 @@ def scree_with_parallel_analysis(
     table: pd.DataFrame, method_label: str, path: str | Path, *, synthetic: bool
 ) -> None:
     """Observed eigenvalues against the parallel-analysis reference line."""
-    fig, ax = plt.subplots(figsize=(6.5, 4), dpi=150)
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 3.8), dpi=150)
     x = table["factor"].to_numpy()
     ax.plot(x, table["observed"], marker="o", color="#1f4e79", label="Observed")
     ax.plot(
@@ -51,7 +51,7 @@ def scree_with_parallel_analysis(
 def loading_heatmap(loadings: pd.DataFrame, path: str | Path, *, synthetic: bool) -> None:
     """Pattern loadings, items by factors, annotated."""
     fig, ax = plt.subplots(
-        figsize=(1.2 * loadings.shape[1] + 2.5, 0.32 * len(loadings) + 1.4), dpi=150
+        figsize=(TEXT_WIDTH_IN, 0.22 * len(loadings) + 1.3), dpi=150
     )
     sns.heatmap(
         loadings,
@@ -99,14 +99,14 @@ def group_comparison(
     cols = min(3, n)
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(
-        rows, cols, figsize=(3.3 * cols, 2.9 * rows), dpi=150, sharey=True, squeeze=False
+        rows, cols, figsize=(TEXT_WIDTH_IN, 2.9 * rows), dpi=150, sharey=True, squeeze=False
     )
     rng = np.random.default_rng(0)
     for ax, construct in zip(axes.flat, constructs, strict=False):
         part = long[long["construct"] == construct]
         for i, label in enumerate(order):
             if label in withheld:
-                ax.text(i, 3, f"n < {min_count}\nnot shown", ha="center", va="center", fontsize=6)
+                ax.text(i, 3, f"n < {min_count}\nnot shown", ha="center", va="center", fontsize=6.5)
                 continue
             values = part.loc[part["group_label"] == label, "score"].dropna().to_numpy()
             ax.scatter(
@@ -137,7 +137,7 @@ def group_comparison(
         ax.set_title(construct, fontsize=9)
         ax.set_xlabel("")
         ax.set_ylabel("Score (1-5)")
-        ax.tick_params(axis="x", labelsize=6.5, rotation=30)
+        ax.tick_params(axis="x", labelsize=6.5, rotation=40)
         for label in ax.get_xticklabels():
             label.set_horizontalalignment("right")
     for ax in list(axes.flat)[n:]:
@@ -161,7 +161,7 @@ def coefficient_forest(
 ) -> None:
     """Point estimates with confidence intervals, one row per term."""
     table = coefficients.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(table) + 1.3), dpi=150)
+    fig, ax = plt.subplots(figsize=(0.8 * TEXT_WIDTH_IN, 0.32 * len(table) + 1.3), dpi=150)
     y = np.arange(len(table))
     ax.errorbar(
         table[estimate],
@@ -190,7 +190,7 @@ def path_diagram(
     synthetic: bool,
 ) -> None:
     """Constructs as boxes, structural paths as arrows labelled with standardized estimates."""
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=150)
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 3.9), dpi=150)
     ax.set_xlim(-0.1, 1.1)
     ax.set_ylim(-0.1, 1.1)
     ax.axis("off")

@@ -94,15 +94,37 @@ def canonical_dot(graph: nx.DiGraph) -> str:
     return "\n".join([*lines, "}"]) + "\n"
 
 
+_RULE_RE = re.compile(r"^rule\s+(\w+)\s*:", re.MULTILINE)
+
+
+def stage_graph(graph: nx.DiGraph, rules_dir: str | Path) -> nx.DiGraph:
+    """The rule graph folded into stages: one node per ``workflow/rules/<stage>.smk``.
+
+    The full graph has too many rules to read at page width; the stages are what a reader
+    needs to follow the data, and the full graph stays in the DOT file beside the figure.
+    """
+    stage_of: dict[str, str] = {}
+    for smk in sorted(Path(rules_dir).glob("*.smk")):
+        for rule in _RULE_RE.findall(smk.read_text(encoding="utf-8")):
+            stage_of[rule] = smk.stem
+    stages = nx.DiGraph()
+    stages.add_nodes_from(stage_of[r] for r in graph.nodes if r in stage_of)
+    for source, target in graph.edges:
+        a, b = stage_of.get(source), stage_of.get(target)
+        if a is not None and b is not None and a != b:
+            stages.add_edge(a, b)
+    return stages
+
+
 def plot_rule_graph(graph: nx.DiGraph, path: str | Path) -> None:
-    """Rules left to right in the order data flows through them."""
+    """Nodes left to right in the order data flows through them."""
     layers = [sorted(layer) for layer in nx.topological_generations(graph)]
     positions = {}
     for x, layer in enumerate(layers):
         for i, name in enumerate(layer):
             positions[name] = (x, -(i - (len(layer) - 1) / 2))
     height = max(len(layer) for layer in layers)
-    fig, ax = plt.subplots(figsize=(2.3 * len(layers) + 1, 0.55 * height + 1.2), dpi=150)
+    fig, ax = plt.subplots(figsize=(6.3, 0.6 * height + 0.8), dpi=150)
     for source, target in sorted(graph.edges):
         (x0, y0), (x1, y1) = positions[source], positions[target]
         ax.annotate(
@@ -118,7 +140,7 @@ def plot_rule_graph(graph: nx.DiGraph, path: str | Path) -> None:
             name,
             ha="center",
             va="center",
-            fontsize=6.5,
+            fontsize=7.5,
             bbox={
                 "boxstyle": "round,pad=0.3",
                 "facecolor": "#e8eef7",
@@ -160,8 +182,15 @@ def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str =
         "|:------------------------------------|:----------|",
     ]
     for path in sorted(str(p) for p in raw_inputs):
-        lines.append(f"| `{path}` | `{sha256(Path(path))}` |")
-    lines += ["", ": Every raw input of the build and its sha256. {#tbl-raw-inputs}", ""]
+        digest = sha256(Path(path))
+        grouped = " ".join(digest[i : i + 16] for i in range(0, len(digest), 16))
+        lines.append(f"| `{path}` | {grouped} |")
+    lines += [
+        "",
+        ": Every raw input of the build and its sha256, in groups of 16 hexadecimal digits. "
+        "{#tbl-raw-inputs}",
+        "",
+    ]
     where = f" ({repository_url})" if repository_url else ""
     lines += [
         "## Commands {.unnumbered}",
@@ -202,5 +231,5 @@ def run_reproducibility_appendix(
 ) -> None:
     graph = rule_graph(rule_graph_dot(snakefile, workdir))
     write_text(dot_out, canonical_dot(graph))
-    plot_rule_graph(graph, figure_out)
+    plot_rule_graph(stage_graph(graph, Path(snakefile).parent / "workflow" / "rules"), figure_out)
     write_text(markdown_out, reproducibility_markdown(raw_inputs, repository_url))

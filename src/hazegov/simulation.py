@@ -962,9 +962,9 @@ def simulation_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hazegov.describe import SYNTHETIC_MARK, save_png
+    from hazegov.describe import SYNTHETIC_MARK, TEXT_WIDTH_IN, save_png
 
-    fig, axes = plt.subplots(2, 2, figsize=(8, 6.4), dpi=150, sharex=True)
+    fig, axes = plt.subplots(2, 2, figsize=(TEXT_WIDTH_IN, 5.4), dpi=150, sharex=True)
     sizes = sorted(int(n) for n in summary["n"].unique())
     panels = (("ols", "OLS of the effectiveness score"), ("sem", "Latent path model"))
     # One colour per predictor of the outcome, the same in both panels; others get their own.

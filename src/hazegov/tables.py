@@ -10,6 +10,7 @@ longest word, the rest shared by how much text each column holds.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,22 @@ class Column:
     width: float | None = None
 
 
+_BREAKABLE_SPACE_RE = re.compile(r"[ \t\n]+")  # not the no-break space
+_BRACKETED_RE = re.compile(r"[\[(][^\[\]()]*[\])]")
+
+
+def keep_brackets_together(text: str) -> str:
+    """``0.021 [0.000, 0.063]`` with a no-break space inside the brackets, so that a narrow cell
+    breaks the line before the interval (which then stands on a line of its own), not inside it.
+
+    Examples
+    --------
+    >>> keep_brackets_together("3.75 (3, 155.1)")
+    '3.75 (3,\xa0155.1)'
+    """
+    return _BRACKETED_RE.sub(lambda m: m[0].replace(" ", "\u00a0"), text)
+
+
 def text_units(text: str) -> float:
     """Printed width of ``text`` in units of a Latin character (wide East Asian characters: 2)."""
     return float(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
@@ -45,7 +62,7 @@ def text_units(text: str) -> float:
 def _longest_word(text: str) -> float:
     """The widest piece of ``text`` a line cannot break: a word, or one Chinese character."""
     widest = 0.0
-    for word in text.split():
+    for word in _BREAKABLE_SPACE_RE.split(text):
         run = 0.0
         for char in word:
             if unicodedata.east_asian_width(char) in "WF":
@@ -58,7 +75,12 @@ def _longest_word(text: str) -> float:
 
 
 def column_shares(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[float]:
-    """Relative widths of the columns: each at least its longest word, the rest by content.
+    """Relative widths of the columns, as a browser lays out an automatic table.
+
+    Every column gets at least its longest word.  If all columns fit unwrapped they get their
+    natural width; otherwise the columns with the shortest text keep theirs and the longest
+    ones share what is left equally ("water filling"), so numbers stay on one line and long
+    text wraps.
 
     Examples
     --------
@@ -75,9 +97,13 @@ def column_shares(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[
     if sum(natural) <= TABLE_WIDTH_UNITS or sum(minimum) >= TABLE_WIDTH_UNITS:
         widths = natural if sum(natural) <= TABLE_WIDTH_UNITS else minimum
     else:
-        spare = TABLE_WIDTH_UNITS - sum(minimum)
-        stretch = [natural[i] - minimum[i] for i in range(n)]
-        widths = [minimum[i] + spare * stretch[i] / sum(stretch) for i in range(n)]
+        # the level L at which sum(min(natural, max(minimum, L))) fills the table
+        low, high = 0.0, max(natural)
+        for _ in range(60):
+            level = (low + high) / 2
+            used = sum(min(natural[i], max(minimum[i], level)) for i in range(n))
+            low, high = (level, high) if used < TABLE_WIDTH_UNITS else (low, level)
+        widths = [min(natural[i], max(minimum[i], low)) for i in range(n)]
     total = sum(widths)
     return [w / total for w in widths]
 
@@ -106,7 +132,7 @@ def _cell(value: object, fmt: str | Callable[[object], str]) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     text = fmt(value) if callable(fmt) else fmt.format(value)
-    return text.replace("|", "\\|")
+    return keep_brackets_together(text).replace("|", "\\|")
 
 
 def made_by(label: str) -> str:

@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from hazegov.air.official import OfficialSeries
-from hazegov.describe import save_png
+from hazegov.describe import TEXT_WIDTH_IN, save_png
 
 # HJ 633-2012 classes of the 24-hour PM2.5 mean (individual AQI 50, 100, 150, 200, 300) and the
 # colours the Chinese AQI publishes them in.
@@ -61,7 +61,7 @@ def plot_calendar(daily: pd.DataFrame, path: str | Path, *, series: str, rule: s
     norm = BoundaryNorm(AQI_BOUNDS, cmap.N)
     grey = ListedColormap(["#ffffff", MISSING_COLOUR])
     fig, axes = plt.subplots(
-        len(years), 1, figsize=(10, 1.25 * len(years) + 1.1), dpi=150, squeeze=False
+        len(years), 1, figsize=(TEXT_WIDTH_IN, 0.95 * len(years) + 1.1), dpi=150, squeeze=False
     )
     for ax, year in zip(axes[:, 0], years, strict=True):
         grid, inside = _week_grid(int(year), values)
@@ -72,7 +72,7 @@ def plot_calendar(daily: pd.DataFrame, path: str | Path, *, series: str, rule: s
         offset = pd.Timestamp(int(year), 1, 1).weekday()
         starts = [(pd.Timestamp(int(year), m, 1).dayofyear - 1 + offset) // 7 for m in range(1, 13)]
         ax.set_xticks(starts, MONTHS, fontsize=7)
-        ax.set_yticks(range(7), WEEKDAYS, fontsize=6)
+        ax.set_yticks(range(7), WEEKDAYS, fontsize=6.5)
         ax.set_ylabel(str(year), rotation=0, ha="right", va="center", fontsize=9)
         ax.tick_params(length=0)
         for spine in ax.spines.values():
@@ -106,7 +106,7 @@ def plot_its(
     mid = fitted["month_start"] + pd.Timedelta(days=14)
     used = fitted["used"].to_numpy(dtype=bool)
     post = fitted["post"].to_numpy(dtype=bool)
-    fig, ax = plt.subplots(figsize=(8, 4.6), dpi=150)
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 3.9), dpi=150)
     ax.plot(mid, fitted["pm25_mean"], color="#7f7f7f", linewidth=0.8, zorder=2)
     ax.scatter(mid[used], fitted["pm25_mean"][used], s=12, color="#404040", zorder=3)
     if (~used).any():
@@ -194,7 +194,7 @@ def plot_official(
     provisional = table["pm25_provisional"].to_numpy(dtype=bool)
     grade_ii = official.standards["gb3095_grade_ii"]
     who = official.standards.get("who_2021")
-    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=150)
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 3.6), dpi=150)
     ax.plot(years, values, color="#1f4e79", linewidth=1.5, zorder=2)
     ax.scatter(years[~provisional], values[~provisional], color="#1f4e79", s=22, zorder=3)
     ax.scatter(

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from hazegov.describe import save_png
+from hazegov.describe import TEXT_WIDTH_IN, save_png
 from hazegov.policy.register import LEVELS, parse_partial_date, provisional
 
 LEVEL_COLOURS = {"central": "#1f4e79", "municipal": "#c0504d", "district": "#4f8a3c"}
@@ -112,7 +112,7 @@ def plot_policy_timeline(
     the sources allow); a dagger marks a provisional date; a diamond the entry into force.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.6), dpi=150)
+        _, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 3.2), dpi=150)
     levels = [lv for lv in LEVELS if lv in set(events["level"])]
     if overlay:
         transform = ax.get_xaxis_transform()
@@ -125,7 +125,7 @@ def plot_policy_timeline(
                 event.id + ("\u2020" if event.provisional else ""),
                 transform=transform,
                 rotation=0,
-                fontsize=6,
+                fontsize=6.5,
                 color=colour,
                 ha="left",
                 va="top",
@@ -189,7 +189,7 @@ def plot_policy_timeline(
 
 
 def timeline_figure(events: pd.DataFrame, path: str | Path, note: str) -> None:
-    fig, ax = plt.subplots(figsize=(8, 3.8), dpi=150)
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 3.4), dpi=150)
     plot_policy_timeline(events, ax)
     handles = [
         Line2D([], [], marker="o", linestyle="", color="#555555", label="issued (day known)"),
@@ -222,7 +222,7 @@ def network_figure(
     graph: nx.Graph, nodes: pd.DataFrame, path: str | Path, window: str, note: str
 ) -> None:
     """Departments in shells by level (central inside); node size by mentions, edges by weight."""
-    fig, ax = plt.subplots(figsize=(7, 6), dpi=150)
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 5.4), dpi=150)
     ax.axis("off")
     if graph.number_of_nodes() == 0:
         ax.text(0.5, 0.5, "No department is named in the coded texts", ha="center", va="center")
