@@ -225,6 +225,10 @@ See @fig-a, @fig-b, [@tbl-x], @tbl-y and [-@fig-b]; also @sec-deep and [Appendix
 
 Table: Table Y {#tbl-y}
 
+| b |
+|---|
+| 2 |
+
 # Appendix A: Questionnaire {#sec-app-one .unnumbered}
 
 ## Items {#sec-items .unnumbered}
@@ -265,6 +269,7 @@ def test_numbering_of_figures_tables_sections_and_unnumbered_appendices() -> Non
     [
         ("# Questionnaire {#sec-q .appendix}\n", "Quarto 1.8 letters appendices only in book"),
         ("# A {#sec-a .unnumbered}\n\nSee @sec-a.\n", "refers to the unnumbered section 'A'"),
+        ("Some text.\n\n: A caption {#tbl-a}\n\nMore text.\n", "is not next to a table"),
     ],
 )
 def test_what_quarto_would_number_otherwise_is_refused(doc: str, message: str) -> None:

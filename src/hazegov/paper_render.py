@@ -657,6 +657,12 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
             assert isinstance(item, re.Match)
             ident, _ = _parse_attrs(item["attrs"].strip()[1:-1])
             assert ident is not None
+            if not _next_to_table(text, item.start(), item.end()):
+                raise PaperRenderError(
+                    f"table caption {{#{ident}}} is not next to a table: pandoc (and Quarto) "
+                    "take a ': caption' line as a table's caption only right before or after "
+                    "the table, at most one blank line apart"
+                )
             edits.append((item.start("text"), item.start("text"), caption_prefix("tbl")))
             targets[ident] = _Target("tbl", str(counters["tbl"]))
         else:
@@ -704,6 +710,19 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
             f"unresolved cross-reference(s): {', '.join('@' + k for k in sorted(unresolved))}"
         )
     return masked.restore(text)
+
+
+def _next_to_table(text: str, start: int, end: int) -> bool:
+    """Whether the caption line at ``text[start:end]`` is attached to a pipe table: a table row
+    right before or after it, at most one blank line apart (as pandoc reads captions)."""
+    before = text[:start].split("\n")[:-1][-2:]  # the two lines above the caption
+    after = text[end:].split("\n")[1:3]  # the two lines below it
+
+    def row(lines: list[str]) -> bool:
+        first = next((line for line in lines if line.strip()), "")
+        return first.lstrip().startswith("|")
+
+    return row(before[::-1]) or row(after)
 
 
 def _find_figures(text: str) -> Iterator[tuple[int, tuple[int, str]]]:
@@ -1026,9 +1045,7 @@ def _render_pdf(
     header = tmp / "preview-header.typ"
     project_header = "".join(
         path.read_text(encoding="utf-8")
-        for path in _project_files(
-            build_dir, merged.get("include-in-header"), "include-in-header"
-        )
+        for path in _project_files(build_dir, merged.get("include-in-header"), "include-in-header")
     )
     header.write_text(
         f"#set text(font: ({', '.join(json.dumps(f) for f in fonts)},))\n"
