@@ -65,7 +65,7 @@ def test_chinese_text_figure_table_and_citation(document: docx.document.Document
     assert "fixture article on haze governance" in " ".join(text.split()).lower()  # ... and list
     headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
     assert "1\tIntroduction" in headings
-    assert "A\tQuestionnaire" in headings  # the appendix is lettered, as in HTML and PDF
+    assert "Appendix A: Questionnaire" in headings  # titled by its letter, as in HTML and PDF
     assert document.tables, "the pipe table became no Word table"
     assert "Section\u00a01.1" in text
 

@@ -24,7 +24,7 @@ from hazegov.synthetic import (
 from .conftest import POPULATION, ROOT
 
 PROBLEMS = ["LEAD", "RESP", "EVAL", "PART"]
-APPENDIX = ROOT / "paper" / "chapters" / "_appendix-simulation.qmd"
+APPENDIX = ROOT / "paper" / "_appendix-simulation.qmd"
 
 
 @pytest.fixture(scope="module")

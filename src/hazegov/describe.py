@@ -22,7 +22,7 @@ from hazegov.disclosure import (
     suppress,
 )
 from hazegov.outputs import atomic_path
-from hazegov.tables import made_by
+from hazegov.tables import made_by, markdown_table
 
 SYNTHETIC_MARK = "Synthetic data drawn from the project's population model, not real responses"
 PNG_METADATA = {"Software": None}
@@ -87,14 +87,16 @@ def sample_table_markdown(
     """Pipe table with a Quarto table caption and label; counts below `min_count` suppressed
     and the suppression rule stated in the caption."""
     shown = published_sample_by_group(table, min_count)
-    lines = [
-        "| Respondent group | 受访单位 | Sector | n | % |",
-        "|:-------------------|:--------------|:-----------|---:|----:|",
-    ]
+    rows = []
     for row in shown.itertuples(index=False):
         name = f"**{row.group_en}**" if row.resp_group == "total" else row.group_en
         percent = row.percent if isinstance(row.percent, str) else f"{row.percent:.1f}"
-        lines.append(f"| {name} | {row.group_zh} | {row.sector} | {row.n} | {percent} |")
+        rows.append([name, row.group_zh, row.sector, str(row.n), percent])
+    lines = markdown_table(
+        ["Respondent group", "受访单位", "Sector", "n", "%"],
+        rows,
+        ["left", "left", "left", "right", "right"],
+    )
     mark = " Synthetic data." if synthetic else ""
     lines.append("")
     origin = made_by("tbl-sample-by-group")

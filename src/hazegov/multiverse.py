@@ -55,6 +55,7 @@ import itertools
 import json
 import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1063,11 +1064,11 @@ def specification_curve(
     position = {(d, o): n_rows - 1 - i for i, (d, o, _) in enumerate(rows_spec)}
     ncols = 2 if len(effects) > 1 else 1
     nblocks = math.ceil(len(effects) / ncols)
-    top_h, bottom_h, gap_h = 1.6, 0.13 * n_rows + 0.1, 0.55
+    top_h, bottom_h, gap_h = 1.6, 0.13 * n_rows + 0.1, 0.8
     ratios: list[float] = []
     for block in range(nblocks):
         ratios += [top_h, bottom_h] + ([gap_h] if block < nblocks - 1 else [])
-    height = sum(ratios) + 1.3
+    height = sum(ratios) + 1.55
     width, labels_w = TEXT_WIDTH_IN, 2.1  # the option labels take the left 2.1 inches
     fig = plt.figure(figsize=(width, height), dpi=150)
     grid = fig.add_gridspec(
@@ -1075,10 +1076,10 @@ def specification_curve(
         ncols,
         height_ratios=ratios,
         hspace=0.08,
-        wspace=0.05,
+        wspace=0.08,
         left=labels_w / width,
         right=0.99,
-        top=1 - 0.6 / height,
+        top=1 - 0.85 / height,
         bottom=0.7 / height,
     )
     ok = estimates[estimates["status"] == STATUS_OK]
@@ -1102,7 +1103,7 @@ def specification_curve(
                 ax.axvline(position_x, color="#000000", lw=0.7, ls=":", zorder=4)
         n_failed = int(((estimates["effect"] == effect) & (estimates["status"] != STATUS_OK)).sum())
         title = f"{effect}: {label}" + (f" ({n_failed} failed)" if n_failed else "")
-        top.set_title(title, fontsize=7, loc="left")
+        top.set_title(textwrap.fill(title, 36), fontsize=7, loc="left")
         top.tick_params(labelsize=6.5, labelbottom=False)
         if col == 0:
             top.set_ylabel("Standardized β (CI)", fontsize=7)

@@ -11,6 +11,7 @@ import yaml
 from hazegov.codebook import Codebook
 from hazegov.disclosure import as_count, numeric_counts
 from hazegov.outputs import write_text
+from hazegov.tables import markdown_table
 
 SYNTHETIC_NOTICE = (
     "Synthetic data. Every number, table and figure in this build comes from a synthetic "
@@ -126,12 +127,15 @@ def questionnaire_markdown(cb: Codebook) -> str:
                 f"Scale: {construct.en} / {construct.zh}",
                 "",
             ]
-            out += ["| Item | 题项 | Statement | Reverse-worded |", "|:--|:--|:--|:--|"]
+            items = []
             for item in (v for v in cb.variables if v.question == number):
                 flag = "yes" if item.reverse else ""
                 if item.role == "attention_check":
                     flag = "attention check"
-                out.append(f"| {item.name} | {item.text_zh} | {item.text_en} | {flag} |")
+                items.append([item.name, item.text_zh, item.text_en, flag])
+            out += markdown_table(
+                ["Item", "题项", "Statement", "Reverse-worded"], items, ["left"] * 4
+            )
             out.append("")
             if q["scale"] not in scales_printed:
                 scales_printed.add(q["scale"])

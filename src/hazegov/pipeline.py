@@ -29,6 +29,7 @@ from hazegov.release import (
     release_frame,
     write_sav,
 )
+from hazegov.tables import markdown_table
 
 log = logging.getLogger("hazegov")
 
@@ -294,12 +295,14 @@ def _leaves(tree: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def _provenance_markdown(summary: pd.DataFrame) -> str:
-    lines = [
-        "| Source file | Rule | Variables | Example |",
-        "|:------------------------------------|:------------|---------:|:----------------|",
-    ]
-    for row in summary.itertuples(index=False):
-        lines.append(f"| `{row.source}` | `{row.rule}` | {row.n} | `{row.example}` |")
+    lines = markdown_table(
+        ["Source file", "Rule", "Variables", "Example"],
+        [
+            [f"`{row.source}`", f"`{row.rule}`", str(row.n), f"`{row.example}`"]
+            for row in summary.itertuples(index=False)
+        ],
+        ["left", "left", "right", "left"],
+    )
     lines += [
         "",
         ": Where the numbers in the text come from: the file and rule behind each "

@@ -895,20 +895,50 @@ def _group_label(group: str, value: object) -> str:
 
 
 def _layout(paths: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
-    """Predictors on the left, outcomes on the right, mediators between, by path depth."""
+    """Predictors on the left, outcomes on the right, mediators between, by path depth.
+
+    A level with one member sits in the middle, except a mediator, which goes where it is
+    farthest from the other paths crossing its column, so that no arrow runs through its box.
+    """
     nodes = sorted({n for pair in paths for n in pair})
     depth = dict.fromkeys(nodes, 0)
     for _ in nodes:
         for outcome, predictor in paths:
             depth[outcome] = max(depth[outcome], depth[predictor] + 1)
     levels = max(depth.values()) or 1
-    positions = {}
-    for level in range(levels + 1):
+    positions: dict[str, tuple[float, float]] = {}
+    order = [0, levels, *range(1, levels)]  # the ends first: mediators avoid their paths
+    for level in order:
         members = [n for n in nodes if depth[n] == level]
+        x = level / levels
         for i, name in enumerate(members):
-            y = 0.5 if len(members) == 1 else 1 - i / (len(members) - 1)
-            positions[name] = (level / levels, y)
+            if 0 < level < levels and len(members) == 1:
+                positions[name] = (x, _clear_height(x, name, paths, positions))
+            else:
+                y = 0.5 if len(members) == 1 else 1 - i / (len(members) - 1)
+                positions[name] = (x, y)
     return positions
+
+
+def _clear_height(
+    x: float, name: str, paths: list[tuple[str, str]], placed: dict[str, tuple[float, float]]
+) -> float:
+    """The height at ``x`` farthest from where the placed paths not touching ``name`` cross
+    (of equally clear heights, the one nearest the middle, then the higher)."""
+    crossings = []
+    for outcome, predictor in paths:
+        if name in (outcome, predictor) or outcome not in placed or predictor not in placed:
+            continue
+        (x0, y0), (x1, y1) = placed[predictor], placed[outcome]
+        if min(x0, x1) < x < max(x0, x1):
+            crossings.append(y0 + (y1 - y0) * (x - x0) / (x1 - x0))
+    if not crossings:
+        return 0.5
+    grid = np.linspace(0.0, 1.0, 101)
+    clearance = np.min(np.abs(grid[:, None] - np.array(crossings)[None, :]), axis=1)
+    best = clearance.max()
+    candidates = grid[np.isclose(clearance, best)]
+    return float(min(candidates, key=lambda y: (abs(y - 0.5), -y)))  # nearer the middle, then up
 
 
 def run_path_model(

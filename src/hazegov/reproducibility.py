@@ -17,6 +17,7 @@ import networkx as nx
 
 from hazegov.describe import save_png
 from hazegov.outputs import write_text
+from hazegov.tables import markdown_table
 
 # The packages the pipeline pins in pyproject.toml and uses at run time.
 PINNED = (
@@ -161,30 +162,29 @@ def sha256(path: Path) -> str:
 
 def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str = "") -> str:
     """Software versions, the sha256 of every raw input, and the commands to rebuild and vary."""
-    lines = [
-        "## Software {.unnumbered}",
-        "",
-        "| Package | Version |",
-        "|:------------------------|---------:|",
-        f"| Python | {sys.version.split()[0]} |",
-    ]
+    software = [["Python", sys.version.split()[0]]]
     for name in PINNED:
         try:
             version = metadata.version(name)
         except metadata.PackageNotFoundError:
             version = "not installed"
-        lines.append(f"| {name} | {version} |")
-    lines += ["", ": Software the build ran with. {#tbl-software}", ""]
-    lines += [
-        "## Raw inputs {.unnumbered}",
+        software.append([name, version])
+    lines = [
+        "## Software {.unnumbered}",
         "",
-        "| File | sha256 |",
-        "|:------------------------------------|:----------|",
+        *markdown_table(["Package", "Version"], software, ["left", "right"]),
     ]
+    lines += ["", ": Software the build ran with. {#tbl-software}", ""]
+    inputs = []
     for path in sorted(str(p) for p in raw_inputs):
         digest = sha256(Path(path))
         grouped = " ".join(digest[i : i + 16] for i in range(0, len(digest), 16))
-        lines.append(f"| `{path}` | {grouped} |")
+        inputs.append([f"`{path}`", grouped])
+    lines += [
+        "## Raw inputs {.unnumbered}",
+        "",
+        *markdown_table(["File", "sha256"], inputs, ["left", "left"]),
+    ]
     lines += [
         "",
         ": Every raw input of the build and its sha256, in groups of 16 hexadecimal digits. "

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 # Text units (a Latin letter or digit is one, a Chinese character two) that fit across the text
-# column at the table font (paper/paper.typ sets 8.5 pt on a 16 cm column), after cell padding.
-TABLE_WIDTH_UNITS = 100
+# column at the table font: paper/paper.typ sets 8.5 pt, whose letters and digits measure 3.9 pt
+# on average in the PDF, on a 16 cm (454 pt) column: 116 units, of which 106 are used.
+TABLE_WIDTH_UNITS = 106
 CELL_PADDING_UNITS = 2.5
 SEPARATOR_DASHES = 120  # always longer than pandoc's 72 columns, so the widths are used
 
@@ -54,23 +55,44 @@ def keep_brackets_together(text: str) -> str:
     return _BRACKETED_RE.sub(lambda m: m[0].replace(" ", "\u00a0"), text)
 
 
+MONOSPACE_UNITS = 1.05  # a character of a `code span`: typst's monospaced font at 0.8 em
+
+
+def _char_units(text: str) -> list[tuple[str, float]]:
+    """Each printed character with its width: wide East Asian 2, monospaced code 1.25, else 1;
+    backticks and ``**`` emphasis marks print nothing."""
+    out: list[tuple[str, float]] = []
+    code = False
+    for char in text.replace("**", ""):
+        if char == "`":
+            code = not code
+            continue
+        wide = unicodedata.east_asian_width(char) in "WF"
+        out.append((char, 2.0 if wide else MONOSPACE_UNITS if code else 1.0))
+    return out
+
+
 def text_units(text: str) -> float:
     """Printed width of ``text`` in units of a Latin character (wide East Asian characters: 2)."""
-    return float(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
+    return sum(width for _, width in _char_units(text))
 
 
 def _longest_word(text: str) -> float:
     """The widest piece of ``text`` a line cannot break: a word, or one Chinese character."""
     widest = 0.0
-    for word in _BREAKABLE_SPACE_RE.split(text):
-        run = 0.0
-        for char in word:
-            if unicodedata.east_asian_width(char) in "WF":
-                widest = max(widest, run, 2.0)
-                run = 0.0
-            else:
-                run += 1
-        widest = max(widest, run)
+    run = 0.0
+    for char, width in _char_units(text):
+        if char in " \t\n":
+            run = 0.0
+        elif char in "/-":  # a line may break after a slash or a hyphen
+            widest = max(widest, run + width)
+            run = 0.0
+        elif width == 2.0:
+            widest = max(widest, 2.0)
+            run = 0.0
+        else:
+            run += width
+            widest = max(widest, run)
     return widest
 
 
@@ -149,6 +171,28 @@ def _rule(align: str, share: float) -> str:
     return ":" + dashes if align == "left" else dashes + ":"
 
 
+def markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], aligns: Sequence[str]
+) -> list[str]:
+    """Header, separator and rows of a pipe table, the columns sized by :func:`column_shares`.
+
+    For tables assembled by hand (captions of their own); :func:`pipe_table` builds on it.
+
+    Examples
+    --------
+    >>> lines = markdown_table(["a", "b"], [["1", "2"]], ["left", "right"])
+    >>> lines[0], lines[2]
+    ('| a | b |', '| 1 | 2 |')
+    """
+    shares = column_shares(header, rows)
+    rule = "|" + "|".join(_rule(a, s) for a, s in zip(aligns, shares, strict=True)) + "|"
+    return [
+        "| " + " | ".join(h.replace("|", "\\|") for h in header) + " |",
+        rule,
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
 def pipe_table(
     frame: pd.DataFrame,
     columns: Sequence[Column],
@@ -168,21 +212,23 @@ def pipe_table(
         from hazegov.disclosure import note as disclosure_note
 
         note = f"{note} {disclosure_note(min_cell_count)}".strip()
-    head = "| " + " | ".join(c.header.replace("|", "\\|") for c in columns) + " |"
     cells = [
         [_cell(getattr(r, c.source), c.fmt) for c in columns] for r in frame.itertuples(index=False)
     ]
+    table = markdown_table([c.header for c in columns], cells, [c.align for c in columns])
     if all(c.width is not None for c in columns):
         weights = [float(c.width) for c in columns]  # type: ignore[arg-type]
-        shares = [w / sum(weights) for w in weights]
-    else:
-        shares = column_shares([c.header for c in columns], cells)
-    rule = "|" + "|".join(_rule(c.align, share) for c, share in zip(columns, shares, strict=True))
-    rows = ["| " + " | ".join(row) + " |" for row in cells]
+        table[1] = (
+            "|"
+            + "|".join(
+                _rule(c.align, w / sum(weights)) for c, w in zip(columns, weights, strict=True)
+            )
+            + "|"
+        )
     mark = " Synthetic data." if synthetic else ""
     caption = caption if caption.endswith((".", "?", "!")) else caption + "."
     origin = f" {made_by(label)}"
-    lines = [head, rule, *rows, "", f": {caption}{mark}{origin} {{#{label}}}", ""]
+    lines = [*table, "", f": {caption}{mark}{origin} {{#{label}}}", ""]
     if note:
         lines += [f"*Note.* {note}", ""]
     return "\n".join(lines)
