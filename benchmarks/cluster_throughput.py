@@ -49,7 +49,7 @@ STEPS = re.compile(r"(\d+) of (\d+) steps")
 # Each study: its rules (upstream of the first one is prebuilt) and its final target.
 STUDIES = {
     "multiverse (default grid)": (
-        ["multiverse_sample", "multiverse_specification", "multiverse_summary"],
+        ["multiverse_group", "multiverse_summary"],
         "multiverse_summary",
     ),
     "simulation study": (

@@ -507,10 +507,10 @@ def test_summary_falls_back_to_the_median_sign_when_the_preferred_fails():
 def test_summary_files(tmp_path, codebook):
     settings = TEST_CONFIG["multiverse"]
     paths = []
-    for record in _records(settings, {}):
-        path = tmp_path / "specs" / f"{record['spec']}.json"
+    for record in _records(settings, {}):  # one group file per specification
+        path = tmp_path / "groups" / f"{record['spec']}.json"
         path.parent.mkdir(exist_ok=True)
-        path.write_text(json.dumps(record), encoding="utf-8")
+        path.write_text(json.dumps({"samples": {}, "records": [record]}), encoding="utf-8")
         paths.append(path)
     out = {
         name: tmp_path / f"{name}.{ext}"
@@ -613,3 +613,70 @@ def test_semopy_results_do_not_depend_on_the_hash_seed(tmp_path):
         )
         outputs.append(run.stdout)
     assert outputs[0] == outputs[1]
+
+
+def test_group_jobs_give_the_same_records_however_the_grid_is_split(tmp_path, codebook):
+    """The .test grid in one job and in two: the same records; a rerun reuses every member, and
+    a changed option refits only the specifications that use it."""
+    import logging
+
+    from hazegov.cleaning import write_parquet
+    from hazegov.ingest import ingest_export
+    from hazegov.multiverse import group_settings, job_groups, run_multiverse_group
+
+    responses = tmp_path / "responses.parquet"
+    write_parquet(ingest_export(DEFAULT_EXPORT, codebook).responses, responses, {})
+    cb_path = ROOT / "config" / "codebook.yaml"
+
+    def run(config, jobs, cache):
+        records = []
+        for name, ids in job_groups(config["multiverse"], jobs).items():
+            out = tmp_path / f"{cache}-{jobs}-{name}.json"
+            run_multiverse_group(
+                responses, cb_path, group_settings(config, ids), out, tmp_path / cache
+            )
+            records += json.loads(out.read_text(encoding="utf-8"))["records"]
+        return sorted(records, key=lambda r: r["spec"])
+
+    whole = run(TEST_CONFIG, 1, "cache-a")
+    assert run(TEST_CONFIG, 2, "cache-b") == whole
+    assert [r["spec"] for r in whole] == [
+        s.id for s in specification_grid(TEST_CONFIG["multiverse"])
+    ]
+
+    class Counter(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    counter = Counter()
+    logger = logging.getLogger("hazegov")
+    level = logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.INFO)
+    try:
+        assert run(TEST_CONFIG, 2, "cache-a") == whole  # all from the cache
+        changed = copy.deepcopy(TEST_CONFIG)
+        options = changed["multiverse"]["dimensions"]["estimator"]["options"]
+        options[1]["label"] = "proportional-odds logit"  # a label is part of no fit's settings
+        missing = changed["multiverse"]["dimensions"]["missing_data"]["options"]
+        person_mean = next(o for o in missing if o["rule"] == "person_mean")
+        person_mean["min_items_answered"] = 2  # changes one variant and its specifications
+        again = run(changed, 2, "cache-a")
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
+    summaries = [m for m in counter.messages if m.startswith("multiverse group")]
+    reused = sum(int(re.search(r"(\d+) reused", m)[1]) for m in summaries[:2])
+    assert reused == len(whole)
+    fitted = sum(int(re.search(r"(\d+) specifications fitted", m)[1]) for m in summaries[2:])
+    touched = [
+        s
+        for s in specification_grid(changed["multiverse"])
+        if s.choices["missing_data"] == person_mean["id"]
+    ]
+    assert 0 < fitted == len(touched) < len(whole)
+    assert len(again) == len(whole)

@@ -129,7 +129,7 @@ SURVEY_FROM_CLEANING = {
     "sample_by_group",
     *SURVEY_ANALYSES,
 }
-MULTIVERSE = {"multiverse_sample", "multiverse_specification", "multiverse_summary"}
+MULTIVERSE = {"multiverse_group", "multiverse_summary"}
 SIMULATION = {"simulation_truth", "simulation_replications", "simulation_summary"}
 # a changed paper is scanned for identifiers again before the build counts as done
 PAPER = {"paper_variables", "render_paper", "identifier_scan", "all"}

@@ -1372,60 +1372,114 @@ def read_json(path: str | Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def run_multiverse_sample(
+def job_groups(settings: Mapping[str, Any], jobs: int) -> dict[str, list[str]]:
+    """The sample variants split into ``jobs`` contiguous groups ("g1", "g2", ...), one job each.
+
+    Each job prepares its variants and fits all their specifications in one process: a
+    specification takes milliseconds, a process start more than a second.
+    """
+    variants = [v.id for v in sample_variants(settings)]
+    jobs = max(1, min(int(jobs), len(variants)))
+    size = -(-len(variants) // jobs)
+    blocks = [variants[i : i + size] for i in range(0, len(variants), size)]
+    return {f"g{k}": block for k, block in enumerate(blocks, start=1)}
+
+
+def group_settings(config: Mapping[str, Any], variant_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """What one group job depends on: each of its variants' settings and its specifications'."""
+    settings = config["multiverse"]
+    variants = {v.id: v for v in sample_variants(settings)}
+    specs = specification_grid(settings)
+    return [
+        {
+            "sample": vid,
+            "settings": sample_settings(config, variants[vid].choices),
+            "specifications": [
+                specification_settings(config, spec) for spec in specs if spec.sample == vid
+            ],
+        }
+        for vid in variant_ids
+    ]
+
+
+def run_multiverse_group(
     responses: str | Path,
     codebook: str | Path,
-    settings: Mapping[str, Any],
-    sample_out: str | Path,
-    report_out: str | Path,
+    variants: Sequence[Mapping[str, Any]],
+    group_out: str | Path,
+    cache_dir: str | Path,
 ) -> None:
-    """One sample variant: exclusions, missing data, sectors and factor scores."""
+    """One job of the multiverse: some sample variants and every specification fitted to them.
+
+    Each variant and specification is reused from ``cache_dir`` when its settings, the inputs
+    and the code are those of an earlier run (:class:`hazegov.result_cache.ResultCache`), so a
+    changed choice recomputes only the variants and specifications it touches.
+    """
     import logging
 
     import pandas as pd
 
-    from hazegov.cleaning import read_provenance, source_label, write_parquet
+    from hazegov.cleaning import read_provenance, source_label
     from hazegov.codebook import load_codebook
+    from hazegov.result_cache import ResultCache
 
-    provenance = read_provenance(responses)
-    prepared = prepare_sample(pd.read_parquet(responses), load_codebook(codebook), settings)
-    logging.getLogger("hazegov").info(
-        "sample variant: %d respondents; factor scores %s",
-        prepared.report["n"],
-        prepared.report["factor_scores"]["status"],
-    )
-    write_parquet(prepared.frame, sample_out, provenance)
-    write_json(
-        {**prepared.report, "settings": dict(settings), "data_source": source_label(provenance)},
-        report_out,
-    )
-
-
-def run_multiverse_specification(
-    sample: str | Path,
-    report: str | Path,
-    codebook: str | Path,
-    settings: Mapping[str, Any],
-    record_out: str | Path,
-) -> None:
-    """One specification fitted to its sample variant; the record as JSON."""
-    import logging
-
-    import pandas as pd
-
-    from hazegov.codebook import load_codebook
-
-    sample_report = read_json(report)
-    record = estimate_specification(
-        pd.read_parquet(sample), sample_report, load_codebook(codebook), settings
-    )
-    record["data_source"] = sample_report["data_source"]
     log = logging.getLogger("hazegov")
-    if record["status"] == STATUS_OK:
-        log.info("specification %s: estimated, n = %d", record["spec"], record["n"])
-    else:
-        log.warning("specification %s failed: %s", record["spec"], record["reason"])
-    write_json(record, record_out)
+    provenance = read_provenance(responses)
+    source = source_label(provenance)
+    inputs = [responses, codebook]
+    sample_cache = ResultCache(cache_dir, inputs, "multiverse-sample")
+    spec_cache = ResultCache(cache_dir, inputs, "multiverse-specification")
+    frame: pd.DataFrame | None = None
+    cb = load_codebook(codebook)
+    samples: dict[str, Any] = {}
+    records: list[dict[str, Any]] = []
+    prepared_count = 0
+    for variant in variants:
+        sample_key = sample_cache.key(variant["settings"])
+        report = sample_cache.get(sample_key)
+        spec_keys = [
+            spec_cache.key({**s, "sample_key": sample_key}) for s in variant["specifications"]
+        ]
+        cached = [spec_cache.get(k) for k in spec_keys]
+        prepared = None
+        if report is None or any(r is None for r in cached):
+            if frame is None:
+                frame = pd.read_parquet(responses)
+            prepared = prepare_sample(frame, cb, variant["settings"])
+            prepared_count += 1
+            report = sample_cache.put(
+                sample_key,
+                _plain(
+                    {
+                        **prepared.report,
+                        "settings": dict(variant["settings"]),
+                        "data_source": source,
+                    }
+                ),
+            )
+        samples[variant["sample"]] = report
+        for key, spec, record in zip(spec_keys, variant["specifications"], cached, strict=True):
+            if record is None:
+                assert prepared is not None
+                record = estimate_specification(prepared.frame, report, cb, spec)
+                record["data_source"] = source
+                if record["status"] != STATUS_OK:
+                    log.warning("specification %s failed: %s", record["spec"], record["reason"])
+                record = spec_cache.put(key, _plain(record))
+            records.append(record)
+        log.info(
+            "sample variant %s: %d respondents, %d specifications",
+            variant["sample"],
+            report["n"],
+            len(variant["specifications"]),
+        )
+    log.info(
+        "multiverse group: %d variants prepared, %d specifications fitted, %d reused",
+        prepared_count,
+        spec_cache.misses,
+        spec_cache.hits,
+    )
+    write_json({"samples": samples, "records": records}, group_out)
 
 
 def run_multiverse_summary(
@@ -1458,7 +1512,7 @@ def run_multiverse_summary(
     settings = config["multiverse"]
     regression = config["analysis"]["regression"]
     cb = load_codebook(codebook)
-    loaded = [read_json(path) for path in records]
+    loaded = [record for path in records for record in read_json(path)["records"]]
     expected = [spec.id for spec in specification_grid(settings)]
     found = sorted(r["spec"] for r in loaded)
     if found != expected:

@@ -349,8 +349,10 @@ def run_replications(
     """
     s = settings_from(settings)
     rows: list[dict[str, Any]] = []
+    log = logging.getLogger("hazegov")
+    step = max(1, len(replications) // 10)
     with _single_thread(), tempfile.TemporaryDirectory(prefix="hazegov-sim-") as tmp:
-        for replication in replications:
+        for done, replication in enumerate(replications, start=1):
             frame = draw_analysis_sample(
                 population_model, codebook, n, replication_seed(seed, n, replication), s, Path(tmp)
             )
@@ -358,6 +360,8 @@ def run_replications(
             for row in found:
                 row.update(n=int(n), replication=int(replication), n_analysed=len(frame))
             rows += found
+            if done % step == 0 or done == len(replications):
+                log.info("n = %d: %d of %d replications done", n, done, len(replications))
     out = pd.DataFrame(rows, columns=REPLICATION_COLUMNS)
     return out.astype({"n": "int64", "replication": "int64", "n_analysed": "int64"})
 

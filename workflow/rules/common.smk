@@ -127,39 +127,16 @@ MADE_BY = {
 # ------------------------------------------------------------------------------------------
 # Multiverse (issue 7; rules in workflow/rules/multiverse.smk, grid in config/multiverse.yaml)
 # ------------------------------------------------------------------------------------------
-from hazegov.multiverse import (
-    sample_settings,
-    sample_variants,
-    specification_grid,
-    specification_settings,
-)
+from hazegov.multiverse import group_settings, job_groups
 
-MULTIVERSE_SPECIFICATIONS = {s.id: s for s in specification_grid(config["multiverse"])}
-MULTIVERSE_SAMPLES = {v.id: v for v in sample_variants(config["multiverse"])}
+# The sample variants split into a few jobs; each job fits all their specifications.
+MULTIVERSE_GROUPS = job_groups(config["multiverse"], config["multiverse"]["jobs"])
+MULTIVERSE_CACHE = "results/cache/multiverse"
 
 
-def multiverse_specification_ids():
-    """Every specification of the grid, in grid order."""
-    return list(MULTIVERSE_SPECIFICATIONS)
-
-
-def multiverse_sample_settings(wildcards):
-    """What a sample variant depends on (exclusions, missing data, sectors), resolved."""
-    return sample_settings(config, MULTIVERSE_SAMPLES[wildcards.sample].choices)
-
-
-def multiverse_specification_settings(wildcards):
-    """What a specification's model depends on (estimator, scores, controls) and its choices."""
-    return specification_settings(config, MULTIVERSE_SPECIFICATIONS[wildcards.spec])
-
-
-def multiverse_specification_inputs(wildcards):
-    """The sample variant a specification is fitted to."""
-    sample = MULTIVERSE_SPECIFICATIONS[wildcards.spec].sample
-    return {
-        "sample": f"results/multiverse/samples/{sample}.parquet",
-        "report": f"results/multiverse/samples/{sample}.json",
-    }
+def multiverse_group_settings(wildcards):
+    """What one multiverse job depends on: its variants' settings and their specifications'."""
+    return group_settings(config, MULTIVERSE_GROUPS[wildcards.group])
 
 
 ANALYSIS_VARIABLES.append("results/multiverse/variables.yml")

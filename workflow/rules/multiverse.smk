@@ -1,55 +1,36 @@
-# Multiverse of the key estimates (issue 7): every combination of the analytic choices in
-# config/multiverse.yaml is one specification and one job. The data choices define sample
-# variants, each prepared once (rule multiverse_sample); every specification fits its model to
-# its variant (rule multiverse_specification); rule multiverse_summary gathers them. The grid
-# and the settings each job carries come from workflow/rules/common.smk (section multiverse).
+# Multiverse of the key estimates: every combination of the analytic choices in
+# config/multiverse.yaml is one specification. The data choices define sample variants; the
+# variants are split into multiverse.jobs groups, and one job per group prepares its variants
+# and fits their specifications (rule multiverse_group); rule multiverse_summary gathers them.
+# The grid and the settings each job carries come from workflow/rules/common.smk.
 
 
-rule multiverse_sample:
-    """One data variant of the multiverse: exclusions, missing data, sectors, factor scores."""
+rule multiverse_group:
+    """Some sample variants (exclusions, missing data, sectors, factor scores) and every
+    specification fitted to them; a variant or specification whose settings, inputs and code
+    are unchanged is reused from results/cache/multiverse."""
     input:
         responses="results/interim/responses.parquet",
         codebook=config["survey"]["codebook"],
     output:
-        sample="results/multiverse/samples/{sample}.parquet",
-        report="results/multiverse/samples/{sample}.json",
+        group="results/multiverse/groups/{group}.json",
     params:
-        settings=multiverse_sample_settings,
+        variants=multiverse_group_settings,
+        cache=MULTIVERSE_CACHE,
     wildcard_constraints:
-        sample=r"d\d+",
+        group=r"g\d+",
     log:
-        "logs/multiverse/samples/{sample}.log",
+        "logs/multiverse/groups/{group}.log",
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/multiverse_sample.py"
-
-
-rule multiverse_specification:
-    """One specification of the multiverse: its model fitted to its sample variant."""
-    input:
-        unpack(multiverse_specification_inputs),
-        codebook=config["survey"]["codebook"],
-    output:
-        record="results/multiverse/specifications/{spec}.json",
-    params:
-        settings=multiverse_specification_settings,
-    wildcard_constraints:
-        spec=r"s\d+",
-    log:
-        "logs/multiverse/specifications/{spec}.log",
-    conda:
-        "../envs/pipeline.yaml"
-    script:
-        "../scripts/multiverse_specification.py"
+        "../scripts/multiverse_group.py"
 
 
 rule multiverse_summary:
     """All specifications in one table; shares keeping sign and significance; the curve."""
     input:
-        records=expand(
-            "results/multiverse/specifications/{spec}.json", spec=multiverse_specification_ids()
-        ),
+        groups=expand("results/multiverse/groups/{group}.json", group=MULTIVERSE_GROUPS),
         codebook=config["survey"]["codebook"],
     output:
         estimates="results/multiverse/estimates.csv",

@@ -4,7 +4,7 @@ from hazegov.multiverse import run_multiverse_summary
 with rule_log(snakemake.log[0]):  # noqa: F821
     out = snakemake.output  # noqa: F821
     run_multiverse_summary(
-        records=list(snakemake.input.records),  # noqa: F821
+        records=list(snakemake.input.groups),  # noqa: F821
         codebook=snakemake.input.codebook,  # noqa: F821
         config={
             "multiverse": dict(snakemake.params.multiverse),  # noqa: F821
