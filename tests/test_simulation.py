@@ -13,6 +13,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from hazegov import simulation as sim
+from hazegov.simulation_plan import batch_replications
 from hazegov.synthetic import (
     PopulationModel,
     draw_respondents,
@@ -75,11 +76,11 @@ def test_replication_seeds_are_fixed_by_seed_size_and_number():
 
 
 def test_batches_partition_the_replications():
-    batches = [sim.batch_replications(23, 10, b) for b in range(3)]
+    batches = [batch_replications(23, 10, b) for b in range(3)]
     assert batches[2] == [20, 21, 22]
     assert [r for batch in batches for r in batch] == list(range(23))
     with pytest.raises(ValueError):
-        sim.batch_replications(23, 10, 3)
+        batch_replications(23, 10, 3)
 
 
 def test_results_do_not_depend_on_how_replications_are_batched(model, codebook, settings):

@@ -20,6 +20,8 @@ import yaml
 from hazegov.errors import ConfigError, Violation
 
 Origin = tuple[str, int]
+# libyaml's parser where PyYAML was built with it: the same YAML, parsed at every Snakemake start
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _key_lines(node: yaml.Node, prefix: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
@@ -49,8 +51,8 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, 
             path, "config-utf8", f"the config file is not UTF-8 text (byte {exc.start})"
         ) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        content = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        content = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError.single(
@@ -99,7 +101,7 @@ def schema_violations(
     schema_path: str | Path,
     origins: Mapping[tuple[Any, ...], Origin],
 ) -> list[Violation]:
-    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    schema = yaml.load(Path(schema_path).read_text(encoding="utf-8"), Loader=_LOADER)
     validator = jsonschema.Draft202012Validator(schema)
     problems = []
     for error in sorted(validator.iter_errors(dict(config)), key=lambda e: list(map(str, e.path))):

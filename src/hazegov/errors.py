@@ -10,6 +10,10 @@ class HazegovError(Exception):
     """Base class: every error the pipeline raises on purpose."""
 
 
+class AnalysisError(HazegovError):
+    """The data cannot support the requested analysis (and a number would mislead)."""
+
+
 @dataclass(frozen=True)
 class Violation:
     """One broken rule at one place in one input file."""

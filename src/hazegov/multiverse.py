@@ -61,8 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hazegov.analysis._common import AnalysisError
-from hazegov.errors import ConfigError, Violation
+from hazegov.errors import AnalysisError, ConfigError, Violation
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

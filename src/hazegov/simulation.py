@@ -164,16 +164,6 @@ def replication_seed(seed: int, n: int, replication: int) -> int:
     return int.from_bytes(state.astype("<u4").tobytes(), "little")
 
 
-def batch_replications(total: int, batch_size: int, batch: int) -> list[int]:
-    """Replication numbers of one batch (job): batch b holds b*size up to the total."""
-    if total < 1 or batch_size < 1:
-        raise ValueError("simulation: replications and batch size must be positive")
-    n_batches = math.ceil(total / batch_size)
-    if not 0 <= batch < n_batches:
-        raise ValueError(f"simulation: batch {batch} outside 0..{n_batches - 1}")
-    return list(range(batch * batch_size, min((batch + 1) * batch_size, total)))
-
-
 def _with_seed(model: PopulationModel, seed: int) -> PopulationModel:
     return PopulationModel(model.path, {**model.raw, "seed": seed})
 
@@ -793,29 +783,6 @@ def _alpha_text(alpha: float) -> str:
 def _words(values: Sequence[Any]) -> str:
     items = [f"{v:,}" if isinstance(v, int) else str(v) for v in values]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def check_simulation_sizes(sizes: Sequence[int], population_model: str | Path) -> None:
-    """Refuse, before any job runs, sizes without the study's (the model's n_respondents)."""
-    import yaml
-
-    from hazegov.errors import ConfigError
-
-    path = Path(population_model)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        n = int(raw["n_respondents"])
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigError.single(
-            path, "simulation-population-model", f"cannot read n_respondents: {exc}"
-        ) from None
-    if n not in [int(s) for s in sizes]:
-        raise ConfigError.single(
-            path,
-            "simulation-sizes",
-            f"simulation.sizes {list(sizes)} must include the study's size {n} "
-            "(n_respondents of this population model)",
-        )
 
 
 def study_size(sizes: Sequence[int], model: PopulationModel) -> int:

@@ -154,7 +154,7 @@ MADE_BY.update(
 # ------------------------------------------------------------------------------------------
 # Simulation (issue 7; rules in workflow/rules/simulation.smk, grid in config/simulation.yaml)
 # ------------------------------------------------------------------------------------------
-from hazegov.simulation import batch_replications, check_simulation_sizes
+from hazegov.simulation_plan import batch_replications, check_simulation_sizes
 
 SIMULATION = config["simulation"]
 

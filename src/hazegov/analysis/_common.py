@@ -9,13 +9,9 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from hazegov.errors import HazegovError
+from hazegov.errors import AnalysisError
 
 MeasurementModel = Mapping[str, Sequence[str]]  # construct -> its item columns, in order
-
-
-class AnalysisError(HazegovError):
-    """The data cannot support the requested analysis (and a number would mislead)."""
 
 
 @contextlib.contextmanager
