@@ -4,9 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import resource
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def _seconds_since_start() -> float | None:
+    """Wall seconds since this process started (Linux /proc), imports included."""
+    try:
+        stat = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(stat[19]) / os.sysconf("SC_CLK_TCK")  # seconds after boot
+        return float(Path("/proc/uptime").read_text().split()[0]) - started
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def job_resources() -> str:
+    """Wall time since start, CPU time and peak memory of this process, for the rule's log."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    wall = _seconds_since_start()
+    clock = f"{wall:.1f} s wall, " if wall is not None else ""
+    return (
+        f"{clock}{usage.ru_utime + usage.ru_stime:.1f} s CPU, peak {usage.ru_maxrss / 1024:.0f} MB"
+    )
 
 
 @contextlib.contextmanager
@@ -32,6 +54,7 @@ def rule_log(path: str | Path | None) -> Iterator[logging.Logger]:
         logger.addHandler(handler)
     try:
         yield logger
+        logger.info("job resources: %s", job_resources())
     except Exception:
         logger.exception("rule failed")
         raise
