@@ -6,9 +6,7 @@
 
 
 rule multiverse_group:
-    """Some sample variants (exclusions, missing data, sectors, factor scores) and every
-    specification fitted to them; a variant or specification whose settings, inputs and code
-    are unchanged is reused from results/cache/multiverse."""
+    """Some sample variants and every specification fitted to them (unchanged ones reused)."""
     input:
         responses="results/interim/responses.parquet",
         codebook=config["survey"]["codebook"],
