@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -338,12 +338,29 @@ class SemopyFit:
     def n_free(self) -> int:
         return len(self.model.param_vals)
 
+    @property
+    def x(self) -> np.ndarray:
+        """The free parameters' estimates (start values of a refit)."""
+        return np.array(self.model.param_vals, dtype=float)
+
+    @property
+    def observed(self) -> list[str]:
+        return list(self.model.vars["observed"])  # semopy's order, not the frame's
+
+    @property
+    def inner(self) -> list[str]:
+        return list(self.model.vars["inner"])
+
+    @property
+    def latent(self) -> list[str]:
+        return sorted(self.model.vars["latent"])
+
     def implied_cov(self) -> np.ndarray:
         sigma, _ = self.model.calc_sigma()
         return sigma
 
     def fit_indices(self) -> FitIndices:
-        observed = list(self.model.vars["observed"])  # semopy's order, not the frame's
+        observed = self.observed
         group = GroupMoments(self.n, sample_covariance(self.data[observed]), self.implied_cov())
         return ml_fit_indices([group], self.n_free, mean_structure=False)
 
@@ -355,6 +372,42 @@ class SemopyFit:
 
     def rows(self, op: str) -> pd.DataFrame:
         return self.parameters[self.parameters["op"] == op].reset_index(drop=True)
+
+
+class FittedModel(Protocol):
+    """What the CFA and path-model code reads from a fit: `SemopyFit` or `ml.MLFit`."""
+
+    data: pd.DataFrame
+    converged: bool
+    message: str
+    parameters: pd.DataFrame
+    warnings: list[str]
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def n_free(self) -> int: ...
+
+    @property
+    def x(self) -> np.ndarray: ...
+
+    @property
+    def observed(self) -> list[str]: ...
+
+    @property
+    def inner(self) -> list[str]: ...
+
+    @property
+    def latent(self) -> list[str]: ...
+
+    def implied_cov(self) -> np.ndarray: ...
+
+    def fit_indices(self) -> FitIndices: ...
+
+    def inner_cov(self) -> pd.DataFrame: ...
+
+    def rows(self, op: str) -> pd.DataFrame: ...
 
 
 class OrderedModel(semopy.Model):
@@ -497,8 +550,13 @@ def fit_semopy(
     max_iter: int = MAX_ITER,
     start: np.ndarray | None = None,
     standard_errors: bool = True,
+    solver_options: Mapping[str, Any] | None = None,
 ) -> SemopyFit:
-    """Fit a description by ML with L-BFGS-B; everything semopy warns about is kept."""
+    """Fit a description by ML with L-BFGS-B; everything semopy warns about is kept.
+
+    `solver_options` go to scipy's L-BFGS-B on top of maxiter (tests tighten ftol/gtol with
+    them to compare `hazegov.analysis.ml` with semopy at the optimum).
+    """
     sink: list[str] = []
     with captured_warnings(sink), captured_logging(sink):
         try:
@@ -510,7 +568,8 @@ def fit_semopy(
         model.load(data=data)
         if start is not None:
             model.param_vals = np.array(start, dtype=float)
-        result = model.fit(solver=SOLVER, options={"maxiter": max_iter})
+        options = {"maxiter": max_iter, **(solver_options or {})}
+        result = model.fit(solver=SOLVER, options=options)
         locations = _locations(model)
         if standard_errors:
             try:
@@ -565,7 +624,7 @@ def fit_semopy(
     return fit
 
 
-def improper_solution_warnings(fit: SemopyFit, *, what: str) -> list[str]:
+def improper_solution_warnings(fit: FittedModel, *, what: str) -> list[str]:
     """Heywood cases and non-positive-definite construct covariances, named."""
     out = []
     sample_var = dict(zip(fit.data.columns, np.var(fit.data.to_numpy(), axis=0), strict=True))
@@ -586,11 +645,7 @@ def improper_solution_warnings(fit: SemopyFit, *, what: str) -> list[str]:
             )
     inner = fit.inner_cov()
     # Constructs whose variance sits on zero are reported above; test the others.
-    latent = [
-        v
-        for v in fit.model.vars["inner"]
-        if v in fit.model.vars["latent"] and inner.loc[v, v] > 1e-8
-    ]
+    latent = [v for v in fit.inner if v in fit.latent and inner.loc[v, v] > 1e-8]
     if latent:
         cov = inner.loc[latent, latent].to_numpy()
         sd = np.sqrt(np.diag(cov))
@@ -702,7 +757,7 @@ def fit_cfa(
 
 
 def cfa_result_from_fit(
-    spec: dict[str, tuple[str, ...]], fit: SemopyFit, *, pre_warnings: Sequence[str] = ()
+    spec: dict[str, tuple[str, ...]], fit: FittedModel, *, pre_warnings: Sequence[str] = ()
 ) -> CFAResult:
     """Tidy the loadings and factor (co)variances of a fitted measurement model."""
     params = fit.parameters
@@ -763,7 +818,7 @@ def cfa_result_from_fit(
         ["item", "estimate", "se", "std_estimate"]
     ].reset_index(drop=True)
 
-    items = list(fit.model.vars["observed"])
+    items = fit.observed
     s = pd.DataFrame(sample_covariance(fit.data[items]), index=items, columns=items)
     sigma = pd.DataFrame(fit.implied_cov(), index=items, columns=items)
     ordered = model_items(spec)
