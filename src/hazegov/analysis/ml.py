@@ -29,6 +29,7 @@ order: no dependence on the hash seed, thread count aside.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ from hazegov.analysis.cfa import (
 STEP_TOL = 1e-10
 # Newton iterations before L-BFGS-B takes over (it converges in 5-10 on the study's models).
 NEWTON_ITER = 100
+# Smallest eigenvalue of the unit-diagonal information matrix below which it counts as singular.
+SINGULAR_TOL = 1e-11
 # Relative step of the central differences in the delta method (as for semopy fits).
 DELTA_STEP = 1e-6
 
@@ -73,6 +76,19 @@ class _Row:
     j: int
     free: int  # index into the free-parameter vector, -1 if fixed
     value: float  # fixed value (NaN: taken from the sample covariance)
+
+
+@functools.cache
+def _controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> Any:
+    """A context with BLAS on one thread: the matrices here are tiny, and OpenBLAS's threads
+    only contend (on a busy machine a 20×20 triangular solve took 1 ms instead of 10 µs)."""
+    return _controller().limit(limits=1, user_api="blas")
 
 
 def _cholesky(a: np.ndarray) -> np.ndarray:
@@ -105,6 +121,19 @@ def _inverse_pd(a: np.ndarray) -> np.ndarray:
     """a⁻¹ for positive definite a (Cholesky, as semopy's `chol_inv`)."""
     inv_l, _ = _inverse_factor(a)  # (dpotri is another one that goes multithreaded)
     return inv_l.T @ inv_l
+
+
+def _near_singular(information: np.ndarray) -> bool:
+    """Whether the information, scaled to unit diagonal, has an eigenvalue ≤ SINGULAR_TOL.
+
+    An unidentified model's information is singular, but rounding can leave it just positive
+    definite (eigenvalue ~1e-17), where a Cholesky factor still exists and the SEs come out huge.
+    """
+    diagonal = np.diag(information)
+    if not np.all(diagonal > 0):
+        return True
+    scaled = information / np.sqrt(np.outer(diagonal, diagonal))
+    return bool(np.linalg.eigvalsh(scaled)[0] <= SINGULAR_TOL)
 
 
 def _grouped(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
@@ -450,6 +479,10 @@ class MLModel:
         >>> solution.converged, round(solution.f, 12)
         (True, 0.0)
         """
+        with one_blas_thread():
+            return self._estimate(s, start, max_iter)
+
+    def _estimate(self, s: np.ndarray, start: np.ndarray | None, max_iter: int) -> Solution:
         logdet_s = float(np.linalg.slogdet(s)[1])
         x0 = self.start(s) if start is None else np.array(start, dtype=float)
         if x0.shape != (self.n_free,):
@@ -483,28 +516,38 @@ class MLModel:
         )
 
     def _newton(self, x: np.ndarray, s: np.ndarray, logdet_s: float, limit: int) -> Solution:
-        """Newton's method with the analytic Hessian, a Fisher-scoring step wherever the Hessian
-        is not positive definite (far from the optimum), projected onto the bounds (a variance
-        at zero stays there while the gradient pushes it down), backtracking on F."""
+        """Fisher scoring until a step is taken in full, then Newton's method with the analytic
+        Hessian (scoring again wherever it is not positive definite); projected onto the bounds
+        (a variance at zero stays there while the gradient pushes it down), backtracking on F.
+
+        Newton steps far from the optimum overshoot into the bounds (a factor variance of zero
+        leaves its loadings without information); scoring is the steadier start.
+        """
         lower = self.lower
         f = math.inf
+        newton = False
         for iteration in range(1, limit + 1):
             try:
-                f, grad, info, hess = self._derivatives(x, s, logdet_s, hessian=True)
+                f, grad, info, hess = self._derivatives(x, s, logdet_s, hessian=newton)
             except (np.linalg.LinAlgError, ValueError):
                 return Solution(x, f, False, "Newton: Σ is not positive definite", iteration - 1)
-            assert info is not None and hess is not None
+            assert info is not None
             free = ~((x <= lower) & (grad > 0))
             block = np.ix_(free, free)
+            ridge = 1e-8 * np.mean(np.diag(info)[free]) * np.eye(int(free.sum()))
+            candidates = [info[block], info[block] + ridge]
+            if hess is not None:
+                candidates.insert(0, hess[block])
             step = np.zeros_like(x)
-            try:
-                step[free] = _solve_pd(hess[block], -grad[free])
-            except (np.linalg.LinAlgError, ValueError):
+            for matrix in candidates:
                 try:
-                    step[free] = _solve_pd(info[block], -grad[free])
+                    step[free] = _solve_pd(matrix, -grad[free])
+                    break
                 except (np.linalg.LinAlgError, ValueError):
-                    message = "Newton: the information matrix is singular"
-                    return Solution(x, f, False, message, iteration)
+                    continue
+            else:
+                message = "Newton: the information matrix is singular"
+                return Solution(x, f, False, message, iteration)
             if not np.all(np.isfinite(step)):
                 return Solution(x, f, False, "Newton: non-finite step", iteration)
             done = np.max(np.abs(step) / np.maximum(1.0, np.abs(x)), initial=0.0) <= STEP_TOL
@@ -519,6 +562,7 @@ class MLModel:
             else:
                 return Solution(x, f, False, "Newton: the line search failed", iteration)
             x, f = trial, f_trial
+            newton = newton or t == 1.0
             if done:
                 return Solution(
                     x, f, True, f"Newton converged in {iteration} iterations", iteration
@@ -657,17 +701,31 @@ class MLModel:
         """
         n_free = self.n_free
         require_cases(len(data), max(MIN_CASES, n_free), what=f"{what} ({n_free} free parameters)")
+        with one_blas_thread():
+            return self._fit(data, what, start, max_iter, standard_errors)
+
+    def _fit(
+        self,
+        data: pd.DataFrame,
+        what: str,
+        start: np.ndarray | None,
+        max_iter: int,
+        standard_errors: bool,
+    ) -> MLFit:
+        n_free = self.n_free
         s = self.sample_moments(data)
-        solution = self.estimate(s, start=start, max_iter=max_iter)
+        solution = self._estimate(s, start, max_iter)
         x = solution.x
         warnings: list[str] = []
         vcov = np.full((n_free, n_free), np.nan)
         if standard_errors:
             fim = 0.5 * len(data) * self.information(x, s)
             try:
+                if _near_singular(fim):
+                    raise np.linalg.LinAlgError("singular information")
                 vcov = _inverse_pd(fim)
             except (np.linalg.LinAlgError, ValueError):
-                vcov = np.linalg.pinv(fim)
+                vcov = np.linalg.pinv(fim)  # as semopy: the Moore-Penrose inverse
                 warnings.append(
                     f"{what}: the information matrix is singular; the model may not be "
                     "identified and its standard errors are unreliable"
