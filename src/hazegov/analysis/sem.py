@@ -1,7 +1,7 @@
 """Structural equation model: the measurement model plus paths among the constructs.
 
-`hazegov.analysis.ml` fits it by ML in semopy's parameterization (semopy itself takes ~0.4 s a
-fit, which the bootstrap multiplies by 500); fit measures come from `cfa.ml_fit_indices`,
+`hazegov.analysis.ml` fits it by ML in semopy's parameterization (semopy itself takes tenths of
+a second a fit, which the bootstrap multiplies by 500); fit measures come from `cfa.ml_fit_indices`,
 standardized estimates (std.all) with delta-method SEs from the estimator. Indirect effects
 (products of paths along a chain such as LEAD -> RESP -> EFF) get percentile bootstrap CIs: rows
 are resampled with replacement and the model refitted (warm-started from the full-sample
