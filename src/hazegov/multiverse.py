@@ -32,8 +32,9 @@ One specification (`run_specification` = `prepare_sample` + `estimate_specificat
 5. the estimator: OLS with HC3 standard errors (`ols_hc3`), the proportional-odds model
    (`ordinal_logit`) of the outcome scale read as ordered categories (its item mean rounded to
    the nearest answer category, halves up; the predictors are the specification's scores), or
-   the structural equation model (ML, `fit_semopy`) with the outcome regressed on the four
-   latent predictors and the controls (z-scored; latent predictors and controls covary freely).
+   the structural equation model (ML, `hazegov.analysis.ml`) with the outcome regressed on the
+   four latent predictors and the controls (z-scored, fixed x; latent predictors and controls
+   covary freely).
 
 Comparability. Each effect is reported on the estimator's own scale (`scale`: points of the
 outcome score, log-odds, latent units) with its test, and as a standardized coefficient β: OLS on
@@ -753,7 +754,7 @@ def _fit_sem(
     import pandas as pd
     from scipy import stats
 
-    from hazegov.analysis.cfa import fit_semopy, measurement_description
+    from hazegov.analysis.ml import MLModel
     from hazegov.analysis.sample import measurement_model
 
     model = measurement_model(codebook)
@@ -781,13 +782,13 @@ def _fit_sem(
     # (with raw codes it can stop at its start values)
     controls = {name: (v - v.mean()) / v.std() for name, v in controls.items()}
     data = pd.concat([data, pd.DataFrame(controls, index=frame.index)], axis=1).dropna()
-    lines = [
-        measurement_description(spec),
-        f"{s['outcome']} ~ {' + '.join([*s['predictors'], *controls])}",
-        # latent predictors and observed controls covary freely (semopy fixes them to 0)
-        *[f"{p} ~~ {c}" for p in s["predictors"] for c in controls],
-    ]
-    fit = fit_semopy("\n".join(lines), data, what="SEM")
+    structure = MLModel(
+        spec,
+        [(s["outcome"], term) for term in [*s["predictors"], *controls]],
+        # latent predictors and observed controls covary freely (semopy would fix them to 0)
+        [(p, c) for p in s["predictors"] for c in controls],
+    )
+    fit = structure.fit(data, what="SEM")
     if not fit.converged:
         raise AnalysisError(f"SEM: the optimizer did not converge ({fit.message})")
     singular = [w for w in fit.warnings if "information matrix is singular" in w]

@@ -1,9 +1,11 @@
 """Confirmatory factor analysis of the construct scales, with lavaan's ML fit measures.
 
-semopy estimates the model (solver L-BFGS-B: its default SLSQP stops short of the optimum).
-The fit measures are computed here, the way lavaan computes them, because semopy's GFI, AGFI,
-log-likelihood, AIC and BIC are on other scales and it has no SRMR. Standardized estimates
-(lavaan's std.all) get delta-method standard errors, which semopy does not give.
+`hazegov.analysis.ml` estimates the model (in semopy's parameterization, to the optimum);
+`fit_semopy` fits semopy descriptions that it does not cover (the common-method model of `cmv`)
+with solver L-BFGS-B (its default SLSQP stops short of the optimum). The fit measures are
+computed here, the way lavaan computes them, because semopy's GFI, AGFI, log-likelihood, AIC and
+BIC are on other scales and it has no SRMR. Standardized estimates (lavaan's std.all) get
+delta-method standard errors, which semopy does not give.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -338,12 +340,29 @@ class SemopyFit:
     def n_free(self) -> int:
         return len(self.model.param_vals)
 
+    @property
+    def x(self) -> np.ndarray:
+        """The free parameters' estimates (start values of a refit)."""
+        return np.array(self.model.param_vals, dtype=float)
+
+    @property
+    def observed(self) -> list[str]:
+        return list(self.model.vars["observed"])  # semopy's order, not the frame's
+
+    @property
+    def inner(self) -> list[str]:
+        return list(self.model.vars["inner"])
+
+    @property
+    def latent(self) -> list[str]:
+        return sorted(self.model.vars["latent"])
+
     def implied_cov(self) -> np.ndarray:
         sigma, _ = self.model.calc_sigma()
         return sigma
 
     def fit_indices(self) -> FitIndices:
-        observed = list(self.model.vars["observed"])  # semopy's order, not the frame's
+        observed = self.observed
         group = GroupMoments(self.n, sample_covariance(self.data[observed]), self.implied_cov())
         return ml_fit_indices([group], self.n_free, mean_structure=False)
 
@@ -355,6 +374,42 @@ class SemopyFit:
 
     def rows(self, op: str) -> pd.DataFrame:
         return self.parameters[self.parameters["op"] == op].reset_index(drop=True)
+
+
+class FittedModel(Protocol):
+    """What the CFA and path-model code reads from a fit: `SemopyFit` or `ml.MLFit`."""
+
+    data: pd.DataFrame
+    converged: bool
+    message: str
+    parameters: pd.DataFrame
+    warnings: list[str]
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def n_free(self) -> int: ...
+
+    @property
+    def x(self) -> np.ndarray: ...
+
+    @property
+    def observed(self) -> list[str]: ...
+
+    @property
+    def inner(self) -> list[str]: ...
+
+    @property
+    def latent(self) -> list[str]: ...
+
+    def implied_cov(self) -> np.ndarray: ...
+
+    def fit_indices(self) -> FitIndices: ...
+
+    def inner_cov(self) -> pd.DataFrame: ...
+
+    def rows(self, op: str) -> pd.DataFrame: ...
 
 
 class OrderedModel(semopy.Model):
@@ -497,8 +552,13 @@ def fit_semopy(
     max_iter: int = MAX_ITER,
     start: np.ndarray | None = None,
     standard_errors: bool = True,
+    solver_options: Mapping[str, Any] | None = None,
 ) -> SemopyFit:
-    """Fit a description by ML with L-BFGS-B; everything semopy warns about is kept."""
+    """Fit a description by ML with L-BFGS-B; everything semopy warns about is kept.
+
+    `solver_options` go to scipy's L-BFGS-B on top of maxiter (tests tighten ftol/gtol with
+    them to compare `hazegov.analysis.ml` with semopy at the optimum).
+    """
     sink: list[str] = []
     with captured_warnings(sink), captured_logging(sink):
         try:
@@ -510,7 +570,8 @@ def fit_semopy(
         model.load(data=data)
         if start is not None:
             model.param_vals = np.array(start, dtype=float)
-        result = model.fit(solver=SOLVER, options={"maxiter": max_iter})
+        options = {"maxiter": max_iter, **(solver_options or {})}
+        result = model.fit(solver=SOLVER, options=options)
         locations = _locations(model)
         if standard_errors:
             try:
@@ -565,34 +626,40 @@ def fit_semopy(
     return fit
 
 
-def improper_solution_warnings(fit: SemopyFit, *, what: str) -> list[str]:
-    """Heywood cases and non-positive-definite construct covariances, named."""
+def improper_solution_warnings(fit: FittedModel, *, what: str) -> list[str]:
+    """Heywood cases and non-positive-definite construct covariances, named.
+
+    Plain arrays rather than pandas row access: this runs after every fit of the simulation and
+    the multiverse, where row-wise pandas took half of a fit's time.
+    """
     out = []
     sample_var = dict(zip(fit.data.columns, np.var(fit.data.to_numpy(), axis=0), strict=True))
     params = fit.parameters
-    for row in params[(params["op"] == "~~") & (params["lhs"] == params["rhs"])].itertuples():
-        scale = sample_var.get(row.lhs, 1.0)
-        if row.estimate <= BOUNDARY_SHARE * scale:
-            kind = "residual variance of item" if row.lhs in sample_var else "variance of"
+    lhs, op, rhs = (params[c].to_numpy() for c in ("lhs", "op", "rhs"))
+    estimate = params["estimate"].to_numpy(dtype=float)
+    std = params["std_estimate"].to_numpy(dtype=float)
+    for k in np.flatnonzero((op == "~~") & (lhs == rhs)):
+        scale = sample_var.get(lhs[k], 1.0)
+        if estimate[k] <= BOUNDARY_SHARE * scale:
+            kind = "residual variance of item" if lhs[k] in sample_var else "variance of"
             out.append(
-                f"{what}: Heywood case: {kind} {row.lhs} is {row.estimate:.3g} (at the lower "
+                f"{what}: Heywood case: {kind} {lhs[k]} is {estimate[k]:.3g} (at the lower "
                 "bound of zero; an unbounded fit would make it negative)"
             )
-    for row in params[params["op"] == "=~"].itertuples():
-        if abs(row.std_estimate) > 1:
+    for k in np.flatnonzero(op == "=~"):
+        if abs(std[k]) > 1:
             out.append(
-                f"{what}: Heywood case: standardized loading of {row.rhs} on {row.lhs} is "
-                f"{row.std_estimate:.3f} (> 1)"
+                f"{what}: Heywood case: standardized loading of {rhs[k]} on {lhs[k]} is "
+                f"{std[k]:.3f} (> 1)"
             )
     inner = fit.inner_cov()
+    names = {v: k for k, v in enumerate(inner.index)}
+    values = inner.to_numpy()
+    latent = set(fit.latent)
     # Constructs whose variance sits on zero are reported above; test the others.
-    latent = [
-        v
-        for v in fit.model.vars["inner"]
-        if v in fit.model.vars["latent"] and inner.loc[v, v] > 1e-8
-    ]
-    if latent:
-        cov = inner.loc[latent, latent].to_numpy()
+    chosen = [names[v] for v in fit.inner if v in latent and values[names[v], names[v]] > 1e-8]
+    if chosen:
+        cov = values[np.ix_(chosen, chosen)]
         sd = np.sqrt(np.diag(cov))
         if np.linalg.eigvalsh(cov / np.outer(sd, sd)).min() <= 1e-8:
             out.append(
@@ -687,22 +754,27 @@ def fit_cfa(
 ) -> CFAResult:
     """Fit the measurement model by ML (first loading of each construct fixed to 1).
 
+    `hazegov.analysis.ml` estimates it, in semopy's parameterization, to the optimum (semopy's
+    L-BFGS-B stops ~1e-4 short of it in relative terms, and takes ~100 times longer).
+
     Raises AnalysisError on too few cases (fewer than MIN_CASES or than free parameters), a
     zero-variance item or a non-positive-definite item correlation matrix. Non-convergence,
     Heywood cases and a non-positive-definite factor covariance matrix become result warnings.
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator {estimator!r} is not supported; use one of {ESTIMATORS}")
+    from hazegov.analysis.ml import MLModel  # ml builds on this module
+
     what = "CFA"
     spec = checked_model(model, what=what)
     sink: list[str] = []
     data = complete_items(frame, model_items(spec), what=what, sink=sink)
-    fit = fit_semopy(measurement_description(spec), data, what=what, max_iter=max_iter)
+    fit = MLModel(spec).fit(data, what=what, max_iter=max_iter)
     return cfa_result_from_fit(spec, fit, pre_warnings=sink)
 
 
 def cfa_result_from_fit(
-    spec: dict[str, tuple[str, ...]], fit: SemopyFit, *, pre_warnings: Sequence[str] = ()
+    spec: dict[str, tuple[str, ...]], fit: FittedModel, *, pre_warnings: Sequence[str] = ()
 ) -> CFAResult:
     """Tidy the loadings and factor (co)variances of a fitted measurement model."""
     params = fit.parameters
@@ -763,7 +835,7 @@ def cfa_result_from_fit(
         ["item", "estimate", "se", "std_estimate"]
     ].reset_index(drop=True)
 
-    items = list(fit.model.vars["observed"])
+    items = fit.observed
     s = pd.DataFrame(sample_covariance(fit.data[items]), index=items, columns=items)
     sigma = pd.DataFrame(fit.implied_cov(), index=items, columns=items)
     ordered = model_items(spec)

@@ -1,9 +1,12 @@
 """Structural equation model: the measurement model plus paths among the constructs.
 
-semopy fits it (ML, L-BFGS-B); fit measures, standardized estimates and their delta-method SEs
-come from `cfa`. Indirect effects (products of paths along a chain such as LEAD -> RESP -> EFF)
-get percentile bootstrap CIs: rows are resampled with replacement and the model refitted, with a
-seeded generator; failed refits are counted and reported, never silently replaced.
+`hazegov.analysis.ml` fits it by ML in semopy's parameterization (semopy itself takes tenths of
+a second a fit, which the bootstrap multiplies by 500); fit measures come from `cfa.ml_fit_indices`,
+standardized estimates (std.all) with delta-method SEs from the estimator. Indirect effects
+(products of paths along a chain such as LEAD -> RESP -> EFF) get percentile bootstrap CIs: rows
+are resampled with replacement and the model refitted (warm-started from the full-sample
+estimates; the optimum does not depend on the start), with a seeded generator; failed refits are
+counted and reported, never silently replaced.
 """
 
 from __future__ import annotations
@@ -22,14 +25,13 @@ from hazegov.analysis._common import AnalysisError, MeasurementModel
 from hazegov.analysis.cfa import (
     MAX_ITER,
     FitIndices,
-    SemopyFit,
+    FittedModel,
     checked_model,
     complete_items,
-    fit_semopy,
-    measurement_description,
     model_items,
     records,
 )
+from hazegov.analysis.ml import MLModel
 
 PathSpec = str | Sequence[tuple[str, str]] | Sequence[Sequence[str]]
 N_BOOT = 500
@@ -112,7 +114,7 @@ def _check_chains(
 
 
 def _path_values(
-    fit: SemopyFit,
+    fit: FittedModel,
 ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
     """Unstandardized and std.all coefficient of every (outcome, predictor) path."""
     rows = fit.rows("~")
@@ -125,12 +127,15 @@ def _chain_product(values: dict[tuple[str, str], float], chain: Sequence[str]) -
     return float(np.prod([values[(b, a)] for a, b in itertools.pairwise(chain)], dtype=float))
 
 
-def _usable_resample(sample: pd.DataFrame) -> bool:
+def _usable_resample(cov: np.ndarray) -> bool:
     """A resample with a constant item or a singular correlation matrix cannot be refitted."""
-    values = sample.to_numpy(dtype=float)
-    if not np.all(values.var(axis=0) > 0):
+    variances = np.diag(cov)
+    if not np.all(variances > 0):
         return False
-    return bool(np.linalg.eigvalsh(np.corrcoef(values.T)).min() > 1e-10)
+    corr = cov / np.sqrt(np.outer(variances, variances))
+    if not np.all(np.isfinite(corr)):
+        return False
+    return bool(np.linalg.eigvalsh(corr).min() > 1e-10)
 
 
 @dataclass
@@ -206,8 +211,8 @@ def fit_path_model(
     chains = _check_chains(indirect, pairs)
     sink: list[str] = []
     data = complete_items(frame, model_items(spec), what=what, sink=sink)
-    description = measurement_description(spec) + "\n" + structural_description(pairs)
-    fit = fit_semopy(description, data, what=what, max_iter=max_iter)
+    structure = MLModel(spec, pairs)  # built once, refitted to every resample
+    fit = structure.fit(data, what=what, max_iter=max_iter)
     warnings = [*sink, *fit.warnings]
     fit_indices = fit.fit_indices()
 
@@ -238,30 +243,27 @@ def fit_path_model(
         if seed is None:
             warnings.append("bootstrap not seeded: its confidence intervals are not reproducible")
         rng = np.random.default_rng(seed)
-        start = np.array(fit.model.param_vals, dtype=float)
+        values = data[structure.observed].to_numpy(dtype=float)
+        start = fit.x
         for b in range(n_boot):
-            sample = data.iloc[rng.integers(0, len(data), len(data))].reset_index(drop=True)
-            if not _usable_resample(sample):
+            rows = rng.integers(0, len(data), len(data))
+            cov = np.atleast_2d(np.cov(values[rows], rowvar=False, ddof=0))
+            if not _usable_resample(cov):
                 failed += 1
                 continue
             try:
-                refit = fit_semopy(
-                    description,
-                    sample,
-                    what=what,
-                    max_iter=max_iter,
-                    start=start,
-                    standard_errors=False,
-                )
+                refit = structure.estimate(cov, start=start, max_iter=max_iter)
             except (AnalysisError, np.linalg.LinAlgError, ValueError, FloatingPointError):
                 failed += 1
                 continue
             if not refit.converged:
                 failed += 1
                 continue
-            b_raw, b_std = _path_values(refit)
-            boot_raw[b] = [_chain_product(b_raw, c) for c in chains]
-            boot_std[b] = [_chain_product(b_std, c) for c in chains]
+            b_raw, b_std = structure.path_values(refit.x, cov)
+            raw_of = dict(zip(structure.regression_rows, b_raw, strict=True))
+            std_of = dict(zip(structure.regression_rows, b_std, strict=True))
+            boot_raw[b] = [_chain_product(raw_of, c) for c in chains]
+            boot_std[b] = [_chain_product(std_of, c) for c in chains]
     n_ok = n_boot - failed
     if chains and n_boot > 0:
         if failed:
