@@ -394,11 +394,14 @@ def _year_flag(row: Any) -> str:
 def site_comparison(
     years: pd.DataFrame, official: OfficialSeries, year: int, series: str, n_stations: int
 ) -> dict[str, Any]:
-    """The quoted series against the official mean of `year`, saying if the year is partial."""
+    """The quoted series against the official mean of `year`, saying if the year is partial.
+
+    The sentence starts in lower case: the paper introduces it ("For comparison ...: in 2013").
+    """
     row = years[years["year"] == year]
     table = official.series.set_index("year")
     if row.empty or year not in table.index or pd.isna(table.loc[year, "pm25"]):
-        return {"sentence": ""}
+        return {"year": year, "sentence": f"the hourly data do not cover {year}."}
     r = row.iloc[0]
     where = _where(series, n_stations)
     flag = ""
@@ -408,7 +411,7 @@ def site_comparison(
     elif not r.complete:
         flag = f" (an incomplete year: {int(r.n_valid_days)} valid days)"
     sentence = (
-        f"In {year} PM2.5 averaged {_f(r.pm25_mean)} µg/m³ {where}{flag}, against the official "
+        f"in {year} PM2.5 averaged {_f(r.pm25_mean)} µg/m³ {where}{flag}, against the official "
         f"city-wide mean of {table.loc[year, 'pm25']:g} µg/m³."
     )
     return {

@@ -36,7 +36,7 @@ from hazegov.air.models import (
     trend_decomposition,
 )
 from hazegov.air.official import load_official, official_summary
-from hazegov.air.paper import air_variables, annual_table, its_table, stations_table
+from hazegov.air.paper import air_variables, annual_table, its_table, plural, stations_table
 from hazegov.air.reader import read_stations
 from hazegov.air.settings import (
     CITY_WIDE,
@@ -173,7 +173,8 @@ def weather_sources(daily: pd.DataFrame) -> dict[str, str]:
     if (daily["series"] == CITY_WIDE).any():
         family, members = weather_family(stations)
         name = FAMILY_NAMES.get(family, family)
-        text = f"city-wide weather: the daily mean over the {len(members)} station(s) of the {name}"
+        over = plural(len(members), "station")
+        text = f"city-wide weather: the daily mean over the {over} of the {name}"
         others = sorted(str(s) for s in families.index if str(s) not in members)
         if others:
             text += (
