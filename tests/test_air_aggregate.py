@@ -148,8 +148,12 @@ def test_city_wide_series_spans_only_the_days_enough_stations_cover():
 
 
 def test_part_years_are_flagged_with_the_months_they_cover():
-    hourly = _hourly({d.strftime("%Y-%m-%d"): _hours(24, 50.0) for d in
-                      pd.date_range("2013-03-01", "2015-02-28")})
+    hourly = _hourly(
+        {
+            d.strftime("%Y-%m-%d"): _hours(24, 50.0)
+            for d in pd.date_range("2013-03-01", "2015-02-28")
+        }
+    )
     annual = annual_means(daily_means(hourly, 20), Completeness(), THRESHOLDS)
     by_year = annual.set_index("year")
     assert by_year["part_year"].to_dict() == {2013: True, 2014: False, 2015: True}

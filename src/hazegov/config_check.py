@@ -73,13 +73,27 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, 
     return content, lines
 
 
+def _value_at(content: Any, key: tuple[Any, ...]) -> Any:
+    for part in key:
+        content = content[part]
+    return content
+
+
 def key_origins(files: Iterable[str | Path]) -> dict[tuple[Any, ...], Origin]:
-    """Where each key was last set, in the order Snakemake merges the files (later wins)."""
+    """Where each key was last set, in the order Snakemake merges the files (later wins).
+
+    A list replaces an earlier list whole (Snakemake does not merge lists), so the keys inside
+    an earlier list are forgotten when a later file sets that list.
+    """
     origins: dict[tuple[Any, ...], Origin] = {}
     for file in files:
         if not Path(file).exists():
             continue
-        _, lines = read_config_file(file)
+        content, lines = read_config_file(file)
+        for key in lines:
+            if isinstance(_value_at(content, key), list):
+                for old in [k for k in origins if k[: len(key)] == key and len(k) > len(key)]:
+                    del origins[old]
         for key, line in lines.items():
             origins[key] = (str(file), line)
     return origins
@@ -243,9 +257,7 @@ def check_strand_settings(
         _locate(section, check, origins)
 
 
-def _locate(
-    section: str, check: Any, origins: Mapping[tuple[Any, ...], Origin]
-) -> None:
+def _locate(section: str, check: Any, origins: Mapping[tuple[Any, ...], Origin]) -> None:
     """Run a strand's check; point its errors at the file and line that set the key."""
     try:
         check()
