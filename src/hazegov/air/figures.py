@@ -361,7 +361,7 @@ def plot_official(
                     markersize=4,
                     markerfacecolor="white",
                     linestyle="",
-                    label="incomplete or part year of it",
+                    label="year below the completeness rule (part years too)",
                 )
             )
     ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper right")

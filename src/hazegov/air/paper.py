@@ -686,7 +686,7 @@ def air_variables(
             trend["adjustment_vif"] = _f(reason["vif"], 2)
             drift = f", whose own record drifts by {reason['drift']}" if reason["drift"] else ""
             trend["adjustment_note"] = (
-                f"The unadjusted trend minus the adjusted one is {_f(reason['difference'])} "
+                f"the unadjusted trend minus the adjusted one is {_f(reason['difference'])} "
                 "percentage points a year, the sum of each weather term's effect times its own "
                 f"trend; the largest single term is {reason['label']}{drift}, which accounts for "
                 f"{reason['contribution']:+.1f} points."
