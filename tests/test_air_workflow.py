@@ -21,7 +21,7 @@ import yaml
 from hazegov.air.simulate import StationModel, simulate_station_file, write_station_file
 
 from .conftest import ROOT
-from .test_workflow import _snakemake, _workdir
+from .test_workflow import SNAKEMAKE, _snakemake, _workdir
 
 pytestmark = pytest.mark.e2e
 STATIONS = ("Aotizhongxin", "Dingling", "Dongsi")
@@ -127,12 +127,11 @@ def test_readme_review_example_runs_as_written(multi_build):
     assert any("--configfile" in c for c in commands)
     for command in commands:
         args = shlex.split(command)
-        if args[0] == "snakemake":
-            run = _snakemake(multi_build, *args[1:])
-        elif args[0] == "hazegov":
+        if args[0] in ("snakemake", "hazegov"):
+            program = SNAKEMAKE if args[0] == "snakemake" else [sys.executable, "-m", "hazegov.cli"]
             run = subprocess.run(
-                [sys.executable, "-m", "hazegov.cli", *args[1:]],
-                cwd=multi_build,
+                [*program, *args[1:]],
+                cwd=multi_build,  # relative paths in the commands, as a user typing them
                 capture_output=True,
                 text=True,
                 check=False,
