@@ -139,7 +139,7 @@ def test_short_pre_period_gives_a_level_only_model_and_says_so(multi, multi_vari
 
 def test_part_years_are_flagged_and_kept_out_of_per_year_ranges(multi, multi_variables):
     annual = multi["annual_table"].read_text(encoding="utf-8")
-    assert "| 2013‡ |" in annual and "2013: March to December" in annual
+    assert "| 2013‡ |" in annual and "2013 (March to December)" in annual
     severity = multi_variables["severity"]
     assert severity["by_year"]["y2013"]["part_year"] == "yes"
     assert severity["by_year"]["y2013"]["flag"] == "part year: March to December only"

@@ -198,6 +198,7 @@ def counted(n: int, noun: str, plural_form: str | None = None) -> str:
 
 
 def capitalise(text: str) -> str:
+    """The text with its first letter in upper case, for a sentence that starts with it."""
     return text[:1].upper() + text[1:]
 
 
@@ -689,7 +690,7 @@ def air_variables(
                 f"the unadjusted trend minus the adjusted one is {_f(reason['difference'])} "
                 "percentage points a year, the sum of each weather term's effect times its own "
                 f"trend; the largest single term is {reason['label']}{drift}, which accounts for "
-                f"{reason['contribution']:+.1f} points."
+                f"{reason['contribution']:+.1f} points"
             )
     trend["seasonal_terms"] = (
         "month dummies"
@@ -845,7 +846,7 @@ def air_variables(
             ),
         },
     }
-    out["by_series"] = _series_variables(daily, annual, fits)
+    out["by_series"] = _series_variables(daily, annual, fits, settings.grade_ii_24h)
     return {"air": out}
 
 
@@ -863,7 +864,10 @@ def _official_days(
 
 
 def _series_variables(
-    daily: pd.DataFrame, annual: pd.DataFrame, fits: Mapping[tuple[str, str], ModelFit]
+    daily: pd.DataFrame,
+    annual: pd.DataFrame,
+    fits: Mapping[tuple[str, str], ModelFit],
+    grade_ii_24h: float = 75,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for series, rows in daily[daily["valid"]].groupby("series", sort=True):
@@ -871,7 +875,7 @@ def _series_variables(
             "name": str(series),
             "mean_pm25": _f(float(rows["pm25"].mean())),
             "valid_days": len(rows),
-            "share_days_above_75_pct": _f(100 * float((rows["pm25"] > 75).mean())),
+            "share_days_above_75_pct": _f(100 * float((rows["pm25"] > grade_ii_24h).mean())),
         }
         fit = fits.get((str(series), "trend_adjusted"))
         if fit is not None:
