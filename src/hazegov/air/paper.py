@@ -915,7 +915,7 @@ def annual_table(annual: pd.DataFrame, official: OfficialSeries, settings: AirSe
         for y, c, part in zip(rows["year"], rows["complete"], rows["part_year"], strict=True)
     ]
     parts = [
-        f"{int(r.year)}: {r.months_covered}" for r in rows.itertuples(index=False) if r.part_year
+        f"{int(r.year)} ({r.months_covered})" for r in rows.itertuples(index=False) if r.part_year
     ]
     rows["official"] = [official_cell(int(y)) for y in rows["year"]]
     rows["share75"] = 100 * rows["share_above_grade_ii_24h"]
