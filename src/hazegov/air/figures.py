@@ -41,6 +41,27 @@ COUNTERFACTUAL = "Pre-policy trend continued"
 SITE_GREY = "#a6a6a6"
 
 
+def _short_months(covered: str) -> str:
+    """'March to December' -> 'Mar–Dec'; 'May' -> 'May'."""
+    names = [m for m in covered.replace(" and ", " to ").split(" to ") if m]
+    short = [m[:3] for m in names]
+    return f"{short[0]}–{short[-1]}" if len(short) > 1 else short[0]
+
+
+def _incomplete_label(annual: pd.DataFrame) -> str:
+    """Legend text for hollow squares, naming each part year's months."""
+    label = "year below the completeness rule"
+    if "part_year" in annual and "months_covered" in annual:
+        parts = [
+            f"{int(r.year)} {_short_months(str(r.months_covered))}"
+            for r in annual.itertuples()
+            if bool(r.part_year)
+        ]
+        if parts:
+            label += f"; part years: {', '.join(parts)} only"
+    return label
+
+
 def _week_grid(year: int, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Weekday x week arrays of one year: the daily values and a mask of days in the year
     (1 = a day of the measured period, 0.5 = a day of the year outside it, 0 = no day)."""
@@ -294,6 +315,7 @@ def plot_official(
             edgecolors=SITE_GREY,
             zorder=3,
         )
+
     ax.axhline(grade_ii.annual, color="#c0504d", linewidth=1, linestyle="--")
     ax.annotate(
         f"{grade_ii.label} annual limit ({grade_ii.annual:g})",
@@ -361,7 +383,7 @@ def plot_official(
                     markersize=4,
                     markerfacecolor="white",
                     linestyle="",
-                    label="year below the completeness rule (part years too)",
+                    label=_incomplete_label(site_annual),
                 )
             )
     ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper right")
