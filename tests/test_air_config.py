@@ -6,6 +6,8 @@ wrong `primary` stops before any data are read, naming the file, the line and th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -109,3 +111,30 @@ def test_cli_reports_a_wrong_primary_once_with_a_clear_message(
     assert captured.err.count("[rule: primary-series]") == 1
     assert "Traceback" not in captured.err and "no problems found" not in captured.out
     assert "config/air_quality.yaml, line " in captured.err
+
+
+def test_readme_station_example_is_a_valid_config_once_its_placeholders_are_filled(
+    tmp_path, monkeypatch, capsys
+):
+    """The README's `my_air.yaml`, with the simulated file in place of the UCI one and its
+    real sha256, passes `hazegov check config` and is told that its list replaces the default."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("# my_air.yaml\n", 1)[1].split("```", 1)[0]
+    example = yaml.safe_load(snippet)
+    (entry,) = example["air_quality"]["stations"]
+    assert entry["file"].startswith("data/raw/air/PRSA_Data_") and "C5RK5G" in entry["attribution"]
+    frame = simulate_station_file(StationModel("Aotizhongxin"), "2013-03-01", "2013-03-31", 1)
+    path = tmp_path / Path(entry["file"]).name
+    entry["file"] = str(path)
+    entry["sha256"] = write_station_file(frame, path)
+    example["air_quality"]["stations"].append(dict(entry, file=str(path)))  # a second station
+    second = simulate_station_file(StationModel("Dongsi"), "2013-03-01", "2013-03-31", 2)
+    other = tmp_path / "PRSA_Data_Dongsi_sim.csv"
+    example["air_quality"]["stations"][1] = dict(
+        entry, file=str(other), sha256=write_station_file(second, other)
+    )
+    mine = tmp_path / "my_air.yaml"
+    mine.write_text(yaml.safe_dump(example, allow_unicode=True), encoding="utf-8")
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "config", str(mine)]) == 0
+    assert "replaces the list" in capsys.readouterr().out
