@@ -14,12 +14,14 @@ configfile: "config/multiverse.yaml"
 configfile: "config/simulation.yaml"
 
 
-check_config(
+for note in check_config(
     config,
     workflow.configfiles,
     f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
     overrides=workflow.overwrite_configfiles,
-)
+):
+    if workflow.is_main_process:
+        logger.info(note)
 validate(config, "workflow/schemas/config.schema.yaml")
 
 # A build killed outright leaves its lock; the next run removes it once its owner is surely gone.

@@ -129,4 +129,37 @@ def test_city_wide_day_is_the_mean_of_station_daily_means():
     assert city["pm25"].tolist() == pytest.approx([75.0, 60.0])  # B's second day is invalid
     assert city["n_stations"].tolist() == [2, 1]
     strict = city_wide_daily(daily, min_stations=2)
-    assert strict["valid"].tolist() == [True, False]
+    # The city-wide series ends with the last day two stations cover.
+    assert strict["valid"].tolist() == [True]
+    assert strict["date"].tolist() == [pd.Timestamp("2014-01-01")]
+
+
+def test_city_wide_series_spans_only_the_days_enough_stations_cover():
+    """A station from 2010 and one from 2013: no empty city-wide years before 2013."""
+    early = _hourly({d: _hours(24, 80.0) for d in ("2010-06-01", "2013-03-01")}, station="A")
+    late = _hourly({"2013-03-01": _hours(24, 40.0)}, station="B")
+    daily = daily_means(pd.concat([early, late], ignore_index=True), min_hours=20)
+    city = city_wide_daily(daily, min_stations=2)
+    assert city["date"].tolist() == [pd.Timestamp("2013-03-01")]
+    annual = annual_means(
+        pd.concat([daily.assign(n_stations=1), city], ignore_index=True), Completeness(), THRESHOLDS
+    )
+    assert annual.loc[annual["series"] == CITY_WIDE, "year"].tolist() == [2013]
+
+
+def test_part_years_are_flagged_with_the_months_they_cover():
+    hourly = _hourly(
+        {
+            d.strftime("%Y-%m-%d"): _hours(24, 50.0)
+            for d in pd.date_range("2013-03-01", "2015-02-28")
+        }
+    )
+    annual = annual_means(daily_means(hourly, 20), Completeness(), THRESHOLDS)
+    by_year = annual.set_index("year")
+    assert by_year["part_year"].to_dict() == {2013: True, 2014: False, 2015: True}
+    assert by_year["complete"].to_dict() == {2013: False, 2014: True, 2015: False}
+    assert by_year["months_covered"].to_dict() == {
+        2013: "March to December",
+        2014: "January to December",
+        2015: "January and February",
+    }

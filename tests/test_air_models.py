@@ -203,3 +203,139 @@ def test_too_few_post_policy_months_is_refused():
     short = data[data["month_start"] <= pd.Timestamp("2013-11-01")]
     with pytest.raises(AnalysisError, match="post-policy"):
         fit_its_monthly(short, PERIODS, min_valid_days=15)
+
+
+def _station_daily(model, start="2013-03-01", end="2017-02-28", seed=1) -> pd.DataFrame:
+    """Daily rows of a simulated multi-site station, as `fit_trend` takes them."""
+    from hazegov.air.simulate import simulate_daily
+
+    days = simulate_daily(model, start, end, seed)
+    return pd.DataFrame(
+        {
+            "series": model.name,
+            "date": days["date"],
+            "pm25": np.exp(days["log_pm25"]),
+            "valid": True,
+            "dewp": days["dewp"],
+            "temp": days["temp"],
+            "pres": days["pres"],
+            "precip_hours": (days["rain_mm"] > 0).astype(float) * 3,
+            "wind_speed_cum": np.nan,
+            "wind_speed": days["wind_speed"],
+            "wind_dir": pd.array(days["wind_dir"], dtype="string"),
+        }
+    )
+
+
+def test_trend_decomposition_is_exact():
+    """Unadjusted minus adjusted trend = sum of each weather term's effect times its trend."""
+    from hazegov.air.models import trend_decomposition
+    from hazegov.air.simulate import StationModel
+
+    table = trend_decomposition(_station_daily(StationModel("S", dew_trend=0.8)))
+    rows = table.set_index("term")
+    terms = table[~table["term"].isin(["unadjusted", "adjusted", "difference"])]
+    assert terms["contribution"].sum() == pytest.approx(rows.loc["difference", "contribution"])
+    daily = _station_daily(StationModel("S", dew_trend=0.8))
+    assert rows.loc["adjusted", "contribution"] == pytest.approx(
+        fit_trend(daily, adjust=True).term(TREND)["b"], abs=1e-9
+    )
+    assert rows.loc["unadjusted", "contribution"] == pytest.approx(
+        fit_trend(daily, adjust=False).term(TREND)["b"], abs=1e-9
+    )
+
+
+def test_adjusted_trend_recovers_the_known_trend_when_the_weather_really_changes():
+    """True dew point rises 0.8 °C a year and PM2.5 follows it: only the adjusted trend is right."""
+    from hazegov.air.simulate import StationModel
+
+    model = StationModel("S", trend_pct_per_year=-6.0, dew_trend=0.8)
+    true_b = np.log1p(-0.06)
+    hits_adjusted = hits_unadjusted = 0
+    for seed in range(8):
+        daily = _station_daily(model, seed=seed)
+        adjusted = fit_trend(daily, adjust=True).term(TREND)
+        unadjusted = fit_trend(daily, adjust=False).term(TREND)
+        hits_adjusted += adjusted["ci_low"] <= true_b <= adjusted["ci_high"]
+        hits_unadjusted += unadjusted["ci_low"] <= true_b <= unadjusted["ci_high"]
+        # the dew-point effect (0.04 per °C) times its trend (0.8 °C/yr) biases the unadjusted one
+        assert unadjusted["b"] - adjusted["b"] == pytest.approx(0.04 * 0.8, abs=0.02)
+    assert hits_adjusted >= 6 and hits_unadjusted <= 2
+
+
+def test_a_drifting_weather_record_moves_the_adjusted_trend_and_the_decomposition_names_it():
+    """The sign pattern of station trends: the recorded dew point drifts +1.5 °C a year at one
+    station (an instrument change) while the air does not change. The unadjusted trend stays at
+    the true -6%; the adjusted one is pushed down by effect x drift (0.04 x 1.5), enough to turn
+    a station's trend significant or, for a station with a small true trend, to flip its sign.
+    The decomposition shows it: the dew point's own trend and its contribution."""
+    from hazegov.air.models import trend_decomposition
+    from hazegov.air.simulate import StationModel
+
+    true_b = np.log1p(-0.06)
+    covers_unadjusted = covers_adjusted = 0
+    for seed in range(6):
+        drifting = _station_daily(StationModel("D", recorded_dew_drift=1.5), seed=seed)
+        unadjusted = fit_trend(drifting, adjust=False).term(TREND)
+        adjusted = fit_trend(drifting, adjust=True).term(TREND)
+        assert adjusted["b"] - unadjusted["b"] == pytest.approx(-0.04 * 1.5, abs=0.015)
+        covers_unadjusted += unadjusted["ci_low"] <= true_b <= unadjusted["ci_high"]
+        covers_adjusted += adjusted["ci_low"] <= true_b <= adjusted["ci_high"]
+    assert covers_unadjusted >= 4 and covers_adjusted <= 2
+    table = trend_decomposition(drifting).set_index("term")
+    assert table.loc["dewp", "drift_per_year"] == pytest.approx(1.5, abs=0.3)
+    weather = table.drop(index=["unadjusted", "adjusted", "difference"])
+    assert weather["contribution"].abs().idxmax() == "dewp"
+    # A flat station with a drifting record: the adjusted trend turns significantly negative
+    # and a rising record (-1.5 °C/yr, negative drift) turns it positive: both signs.
+    for drift, sign in ((1.5, -1), (-1.5, 1)):
+        flat = _station_daily(
+            StationModel("F", trend_pct_per_year=0.0, recorded_dew_drift=drift), seed=7
+        )
+        row = fit_trend(flat, adjust=True).term(TREND)
+        assert (row["ci_high"] < 0) if sign < 0 else (row["ci_low"] > 0)
+        plain = fit_trend(flat, adjust=False).term(TREND)
+        assert plain["ci_low"] <= 0.0 <= plain["ci_high"]
+
+
+def test_short_pre_period_gives_a_level_only_its_without_a_spurious_step():
+    """Six months before the policy (as in the UCI multi-site files) and no step: the segmented
+    model's pre-trend runs wild; the level-only model keeps one trend and finds no step."""
+    from hazegov.air.models import LEVEL_ONLY, SEGMENTED
+    from hazegov.air.simulate import StationModel
+
+    covered = 0
+    for seed in range(6):
+        daily = _station_daily(StationModel("S", trend_pct_per_year=-8.0), seed=seed)
+        fit = fit_its_daily(daily, PERIODS, adjust=False, min_pre_months=24)
+        assert fit.info["design"] == LEVEL_ONLY and fit.info["pre_months"] == 6
+        assert SLOPE not in set(fit.coefficients["term"])
+        level = fit.term(LEVEL)
+        covered += level["ci_low"] <= 0.0 <= level["ci_high"]
+        assert fit.term(TREND)["b"] == pytest.approx(np.log1p(-0.08), abs=0.04)
+    assert covered >= 5
+    segmented = fit_its_daily(daily, PERIODS, adjust=False, min_pre_months=0)
+    assert segmented.info["design"] == SEGMENTED and SLOPE in set(segmented.coefficients["term"])
+
+
+def test_monthly_its_draws_the_continued_trend_only_as_far_as_the_pre_period_reaches():
+    data = _monthly(3, -0.3)
+    short = data[data["month_start"] >= pd.Timestamp("2012-09-01")]  # 12 months before
+    fit = fit_its_monthly(short, PERIODS, min_valid_days=15, min_pre_months=12)
+    fitted = fit.fitted
+    supported = fitted.loc[fitted["counterfactual_supported"], "month_start"]
+    assert supported.min() == PERIODS.post_start
+    assert supported.max() == PERIODS.post_start + pd.DateOffset(months=11)
+
+
+def test_agreement_sentence_counts_in_words_for_any_number():
+    from hazegov.air.paper import its_agreement
+
+    fits = [fit_its_monthly(_monthly(s, 0.0), PERIODS, min_valid_days=15) for s in (7, 8, 9)]
+    text = its_agreement(fits)
+    assert "no of the" not in text
+    if "do not agree" in text:
+        assert "none of the three" in text or " of the three confidence intervals" in text
+    two = its_agreement(fits[:2])
+    assert "The two model variants" in two
+    assert "all" not in two.split(":")[-1] or "both" in two

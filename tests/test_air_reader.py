@@ -342,3 +342,20 @@ def test_shipped_file_has_the_documented_rows_and_missing_share():
     assert frame["timestamp"].max() == pd.Timestamp("2014-12-31 23:00")
     assert round(100 * frame["pm25"].isna().mean(), 1) == 4.7
     assert frame["timestamp"].diff().dropna().eq(pd.Timedelta(hours=1)).all()
+
+
+def test_swapped_pm25_and_pm10_columns_are_refused(tmp_path):
+    """PM2.5 is part of PM10: a file where it is the larger on most hours has its labels
+    swapped; the error names file, row, both columns and the rule."""
+    text = (FIXTURES / "PRSA_multi_site_two_stations.csv").read_text(encoding="utf-8")
+    header, *rows = text.splitlines()
+    swapped = header.replace("PM2.5,PM10", "PM10,PM2.5")
+    path = tmp_path / "swapped.csv"
+    path.write_text("\n".join([swapped, *rows]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_station_file(path)
+    (problem,) = caught.value.violations
+    assert problem.rule == "pm25-not-above-pm10" and problem.column == "PM2.5/PM10"
+    assert problem.row == 3 and "look swapped" in problem.message
+    good = read_station_file(FIXTURES / "PRSA_multi_site_two_stations.csv")
+    assert good.report["share_pm25_above_pm10"] == 0.0 and good.report["hours_with_both"] == 47

@@ -18,7 +18,7 @@ from hazegov.describe import SYNTHETIC_MARK
 from .conftest import ROOT
 
 SHIPPED = ROOT / "data" / "raw" / "air" / "PRSA_US_Embassy_Beijing_2010-2014.csv"
-FIGURES = ("calendar", "its_figure", "official_figure")
+FIGURES = ("calendar", "its_figure", "official_figure", "stations_figure")
 
 
 def _settings(**changes) -> dict:
@@ -41,6 +41,8 @@ def _run(out: Path, settings: dict) -> dict[str, Path]:
         "calendar": out / "pm25_calendar.png",
         "its_figure": out / "pm25_monthly_its.png",
         "official_figure": out / "pm25_official_annual.png",
+        "stations_table": out / "air_stations.md",
+        "stations_figure": out / "pm25_stations.png",
     } | {t: out / f"{t}.csv" for t in TABLES}
     run_air_quality_data(settings["stations"], paths["hourly"], paths["report"])
     run_air_quality_analysis(
@@ -55,6 +57,8 @@ def _run(out: Path, settings: dict) -> dict[str, Path]:
         paths["calendar"],
         paths["its_figure"],
         paths["official_figure"],
+        paths["stations_table"],
+        paths["stations_figure"],
     )
     return paths
 

@@ -56,10 +56,12 @@ def _codebook(file: Path, out: Path, options: Mapping[str, Any]) -> None:
 
 
 def _config(file: Path, out: Path, options: Mapping[str, Any]) -> None:
-    from hazegov.config_check import check_config_files
+    from hazegov.config_check import check_config_files, station_list_notes
 
     base = [f for f in options.get("base", ROOT_CONFIG) if Path(f).exists()]
     check_config_files([*base, file], options.get("schema", SCHEMA))
+    for note in station_list_notes([*base, file]):
+        print(f"note: {note}")
 
 
 def _register(file: Path, out: Path, options: Mapping[str, Any]) -> None:

@@ -73,13 +73,27 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, 
     return content, lines
 
 
+def _value_at(content: Any, key: tuple[Any, ...]) -> Any:
+    for part in key:
+        content = content[part]
+    return content
+
+
 def key_origins(files: Iterable[str | Path]) -> dict[tuple[Any, ...], Origin]:
-    """Where each key was last set, in the order Snakemake merges the files (later wins)."""
+    """Where each key was last set, in the order Snakemake merges the files (later wins).
+
+    A list replaces an earlier list whole (Snakemake does not merge lists), so the keys inside
+    an earlier list are forgotten when a later file sets that list.
+    """
     origins: dict[tuple[Any, ...], Origin] = {}
     for file in files:
         if not Path(file).exists():
             continue
-        _, lines = read_config_file(file)
+        content, lines = read_config_file(file)
+        for key in lines:
+            if isinstance(_value_at(content, key), list):
+                for old in [k for k in origins if k[: len(key)] == key and len(k) > len(key)]:
+                    del origins[old]
         for key, line in lines.items():
             origins[key] = (str(file), line)
     return origins
@@ -135,17 +149,57 @@ def check_config(
     files: Iterable[str | Path],
     schema_path: str | Path,
     overrides: Iterable[str | Path] = (),
-) -> None:
+) -> list[str]:
     """Raise a ConfigError listing every schema failure with file, line and key.
 
     `files` are the config files in the order they were read; `overrides` (`--configfile`)
-    win over them, as in Snakemake's merge.
+    win over them, as in Snakemake's merge. The air strand's settings are checked too (its
+    `primary` series against the station files), so a wrong series stops the run at start-up.
+
+    Returns
+    -------
+    list of str
+        Notes for the user, e.g. that an override's station list replaces the default one.
     """
     overrides = [str(f) for f in overrides]
     ordered = [f for f in map(str, files) if f not in overrides] + overrides
-    problems = schema_violations(config, schema_path, key_origins(ordered))
+    origins = key_origins(ordered)
+    problems = schema_violations(config, schema_path, origins)
     if problems:
         raise ConfigError(problems)
+    if "air_quality" in config:
+        _locate("air_quality", lambda: _air_checks(config["air_quality"]), origins)
+    return station_list_notes(ordered)
+
+
+def _air_checks(section: Any) -> None:
+    from hazegov.air.settings import check_primary, load_air_settings
+
+    check_primary(load_air_settings(section))
+
+
+def station_list_notes(files: Sequence[str | Path]) -> list[str]:
+    """Say when a later config file's `air_quality.stations` replaces an earlier list.
+
+    Snakemake merges mappings key by key but replaces lists whole, so a user's `stations:`
+    list is the complete list of files: the default files are dropped unless listed again.
+    """
+    lists: list[tuple[str, int]] = []
+    for file in files:
+        if not Path(file).exists():
+            continue
+        content, _ = read_config_file(file)
+        section = content.get("air_quality")
+        if isinstance(section, Mapping) and isinstance(section.get("stations"), list):
+            lists.append((str(file), len(section["stations"])))
+    if len(lists) < 2:
+        return []
+    (last, n_last), (before, n_before) = lists[-1], lists[-2]
+    return [
+        f"{last}: air_quality.stations replaces the list of {before} ({n_before} file(s)) with "
+        f"its own {n_last} file(s); lists are not merged, so list every station file to keep "
+        "(the defaults too)"
+    ]
 
 
 def deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,6 +243,7 @@ def check_strand_settings(
     checks = []
     if "air_quality" in config:
         checks.append(("air_quality", lambda: load_air_settings(config["air_quality"])))
+        checks.append(("air_quality", lambda: _air_checks(config["air_quality"])))
     if "policies" in config:
         policies = config["policies"]
         checks.append(("policies", lambda: ingest_settings(policies.get("ingest"))))
@@ -199,17 +254,22 @@ def check_strand_settings(
             )
         )
     for section, check in checks:
-        try:
-            check()
-        except ConfigError as exc:
-            located = []
-            for v in exc.violations:
-                path = _key_path(section, v.column)
-                origin = _origin(path, origins)
-                if origin is None:
-                    located.append(v)
-                    continue
-                located.append(
-                    replace(v, file=origin[0], row=origin[1], row_kind="line", column=_dotted(path))
-                )
-            raise ConfigError(located) from None
+        _locate(section, check, origins)
+
+
+def _locate(section: str, check: Any, origins: Mapping[tuple[Any, ...], Origin]) -> None:
+    """Run a strand's check; point its errors at the file and line that set the key."""
+    try:
+        check()
+    except ConfigError as exc:
+        located = []
+        for v in exc.violations:
+            path = _key_path(section, v.column)
+            origin = _origin(path, origins)
+            if origin is None:
+                located.append(v)
+                continue
+            located.append(
+                replace(v, file=origin[0], row=origin[1], row_kind="line", column=_dotted(path))
+            )
+        raise ConfigError(located) from None

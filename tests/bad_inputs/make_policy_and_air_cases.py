@@ -906,6 +906,19 @@ def air() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
         options={"station": "Dongsi"},
         contains=["'Aotizhongxin'"],
     )
+    swapped = [multi[0].replace("PM2.5,PM10", "PM10,PM2.5"), *multi[1:]]
+    add(
+        "pm_columns_swapped.csv",
+        _text(swapped),
+        "pm-columns-swapped",
+        "a multi-site file whose PM2.5 and PM10 headers are swapped (PM2.5 above PM10 on most "
+        "hours)",
+        "pm25-not-above-pm10",
+        row=3,
+        column="PM2.5/PM10",
+        options={},
+        contains=["look swapped"],
+    )
     return files, cases
 
 

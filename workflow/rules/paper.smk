@@ -86,7 +86,7 @@ rule reproducibility_appendix:
         figure=report(
             f"{PAPER_BUILD_DIR}/figures/rule_graph.png",
             caption="../report/rule_graph.rst",
-            category="Workflow",
+            category="Reproducibility",
         ),
         markdown=f"{PAPER_BUILD_DIR}/appendix/reproducibility.md",
     params:

@@ -15,4 +15,6 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         calendar_out=out.calendar,
         its_figure_out=out.its_figure,
         official_figure_out=out.official_figure,
+        stations_table_out=out.stations_table,
+        stations_figure_out=out.stations_figure,
     )

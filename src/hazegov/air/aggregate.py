@@ -86,34 +86,62 @@ def daily_means(hourly: pd.DataFrame, min_hours: int) -> pd.DataFrame:
     return out[columns].astype({"series": "string", "family": "string", "wind_dir": "string"})
 
 
+def weather_family(daily: pd.DataFrame) -> tuple[str, list[str]]:
+    """The column family whose stations give the city-wide weather, and those stations.
+
+    With one family, every station. With several, the family with the most stations (ties go
+    to the multi-site family, whose wind speed is the hour's): the families measure wind and
+    rain differently, so averaging across them would mean nothing.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        Station rows of `daily_means` (`series`, `family`).
+
+    Returns
+    -------
+    tuple of (str, list of str)
+        The family, and its stations in sorted order.
+    """
+    stations = daily[daily["series"] != CITY_WIDE]
+    families = stations.groupby("series")["family"].first().dropna()
+    counts = families.value_counts()
+    if counts.empty:
+        return "", []
+    best = sorted(counts.index, key=lambda f: (-counts[f], f != "prsa_multi_site", f))[0]
+    return str(best), sorted(str(s) for s in families[families == best].index)
+
+
 def city_wide_daily(daily: pd.DataFrame, min_stations: int) -> pd.DataFrame:
     """City-wide day = mean of the stations' valid daily means (per day, not per hour).
 
     Averaging daily means gives each station the same weight on a day, whatever the number of
-    hours it measured. Weather is averaged across stations only when all stations share one
-    column family; mixing cumulated and hourly wind speed or two direction codings would not mean
-    anything, so then the city-wide weather is left missing and no adjusted model is fitted.
+    hours it measured. The series runs from the first to the last day on which at least
+    `min_stations` stations have a valid day, so years that only one station covers do not
+    appear as empty city-wide years. Weather is the mean over the stations of one column family
+    (see `weather_family`); the `family` column names it.
     """
     stations = daily[daily["series"] != CITY_WIDE]
     valid = stations[stations["valid"]]
     by_day = valid.groupby("date")
     city = pd.DataFrame({"pm25_mean": by_day["pm25"].mean(), "n_stations": by_day["pm25"].count()})
-    days = pd.date_range(stations["date"].min(), stations["date"].max(), freq="D", name="date")
+    enough = city.index[city["n_stations"] >= min_stations]
+    if len(enough):
+        first, last = enough.min(), enough.max()
+    else:
+        first, last = stations["date"].min(), stations["date"].max()
+    days = pd.date_range(first, last, freq="D", name="date")
     city = city.reindex(days)
     city["n_stations"] = city["n_stations"].fillna(0).astype(int)
     city["valid"] = city["n_stations"] >= min_stations
     city["pm25"] = city["pm25_mean"].where(city["valid"])
     city["n_hours"] = stations.groupby("date")["n_hours"].sum().reindex(days).fillna(0).astype(int)
-    families = stations["family"].dropna().unique()
-    one_family = len(families) == 1
-    weather = stations.groupby("date")
+    family, members = weather_family(stations)
+    weather = stations[stations["series"].isin(members)].groupby("date")
     for column in MET_NUMERIC:
-        city[column] = weather[column].mean().reindex(days) if one_family else np.nan
-    if one_family:
-        city["wind_dir"] = weather["wind_dir"].agg(_modal).reindex(days)
-    else:
-        city["wind_dir"] = pd.NA
-    city["family"] = families[0] if one_family else "mixed"
+        city[column] = weather[column].mean().reindex(days)
+    city["wind_dir"] = weather["wind_dir"].agg(_modal).reindex(days)
+    city["family"] = family
     out = city.reset_index().assign(series=CITY_WIDE)
     columns = ["series", "date", "pm25", "n_hours", "valid", *MET_NUMERIC, "wind_dir", "family"]
     out = out[columns].astype({"series": "string", "family": "string", "wind_dir": "string"})
@@ -155,7 +183,12 @@ def monthly_means(
 def annual_means(
     daily: pd.DataFrame, rules: Completeness, thresholds: dict[str, float]
 ) -> pd.DataFrame:
-    """Per series and year: mean of valid daily means, exceedance days, completeness flags."""
+    """Per series and year: mean of valid daily means, exceedance days, completeness flags.
+
+    `complete` applies the annual rule of GB 3095-2012 (valid days a year and every month
+    complete); `part_year` marks a year the series does not span from January to December (its
+    first or last year), `months_covered` names the months it does span.
+    """
     out = _period_table(daily, "Y", thresholds)
     monthly = monthly_means(daily, rules, thresholds)
     months_complete = monthly.groupby(["series", "year"])["complete"].sum()
@@ -167,4 +200,39 @@ def annual_means(
     out["complete"] = (out["n_valid_days"] >= rules.min_days_per_year) & (
         out["n_months_complete"] == 12
     )
+    span = daily.groupby("series")["date"].agg(["min", "max"])
+    first = out["series"].map(span["min"])
+    last = out["series"].map(span["max"])
+    year_start = pd.to_datetime(out["year"].astype(str) + "-01-01")
+    year_end = pd.to_datetime(out["year"].astype(str) + "-12-31")
+    covered_from = np.maximum(first, year_start)
+    covered_to = np.minimum(last, year_end)
+    out["part_year"] = (covered_from > year_start) | (covered_to < year_end)
+    out["months_covered"] = [
+        months_text(a.month, b.month) for a, b in zip(covered_from, covered_to, strict=True)
+    ]
     return out
+
+
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def months_text(first: int, last: int) -> str:
+    """'January to December', 'March to December', 'January and February', 'May'."""
+    if first == last:
+        return MONTH_NAMES[first - 1]
+    joiner = " and " if last == first + 1 else " to "
+    return f"{MONTH_NAMES[first - 1]}{joiner}{MONTH_NAMES[last - 1]}"

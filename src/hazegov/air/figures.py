@@ -9,6 +9,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ AQI_LABELS = (
 )
 AQI_COLOURS = ("#00e400", "#ffff00", "#ff7e00", "#ff0000", "#99004c", "#7e0023")
 MISSING_COLOUR = "#d9d9d9"
+OUTSIDE_COLOUR = "#f4f4f4"
 UNIT = "µg/m³"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = ("Mon", "", "Wed", "", "Fri", "", "Sun")
@@ -39,8 +41,30 @@ COUNTERFACTUAL = "Pre-policy trend continued"
 SITE_GREY = "#a6a6a6"
 
 
+def _short_months(covered: str) -> str:
+    """'March to December' -> 'Mar–Dec'; 'May' -> 'May'."""
+    names = [m for m in covered.replace(" and ", " to ").split(" to ") if m]
+    short = [m[:3] for m in names]
+    return f"{short[0]}–{short[-1]}" if len(short) > 1 else short[0]
+
+
+def _incomplete_label(annual: pd.DataFrame) -> str:
+    """Legend text for hollow squares, naming each part year's months."""
+    label = "year below the completeness rule"
+    if "part_year" in annual and "months_covered" in annual:
+        parts = [
+            f"{int(r.year)} {_short_months(str(r.months_covered))}"
+            for r in annual.itertuples()
+            if bool(r.part_year)
+        ]
+        if parts:
+            label += f"; part years: {', '.join(parts)} only"
+    return label
+
+
 def _week_grid(year: int, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Weekday x week arrays of one year: the daily values and a mask of days in the year."""
+    """Weekday x week arrays of one year: the daily values and a mask of days in the year
+    (1 = a day of the measured period, 0.5 = a day of the year outside it, 0 = no day)."""
     first = pd.Timestamp(year, 1, 1)
     days = pd.date_range(first, pd.Timestamp(year, 12, 31), freq="D")
     offset = first.weekday()
@@ -48,7 +72,7 @@ def _week_grid(year: int, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     inside = np.zeros((7, 54))
     for day in days:
         week = (day.dayofyear - 1 + offset) // 7
-        inside[day.weekday(), week] = 1
+        inside[day.weekday(), week] = 1 if day in values.index else 0.5
         grid[day.weekday(), week] = values.get(day, np.nan)
     return grid, inside
 
@@ -59,13 +83,19 @@ def plot_calendar(daily: pd.DataFrame, path: str | Path, *, series: str, rule: s
     years = sorted(daily["date"].dt.year.unique())
     cmap = ListedColormap(AQI_COLOURS).with_extremes(bad=(0, 0, 0, 0))
     norm = BoundaryNorm(AQI_BOUNDS, cmap.N)
-    grey = ListedColormap(["#ffffff", MISSING_COLOUR])
-    fig, axes = plt.subplots(
-        len(years), 1, figsize=(TEXT_WIDTH_IN, 0.95 * len(years) + 1.1), dpi=150, squeeze=False
-    )
+    grey = ListedColormap(["#ffffff", OUTSIDE_COLOUR, MISSING_COLOUR])
+    first_day, last_day = daily["date"].min(), daily["date"].max()
+    height = 0.95 * len(years) + 1.5
+    fig, axes = plt.subplots(len(years), 1, figsize=(TEXT_WIDTH_IN, height), dpi=150, squeeze=False)
     for ax, year in zip(axes[:, 0], years, strict=True):
         grid, inside = _week_grid(int(year), values)
-        ax.imshow(inside, cmap=grey, vmin=0, vmax=1, aspect="equal", interpolation="nearest")
+        ax.imshow(
+            inside,
+            cmap=grey,
+            norm=BoundaryNorm([-0.1, 0.25, 0.75, 1.1], 3),
+            aspect="equal",
+            interpolation="nearest",
+        )
         ax.imshow(
             np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="equal", interpolation="none"
         )
@@ -73,23 +103,28 @@ def plot_calendar(daily: pd.DataFrame, path: str | Path, *, series: str, rule: s
         starts = [(pd.Timestamp(int(year), m, 1).dayofyear - 1 + offset) // 7 for m in range(1, 13)]
         ax.set_xticks(starts, MONTHS, fontsize=7)
         ax.set_yticks(range(7), WEEKDAYS, fontsize=6.5)
-        ax.set_ylabel(str(year), rotation=0, ha="right", va="center", fontsize=9)
+        part = first_day > pd.Timestamp(int(year), 1, 1) or last_day < pd.Timestamp(
+            int(year), 12, 31
+        )
+        label = f"{year}\n(part)" if part else str(year)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
     handles = [Patch(color=c, label=lab) for c, lab in zip(AQI_COLOURS, AQI_LABELS, strict=True)]
     handles.append(Patch(color=MISSING_COLOUR, label="too few valid hours"))
+    handles.append(Patch(color=OUTSIDE_COLOUR, label="not measured"))
     fig.legend(
         handles=handles,
         loc="lower center",
-        ncol=7,
+        ncol=4,
         fontsize=7,
         frameon=False,
         title=f"Daily mean PM2.5 ({UNIT}), classes of HJ 633-2012",
         title_fontsize=7.5,
     )
     fig.suptitle(f"Daily mean PM2.5, {series} ({rule})", fontsize=10)
-    fig.tight_layout(rect=(0, 0.09, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.85 / height, 1, 1 - 0.3 / height))
     save_png(fig, path)
 
 
@@ -101,8 +136,15 @@ def plot_its(
     policy_label: str,
     transition: tuple[pd.Timestamp, pd.Timestamp] | None,
     reference_lines: Sequence[tuple[float, str]] = (),
+    title: str = "",
+    level_only: bool = False,
 ) -> None:
-    """Monthly means with the segmented fit, its pre-policy continuation and the policy date."""
+    """Monthly means with the segmented fit, its pre-policy continuation and the policy date.
+
+    The continued pre-policy trend is drawn only over the months the fit supports
+    (`fitted["counterfactual_supported"]`) and every line is clipped to the plotted range, which
+    the observed means set; the policy label sits on the side of the line with more room.
+    """
     mid = fitted["month_start"] + pd.Timedelta(days=14)
     used = fitted["used"].to_numpy(dtype=bool)
     post = fitted["post"].to_numpy(dtype=bool)
@@ -118,26 +160,37 @@ def plot_its(
             edgecolors="#404040",
             zorder=3,
         )
+    top = max(float(fitted["pm25_mean"].max()) * 1.12, 1)
+    ax.set_ylim(0, top)
     ax.plot(mid, fitted["fitted"], color="#1f4e79", linewidth=0.7, alpha=0.6, zorder=2)
     for part in (~post, post):
         ax.plot(mid[part], fitted["trend_deseasonalised"][part], color="#1f4e79", linewidth=2.2)
-    ax.plot(
-        mid[post],
-        fitted["counterfactual_deseasonalised"][post],
-        color="#1f4e79",
-        linewidth=1.4,
-        linestyle="--",
+    supported = (
+        fitted["counterfactual_supported"].to_numpy(dtype=bool)
+        if "counterfactual_supported" in fitted
+        else post
     )
+    counterfactual = fitted["counterfactual_deseasonalised"].where(
+        fitted["counterfactual_deseasonalised"] <= top
+    )
+    ax.plot(
+        mid[supported], counterfactual[supported], color="#1f4e79", linewidth=1.4, linestyle="--"
+    )
+    for line in ax.get_lines():
+        line.set_clip_on(True)
     if transition is not None:
         ax.axvspan(transition[0], transition[1], color="#f2dcdb", zorder=0)
     ax.axvline(pd.Timestamp(policy_date), color="#c0504d", linewidth=1.2)
+    left, right = (float(x) for x in ax.get_xlim())
+    where = (matplotlib.dates.date2num(pd.Timestamp(policy_date)) - left) / (right - left)
+    room_left = where > 0.5
     ax.annotate(
         policy_label,
         xy=(pd.Timestamp(policy_date), 0.98),
         xycoords=("data", "axes fraction"),
-        xytext=(-4, 0),
+        xytext=(-4 if room_left else 4, 0),
         textcoords="offset points",
-        ha="right",
+        ha="right" if room_left else "left",
         va="top",
         fontsize=7.5,
         color="#c0504d",
@@ -155,8 +208,23 @@ def plot_its(
     handles = [
         Line2D([], [], color="#404040", marker="o", markersize=3, linewidth=0.8, label="Observed"),
         Line2D([], [], color="#1f4e79", linewidth=0.7, alpha=0.6, label="Fitted (with season)"),
-        Line2D([], [], color="#1f4e79", linewidth=2.2, label="Segmented trend (season averaged)"),
-        Line2D([], [], color="#1f4e79", linewidth=1.4, linestyle="--", label=COUNTERFACTUAL),
+        Line2D(
+            [],
+            [],
+            color="#1f4e79",
+            linewidth=2.2,
+            label="Trend and level change (season averaged)"
+            if level_only
+            else "Segmented trend (season averaged)",
+        ),
+        Line2D(
+            [],
+            [],
+            color="#1f4e79",
+            linewidth=1.4,
+            linestyle="--",
+            label="Trend without the level change" if level_only else COUNTERFACTUAL,
+        ),
     ]
     if transition is not None:
         handles.append(Patch(color="#f2dcdb", label="Transition month"))
@@ -174,7 +242,9 @@ def plot_its(
         )
     fig.legend(handles=handles, fontsize=7, frameon=False, loc="lower center", ncol=3)
     ax.set_ylabel(f"Monthly mean PM2.5 ({UNIT})")
-    ax.set_ylim(0, max(float(fitted["pm25_mean"].max()) * 1.12, 1))
+    ax.set_ylim(0, top)
+    if title:
+        ax.set_title(title, fontsize=8.5, loc="left")
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     save_png(fig, path)
@@ -187,7 +257,12 @@ def plot_official(
     site_annual: pd.DataFrame | None = None,
     site_label: str = "",
 ) -> None:
-    """Official annual means with the 2017 target and the Grade II and WHO annual levels."""
+    """Official annual means with the 2017 target and the Grade II and WHO annual levels.
+
+    Annual means of the hourly series (`site_annual`) are filled squares for years complete
+    under the annual rule and hollow squares otherwise (part years included), so a mean of a
+    few months is never read as a calendar-year mean.
+    """
     table = official.series.dropna(subset=["pm25"])
     years = table["year"].to_numpy()
     values = table["pm25"].to_numpy()
@@ -216,16 +291,31 @@ def plot_official(
             ha="center",
             fontsize=7,
         )
-    if site_annual is not None and not site_annual.empty:
+    has_site = site_annual is not None and not site_annual.empty
+    if has_site:
+        full = (
+            site_annual["complete"].to_numpy(dtype=bool)
+            if "complete" in site_annual
+            else np.ones(len(site_annual), dtype=bool)
+        )
         ax.scatter(
-            site_annual["year"],
-            site_annual["pm25_mean"],
+            site_annual["year"][full],
+            site_annual["pm25_mean"][full],
             marker="s",
             s=16,
             color=SITE_GREY,
             zorder=3,
-            label=site_label,
         )
+        ax.scatter(
+            site_annual["year"][~full],
+            site_annual["pm25_mean"][~full],
+            marker="s",
+            s=16,
+            facecolors="white",
+            edgecolors=SITE_GREY,
+            zorder=3,
+        )
+
     ax.axhline(grade_ii.annual, color="#c0504d", linewidth=1, linestyle="--")
     ax.annotate(
         f"{grade_ii.label} annual limit ({grade_ii.annual:g})",
@@ -277,12 +367,25 @@ def plot_official(
             label="* provisional value",
         ),
     ]
-    if site_annual is not None and not site_annual.empty:
+    if has_site:
         handles.append(
             Line2D(
-                [], [], color="#a6a6a6", marker="s", markersize=4, linestyle="", label=site_label
+                [], [], color=SITE_GREY, marker="s", markersize=4, linestyle="", label=site_label
             )
         )
+        if (~full).any():
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=SITE_GREY,
+                    marker="s",
+                    markersize=4,
+                    markerfacecolor="white",
+                    linestyle="",
+                    label=_incomplete_label(site_annual),
+                )
+            )
     ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper right")
     first = int(min(years.min(), site_annual["year"].min() if site_annual is not None else 9999))
     ax.set_xticks(range(first, int(years.max()) + 1))
@@ -294,4 +397,94 @@ def plot_official(
     ax.set_ylabel(f"Annual mean PM2.5 ({UNIT})")
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
+    save_png(fig, path)
+
+
+def plot_stations(
+    monthly: pd.DataFrame,
+    path: str | Path,
+    *,
+    primary: str,
+    order: Sequence[str],
+) -> None:
+    """Small multiples: monthly mean PM2.5 of every series, the primary series grey behind.
+
+    Parameters
+    ----------
+    monthly : pandas.DataFrame
+        `monthly_means` of every series (`series`, `month_start`, `pm25_mean`, `complete`).
+    path : str or pathlib.Path
+        The PNG to write.
+    primary : str
+        The series the paper quotes, drawn behind every panel.
+    order : sequence of str
+        The series, one panel each, in this order.
+    """
+    n = len(order)
+    ncol = 1 if n == 1 else 2 if n <= 4 else 3
+    nrow = -(-n // ncol)
+    fig, axes = plt.subplots(
+        nrow,
+        ncol,
+        figsize=(TEXT_WIDTH_IN, 1.45 * nrow + 0.5),
+        dpi=150,
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    reference = monthly[monthly["series"] == primary].sort_values("month_start")
+    top = float(monthly["pm25_mean"].max()) * 1.08 if monthly["pm25_mean"].notna().any() else 1
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        series = order[k]
+        rows = monthly[monthly["series"] == series].sort_values("month_start")
+        if series != primary and not reference.empty:
+            ax.plot(
+                reference["month_start"],
+                reference["pm25_mean"],
+                color=SITE_GREY,
+                linewidth=0.8,
+                zorder=1,
+            )
+        ax.plot(rows["month_start"], rows["pm25_mean"], color="#1f4e79", linewidth=0.9, zorder=2)
+        incomplete = ~rows["complete"].to_numpy(dtype=bool)
+        ax.scatter(
+            rows["month_start"][incomplete],
+            rows["pm25_mean"][incomplete],
+            s=7,
+            facecolors="white",
+            edgecolors="#1f4e79",
+            linewidths=0.6,
+            zorder=3,
+        )
+        label = f"{series} (primary)" if series == primary else series
+        ax.set_title(label, fontsize=7.5, loc="left", pad=2)
+        ax.set_ylim(0, top)
+        ax.tick_params(labelsize=6.5, length=2)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.xaxis.set_major_locator(matplotlib.dates.YearLocator())
+        ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%Y"))
+    for ax in axes[:, 0]:
+        ax.set_ylabel(UNIT, fontsize=7)
+    handles = [
+        Line2D([], [], color="#1f4e79", linewidth=0.9, label="Monthly mean PM2.5 of the series"),
+        Line2D(
+            [],
+            [],
+            color="#1f4e79",
+            marker="o",
+            markersize=3,
+            markerfacecolor="white",
+            linestyle="",
+            label="month below the completeness rule",
+        ),
+    ]
+    if n > 1:
+        handles.append(
+            Line2D([], [], color=SITE_GREY, linewidth=0.8, label=f"{primary} (primary series)")
+        )
+    fig.legend(handles=handles, fontsize=7, frameon=False, loc="lower center", ncol=3)
+    fig.tight_layout(rect=(0, 0.35 / (1.45 * nrow + 0.5), 1, 1))
     save_png(fig, path)

@@ -244,9 +244,11 @@ def _fit(
     return res, table, n_lags, notes
 
 
-def _level_slope_correlation(res: Any) -> float:
+def _level_slope_correlation(res: Any) -> float | None:
     """How far the data can tell a level change from a slope change (near +-1: hardly)."""
     cov = res.cov_params()
+    if SLOPE not in cov.index:
+        return None
     return float(cov.loc[LEVEL, SLOPE] / math.sqrt(cov.loc[LEVEL, LEVEL] * cov.loc[SLOPE, SLOPE]))
 
 
@@ -358,17 +360,44 @@ def policy_periods(policy_date: dt.date, transition: str) -> PolicyPeriods:
     return PolicyPeriods(policy_date, month_start, month_start + pd.offsets.MonthBegin(1), True)
 
 
+SEGMENTED = "segmented"
+LEVEL_ONLY = "level_only"
+DESIGNS = {
+    SEGMENTED: "pre-policy trend, level change and slope change",
+    LEVEL_ONLY: "one trend throughout and a level change (the pre-policy period is too short "
+    "for a trend of its own)",
+}
+
+
+def pre_policy_months(first: pd.Timestamp, periods: PolicyPeriods) -> int:
+    """Calendar months from the first month of a series to the start of the policy month."""
+    first = pd.Timestamp(first)
+    start = periods.transition_start
+    return max(0, (start.year - first.year) * 12 + start.month - first.month)
+
+
+def its_design(pre_months: int, min_pre_months: int) -> str:
+    """The segmented design needs `min_pre_months` before the policy; otherwise level only.
+
+    With less than about two seasonal cycles before the policy, a pre-policy trend of its own is
+    confounded with the seasonal terms and extrapolates far beyond the data, so the model keeps
+    one trend for the whole series and estimates the level change against it.
+    """
+    return SEGMENTED if pre_months >= min_pre_months else LEVEL_ONLY
+
+
 def _its_terms(
-    time_years: pd.Series, when: pd.Series, periods: PolicyPeriods, post_time: float
+    time_years: pd.Series,
+    when: pd.Series,
+    periods: PolicyPeriods,
+    post_time: float,
+    design: str = SEGMENTED,
 ) -> pd.DataFrame:
     post = (when >= periods.post_start).astype(float)
-    return pd.DataFrame(
-        {
-            TREND: time_years.to_numpy(),
-            LEVEL: post.to_numpy(),
-            SLOPE: (post * (time_years - post_time)).to_numpy(),
-        }
-    )
+    terms = {TREND: time_years.to_numpy(), LEVEL: post.to_numpy()}
+    if design == SEGMENTED:
+        terms[SLOPE] = (post * (time_years - post_time)).to_numpy()
+    return pd.DataFrame(terms)
 
 
 def _its_info(used: pd.Series, periods: PolicyPeriods, unit: str) -> dict[str, Any]:
@@ -403,11 +432,17 @@ def fit_its_monthly(
     lags: int | None = None,
     coverage_simulations: int = 0,
     seed: int = 0,
+    min_pre_months: int = 0,
 ) -> ModelFit:
     """Segmented regression of log monthly mean PM2.5: pre-trend, level change, slope change.
 
+    With fewer than `min_pre_months` calendar months before the policy month the model keeps
+    one trend and estimates the level change only (`info["design"]`, see `its_design`).
     With `coverage_simulations` > 0, `info["level_ci_coverage"]` is the simulated coverage of
     the nominal 95% interval of the level change (see `simulated_coverage`).
+    `fitted["counterfactual_supported"]` marks the months where the continued pre-policy trend
+    is an interpolation-like extrapolation: no further past the policy than the pre-period
+    reaches before it (all months under the level-only design, whose trend uses every month).
     """
     series = str(monthly["series"].iloc[0]) if "series" in monthly else ""
     what = f"monthly interrupted time series of {series or 'the series'}"
@@ -428,9 +463,12 @@ def fit_its_monthly(
         return ((stamps.dt.year - origin.year) * 12 + stamps.dt.month - origin.month) / 12
 
     post_time = float(years(pd.Series([periods.post_start])).iloc[0])
-    X = _its_terms(years(used["month_start"]), used["month_start"], periods, post_time)
+    pre_months = pre_policy_months(used["month_start"].min(), periods) if len(used) else 0
+    design = its_design(pre_months, min_pre_months)
+    X = _its_terms(years(used["month_start"]), used["month_start"], periods, post_time, design)
     X = X.join(seasonal_terms(used["month_start"], seasonal, n_harmonics, monthly=True))
     info = _its_info(used["month_start"], periods, "month")
+    info |= {"design": design, "pre_months": pre_months, "min_pre_months": min_pre_months}
     _require_both_sides(info, 3, what)
     info["months_below_min_days"] = int((rows["n_valid_days"] < min_valid_days).sum())
     res, table, n_lags, notes = _fit(np.log(used["pm25_mean"]), X, lags, what)
@@ -441,10 +479,10 @@ def fit_its_monthly(
             res, res.model.data.orig_exog, n_lags, LEVEL, coverage_simulations, seed
         )
 
-    every = _its_terms(years(rows["month_start"]), rows["month_start"], periods, post_time)
+    every = _its_terms(years(rows["month_start"]), rows["month_start"], periods, post_time, design)
     seasons = seasonal_terms(rows["month_start"], seasonal, n_harmonics, monthly=True)
-    design = pd.concat([pd.Series(1.0, index=every.index, name=CONST), every, seasons], axis=1)
-    b = table.set_index("term")["b"].reindex(design.columns).fillna(0.0)
+    matrix = pd.concat([pd.Series(1.0, index=every.index, name=CONST), every, seasons], axis=1)
+    b = table.set_index("term")["b"].reindex(matrix.columns).fillna(0.0)
     season_cols = list(seasons.columns)
     twelve = seasonal_terms(
         pd.Series(pd.date_range("2001-01-01", periods=12, freq="MS")),
@@ -453,8 +491,12 @@ def fit_its_monthly(
         monthly=True,
     )
     mean_season = float((twelve[season_cols] @ b[season_cols]).mean())
-    linear = design[[CONST, TREND, LEVEL, SLOPE]] @ b[[CONST, TREND, LEVEL, SLOPE]]
-    policy = design[[LEVEL, SLOPE]] @ b[[LEVEL, SLOPE]]
+    policy_terms = [c for c in (LEVEL, SLOPE) if c in every.columns]
+    linear = matrix[[CONST, TREND, *policy_terms]] @ b[[CONST, TREND, *policy_terms]]
+    policy = matrix[policy_terms] @ b[policy_terms]
+    post = rows["month_start"] >= periods.post_start
+    reach = periods.post_start + pd.DateOffset(months=pre_months)
+    supported = post & ((rows["month_start"] < reach) | (design == LEVEL_ONLY))
     fitted = pd.DataFrame(
         {
             "series": series,
@@ -462,10 +504,11 @@ def fit_its_monthly(
             "pm25_mean": rows["pm25_mean"],
             "n_valid_days": rows["n_valid_days"],
             "used": rows["used"],
-            "post": rows["month_start"] >= periods.post_start,
-            "fitted": np.exp(design @ b),
+            "post": post,
+            "fitted": np.exp(matrix @ b),
             "trend_deseasonalised": np.exp(linear + mean_season),
             "counterfactual_deseasonalised": np.exp(linear - policy + mean_season),
+            "counterfactual_supported": supported,
         }
     )
     return _model_fit(
@@ -490,8 +533,13 @@ def fit_its_daily(
     n_harmonics: int = 2,
     lags: int | None = None,
     long_lags: int | None = None,
+    min_pre_months: int = 0,
 ) -> ModelFit:
-    """Segmented regression of log daily PM2.5, with or without the daily weather."""
+    """Segmented regression of log daily PM2.5, with or without the daily weather.
+
+    As `fit_its_monthly`, the model keeps one trend and estimates the level change only when
+    fewer than `min_pre_months` calendar months precede the policy month.
+    """
     series = str(daily["series"].iloc[0]) if "series" in daily else ""
     what = f"daily interrupted time series of {series or 'the series'}"
     days = daily[daily["valid"]].sort_values("date")
@@ -503,9 +551,16 @@ def fit_its_daily(
     start = days["date"].min()
     time_years = (days["date"] - start).dt.days / DAYS_PER_YEAR
     post_time = (periods.post_start - start).days / DAYS_PER_YEAR
-    X = _its_terms(time_years, days["date"], periods, post_time)
+    pre_months = pre_policy_months(start, periods) if len(days) else 0
+    design = its_design(pre_months, min_pre_months)
+    X = _its_terms(time_years, days["date"], periods, post_time, design)
     X = X.join(seasonal_terms(days["date"], seasonal, n_harmonics))
-    info: dict[str, Any] = {"nonpositive_days": nonpositive}
+    info: dict[str, Any] = {
+        "nonpositive_days": nonpositive,
+        "design": design,
+        "pre_months": pre_months,
+        "min_pre_months": min_pre_months,
+    }
     if adjust:
         weather = weather_terms(days)
         X = X.join(weather.frame)
@@ -527,3 +582,96 @@ def fit_its_daily(
         info=info,
         notes=notes,
     )
+
+
+def _group(term: str) -> str:
+    return "wind_dir" if term.startswith("wind_dir_") else term
+
+
+def trend_decomposition(
+    daily: pd.DataFrame, *, seasonal: str = "month", n_harmonics: int = 2
+) -> pd.DataFrame:
+    """Why the weather-adjusted trend differs from the unadjusted one, term by term.
+
+    On the days with complete weather, the unadjusted trend b_u (log PM2.5 on trend and season)
+    and the adjusted trend b_a (plus weather) obey the omitted-variable identity
+
+        b_u - b_a = sum_j beta_j delta_j,
+
+    where beta_j is the adjusted model's coefficient of weather term j and delta_j the trend of
+    term j itself in a regression on trend and season: a weather measure that drifts over the
+    years (a real change of climate, or a changed instrument) moves the adjusted trend by
+    beta_j delta_j. The identity is exact, so the contributions add up to the difference.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        Daily rows of one series, as `fit_trend` takes them.
+    seasonal, n_harmonics
+        Seasonal terms, as in `fit_trend`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per weather term (wind-direction dummies summed into `wind_dir`) with `beta`,
+        `drift_per_year` (delta, in the term's unit a year; NaN for `wind_dir`),
+        `contribution` (log points a year) and `contribution_pct_points`; then the rows
+        `unadjusted`, `adjusted` and `difference` (`contribution` holds b_u, b_a, b_u - b_a).
+        `trend_vif` on every row: the variance inflation of the trend coefficient by the
+        weather terms, and `season_r2`: the share of the term's variance that the seasonal
+        terms and the trend explain.
+    """
+    series = str(daily["series"].iloc[0]) if "series" in daily else ""
+    what = f"trend decomposition of {series or 'the series'}"
+    days = daily[daily["valid"]].sort_values("date").reset_index(drop=True)
+    days, _ = _log_outcome(days, "pm25")
+    days = days.reset_index(drop=True)
+    if days.empty:
+        raise AnalysisError(f"{what}: no valid days")
+    start = days["date"].min()
+    base = pd.DataFrame({TREND: (days["date"] - start).dt.days / DAYS_PER_YEAR})
+    base = base.join(seasonal_terms(days["date"], seasonal, n_harmonics))
+    weather = weather_terms(days).frame
+    complete = weather.notna().all(axis=1) & base.notna().all(axis=1)
+    base, weather = base[complete], weather[complete]
+    weather = weather.loc[:, weather.nunique() > 1]
+    y = np.log(days.loc[complete, "pm25"]).to_numpy(dtype=float)
+    const = pd.Series(1.0, index=base.index, name=CONST)
+    exog_u = pd.concat([const, base], axis=1)
+    exog_a = pd.concat([exog_u, weather], axis=1)
+    if len(y) < exog_a.shape[1] + 5:
+        raise AnalysisError(f"{what}: {len(y)} days for {exog_a.shape[1]} parameters")
+    unadjusted = sm.OLS(y, exog_u).fit()
+    adjusted = sm.OLS(y, exog_a).fit()
+    b_u, b_a = float(unadjusted.params[TREND]), float(adjusted.params[TREND])
+    rows: dict[str, dict[str, float]] = {}
+    for term in weather.columns:
+        aux = sm.OLS(weather[term].to_numpy(dtype=float), exog_u).fit()
+        beta, delta = float(adjusted.params[term]), float(aux.params[TREND])
+        entry = rows.setdefault(
+            _group(term),
+            {"beta": 0.0, "drift_per_year": 0.0, "contribution": 0.0, "season_r2": 0.0},
+        )
+        entry["beta"] += beta
+        entry["drift_per_year"] += delta
+        entry["contribution"] += beta * delta
+        entry["season_r2"] = max(entry["season_r2"], float(aux.rsquared))
+    if "wind_dir" in rows:
+        rows["wind_dir"]["beta"] = float("nan")
+        rows["wind_dir"]["drift_per_year"] = float("nan")
+    others = exog_a.drop(columns=[TREND])
+    r2_trend = float(sm.OLS(exog_a[TREND].to_numpy(dtype=float), others).fit().rsquared)
+    vif = 1.0 / max(1e-12, 1.0 - r2_trend)
+    table = pd.DataFrame(
+        [{"term": term} | values for term, values in rows.items()]
+        + [
+            {"term": "unadjusted", "contribution": b_u},
+            {"term": "adjusted", "contribution": b_a},
+            {"term": "difference", "contribution": b_u - b_a},
+        ]
+    )
+    table["contribution_pct_points"] = 100 * table["contribution"]
+    table.insert(0, "series", series)
+    table["n_days"] = len(y)
+    table["trend_vif"] = vif
+    return table

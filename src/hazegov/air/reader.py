@@ -116,6 +116,10 @@ MEASURES = TIDY_COLUMNS[2:17]
 STRING_MEASURES = ("wind_dir",)
 CONCENTRATIONS = frozenset({"pm25", "pm10", "so2", "no2", "co", "o3"})
 YEAR_RANGE = (1900, 2100)
+# PM2.5 is the fine part of PM10, so it is the smaller on almost every hour (instrument noise
+# puts it above on a few). Above this share of the hours that have both, the columns are taken
+# to be swapped or mislabelled, and the read stops.
+PM25_ABOVE_PM10_MAX_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -431,6 +435,20 @@ def read_station_file(path: str | Path, station: str | None = None) -> StationRe
     duplicates = _duplicate_hours(out)
     if duplicates:
         raise InputError(duplicates)
+    plausibility = pm_plausibility(out)
+    if plausibility["share_pm25_above_pm10"] > PM25_ABOVE_PM10_MAX_SHARE:
+        both = plausibility["hours_with_both"]
+        share = plausibility["share_pm25_above_pm10"]
+        first = int(out.loc[(out["pm25"] > out["pm10"]).idxmax(), "source_row"])
+        raise InputError.single(
+            path,
+            "pm25-not-above-pm10",
+            f"PM2.5 exceeds PM10 on {100 * share:.0f}% of the {both:,} hours that have both "
+            "(first at this row): PM2.5 is the fine part of PM10, so the PM2.5 and PM10 columns "
+            "look swapped or mislabelled; check the header",
+            row=first,
+            column=f"{_column_of(mapping, 'pm25')}/{_column_of(mapping, 'pm10')}",
+        )
     pm = out["pm25"]
     report = {
         "file": str(path),
@@ -441,8 +459,32 @@ def read_station_file(path: str | Path, station: str | None = None) -> StationRe
         "last": str(out["timestamp"].max()),
         "pm25_missing": int(pm.isna().sum()),
         "pm25_missing_share": float(pm.isna().mean()),
+        **plausibility,
     }
     return StationRead(out[list(TIDY_COLUMNS)].reset_index(drop=True), report)
+
+
+def _column_of(mapping: dict[str, tuple[str, str]], tidy: str) -> str:
+    return next(column for column, (name, _) in mapping.items() if name == tidy)
+
+
+def pm_plausibility(frame: pd.DataFrame) -> dict[str, Any]:
+    """How often PM2.5 exceeds PM10 among the hours that have both (0 when none has PM10).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Tidy rows with `pm25` and `pm10`.
+
+    Returns
+    -------
+    dict
+        `hours_with_both` and `share_pm25_above_pm10`.
+    """
+    both = frame["pm25"].notna() & frame["pm10"].notna()
+    n = int(both.sum())
+    above = int((frame.loc[both, "pm25"] > frame.loc[both, "pm10"]).sum())
+    return {"hours_with_both": n, "share_pm25_above_pm10": above / n if n else 0.0}
 
 
 def _stations(cells: pd.DataFrame, configured: str | None, problems: _Problems) -> pd.Series:

@@ -22,18 +22,21 @@ from hazegov.air.aggregate import (
     city_wide_daily,
     daily_means,
     monthly_means,
+    weather_family,
 )
-from hazegov.air.figures import plot_calendar, plot_its, plot_official
+from hazegov.air.figures import plot_calendar, plot_its, plot_official, plot_stations
 from hazegov.air.models import (
+    LEVEL_ONLY,
     ModelFit,
     fit_its_daily,
     fit_its_monthly,
     fit_trend,
     percent,
     policy_periods,
+    trend_decomposition,
 )
 from hazegov.air.official import load_official, official_summary
-from hazegov.air.paper import air_variables, annual_table, its_table
+from hazegov.air.paper import air_variables, annual_table, its_table, plural, stations_table
 from hazegov.air.reader import read_stations
 from hazegov.air.settings import (
     CITY_WIDE,
@@ -50,8 +53,20 @@ from hazegov.paper_inputs import write_variables
 from hazegov.pipeline import write_csv, write_json
 
 log = logging.getLogger("hazegov")
-ADJUSTED_MODELS = frozenset({"trend_adjusted", "its_daily_adjusted"})
-TABLES = ("daily", "monthly", "annual", "trend", "its", "its_monthly_fit", "official")
+TABLES = (
+    "daily",
+    "monthly",
+    "annual",
+    "trend",
+    "trend_decomposition",
+    "its",
+    "its_monthly_fit",
+    "official",
+)
+FAMILY_NAMES = {
+    "prsa_single_site": "single-site (UCI 381) family",
+    "prsa_multi_site": "multi-site (UCI 501) family",
+}
 
 
 def run_air_quality_data(
@@ -112,12 +127,12 @@ def _fit_series(
     periods = policy_periods(air.policy_date, air.transition_month)
     seasonal = {"seasonal": air.seasonal, "n_harmonics": air.n_harmonics}
     daily_lags = {"lags": air.daily_lags, "long_lags": air.daily_lags_long}
+    pre = {"min_pre_months": air.its_min_pre_months}
     fits: dict[tuple[str, str], ModelFit] = {}
     skipped: list[dict[str, str]] = []
     for series in sorted(daily["series"].unique()):
         days = daily[daily["series"] == series]
         months = monthly[monthly["series"] == series]
-        can_adjust = str(days["family"].iloc[0]) != "mixed"
         draws = air.coverage_simulations if series == air.primary else 0
         jobs = {
             "trend_unadjusted": lambda d=days: fit_trend(d, adjust=False, **seasonal, **daily_lags),
@@ -130,19 +145,16 @@ def _fit_series(
                 coverage_simulations=k,
                 seed=air.seed,
                 **seasonal,
+                **pre,
             ),
             "its_daily_unadjusted": lambda d=days: fit_its_daily(
-                d, periods, adjust=False, **seasonal, **daily_lags
+                d, periods, adjust=False, **seasonal, **daily_lags, **pre
             ),
             "its_daily_adjusted": lambda d=days: fit_its_daily(
-                d, periods, adjust=True, **seasonal, **daily_lags
+                d, periods, adjust=True, **seasonal, **daily_lags, **pre
             ),
         }
         for model, job in jobs.items():
-            if model in ADJUSTED_MODELS and not can_adjust:
-                reason = "stations of different column families: no common weather measures"
-                skipped.append({"series": series, "model": model, "reason": reason})
-                continue
             try:
                 fits[(series, model)] = job()
             except AnalysisError as exc:
@@ -151,6 +163,43 @@ def _fit_series(
                 skipped.append({"series": series, "model": model, "reason": str(exc)})
                 log.warning("%s, %s skipped: %s", series, model, exc)
     return fits, skipped
+
+
+def weather_sources(daily: pd.DataFrame) -> dict[str, str]:
+    """Where each series' weather comes from, in words, for the notes and the summary."""
+    stations = daily[daily["series"] != CITY_WIDE]
+    families = stations.groupby("series")["family"].first()
+    out = {str(s): "each station's own weather record" for s in families.index}
+    if (daily["series"] == CITY_WIDE).any():
+        family, members = weather_family(stations)
+        name = FAMILY_NAMES.get(family, family)
+        over = plural(len(members), "station")
+        text = f"city-wide weather: the daily mean over the {over} of the {name}"
+        others = sorted(str(s) for s in families.index if str(s) not in members)
+        if others:
+            text += (
+                f"; the weather of {', '.join(others)} (another column family, which measures "
+                "wind and rain differently) is not averaged in"
+            )
+        out[CITY_WIDE] = text
+    return out
+
+
+def _decompositions(
+    daily: pd.DataFrame, fits: Mapping[tuple[str, str], ModelFit], air: AirSettings
+) -> pd.DataFrame:
+    parts = []
+    for series, model in fits:
+        if model != "trend_adjusted":
+            continue
+        days = daily[daily["series"] == series]
+        try:
+            parts.append(
+                trend_decomposition(days, seasonal=air.seasonal, n_harmonics=air.n_harmonics)
+            )
+        except AnalysisError as exc:
+            log.warning("%s: trend decomposition skipped: %s", series, exc)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def _coefficient_table(fits: Mapping[tuple[str, str], ModelFit], prefix: str) -> pd.DataFrame:
@@ -184,8 +233,15 @@ def run_air_quality_analysis(
     calendar_out: str | Path,
     its_figure_out: str | Path,
     official_figure_out: str | Path,
+    stations_table_out: str | Path,
+    stations_figure_out: str | Path,
 ) -> None:
-    """Severity, trend, interrupted time series and the official series, for the paper."""
+    """Severity, trends, interrupted time series and the official series, for the paper.
+
+    Every series (each station and, with two or more, the city-wide mean) gets the same
+    tables and models; the paper quotes `primary` and shows the stations side by side
+    (`stations_table_out`, `stations_figure_out`).
+    """
     air = load_air_settings(settings)
     frame = pd.read_parquet(hourly)
     data_summary = read_provenance(hourly).get("air", {})
@@ -197,6 +253,8 @@ def run_air_quality_analysis(
     monthly = monthly_means(daily, rules, thresholds)
     annual = annual_means(daily, rules, thresholds)
     fits, skipped = _fit_series(daily, monthly, air)
+    sources = weather_sources(daily)
+    decomposition = _decompositions(daily, fits, air)
     series_official = load_official(official)
     facts = official_summary(series_official)
     periods = policy_periods(air.policy_date, air.transition_month)
@@ -207,6 +265,7 @@ def run_air_quality_analysis(
         "monthly": monthly,
         "annual": annual,
         "trend": _coefficient_table(fits, "trend"),
+        "trend_decomposition": decomposition,
         "its": _coefficient_table(fits, "its"),
         "its_monthly_fit": pd.concat(
             [f.fitted for (_s, m), f in fits.items() if m == "its_monthly_unadjusted"],
@@ -228,9 +287,12 @@ def run_air_quality_analysis(
             "n_hours": len(frame),
             "pm25_missing_share": float(frame["pm25"].isna().mean()),
         },
+        decomposition=decomposition,
+        weather_source=sources,
     )
     annual_md = annual_table(annual, series_official, air)
-    its_md = its_table(fits, air)
+    its_md = its_table(fits, air, sources.get(air.primary, ""))
+    stations_md = stations_table(daily, fits, decomposition, air, sources)
 
     for name, path in tables.items():
         write_csv(frames[name], path)
@@ -244,6 +306,7 @@ def run_air_quality_analysis(
                 if (daily["series"] == CITY_WIDE).any()
                 else "not computed (one station)"
             ),
+            "weather_source": sources,
             "models": [fit.summary() for fit in fits.values()],
             "skipped_models": skipped,
             "official": facts,
@@ -259,6 +322,7 @@ def run_air_quality_analysis(
     write_variables(variables, variables_out, rule="air_quality_analysis")
     write_text(annual_table_out, annual_md)
     write_text(its_table_out, its_md)
+    write_text(stations_table_out, stations_md)
     primary_days = daily[daily["series"] == air.primary]
     plot_calendar(
         primary_days,
@@ -276,6 +340,8 @@ def run_air_quality_analysis(
         if periods.transition_excluded
         else None,
         reference_lines=[(grade_ii.annual, f"{grade_ii.label} annual limit ({grade_ii.annual:g})")],
+        title=variables["air"]["its"]["figure_title"],
+        level_only=its_fit.info.get("design") == LEVEL_ONLY,
     )
     site = annual[annual["series"] == air.primary]
     plot_official(
@@ -284,3 +350,7 @@ def run_air_quality_analysis(
         site_annual=site,
         site_label=f"{air.primary} (hourly data, annual mean of valid days)",
     )
+    order = sorted(s for s in daily["series"].unique() if s != CITY_WIDE)
+    if (daily["series"] == CITY_WIDE).any():
+        order.append(CITY_WIDE)
+    plot_stations(monthly, stations_figure_out, primary=air.primary, order=order)
