@@ -13,9 +13,11 @@ import io
 import random
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from hazegov.cleaning import modal_share
 from hazegov.ingest import (
     TIME_FORMATS,
     _strict_quotes,
@@ -254,3 +256,21 @@ def test_ingest_matches_the_row_by_row_ingest_on_broken_rows(tmp_path, codebook,
     xlsx = tmp_path / "export.xlsx"
     write_export(_variant(head, codebook, random.Random(7), broken=False), xlsx, "xlsx")
     _same_ingest(xlsx, codebook)
+
+
+def test_straight_lining_share_matches_the_row_by_row_share():
+    rng = np.random.default_rng(3)
+    values = rng.integers(1, 6, size=(400, 9)).astype(float)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    values[:40] = 4.0  # straight-liners
+    values[40:45] = np.nan  # nothing answered
+    frame = pd.DataFrame(values, columns=[f"i{k}" for k in range(9)], index=range(7, 407))
+    frame = frame.astype("Int64")
+    items = list(frame.columns)
+    got = modal_share(frame, items)
+    want = reference.modal_share(frame, items)
+    pd.testing.assert_series_equal(got, want, check_exact=True)
+    empty = frame.iloc[:0]
+    pd.testing.assert_series_equal(
+        modal_share(empty, items), reference.modal_share(empty, items), check_index_type=False
+    )

@@ -59,14 +59,44 @@ def _flag_speeders(frame: pd.DataFrame, rule: dict[str, Any]) -> pd.Series:
 
 
 def modal_share(frame: pd.DataFrame, items: list[str]) -> pd.Series:
-    """Share of a respondent's answered Likert items that carry their most frequent answer."""
+    """Share of a respondent's answered Likert items that carry their most frequent answer.
+
+    Parameters
+    ----------
+    frame
+        One row per respondent.
+    items
+        The columns compared; missing answers are left out.
+
+    Returns
+    -------
+    pandas.Series
+        Per row, the count of the most frequent answer over the count of answered items
+        (float; NaN where no item is answered), indexed as `frame`.
+    """
     values = frame[items]
+    try:
+        data = values.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):  # answers that are not numbers: row by row
+        return values.apply(_row_modal_share, axis=1).astype(float)
+    answered = np.count_nonzero(~np.isnan(data), axis=1)
+    # Sorted, equal answers are adjacent (missing ones last, equal to nothing): the longest run
+    # of equal neighbours is the count of the most frequent answer.
+    data = np.sort(data, axis=1)
+    longest = np.minimum(answered, 1)
+    run = np.ones(len(data), dtype=np.int64)
+    for j in range(1, data.shape[1]):
+        run = np.where(data[:, j] == data[:, j - 1], run + 1, 1)
+        longest = np.maximum(longest, run)
+    share = np.full(len(data), np.nan)
+    some = answered > 0
+    share[some] = longest[some] / answered[some]
+    return pd.Series(share, index=frame.index, dtype=float)
 
-    def share(row: pd.Series) -> float:
-        answered = row.dropna()
-        return float(answered.value_counts().iloc[0] / len(answered)) if len(answered) else np.nan
 
-    return values.apply(share, axis=1)
+def _row_modal_share(row: pd.Series) -> float:
+    answered = row.dropna()
+    return float(answered.value_counts().iloc[0] / len(answered)) if len(answered) else np.nan
 
 
 def _flag_straight_lining(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
