@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hazegov.analysis.sample import apply_missing_data_rule
 from hazegov.cleaning import modal_share
 from hazegov.ingest import (
     TIME_FORMATS,
@@ -274,3 +275,18 @@ def test_straight_lining_share_matches_the_row_by_row_share():
     pd.testing.assert_series_equal(
         modal_share(empty, items), reference.modal_share(empty, items), check_index_type=False
     )
+
+
+def test_person_mean_matches_the_former_imputation():
+    rng = np.random.default_rng(5)
+    model = {"A": ["a1", "a2", "a3", "a4"], "B": ["b1", "b2", "b3"]}
+    items = [i for group in model.values() for i in group]
+    values = rng.integers(1, 6, size=(300, len(items))).astype(float)
+    values[rng.random(values.shape) < 0.25] = np.nan
+    frame = pd.DataFrame(values, columns=items).astype("Float64")
+    for minimum in (1, 2, 3):
+        sample = apply_missing_data_rule(frame, model, "person_mean", min_items_answered=minimum)
+        filled, imputed = reference.person_mean_fill(frame.astype(float), model, minimum)
+        want = filled[filled[items].notna().all(axis=1)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(sample.frame, want, check_exact=True)
+        assert sample.report["cells_imputed"] == imputed

@@ -62,9 +62,11 @@ def apply_missing_data_rule(
             block = out[list(construct_items)]
             answered = block.notna().sum(axis=1)
             fill = block.mean(axis=1).where(answered >= min_items_answered)
-            holes = block.isna() & fill.notna().to_numpy()[:, None]
-            imputed += int(holes.to_numpy().sum())
-            out[list(construct_items)] = block.T.fillna(fill).T
+            values = block.to_numpy(dtype=float)
+            holes = np.isnan(values) & fill.notna().to_numpy()[:, None]
+            imputed += int(holes.sum())
+            values[holes] = np.broadcast_to(fill.to_numpy()[:, None], values.shape)[holes]
+            out[list(construct_items)] = values
     required = [*items, *also_required]
     complete = out[required].notna().all(axis=1)
     per_variable = {c: int(out[c].isna().sum()) for c in required if out[c].isna().any()}
