@@ -294,3 +294,8 @@ def person_mean_fill(
         imputed += int(holes.to_numpy().sum())
         out[list(construct_items)] = block.T.fillna(fill).T
     return out, imputed
+
+
+def flag_duplicates(frame: pd.DataFrame, cb: Codebook) -> pd.Series:
+    """The former duplicate-submission rule: every answer column compared as text."""
+    return frame[cb.answer_columns].astype("string").fillna("<NA>").duplicated(keep="first")

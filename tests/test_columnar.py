@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from hazegov.analysis.sample import apply_missing_data_rule
-from hazegov.cleaning import modal_share
+from hazegov.cleaning import _flag_duplicates, modal_share
 from hazegov.ingest import (
     TIME_FORMATS,
     _strict_quotes,
@@ -290,3 +290,27 @@ def test_person_mean_matches_the_former_imputation():
         want = filled[filled[items].notna().all(axis=1)].reset_index(drop=True)
         pd.testing.assert_frame_equal(sample.frame, want, check_exact=True)
         assert sample.report["cells_imputed"] == imputed
+
+
+def test_duplicates_match_the_text_comparison(codebook):
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(index=range(600, 900))
+    for name in codebook.answer_columns:
+        if codebook.variable(name).is_coded:
+            values = rng.integers(1, 3, len(frame)).astype(float)
+            values[rng.random(len(frame)) < 0.3] = np.nan
+            frame[name] = pd.array(values, dtype="Int64")
+        else:
+            texts = np.array([None, "<NA>", "", "网格员"], dtype=object)
+            frame[name] = pd.array(texts[rng.integers(0, 4, len(frame))], dtype="string")
+    frame = pd.concat([frame, frame.sample(40, random_state=1)])  # exact repeats
+    got = _flag_duplicates(frame, codebook)
+    pd.testing.assert_series_equal(got, reference.flag_duplicates(frame, codebook))
+    assert got.sum() >= 40
+    # a missing answer and the text "<NA>" read alike; float columns go through their text
+    few = frame[codebook.answer_columns].head(60)
+    few = pd.concat([few, few.head(20).fillna({"suggestions": "<NA>"})])
+    few = few.astype({name: float for name in codebook.answer_columns[:3]})
+    pd.testing.assert_series_equal(
+        _flag_duplicates(few, codebook), reference.flag_duplicates(few, codebook)
+    )

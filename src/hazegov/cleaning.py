@@ -41,7 +41,23 @@ class CleanedSurvey:
 
 
 def _flag_duplicates(frame: pd.DataFrame, cb: Codebook) -> pd.Series:
-    return frame[cb.answer_columns].astype("string").fillna("<NA>").duplicated(keep="first")
+    """Submissions whose answers, read as text ("<NA>" for none), repeat an earlier one's."""
+    keys = {name: _answer_key(frame[name]) for name in cb.answer_columns}
+    return pd.DataFrame(keys, index=frame.index).duplicated(keep="first")
+
+
+def _answer_key(column: pd.Series) -> np.ndarray:
+    """Codes that are equal where the column's texts (`astype("string")`, missing as "<NA>") are.
+
+    Whole numbers are equal as text where they are equal as numbers, and no number reads
+    "<NA>": integer columns are coded by value, missing as a code of its own. Text columns
+    are coded with missing as "<NA>"; other columns through their text.
+    """
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return pd.factorize(column, use_na_sentinel=True)[0]
+    if not isinstance(column.dtype, pd.StringDtype):
+        column = column.astype("string")
+    return pd.factorize(column.fillna("<NA>"))[0]
 
 
 def _flag_attention(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
