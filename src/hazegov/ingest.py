@@ -71,10 +71,13 @@ class ExportTable:
     encoding: str
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _norm(text: str) -> str:
     """Compare labels and headers as a person would: width-, space- and tilde-insensitive."""
     text = unicodedata.normalize("NFKC", str(text)).replace("～", "~").replace("〜", "~")
-    return re.sub(r"\s+", "", text)
+    return _SPACES.sub("", text)
 
 
 def read_export_table(path: str | Path, encoding: str = "auto") -> ExportTable:
@@ -693,7 +696,7 @@ def _repeated_header_rows(sheet: _Sheet, expected: set[str], need: int) -> np.nd
     """
     width = len(sheet.header)
     distinct = sorted(range(width), key=lambda j: -len(sheet.column(j)[1]))
-    skipped = [j for j in distinct[: need - 1] if len(sheet.column(j)[1]) > 256]
+    skipped = [j for j in distinct[: need - 1] if len(sheet.column(j)[1]) > 64]
     hits = np.zeros(len(sheet.rows), dtype=np.int64)
     for j in range(width):
         if j in skipped:
@@ -977,32 +980,51 @@ def _repeated_numbers(values: np.ndarray, broken: np.ndarray, cells: _Cells) -> 
         )
 
 
-def _code(var: Variable, cell: str, cb: Codebook) -> tuple[int | None, str | None, str | None]:
-    """Answer code of one (stripped) cell, the fill-in text of an 'other (please specify)'
-    answer, and the rule the cell breaks: 'valid-range' (a code outside the item's range) or
-    'label-in-codebook' (neither a label nor a code); None when it breaks none."""
-    if _is_missing_marker(cell, cb) or (cell.lstrip("-").isdigit() and int(cell) in (-1, -2, -3)):
-        return None, None, None
-    key = _norm(cell)
-    for opt in var.options:
-        if key in (_norm(opt.zh), _norm(opt.en)):
-            return opt.code, None, None
-    left, right = cb.fill_in_brackets
-    for opt in var.options:
-        if (
-            opt.fill_in
-            and key.startswith(_norm(opt.zh) + _norm(left))
-            and key.endswith(_norm(right))
-        ):
-            inner = cell.split(left, 1)[1].rsplit(right, 1)[0]
-            return opt.code, inner.strip(), None
-    if re.fullmatch(r"-?\d+", key):
-        code = int(key)
-        lo, hi = var.valid_range  # type: ignore[misc]
-        if lo <= code <= hi:
+_WHOLE_NUMBER = re.compile(r"-?\d+")
+
+
+class _Answers:
+    """How the codebook reads a cell of one coded variable: its code, the fill-in text of an
+    'other (please specify)' answer, and the rule a cell breaks.
+
+    Labels are compared as `_norm` gives them (width-, space- and tilde-insensitive); the
+    missing-data markers and codes -1 to -3 are missing; a label of the first option that has
+    it gives that option's code; then 'other〖text〗'; then a whole number in the valid range
+    is a code, one outside it breaks 'valid-range'; anything else breaks 'label-in-codebook'.
+    """
+
+    def __init__(self, var: Variable, cb: Codebook) -> None:
+        self.var = var
+        self.markers = frozenset(_norm(m.text) for m in cb.missing_markers)
+        self.labels: dict[str, int] = {}
+        for opt in var.options:
+            for text in (opt.zh, opt.en):
+                self.labels.setdefault(_norm(text), opt.code)
+        self.left, self.right = cb.fill_in_brackets
+        self.fill_ins = [
+            (opt.code, _norm(opt.zh) + _norm(self.left)) for opt in var.options if opt.fill_in
+        ]
+        self.closing = _norm(self.right)
+
+    def read(self, cell: str) -> tuple[int | None, str | None, str | None]:
+        """Code, fill-in text and broken rule (or None) of one stripped cell."""
+        key = _norm(cell)
+        if key in self.markers or (cell.lstrip("-").isdigit() and int(cell) in (-1, -2, -3)):
+            return None, None, None
+        code = self.labels.get(key)
+        if code is not None:
             return code, None, None
-        return None, None, "valid-range"
-    return None, None, "label-in-codebook"
+        for code, opening in self.fill_ins:
+            if key.startswith(opening) and key.endswith(self.closing):
+                inner = cell.split(self.left, 1)[1].rsplit(self.right, 1)[0]
+                return code, inner.strip(), None
+        if _WHOLE_NUMBER.fullmatch(key):
+            number = int(key)
+            lo, hi = self.var.valid_range  # type: ignore[misc]
+            if lo <= number <= hi:
+                return number, None, None
+            return None, None, "valid-range"
+        return None, None, "label-in-codebook"
 
 
 def code_cells(
@@ -1024,8 +1046,7 @@ def code_cells(
     tuple
         The codes (Int64, missing where the cell is a missing-data marker, a missing code or
         a broken cell), each cell's fill-in text (or None), and the rule each cell breaks
-        ("valid-range", "label-in-codebook"; None when none): for every cell what the
-        ingest's per-cell rule `_code` gives for it.
+        ("valid-range", "label-in-codebook"; None when none).
     """
     codes, distinct = pd.factorize(np.array([c.strip() for c in cells], dtype=object))
     code, fill, rule = _code_distinct(var, list(distinct), cb)
@@ -1035,8 +1056,9 @@ def code_cells(
 def _code_distinct(
     var: Variable, cells: list[str], cb: Codebook
 ) -> tuple[pd.arrays.IntegerArray, list[str | None], list[str | None]]:
-    """`_code` of each distinct cell: codes as an Int64 array, fill-ins and rules as lists."""
-    results = [_code(var, c, cb) for c in cells]
+    """Each distinct cell read once: codes as an Int64 array, fill-ins and rules as lists."""
+    answers = _Answers(var, cb)
+    results = [answers.read(c) for c in cells]
     values = np.array([0 if code is None else code for code, _, _ in results], dtype=np.int64)
     absent = np.array([code is None for code, _, _ in results], dtype=bool)
     code = pd.arrays.IntegerArray(values, absent)
@@ -1102,6 +1124,8 @@ def response_schema(cb: Codebook) -> pa.DataFrameSchema:
 
 
 def _validate_frame(frame: pd.DataFrame, cb: Codebook, file: str) -> None:
+    if _schema_holds(frame, cb):
+        return
     check = frame.copy()
     for var in cb.variables:
         if var.is_coded:
@@ -1124,6 +1148,37 @@ def _validate_frame(frame: pd.DataFrame, cb: Codebook, file: str) -> None:
                 )
             )
         raise ExportTableError(problems) from None
+
+
+def _schema_holds(frame: pd.DataFrame, cb: Codebook) -> bool:
+    """Whether the responses meet every condition of `response_schema`, on whole columns.
+
+    True only when pandera would find nothing: 64-bit integer submission numbers from 1, all
+    different; 64-bit integer durations from 0; codes (as numbers) among the variable's codes,
+    or missing. Pandera then need not run; otherwise it runs and lists what fails.
+    """
+    required = ["submission_no", "duration_s", *(v.name for v in cb.variables if v.is_coded)]
+    if any(name not in frame.columns for name in required) or not frame.columns.is_unique:
+        return False
+    number, duration = frame["submission_no"], frame["duration_s"]
+    if number.dtype != np.int64 or duration.dtype != np.int64:
+        return False
+    if not (number.to_numpy() >= 1).all() or not number.is_unique:
+        return False
+    if not (duration.to_numpy() >= 0).all():
+        return False
+    for var in cb.variables:
+        if not var.is_coded:
+            continue
+        column = frame[var.name]
+        if isinstance(column.array, pd.arrays.IntegerArray):
+            given = column.array.to_numpy(dtype=np.int64, na_value=0)[~column.array.isna()]
+        else:
+            values = pd.to_numeric(column).astype(float).to_numpy()
+            given = values[~np.isnan(values)]
+        if not np.isin(given, [o.code for o in var.options]).all():
+            return False
+    return True
 
 
 def _typed(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
