@@ -2,8 +2,10 @@
 
 `ingest_export` here is the ingest as it was before issue 12 (one Python pass per cell); the
 tests compare the columnar `hazegov.ingest.ingest_export` with it on tricky exports: the same
-responses, data-quality log and report, or the same error message. `modal_share` and
-`person_mean_fill` are the former straight-lining share and person-mean imputation.
+responses, data-quality log and report, or the same error message. `apply_exclusions` is
+the former exclusion step (one DataFrame per rule), with its straight-lining share
+`modal_share` and duplicate rule `flag_duplicates`; `person_mean_fill` the former person-mean
+imputation.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hazegov.cleaning import EXCLUSION_ORDER, RULE_LABELS, CleanedSurvey
 from hazegov.codebook import Codebook, Variable
 from hazegov.errors import Violation
 from hazegov.ingest import (
@@ -299,3 +302,111 @@ def person_mean_fill(
 def flag_duplicates(frame: pd.DataFrame, cb: Codebook) -> pd.Series:
     """The former duplicate-submission rule: every answer column compared as text."""
     return frame[cb.answer_columns].astype("string").fillna("<NA>").duplicated(keep="first")
+
+
+def _flag_attention(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
+    failed = pd.Series(False, index=frame.index)
+    for check in cb.attention_checks:
+        answer = frame[check.name]
+        wrong = answer.ne(check.expected_code).fillna(False).astype(bool)
+        missing = answer.isna() if rule.get("missing_counts_as_failure", True) else False
+        failed |= wrong | missing
+    return failed
+
+
+def _flag_speeders(frame: pd.DataFrame, rule: dict[str, Any]) -> pd.Series:
+    return frame["duration_s"] < float(rule["seconds"])
+
+
+def _flag_straight_lining(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
+    items = [v.name for v in cb.likert_items]
+    return modal_share(frame, items).ge(float(rule["min_modal_share"])).fillna(False)
+
+
+def _flag_nonresponse(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
+    items = [v.name for v in cb.likert_items]
+    return frame[items].isna().mean(axis=1) > float(rule["max_missing_share"])
+
+
+def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any]) -> CleanedSurvey:
+    """Apply the configured exclusion rules in order and count the participant flow."""
+    frame = responses.sort_values("submission_no", kind="stable").reset_index(drop=True)
+    flags = pd.DataFrame({"submission_no": frame["submission_no"]})
+    flow = [
+        {
+            "step": "received",
+            "rule": "Submissions in the export",
+            "applied": True,
+            "excluded": 0,
+            "remaining": len(frame),
+        }
+    ]
+    kept = pd.Series(True, index=frame.index)
+    for name in EXCLUSION_ORDER:
+        rule = rules.get(name, {"enabled": False})
+        applied = bool(rule.get("enabled", False))
+        current = frame[kept]
+        if not applied:
+            hit = pd.Series(False, index=current.index)
+        elif name == "duplicates":
+            hit = flag_duplicates(current, cb)
+        elif name == "attention_check":
+            hit = _flag_attention(current, cb, rule)
+        elif name == "min_duration":
+            hit = _flag_speeders(current, rule)
+        elif name == "straight_lining":
+            hit = _flag_straight_lining(current, cb, rule)
+        else:
+            hit = _flag_nonresponse(current, cb, rule)
+        flags[name] = False
+        flags.loc[hit[hit].index, name] = True
+        kept.loc[hit[hit].index] = False
+        flow.append(
+            {
+                "step": name,
+                "rule": RULE_LABELS[name],
+                "applied": applied,
+                "excluded": int(hit.sum()),
+                "remaining": int(kept.sum()),
+            }
+        )
+    flow.append(
+        {
+            "step": "analysed",
+            "rule": "Respondents analysed",
+            "applied": True,
+            "excluded": 0,
+            "remaining": int(kept.sum()),
+        }
+    )
+    analysis = _analysis_frame(frame[kept].reset_index(drop=True), cb)
+    return CleanedSurvey(analysis=analysis, flow=pd.DataFrame(flow), flags=flags)
+
+
+def reverse_code(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """Reverse-worded items turned round, so that a high code means the same on every item."""
+    out = frame.copy()
+    for var in cb.likert_items:
+        if var.reverse:
+            lo, hi = var.valid_range  # type: ignore[misc]
+            out[var.name] = (lo + hi) - out[var.name]
+    return out
+
+
+def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """The released data set: no submission numbers, times, channels or free text."""
+    group = cb.respondent_group
+    code_to_id = {o.code: o.id for o in group.options}
+    group_sector = cb.group_sector()
+    frame = reverse_code(kept, cb)
+    out = pd.DataFrame({"respondent_id": [f"R{i + 1:03d}" for i in range(len(frame))]})
+    out["resp_group"] = frame[group.name].map(code_to_id).astype("string")
+    out["sector"] = out["resp_group"].map(group_sector).astype("string")
+    government = {s.id: s.government for s in cb.sectors}
+    out["government"] = out["sector"].map(government).astype("boolean")
+    for var in cb.demographics:
+        out[var.name] = frame[var.name].astype("Int64")
+    for var in cb.likert_items:
+        out[var.name] = frame[var.name].astype("Int64")
+    out["satisfaction"] = frame["satisfaction"].astype("Int64")
+    return out

@@ -8,6 +8,7 @@ straight-lining share and person-mean imputation.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import random
@@ -15,20 +16,27 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pandera
 import pytest
 
 from hazegov.analysis.sample import apply_missing_data_rule
-from hazegov.cleaning import _flag_duplicates, modal_share
+from hazegov.cleaning import _flag_duplicates, apply_exclusions, modal_share
+from hazegov.errors import ExportError
 from hazegov.ingest import (
     TIME_FORMATS,
+    _schema_holds,
     _strict_quotes,
     _timestamp,
+    _validate_frame,
     code_cells,
     ingest_export,
+    response_schema,
 )
 from hazegov.synthetic import write_export
 
 from . import reference_survey as reference
+from .conftest import DEFAULT_EXPORT
+from .test_cleaning import RULES
 
 SUGGESTIONS = "14、您对北京雾霾治理还有哪些意见和建议？"
 LEAD1 = "7(北京市雾霾治理有明确的牵头主体)"
@@ -314,3 +322,69 @@ def test_duplicates_match_the_text_comparison(codebook):
     pd.testing.assert_series_equal(
         _flag_duplicates(few, codebook), reference.flag_duplicates(few, codebook)
     )
+
+
+@pytest.fixture(scope="module")
+def default_responses(codebook) -> pd.DataFrame:
+    return ingest_export(DEFAULT_EXPORT, codebook).responses
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_exclusions_match_the_rule_by_rule_exclusions(codebook, default_responses, seed):
+    rng = random.Random(seed)
+    rules = copy.deepcopy(RULES)
+    if seed:
+        for rule in rules.values():
+            rule["enabled"] = rng.random() < 0.8
+        rules["attention_check"]["missing_counts_as_failure"] = rng.random() < 0.5
+        rules["min_duration"]["seconds"] = rng.choice([0, 120, 400, 10**6])
+        rules["straight_lining"]["min_modal_share"] = rng.choice([0.0, 0.5, 0.95, 1.0])
+        rules["item_nonresponse"]["max_missing_share"] = rng.choice([0.0, 0.02, 0.5, 1.0])
+    responses = (
+        default_responses.sample(frac=1, random_state=seed) if seed % 2 else default_responses
+    )
+    got = apply_exclusions(responses, codebook, rules)
+    want = reference.apply_exclusions(responses, codebook, rules)
+    for mine, theirs in [
+        (got.analysis, want.analysis),
+        (got.flow, want.flow),
+        (got.flags, want.flags),
+    ]:
+        pd.testing.assert_frame_equal(mine, theirs, check_exact=True)
+
+
+def _pandera_passes(frame, codebook) -> bool:
+    check = frame.copy()
+    for var in codebook.variables:
+        if var.is_coded:
+            check[var.name] = pd.to_numeric(check[var.name]).astype(float)
+    try:
+        response_schema(codebook).validate(check, lazy=True)
+    except pandera.errors.SchemaErrors:
+        return False
+    return True
+
+
+def test_the_schema_shortcut_holds_only_where_pandera_passes(codebook, default_responses):
+    frame = default_responses
+    assert _schema_holds(frame, codebook) and _pandera_passes(frame, codebook)
+    broken = {
+        "number zero": frame.assign(submission_no=frame["submission_no"].where(frame.index > 0, 0)),
+        "number twice": frame.assign(
+            submission_no=frame["submission_no"].where(frame.index > 0, 2)
+        ),
+        "number as text": frame.assign(submission_no=frame["submission_no"].astype(object)),
+        "negative time": frame.assign(duration_s=frame["duration_s"].where(frame.index > 3, -1)),
+        "time as float": frame.assign(duration_s=frame["duration_s"].astype(float)),
+        "code not an option": frame.assign(LEAD1=frame["LEAD1"].where(frame.index > 5, 9)),
+        "code as float": frame.assign(
+            LEAD1=frame["LEAD1"].astype(float).where(frame.index > 5, 2.5)
+        ),
+    }
+    for what, bad in broken.items():
+        assert not _pandera_passes(bad, codebook), what
+        assert not _schema_holds(bad, codebook), what
+        with pytest.raises(ExportError, match="fails the codebook schema"):
+            _validate_frame(bad, codebook, "export.csv")
+    floats = frame.astype({v.name: float for v in codebook.likert_items})
+    assert _schema_holds(floats, codebook) and _pandera_passes(floats, codebook)

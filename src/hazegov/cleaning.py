@@ -40,10 +40,14 @@ class CleanedSurvey:
     flags: pd.DataFrame
 
 
-def _flag_duplicates(frame: pd.DataFrame, cb: Codebook) -> pd.Series:
-    """Submissions whose answers, read as text ("<NA>" for none), repeat an earlier one's."""
+def _flag_duplicates(
+    frame: pd.DataFrame, cb: Codebook, kept: np.ndarray | None = None
+) -> pd.Series:
+    """Submissions (of those `kept`, default all) whose answers, read as text ("<NA>" for
+    none), repeat an earlier one's."""
     keys = {name: _answer_key(frame[name]) for name in cb.answer_columns}
-    return pd.DataFrame(keys, index=frame.index).duplicated(keep="first")
+    table = pd.DataFrame(keys, index=frame.index)
+    return (table if kept is None else table[kept]).duplicated(keep="first")
 
 
 def _answer_key(column: pd.Series) -> np.ndarray:
@@ -126,9 +130,31 @@ def _flag_nonresponse(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -
 
 
 def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any]) -> CleanedSurvey:
-    """Apply the configured exclusion rules in order and count the participant flow."""
+    """Apply the configured exclusion rules in order and count the participant flow.
+
+    Each rule sees only the submissions the rules before it kept. The rules that judge a
+    submission by its own answers (attention check, completion time, straight-lining, item
+    non-response) are evaluated for all submissions at once and read for those kept; the
+    duplicate rule, which compares submissions, on those kept.
+
+    Parameters
+    ----------
+    responses
+        The ingested responses (one row per submission).
+    cb
+        The codebook: answer columns, attention checks, Likert items.
+    rules
+        The configured rules by name (see `EXCLUSION_ORDER`), each with `enabled` and its
+        settings.
+
+    Returns
+    -------
+    CleanedSurvey
+        The analysis data set (reverse-coded, no identifying columns), the participant flow
+        and which rule excluded each submission.
+    """
     frame = responses.sort_values("submission_no", kind="stable").reset_index(drop=True)
-    flags = pd.DataFrame({"submission_no": frame["submission_no"]})
+    flags = {"submission_no": frame["submission_no"]}
     flow = [
         {
             "step": "received",
@@ -138,26 +164,26 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
             "remaining": len(frame),
         }
     ]
-    kept = pd.Series(True, index=frame.index)
+    kept = np.ones(len(frame), dtype=bool)
     for name in EXCLUSION_ORDER:
         rule = rules.get(name, {"enabled": False})
         applied = bool(rule.get("enabled", False))
-        current = frame[kept]
         if not applied:
-            hit = pd.Series(False, index=current.index)
+            hit = pd.Series(False, index=frame.index[kept])
         elif name == "duplicates":
-            hit = _flag_duplicates(current, cb)
+            hit = _flag_duplicates(frame, cb, kept)
         elif name == "attention_check":
-            hit = _flag_attention(current, cb, rule)
+            hit = _flag_attention(frame, cb, rule)[kept]
         elif name == "min_duration":
-            hit = _flag_speeders(current, rule)
+            hit = _flag_speeders(frame, rule)[kept]
         elif name == "straight_lining":
-            hit = _flag_straight_lining(current, cb, rule)
+            hit = _flag_straight_lining(frame, cb, rule)[kept]
         else:
-            hit = _flag_nonresponse(current, cb, rule)
-        flags[name] = False
-        flags.loc[hit[hit].index, name] = True
-        kept.loc[hit[hit].index] = False
+            hit = _flag_nonresponse(frame, cb, rule)[kept]
+        excluded = np.zeros(len(frame), dtype=bool)
+        excluded[hit.index[hit.to_numpy(dtype=bool)]] = True
+        flags[name] = excluded
+        kept &= ~excluded
         flow.append(
             {
                 "step": name,
@@ -177,7 +203,7 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
         }
     )
     analysis = _analysis_frame(frame[kept].reset_index(drop=True), cb)
-    return CleanedSurvey(analysis=analysis, flow=pd.DataFrame(flow), flags=flags)
+    return CleanedSurvey(analysis=analysis, flow=pd.DataFrame(flow), flags=pd.DataFrame(flags))
 
 
 def reverse_code(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
@@ -195,8 +221,10 @@ def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     group = cb.respondent_group
     code_to_id = {o.code: o.id for o in group.options}
     group_sector = cb.group_sector()
-    frame = reverse_code(kept, cb)
-    out = pd.DataFrame({"respondent_id": [f"R{i + 1:03d}" for i in range(len(frame))]})
+    answers = [group.name, *(v.name for v in cb.demographics), *(v.name for v in cb.likert_items)]
+    frame = reverse_code(kept[[*dict.fromkeys([*answers, "satisfaction"])]], cb)
+    ids = pd.DataFrame({"respondent_id": [f"R{i + 1:03d}" for i in range(len(frame))]})
+    out: dict[str, Any] = {"respondent_id": ids["respondent_id"]}
     out["resp_group"] = frame[group.name].map(code_to_id).astype("string")
     out["sector"] = out["resp_group"].map(group_sector).astype("string")
     government = {s.id: s.government for s in cb.sectors}
@@ -206,7 +234,7 @@ def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     for var in cb.likert_items:
         out[var.name] = frame[var.name].astype("Int64")
     out["satisfaction"] = frame["satisfaction"].astype("Int64")
-    return out
+    return pd.DataFrame(out)
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path, provenance: dict[str, Any]) -> None:
