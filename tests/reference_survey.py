@@ -4,14 +4,16 @@
 tests compare the columnar `hazegov.ingest.ingest_export` with it on tricky exports: the same
 responses, data-quality log and report, or the same error message. `apply_exclusions` is
 the former exclusion step (one DataFrame per rule), with its straight-lining share
-`modal_share` and duplicate rule `flag_duplicates`; `person_mean_fill` the former person-mean
-imputation.
+`modal_share` and duplicate rule `flag_duplicates`; `apply_missing_data_rule` and
+`construct_scores` the former missing-data rule (person-mean imputation by transposing) and
+scores.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hazegov.analysis._common import AnalysisError, MeasurementModel
+from hazegov.analysis.sample import MISSING_DATA_RULES, AnalysisSample
 from hazegov.cleaning import EXCLUSION_ORDER, RULE_LABELS, CleanedSurvey
 from hazegov.codebook import Codebook, Variable
 from hazegov.errors import Violation
@@ -283,20 +287,65 @@ def modal_share(frame: pd.DataFrame, items: list[str]) -> pd.Series:
     return values.apply(share, axis=1)
 
 
-def person_mean_fill(
-    out: pd.DataFrame, model: dict[str, list[str]], min_items_answered: int
-) -> tuple[pd.DataFrame, int]:
-    """The former person-mean step of `apply_missing_data_rule` (on float item columns)."""
-    out = out.copy()
+def apply_missing_data_rule(
+    frame: pd.DataFrame,
+    model: MeasurementModel,
+    rule: str,
+    *,
+    also_required: Sequence[str] = (),
+    min_items_answered: int = 3,
+) -> AnalysisSample:
+    """Apply the study's missing-data rule to the scale items and the other variables analysed.
+
+    - ``listwise``: keep respondents with every scale item and every `also_required` variable.
+    - ``person_mean``: a missing scale item takes the mean of the respondent's answered items of
+      the same scale when at least `min_items_answered` were answered (person-mean imputation,
+      Downey & King 1998); then listwise as above. Imputed cells are counted in the report.
+    """
+    if rule not in MISSING_DATA_RULES:
+        raise AnalysisError(
+            f"unknown missing-data rule {rule!r}; choose one of {MISSING_DATA_RULES}"
+        )
+    items = [i for construct_items in model.values() for i in construct_items]
+    absent = [c for c in [*items, *also_required] if c not in frame.columns]
+    if absent:
+        raise AnalysisError(f"missing-data rule: columns not in the data: {absent}")
+    out = frame.copy()
+    for column in items:
+        out[column] = out[column].astype("Float64").astype(float)
     imputed = 0
-    for construct_items in model.values():
-        block = out[list(construct_items)]
-        answered = block.notna().sum(axis=1)
-        fill = block.mean(axis=1).where(answered >= min_items_answered)
-        holes = block.isna() & fill.notna().to_numpy()[:, None]
-        imputed += int(holes.to_numpy().sum())
-        out[list(construct_items)] = block.T.fillna(fill).T
-    return out, imputed
+    if rule == "person_mean":
+        for construct_items in model.values():
+            block = out[list(construct_items)]
+            answered = block.notna().sum(axis=1)
+            fill = block.mean(axis=1).where(answered >= min_items_answered)
+            holes = block.isna() & fill.notna().to_numpy()[:, None]
+            imputed += int(holes.to_numpy().sum())
+            out[list(construct_items)] = block.T.fillna(fill).T
+    required = [*items, *also_required]
+    complete = out[required].notna().all(axis=1)
+    per_variable = {c: int(out[c].isna().sum()) for c in required if out[c].isna().any()}
+    kept = out[complete].reset_index(drop=True)
+    report = {
+        "rule": rule,
+        "min_items_answered": min_items_answered if rule == "person_mean" else None,
+        "n_before": len(frame),
+        "n_after": len(kept),
+        "n_dropped": int((~complete).sum()),
+        "cells_imputed": imputed,
+        "missing_after_imputation_by_variable": dict(sorted(per_variable.items())),
+    }
+    return AnalysisSample(frame=kept, report=report)
+
+
+def construct_scores(frame: pd.DataFrame, model: MeasurementModel) -> pd.DataFrame:
+    """Mean of each construct's items (reverse-worded items already reversed in the release)."""
+    return pd.DataFrame(
+        {
+            construct: frame[list(items)].astype(float).mean(axis=1)
+            for construct, items in model.items()
+        }
+    )
 
 
 def flag_duplicates(frame: pd.DataFrame, cb: Codebook) -> pd.Series:

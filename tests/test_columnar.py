@@ -19,7 +19,7 @@ import pandas as pd
 import pandera.pandas as pandera
 import pytest
 
-from hazegov.analysis.sample import apply_missing_data_rule
+from hazegov.analysis.sample import apply_missing_data_rule, construct_scores
 from hazegov.cleaning import _flag_duplicates, apply_exclusions, modal_share
 from hazegov.errors import ExportError
 from hazegov.ingest import (
@@ -285,19 +285,35 @@ def test_straight_lining_share_matches_the_row_by_row_share():
     )
 
 
-def test_person_mean_matches_the_former_imputation():
-    rng = np.random.default_rng(5)
-    model = {"A": ["a1", "a2", "a3", "a4"], "B": ["b1", "b2", "b3"]}
+@pytest.mark.parametrize("sizes", [(4, 3), (5, 1, 7), (9, 2)])
+def test_missing_data_rule_and_scores_match_the_former_ones(sizes):
+    rng = np.random.default_rng(len(sizes))
+    model = {f"C{k}": [f"c{k}_{j}" for j in range(size)] for k, size in enumerate(sizes)}
     items = [i for group in model.values() for i in group]
     values = rng.integers(1, 6, size=(300, len(items))).astype(float)
     values[rng.random(values.shape) < 0.25] = np.nan
-    frame = pd.DataFrame(values, columns=items).astype("Float64")
-    for minimum in (1, 2, 3):
-        sample = apply_missing_data_rule(frame, model, "person_mean", min_items_answered=minimum)
-        filled, imputed = reference.person_mean_fill(frame.astype(float), model, minimum)
-        want = filled[filled[items].notna().all(axis=1)].reset_index(drop=True)
-        pd.testing.assert_frame_equal(sample.frame, want, check_exact=True)
-        assert sample.report["cells_imputed"] == imputed
+    frame = pd.DataFrame(values, columns=items).astype("Int64")
+    frame["control"] = pd.array(np.where(rng.random(300) < 0.1, None, 1), dtype="Int64")
+    frame["other"] = rng.random(300)
+    for rule in ("listwise", "person_mean"):
+        for minimum in (1, 2, 3):
+            got = apply_missing_data_rule(
+                frame, model, rule, also_required=["control"], min_items_answered=minimum
+            )
+            want = reference.apply_missing_data_rule(
+                frame, model, rule, also_required=["control"], min_items_answered=minimum
+            )
+            pd.testing.assert_frame_equal(got.frame, want.frame, check_exact=True)
+            assert got.report == want.report
+            pd.testing.assert_frame_equal(
+                construct_scores(got.frame, model),
+                reference.construct_scores(got.frame, model),
+                check_exact=True,
+            )
+    floats = frame.astype(float)
+    pd.testing.assert_frame_equal(
+        construct_scores(floats, model), reference.construct_scores(floats, model), check_exact=True
+    )
 
 
 def test_duplicates_match_the_text_comparison(codebook):
