@@ -45,23 +45,28 @@ def _flag_duplicates(
 ) -> pd.Series:
     """Submissions (of those `kept`, default all) whose answers, read as text ("<NA>" for
     none), repeat an earlier one's."""
-    keys = {name: _answer_key(frame[name]) for name in cb.answer_columns}
-    table = pd.DataFrame(keys, index=frame.index)
-    return (table if kept is None else table[kept]).duplicated(keep="first")
+    rows = np.arange(len(frame)) if kept is None else np.flatnonzero(kept)
+    keys = np.hstack([_answer_key(frame[name]) for name in cb.answer_columns])[rows]
+    repeated = pd.DataFrame(keys).duplicated(keep="first").to_numpy()
+    return pd.Series(repeated, index=frame.index[rows])
 
 
 def _answer_key(column: pd.Series) -> np.ndarray:
-    """Codes that are equal where the column's texts (`astype("string")`, missing as "<NA>") are.
+    """Integer columns equal (row by row) where the column's texts (`astype("string")`,
+    missing as "<NA>") are.
 
-    Whole numbers are equal as text where they are equal as numbers, and no number reads
-    "<NA>": integer columns are coded by value, missing as a code of its own. Text columns
+    64-bit whole numbers are equal as text where they are equal as numbers, and no number
+    reads "<NA>": they are kept, with a second column marking the missing ones. Text columns
     are coded with missing as "<NA>"; other columns through their text.
     """
-    if pd.api.types.is_integer_dtype(column.dtype):
-        return pd.factorize(column, use_na_sentinel=True)[0]
+    if column.dtype == "Int64":
+        missing = column.isna().to_numpy()
+        return np.column_stack([column.to_numpy(dtype=np.int64, na_value=0), missing])
+    if column.dtype == np.int64:
+        return column.to_numpy()[:, None]
     if not isinstance(column.dtype, pd.StringDtype):
         column = column.astype("string")
-    return pd.factorize(column.fillna("<NA>"))[0]
+    return pd.factorize(column.fillna("<NA>"))[0][:, None]
 
 
 def _flag_attention(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
@@ -221,20 +226,26 @@ def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     group = cb.respondent_group
     code_to_id = {o.code: o.id for o in group.options}
     group_sector = cb.group_sector()
-    answers = [group.name, *(v.name for v in cb.demographics), *(v.name for v in cb.likert_items)]
-    frame = reverse_code(kept[[*dict.fromkeys([*answers, "satisfaction"])]], cb)
-    ids = pd.DataFrame({"respondent_id": [f"R{i + 1:03d}" for i in range(len(frame))]})
-    out: dict[str, Any] = {"respondent_id": ids["respondent_id"]}
-    out["resp_group"] = frame[group.name].map(code_to_id).astype("string")
-    out["sector"] = out["resp_group"].map(group_sector).astype("string")
     government = {s.id: s.government for s in cb.sectors}
-    out["government"] = out["sector"].map(government).astype("boolean")
+    ids = pd.DataFrame({"respondent_id": [f"R{i + 1:03d}" for i in range(len(kept))]})
+    resp_group = kept[group.name].map(code_to_id).astype("string")
+    sector = resp_group.map(group_sector).astype("string")
+    out: dict[str, Any] = {
+        "respondent_id": ids["respondent_id"].to_numpy(),
+        "resp_group": resp_group.array,
+        "sector": sector.array,
+        "government": sector.map(government).astype("boolean").array,
+    }
     for var in cb.demographics:
-        out[var.name] = frame[var.name].astype("Int64")
+        out[var.name] = kept[var.name].astype("Int64").array
     for var in cb.likert_items:
-        out[var.name] = frame[var.name].astype("Int64")
-    out["satisfaction"] = frame["satisfaction"].astype("Int64")
-    return pd.DataFrame(out)
+        answers = kept[var.name]
+        if var.reverse:  # as reverse_code turns it round
+            lo, hi = var.valid_range  # type: ignore[misc]
+            answers = (lo + hi) - answers
+        out[var.name] = answers.astype("Int64").array
+    out["satisfaction"] = kept["satisfaction"].astype("Int64").array
+    return pd.DataFrame(out, index=kept.index)
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path, provenance: dict[str, Any]) -> None:
