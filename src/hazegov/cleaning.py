@@ -46,9 +46,12 @@ def _flag_duplicates(
     """Submissions (of those `kept`, default all) whose answers, read as text ("<NA>" for
     none), repeat an earlier one's."""
     rows = np.arange(len(frame)) if kept is None else np.flatnonzero(kept)
-    keys = np.hstack([_answer_key(frame[name]) for name in cb.answer_columns])[rows]
-    repeated = pd.DataFrame(keys).duplicated(keep="first").to_numpy()
-    return pd.Series(repeated, index=frame.index[rows])
+    keys = np.ascontiguousarray(
+        np.hstack([_answer_key(frame[name]) for name in cb.answer_columns])[rows]
+    )
+    # a submission's keys as one bytes string: equal exactly where every key is
+    rows_as_bytes = pd.Series([row.tobytes() for row in keys], dtype=object)
+    return pd.Series(rows_as_bytes.duplicated(keep="first").to_numpy(), index=frame.index[rows])
 
 
 def _answer_key(column: pd.Series) -> np.ndarray:
@@ -60,8 +63,8 @@ def _answer_key(column: pd.Series) -> np.ndarray:
     are coded with missing as "<NA>"; other columns through their text.
     """
     if column.dtype == "Int64":
-        missing = column.isna().to_numpy()
-        return np.column_stack([column.to_numpy(dtype=np.int64, na_value=0), missing])
+        answers = column.array
+        return np.column_stack([answers.to_numpy(dtype=np.int64, na_value=0), answers.isna()])
     if column.dtype == np.int64:
         return column.to_numpy()[:, None]
     if not isinstance(column.dtype, pd.StringDtype):
@@ -237,15 +240,20 @@ def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
         "government": sector.map(government).astype("boolean").array,
     }
     for var in cb.demographics:
-        out[var.name] = kept[var.name].astype("Int64").array
+        out[var.name] = _int64(kept[var.name])
     for var in cb.likert_items:
         answers = kept[var.name]
         if var.reverse:  # as reverse_code turns it round
             lo, hi = var.valid_range  # type: ignore[misc]
             answers = (lo + hi) - answers
-        out[var.name] = answers.astype("Int64").array
-    out["satisfaction"] = kept["satisfaction"].astype("Int64").array
+        out[var.name] = _int64(answers)
+    out["satisfaction"] = _int64(kept["satisfaction"])
     return pd.DataFrame(out, index=kept.index)
+
+
+def _int64(column: pd.Series) -> pd.api.extensions.ExtensionArray:
+    """The column's values as Int64 (`astype("Int64")`, without a copy when they are)."""
+    return column.array if column.dtype == "Int64" else column.astype("Int64").array
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path, provenance: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import json
 import re
@@ -74,8 +75,12 @@ class ExportTable:
 _SPACES = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=16384)
 def _norm(text: str) -> str:
-    """Compare labels and headers as a person would: width-, space- and tilde-insensitive."""
+    """Compare labels and headers as a person would: width-, space- and tilde-insensitive.
+
+    Cached: the same labels, markers and headers are compared for every column read.
+    """
     text = unicodedata.normalize("NFKC", str(text)).replace("～", "~").replace("〜", "~")
     return _SPACES.sub("", text)
 
