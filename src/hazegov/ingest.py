@@ -574,8 +574,9 @@ def ingest_export(
             continue
         all_codes, values = sheet.column(idx)
         codes = all_codes[keep]
-        cells = [value.strip() for value in values]
-        counts = np.bincount(codes, minlength=len(cells))
+        counts = np.bincount(codes, minlength=len(values))
+        # texts of no row read (a repeated header's) are left out, as blanks
+        cells = [value.strip() if n else "" for value, n in zip(values, counts, strict=True)]
         cell = _Cells(file, rows, header[idx], idx, codes, cells, found)
         if var.name in scale_items:
             missing = np.array([_norm(c) in markers for c in cells], dtype=bool)
