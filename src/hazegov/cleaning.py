@@ -40,8 +40,36 @@ class CleanedSurvey:
     flags: pd.DataFrame
 
 
-def _flag_duplicates(frame: pd.DataFrame, cb: Codebook) -> pd.Series:
-    return frame[cb.answer_columns].astype("string").fillna("<NA>").duplicated(keep="first")
+def _flag_duplicates(
+    frame: pd.DataFrame, cb: Codebook, kept: np.ndarray | None = None
+) -> pd.Series:
+    """Submissions (of those `kept`, default all) whose answers, read as text ("<NA>" for
+    none), repeat an earlier one's."""
+    rows = np.arange(len(frame)) if kept is None else np.flatnonzero(kept)
+    keys = np.ascontiguousarray(
+        np.hstack([_answer_key(frame[name]) for name in cb.answer_columns])[rows]
+    )
+    # a submission's keys as one bytes string: equal exactly where every key is
+    rows_as_bytes = pd.Series([row.tobytes() for row in keys], dtype=object)
+    return pd.Series(rows_as_bytes.duplicated(keep="first").to_numpy(), index=frame.index[rows])
+
+
+def _answer_key(column: pd.Series) -> np.ndarray:
+    """Integer columns equal (row by row) where the column's texts (`astype("string")`,
+    missing as "<NA>") are.
+
+    64-bit whole numbers are equal as text where they are equal as numbers, and no number
+    reads "<NA>": they are kept, with a second column marking the missing ones. Text columns
+    are coded with missing as "<NA>"; other columns through their text.
+    """
+    if column.dtype == "Int64":
+        answers = column.array
+        return np.column_stack([answers.to_numpy(dtype=np.int64, na_value=0), answers.isna()])
+    if column.dtype == np.int64:
+        return column.to_numpy()[:, None]
+    if not isinstance(column.dtype, pd.StringDtype):
+        column = column.astype("string")
+    return pd.factorize(column.fillna("<NA>"))[0][:, None]
 
 
 def _flag_attention(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
@@ -59,14 +87,44 @@ def _flag_speeders(frame: pd.DataFrame, rule: dict[str, Any]) -> pd.Series:
 
 
 def modal_share(frame: pd.DataFrame, items: list[str]) -> pd.Series:
-    """Share of a respondent's answered Likert items that carry their most frequent answer."""
+    """Share of a respondent's answered Likert items that carry their most frequent answer.
+
+    Parameters
+    ----------
+    frame
+        One row per respondent.
+    items
+        The columns compared; missing answers are left out.
+
+    Returns
+    -------
+    pandas.Series
+        Per row, the count of the most frequent answer over the count of answered items
+        (float; NaN where no item is answered), indexed as `frame`.
+    """
     values = frame[items]
+    try:
+        data = values.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):  # answers that are not numbers: row by row
+        return values.apply(_row_modal_share, axis=1).astype(float)
+    answered = np.count_nonzero(~np.isnan(data), axis=1)
+    # Sorted, equal answers are adjacent (missing ones last, equal to nothing): the longest run
+    # of equal neighbours is the count of the most frequent answer.
+    data = np.sort(data, axis=1)
+    longest = np.minimum(answered, 1)
+    run = np.ones(len(data), dtype=np.int64)
+    for j in range(1, data.shape[1]):
+        run = np.where(data[:, j] == data[:, j - 1], run + 1, 1)
+        longest = np.maximum(longest, run)
+    share = np.full(len(data), np.nan)
+    some = answered > 0
+    share[some] = longest[some] / answered[some]
+    return pd.Series(share, index=frame.index, dtype=float)
 
-    def share(row: pd.Series) -> float:
-        answered = row.dropna()
-        return float(answered.value_counts().iloc[0] / len(answered)) if len(answered) else np.nan
 
-    return values.apply(share, axis=1)
+def _row_modal_share(row: pd.Series) -> float:
+    answered = row.dropna()
+    return float(answered.value_counts().iloc[0] / len(answered)) if len(answered) else np.nan
 
 
 def _flag_straight_lining(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
@@ -80,9 +138,31 @@ def _flag_nonresponse(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -
 
 
 def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any]) -> CleanedSurvey:
-    """Apply the configured exclusion rules in order and count the participant flow."""
+    """Apply the configured exclusion rules in order and count the participant flow.
+
+    Each rule sees only the submissions the rules before it kept. The rules that judge a
+    submission by its own answers (attention check, completion time, straight-lining, item
+    non-response) are evaluated for all submissions at once and read for those kept; the
+    duplicate rule, which compares submissions, on those kept.
+
+    Parameters
+    ----------
+    responses
+        The ingested responses (one row per submission).
+    cb
+        The codebook: answer columns, attention checks, Likert items.
+    rules
+        The configured rules by name (see `EXCLUSION_ORDER`), each with `enabled` and its
+        settings.
+
+    Returns
+    -------
+    CleanedSurvey
+        The analysis data set (reverse-coded, no identifying columns), the participant flow
+        and which rule excluded each submission.
+    """
     frame = responses.sort_values("submission_no", kind="stable").reset_index(drop=True)
-    flags = pd.DataFrame({"submission_no": frame["submission_no"]})
+    flags = {"submission_no": frame["submission_no"]}
     flow = [
         {
             "step": "received",
@@ -92,26 +172,26 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
             "remaining": len(frame),
         }
     ]
-    kept = pd.Series(True, index=frame.index)
+    kept = np.ones(len(frame), dtype=bool)
     for name in EXCLUSION_ORDER:
         rule = rules.get(name, {"enabled": False})
         applied = bool(rule.get("enabled", False))
-        current = frame[kept]
         if not applied:
-            hit = pd.Series(False, index=current.index)
+            hit = pd.Series(False, index=frame.index[kept])
         elif name == "duplicates":
-            hit = _flag_duplicates(current, cb)
+            hit = _flag_duplicates(frame, cb, kept)
         elif name == "attention_check":
-            hit = _flag_attention(current, cb, rule)
+            hit = _flag_attention(frame, cb, rule)[kept]
         elif name == "min_duration":
-            hit = _flag_speeders(current, rule)
+            hit = _flag_speeders(frame, rule)[kept]
         elif name == "straight_lining":
-            hit = _flag_straight_lining(current, cb, rule)
+            hit = _flag_straight_lining(frame, cb, rule)[kept]
         else:
-            hit = _flag_nonresponse(current, cb, rule)
-        flags[name] = False
-        flags.loc[hit[hit].index, name] = True
-        kept.loc[hit[hit].index] = False
+            hit = _flag_nonresponse(frame, cb, rule)[kept]
+        excluded = np.zeros(len(frame), dtype=bool)
+        excluded[hit.index[hit.to_numpy(dtype=bool)]] = True
+        flags[name] = excluded
+        kept &= ~excluded
         flow.append(
             {
                 "step": name,
@@ -131,7 +211,7 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
         }
     )
     analysis = _analysis_frame(frame[kept].reset_index(drop=True), cb)
-    return CleanedSurvey(analysis=analysis, flow=pd.DataFrame(flow), flags=flags)
+    return CleanedSurvey(analysis=analysis, flow=pd.DataFrame(flow), flags=pd.DataFrame(flags))
 
 
 def reverse_code(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
@@ -149,18 +229,31 @@ def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     group = cb.respondent_group
     code_to_id = {o.code: o.id for o in group.options}
     group_sector = cb.group_sector()
-    frame = reverse_code(kept, cb)
-    out = pd.DataFrame({"respondent_id": [f"R{i + 1:03d}" for i in range(len(frame))]})
-    out["resp_group"] = frame[group.name].map(code_to_id).astype("string")
-    out["sector"] = out["resp_group"].map(group_sector).astype("string")
     government = {s.id: s.government for s in cb.sectors}
-    out["government"] = out["sector"].map(government).astype("boolean")
+    ids = pd.DataFrame({"respondent_id": [f"R{i + 1:03d}" for i in range(len(kept))]})
+    resp_group = kept[group.name].map(code_to_id).astype("string")
+    sector = resp_group.map(group_sector).astype("string")
+    out: dict[str, Any] = {
+        "respondent_id": ids["respondent_id"].to_numpy(),
+        "resp_group": resp_group.array,
+        "sector": sector.array,
+        "government": sector.map(government).astype("boolean").array,
+    }
     for var in cb.demographics:
-        out[var.name] = frame[var.name].astype("Int64")
+        out[var.name] = _int64(kept[var.name])
     for var in cb.likert_items:
-        out[var.name] = frame[var.name].astype("Int64")
-    out["satisfaction"] = frame["satisfaction"].astype("Int64")
-    return out
+        answers = kept[var.name]
+        if var.reverse:  # as reverse_code turns it round
+            lo, hi = var.valid_range  # type: ignore[misc]
+            answers = (lo + hi) - answers
+        out[var.name] = _int64(answers)
+    out["satisfaction"] = _int64(kept["satisfaction"])
+    return pd.DataFrame(out, index=kept.index)
+
+
+def _int64(column: pd.Series) -> pd.api.extensions.ExtensionArray:
+    """The column's values as Int64 (`astype("Int64")`, without a copy when they are)."""
+    return column.array if column.dtype == "Int64" else column.astype("Int64").array
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path, provenance: dict[str, Any]) -> None:

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -69,10 +72,17 @@ class ExportTable:
     encoding: str
 
 
+_SPACES = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=16384)
 def _norm(text: str) -> str:
-    """Compare labels and headers as a person would: width-, space- and tilde-insensitive."""
+    """Compare labels and headers as a person would: width-, space- and tilde-insensitive.
+
+    Cached: the same labels, markers and headers are compared for every column read.
+    """
     text = unicodedata.normalize("NFKC", str(text)).replace("～", "~").replace("〜", "~")
-    return re.sub(r"\s+", "", text)
+    return _SPACES.sub("", text)
 
 
 def read_export_table(path: str | Path, encoding: str = "auto") -> ExportTable:
@@ -81,26 +91,37 @@ def read_export_table(path: str | Path, encoding: str = "auto") -> ExportTable:
     Rows keep the number a spreadsheet shows them under (blank rows are skipped but counted).
     """
     path = Path(path)
+    suffix = _check_export_file(path)
+    if suffix == "xlsx":
+        rows, merged = _read_xlsx(path)
+        return _export_table(path, rows, "xlsx", merged)
+    text, used = _decode_csv(path, encoding)
+    return _export_table(path, _parse_csv(path, text), used, [])
+
+
+def _check_export_file(path: Path) -> str:
+    """'csv' or 'xlsx' for an export file that exists and holds bytes; else the error."""
     if not path.exists():
         raise ExportTableError.single(path, "file-exists", "the export file does not exist")
     if path.stat().st_size == 0:
         raise ExportTableError.single(path, "non-empty-file", "the export file is empty (0 bytes)")
     suffix = path.suffix.lower()
-    merged: list[tuple[int, int, int, int]] = []
     if suffix in (".xlsx", ".xlsm"):
-        rows, merged = _read_xlsx(path)
-        used = "xlsx"
-    elif suffix in (".csv", ".txt"):
-        rows, used = _read_csv(path, encoding)
-    else:
-        raise ExportTableError.single(
-            path, "known-format", f"unsupported export format {suffix!r}; use .csv or .xlsx"
-        )
+        return "xlsx"
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    raise ExportTableError.single(
+        path, "known-format", f"unsupported export format {suffix!r}; use .csv or .xlsx"
+    )
+
+
+def _export_table(
+    path: Path, rows: list[list[str]], used: str, merged: list[tuple[int, int, int, int]]
+) -> ExportTable:
+    """The header (the first non-blank row) and the non-blank rows below it, numbered."""
     numbered = [(i + 1, r) for i, r in enumerate(rows) if any(cell.strip() for cell in r)]
     if not numbered:
-        raise ExportTableError.single(
-            path, "non-empty-file", "the export holds no rows, only blank lines"
-        )
+        raise _no_rows(path)
     header_row, first = numbered[0]
     header = [cell.strip() for cell in first]
     if merged:
@@ -109,16 +130,27 @@ def read_export_table(path: str | Path, encoding: str = "auto") -> ExportTable:
         )
     body = numbered[1:]
     if not body:
-        raise ExportTableError.single(
-            path,
-            "has-respondents",
-            "the export has a header but no responses",
-            row=header_row,
-        )
+        raise _no_respondents(path, header_row)
     return ExportTable(header=header, header_row=header_row, rows=body, encoding=used)
 
 
-def _read_csv(path: Path, encoding: str) -> tuple[list[list[str]], str]:
+def _no_rows(path: Path) -> ExportTableError:
+    return ExportTableError.single(
+        path, "non-empty-file", "the export holds no rows, only blank lines"
+    )
+
+
+def _no_respondents(path: Path, header_row: int) -> ExportTableError:
+    return ExportTableError.single(
+        path,
+        "has-respondents",
+        "the export has a header but no responses",
+        row=header_row,
+    )
+
+
+def _decode_csv(path: Path, encoding: str) -> tuple[str, str]:
+    """The text of a CSV export (byte-order mark removed) and the encoding it was read in."""
     raw = path.read_bytes()
     if encoding == "auto":
         first_failure: UnicodeDecodeError | None = None
@@ -128,7 +160,7 @@ def _read_csv(path: Path, encoding: str) -> tuple[list[list[str]], str]:
             except UnicodeDecodeError as exc:
                 first_failure = first_failure or exc
                 continue
-            return _parse_csv(path, text.removeprefix("\ufeff")), enc
+            return text.removeprefix("\ufeff"), enc
         if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise ExportTableError.single(
                 path,
@@ -180,7 +212,7 @@ def _read_csv(path: Path, encoding: str) -> tuple[list[list[str]], str]:
             row_kind="line",
             column=column,
         ) from None
-    return _parse_csv(path, text.removeprefix("\ufeff")), encoding
+    return text.removeprefix("\ufeff"), encoding
 
 
 def _reads_as(raw: bytes) -> str:
@@ -294,6 +326,171 @@ def _xlsx_text(value: object) -> str:
     return str(value)
 
 
+@dataclass
+class _Sheet:
+    """An export as columns of text: each column is read once, as its distinct cell texts.
+
+    `rows` numbers the body rows as wide as the header (sheet rows, as in ExportTable);
+    `column(j)` gives, for those rows, each row's index into the list of column j's distinct
+    raw texts. Rows of another width are kept whole in `odd`, the first body rows of any width
+    in `head` (what `_check_header_row` looks at).
+    """
+
+    header: list[str]
+    header_row: int
+    encoding: str
+    rows: np.ndarray
+    odd: list[tuple[int, list[str]]]
+    head: list[tuple[int, list[str]]]
+    last_row: int
+    encode: Callable[[int], tuple[np.ndarray, list[str]]]
+    _columns: dict[int, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+
+    def column(self, j: int) -> tuple[np.ndarray, list[str]]:
+        if j not in self._columns:
+            self._columns[j] = self.encode(j)
+        return self._columns[j]
+
+    def table_head(self) -> ExportTable:
+        return ExportTable(self.header, self.header_row, self.head, self.encoding)
+
+
+def _read_sheet(path: Path, encoding: str) -> _Sheet:
+    """The export as columns; the same errors as `read_export_table`, in the same order."""
+    if _check_export_file(path) == "xlsx":
+        rows, merged = _read_xlsx(path)
+        return _rows_sheet(_export_table(path, rows, "xlsx", merged))
+    text, used = _decode_csv(path, encoding)
+    sheet = _arrow_sheet(path, text, used)
+    if sheet is None:
+        sheet = _rows_sheet(_export_table(path, _parse_csv(path, text), used, []))
+    return sheet
+
+
+def _rows_sheet(table: ExportTable) -> _Sheet:
+    width = len(table.header)
+    full = [cells for _, cells in table.rows if len(cells) == width]
+
+    def encode(j: int) -> tuple[np.ndarray, list[str]]:
+        codes, values = pd.factorize(np.array([cells[j] for cells in full], dtype=object))
+        return codes, list(values)
+
+    return _Sheet(
+        header=table.header,
+        header_row=table.header_row,
+        encoding=table.encoding,
+        rows=np.array([n for n, cells in table.rows if len(cells) == width], dtype=np.int64),
+        odd=[(n, cells) for n, cells in table.rows if len(cells) != width],
+        head=table.rows[: HEADER_SEARCH_ROWS - 1],
+        last_row=table.rows[-1][0],
+        encode=encode,
+    )
+
+
+def _strict_quotes(text: str) -> bool:
+    """Whether csv.reader(strict=True) accepts every double quote in `text`.
+
+    A quote opening a field must close it: the closing quote (not one of a doubled pair) is
+    followed by a comma, a line break or the end of the text. A quote inside an unquoted field
+    is text.
+    """
+    end = len(text)
+    pos = text.find('"')
+    while pos >= 0:
+        if pos > 0 and text[pos - 1] not in ",\r\n":
+            pos = text.find('"', pos + 1)
+            continue
+        close = text.find('"', pos + 1)
+        while close >= 0 and close + 1 < end and text[close + 1] == '"':
+            close = text.find('"', close + 2)
+        if close < 0 or (close + 1 < end and text[close + 1] not in ",\r\n"):
+            return False
+        pos = text.find('"', close + 1)
+    return True
+
+
+def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
+    """The CSV read by Arrow's reader, or None where it might not read as the csv module does.
+
+    Used only when the records are bound to be the csv module's: no NUL, every quote one that
+    csv.reader(strict=True) accepts, every record as wide as the first (Arrow refuses others),
+    every cell shorter than csv's field size limit. A blank line, which the csv module reads
+    as an empty record, Arrow reads as a row of empty cells: blank either way, and counted.
+    Anything else goes to the csv module, whose errors name the line.
+    """
+    import pyarrow
+    from pyarrow import compute as pc
+    from pyarrow import csv as arrow_csv
+
+    if "\0" in text or not _strict_quotes(text):
+        return None
+    try:
+        first = next(csv.reader(io.StringIO(text, newline=""), strict=True), [])
+    except csv.Error:
+        return None
+    if not first:
+        return None
+    try:
+        table = arrow_csv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=arrow_csv.ReadOptions(autogenerate_column_names=True),
+            parse_options=arrow_csv.ParseOptions(
+                newlines_in_values=True, ignore_empty_lines=False, double_quote=True
+            ),
+            convert_options=arrow_csv.ConvertOptions(
+                column_types={f"f{j}": pyarrow.string() for j in range(len(first))},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pyarrow.ArrowException:
+        return None
+    limit = csv.field_size_limit()
+    if table.num_columns != len(first) or any(
+        (pc.max(pc.utf8_length(c)).as_py() or 0) >= limit - 1 for c in table.columns
+    ):
+        return None
+    encoded: dict[int, tuple[np.ndarray, list[str]]] = {}
+
+    def all_rows(j: int) -> tuple[np.ndarray, list[str]]:
+        if j not in encoded:
+            array = pc.dictionary_encode(table.column(j).combine_chunks())
+            codes = array.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+            encoded[j] = (codes, array.dictionary.to_pylist())
+        return encoded[j]
+
+    blank = np.ones(table.num_rows, dtype=bool)
+    for j in range(table.num_columns):
+        codes, values = all_rows(j)
+        empty = np.array([not v.strip() for v in values], dtype=bool)
+        blank &= empty[codes]
+        if not blank.any():
+            break
+    filled = np.flatnonzero(~blank)
+    if not len(filled):
+        raise _no_rows(path)
+    header = [cell.strip() for cell in _arrow_rows(table, filled[:1])[0]]
+    body = filled[1:]
+    if not len(body):
+        raise _no_respondents(path, int(filled[0]) + 1)
+    head = body[: HEADER_SEARCH_ROWS - 1]
+    return _Sheet(
+        header=header,
+        header_row=int(filled[0]) + 1,
+        encoding=encoding,
+        rows=body + 1,
+        odd=[],
+        head=[(int(i) + 1, cells) for i, cells in zip(head, _arrow_rows(table, head), strict=True)],
+        last_row=int(body[-1]) + 1,
+        encode=lambda j: (all_rows(j)[0][body], all_rows(j)[1]),
+    )
+
+
+def _arrow_rows(table: Any, indices: np.ndarray) -> list[list[str]]:
+    part = table.take(indices)
+    return [list(row) for row in zip(*part.to_pydict().values(), strict=True)]
+
+
 def data_source(export: Path) -> dict[str, Any]:
     """Whether the export is the project's synthetic file: its sidecar must describe these bytes."""
     sidecar = sidecar_path(export)
@@ -319,116 +516,219 @@ def ingest_export(
     encoding: str = "auto",
     out_of_range: str = "missing",
 ) -> IngestResult:
-    """Map an export through the codebook; raise ExportError listing every violation."""
+    """Map an export through the codebook; raise ExportError listing every violation.
+
+    The export is read column by column: each column's distinct texts are stripped, matched
+    to the codebook and redacted once, and every row takes the result of its text. Violations
+    are listed in row order, and within a row in column order.
+
+    Parameters
+    ----------
+    path
+        The export: CSV (UTF-8 with or without byte-order mark, or GB18030) or XLSX.
+    codebook
+        The codebook the export's columns and answer labels are checked against.
+    encoding
+        The CSV's encoding, or "auto" to try UTF-8, then GB18030.
+    out_of_range
+        What a numeric code outside an item's valid range does: "missing" logs the cell in
+        the data-quality log and sets it to missing; "error" stops the run.
+
+    Returns
+    -------
+    IngestResult
+        The de-identified, codebook-mapped responses (one row per submission, `export_row`
+        giving its row in the export), the data-quality log and the ingest report.
+
+    Raises
+    ------
+    ExportError
+        Listing every violation by file, row, column, value and rule.
+    """
     path = Path(path)
     if out_of_range not in OUT_OF_RANGE_POLICIES:
         raise ValueError(f"out_of_range must be one of {OUT_OF_RANGE_POLICIES}")
-    table = read_export_table(path, encoding)
-    header = table.header
+    sheet = _read_sheet(path, encoding)
+    header = sheet.header
     file = str(path)
-    _check_header_row(table, codebook, path)
+    _check_header_row(sheet.table_head(), codebook, path)
     problems: list[Violation] = []
-    columns = _match_columns(table, codebook, file, problems)
+    columns = _match_columns(sheet.table_head(), codebook, file, problems)
     if problems:
         raise ExportTableError(problems)
 
-    expected = _header_keys(codebook)
-    quality: list[dict[str, Any]] = []
+    # Violations with the row and the column position they are listed under (-1: whole row).
+    found: list[tuple[int, int, Violation]] = []
+    keep = ~_structure_problems(sheet, codebook, file, found)
+    rows = sheet.rows[keep]
+    quality: list[tuple[int, int, dict[str, Any]]] = []
     redactions: Counter[str] = Counter()
-    records: list[dict[str, Any]] = []
     answered: Counter[str] = Counter()
-    numbers: dict[int, int] = {}
-    last_row = table.rows[-1][0]
-    for file_row, row in table.rows:
-        if _header_score(row, expected) >= _enough(expected):
-            problems.append(
-                Violation(
-                    file,
-                    "header-once",
-                    f"this row repeats the header of row {table.header_row} (a header pasted "
-                    "twice, or two exports joined); an export has one header row",
-                    row=file_row,
-                )
-            )
+    scale_items = {item for construct in codebook.constructs for item in construct.items}
+    markers = {_norm(m.text) for m in codebook.missing_markers}
+    other: dict[str, list[Any]] = {"export_row": rows.tolist()}
+    coded: dict[str, pd.arrays.IntegerArray] = {}
+    order = ["export_row"]
+    for var, idx in columns.items():
+        if var.role == "direct_identifier":
             continue
-        if len(row) != len(header):
-            hint = ""
-            if len(row) > len(header):
-                hint = ": an unquoted comma in an answer, or a row shifted to the right?"
-            elif file_row == last_row:
-                hint = ": it is the last row, so the file looks cut off mid-row"
-            problems.append(
-                Violation(
-                    file,
-                    "row-length",
-                    f"has {len(row)} cells, the header {len(header)}{hint}",
-                    row=file_row,
-                )
-            )
-            continue
-        record: dict[str, Any] = {"export_row": file_row}
-        for var, idx in columns.items():
-            cell = row[idx].strip()
-            where = {"row": file_row, "column": header[idx], "value": cell}
-            if var.role == "direct_identifier":
-                continue
-            if not _is_missing_marker(cell, codebook):
-                answered[var.name] += 1
-            if var.kind == "platform":
-                value = _platform_value(var, cell, file, where, problems)
-                if var.role == "submission_number" and value is not None:
-                    if value in numbers:
-                        problems.append(
-                            Violation(
-                                file,
-                                "unique-submission-number",
-                                f"submission number {value} is already used by row "
-                                f"{numbers[value]}; every answer sheet has its own number "
-                                "(a row copied, or two exports joined?)",
-                                **where,
-                            )
-                        )
-                    numbers.setdefault(value, file_row)
-                record[var.name] = value
-            elif var.kind == "free_text":
-                text, found = redact("" if _is_missing_marker(cell, codebook) else cell)
-                redactions.update(found)
-                record[var.name] = text or None
-            else:
-                code, fill = _code(
-                    var, cell, codebook, file, where, problems, out_of_range, quality
-                )
-                record[var.name] = code
-                fill_var = next((o.fill_in for o in var.options if o.fill_in), None)
-                if fill_var:
-                    text, found = redact(fill or "")
-                    redactions.update(found)
-                    record[fill_var] = text or None
-        records.append(record)
-    if records:
-        problems.extend(_unanswered_scales(codebook, answered, len(records), file))
+        all_codes, values = sheet.column(idx)
+        codes = all_codes[keep]
+        counts = np.bincount(codes, minlength=len(values))
+        # texts of no row read (a repeated header's) are left out, as blanks
+        cells = [value.strip() if n else "" for value, n in zip(values, counts, strict=True)]
+        cell = _Cells(file, rows, header[idx], idx, codes, cells, found)
+        if var.name in scale_items:
+            missing = np.array([_norm(c) in markers for c in cells], dtype=bool)
+            answered[var.name] = int(counts[~missing].sum())
+        order.append(var.name)
+        if var.kind == "platform":
+            other[var.name] = _platform_column(var, cell)
+        elif var.kind == "free_text":
+            missing = np.array([_norm(c) in markers for c in cells], dtype=bool)
+            texts = ["" if m else c for c, m in zip(cells, missing, strict=True)]
+            other[var.name] = _redacted(texts, counts, redactions)[codes].tolist()
+        else:
+            code, fill = _code_column(var, cell, codebook, out_of_range, quality)
+            coded[var.name] = code
+            fill_var = next((o.fill_in for o in var.options if o.fill_in), None)
+            if fill_var:
+                texts = [f or "" for f in fill]
+                other[fill_var] = _redacted(texts, counts, redactions)[codes].tolist()
+                order.append(fill_var)
+    tail = _unanswered_scales(codebook, answered, len(rows), file) if len(rows) else []
+    found.sort(key=lambda item: item[:2])
+    problems = [v for _, _, v in found] + tail
     if problems:
         raise ExportTableError(problems)
 
-    responses = pd.DataFrame.from_records(records)
+    inferred = pd.DataFrame.from_records(list(zip(*other.values(), strict=True)), columns=other)
+    responses = pd.DataFrame({name: coded.get(name, inferred.get(name)) for name in order})
     _validate_frame(responses, codebook, file)
     responses = _typed(responses, codebook)
+    quality.sort(key=lambda item: item[:2])
     quality_log = pd.DataFrame(
-        quality, columns=["row", "column", "variable", "value", "rule", "action"]
+        [q for _, _, q in quality], columns=["row", "column", "variable", "value", "rule", "action"]
     )
     report = {
         "export_file": path.name,
-        "encoding": table.encoding,
+        "encoding": sheet.encoding,
         "rows": len(responses),
         "columns": len(header),
         "direct_identifier_columns_dropped": sorted(
             v.name for v in codebook.direct_identifiers if v in columns
         ),
         "identifiers_redacted_in_free_text": dict(sorted(redactions.items())),
-        "out_of_range_cells": int(sum(q["rule"] == "valid-range" for q in quality)),
+        "out_of_range_cells": len(quality),
         "out_of_range_policy": out_of_range,
     }
     return IngestResult(responses=responses, quality_log=quality_log, report=report)
+
+
+@dataclass
+class _Cells:
+    """One export column of the rows read: where its cells are, to report them.
+
+    `codes[i]` is row i's index into `cells`, the column's distinct (stripped) texts; problems
+    go to `found` with their row and column position.
+    """
+
+    file: str
+    rows: np.ndarray
+    column: str
+    position: int
+    codes: np.ndarray
+    cells: list[str]
+    found: list[tuple[int, int, Violation]]
+
+    def rows_where(self, distinct: np.ndarray) -> np.ndarray:
+        """Positions of the rows whose text is one of the `distinct` flagged (a bool array)."""
+        if not distinct.any():
+            return np.empty(0, dtype=np.intp)
+        return np.flatnonzero(distinct[self.codes])
+
+    def where(self, i: int) -> dict[str, Any]:
+        return {"row": int(self.rows[i]), "column": self.column, "value": self.cells[self.codes[i]]}
+
+    def problem(self, i: int, rule: str, message: str) -> None:
+        violation = Violation(self.file, rule, message, **self.where(i))
+        self.found.append((int(self.rows[i]), self.position, violation))
+
+
+def _structure_problems(
+    sheet: _Sheet, cb: Codebook, file: str, found: list[tuple[int, int, Violation]]
+) -> np.ndarray:
+    """Rows repeating the header, and rows of another width than the header's.
+
+    Returns which of the rows as wide as the header repeat it (they are not read as answers).
+    """
+    expected = _header_keys(cb)
+    need = _enough(expected)
+    repeated = _repeated_header_rows(sheet, expected, need)
+    for i in np.flatnonzero(repeated):
+        found.append((int(sheet.rows[i]), -1, _header_once(file, sheet, int(sheet.rows[i]))))
+    width = len(sheet.header)
+    for number, cells in sheet.odd:
+        if _header_score(cells, expected) >= need:
+            found.append((number, -1, _header_once(file, sheet, number)))
+            continue
+        hint = ""
+        if len(cells) > width:
+            hint = ": an unquoted comma in an answer, or a row shifted to the right?"
+        elif number == sheet.last_row:
+            hint = ": it is the last row, so the file looks cut off mid-row"
+        message = f"has {len(cells)} cells, the header {width}{hint}"
+        found.append((number, -1, Violation(file, "row-length", message, row=number)))
+    return repeated
+
+
+def _header_once(file: str, sheet: _Sheet, row: int) -> Violation:
+    return Violation(
+        file,
+        "header-once",
+        f"this row repeats the header of row {sheet.header_row} (a header pasted "
+        "twice, or two exports joined); an export has one header row",
+        row=row,
+    )
+
+
+def _repeated_header_rows(sheet: _Sheet, expected: set[str], need: int) -> np.ndarray:
+    """Which rows as wide as the header hold at least `need` of the codebook's headers.
+
+    Cells are compared with the headers column by column, text by distinct text. The columns
+    with the most distinct texts (answer times, submission numbers) are left out of that first
+    count: a row short of `need` by more than the columns left out cannot repeat the header.
+    Only the rows that can are scored cell by cell.
+    """
+    width = len(sheet.header)
+    distinct = sorted(range(width), key=lambda j: -len(sheet.column(j)[1]))
+    skipped = [j for j in distinct[: need - 1] if len(sheet.column(j)[1]) > 64]
+    hits = np.zeros(len(sheet.rows), dtype=np.int64)
+    for j in range(width):
+        if j in skipped:
+            continue
+        codes, values = sheet.column(j)
+        matches = np.array([_norm(v) in expected for v in values], dtype=bool)
+        if matches.any():
+            hits += matches[codes]
+    repeated = np.zeros(len(sheet.rows), dtype=bool)
+    for i in np.flatnonzero(hits >= need - len(skipped)):
+        cells = [sheet.column(j)[1][sheet.column(j)[0][i]] for j in range(width)]
+        repeated[i] = _header_score(cells, expected) >= need
+    return repeated
+
+
+def _redacted(texts: list[str], counts: np.ndarray, redactions: Counter[str]) -> np.ndarray:
+    """Each distinct text with its direct identifiers redacted (None when empty), as an object
+    array; `counts` (rows per text) adds what was removed to `redactions`."""
+    out = np.empty(len(texts), dtype=object)
+    for k, text in enumerate(texts):
+        clean, removed = redact(text)
+        out[k] = clean or None
+        if counts[k]:
+            for kind, n in removed.items():
+                redactions[kind] += n * int(counts[k])
+    return out
 
 
 def _header_keys(cb: Codebook) -> set[str]:
@@ -594,112 +894,226 @@ def _is_missing_marker(cell: str, cb: Codebook) -> bool:
     return any(_norm(cell) == _norm(m.text) for m in cb.missing_markers)
 
 
-def _platform_value(
-    var: Variable, cell: str, file: str, where: dict[str, Any], problems: list[Violation]
-) -> Any:
+# A submission time as the platform writes it ("2016/3/7 9:05:01"), read without strptime; any
+# other text goes through strptime and TIME_FORMATS.
+_PLATFORM_TIME = re.compile(
+    r"([0-9]{4})/([0-9]{1,2})/([0-9]{1,2}) ([0-9]{1,2}):([0-9]{2}):([0-9]{2})"
+)
+
+
+def _timestamp(cell: str) -> datetime | None:
+    """The date and time a cell gives in one of TIME_FORMATS, as strptime reads it; else None.
+
+    A cell in the platform's own form is read from its digits: every such cell that strptime
+    reads with the first format (month 1-12, day 1-31, hour 0-23, minute and second 0-59, a
+    real date), it reads as the same time.
+    """
+    match = _PLATFORM_TIME.fullmatch(cell)
+    if match:
+        year, month, day, hour, minute, second = map(int, match.groups())
+        if 1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 59:
+            try:
+                return datetime(year, month, day, hour, minute, second)
+            except ValueError:
+                pass
+    for fmt in TIME_FORMATS:
+        try:
+            return datetime.strptime(cell, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _platform_value(var: Variable, cell: str) -> tuple[Any, tuple[str, str] | None]:
+    """Value of one (stripped) platform cell, and the (rule, message) it breaks, if any."""
     if var.role == "submission_number":
         if not cell.isdigit():
-            problems.append(
-                Violation(
-                    file,
-                    "integer-submission-number",
-                    "submission number must be a whole number",
-                    **where,
-                )
-            )
-            return None
-        return int(cell)
+            return None, ("integer-submission-number", "submission number must be a whole number")
+        return int(cell), None
     if var.role == "duration_seconds":
         text = cell.removesuffix(var.unit_suffix or "").strip()
         if not text.isdigit():
-            problems.append(
-                Violation(
-                    file,
-                    "numeric-duration",
-                    "completion time must be whole "
-                    f"seconds (optionally followed by {var.unit_suffix!r})",
-                    **where,
-                )
+            return None, (
+                "numeric-duration",
+                "completion time must be whole "
+                f"seconds (optionally followed by {var.unit_suffix!r})",
             )
-            return None
-        return int(text)
+        return int(text), None
     if var.role == "submission_time":
-        for fmt in TIME_FORMATS:
-            try:
-                return datetime.strptime(cell, fmt)
-            except ValueError:
-                continue
-        problems.append(
-            Violation(
-                file, "valid-timestamp", "not a date and time such as 2016/3/7 9:05:01", **where
-            )
-        )
-        return None
-    return cell
+        value = _timestamp(cell)
+        if value is None:
+            return None, ("valid-timestamp", "not a date and time such as 2016/3/7 9:05:01")
+        return value, None
+    return cell, None
 
 
-def _code(
-    var: Variable,
-    cell: str,
-    cb: Codebook,
-    file: str,
-    where: dict[str, Any],
-    problems: list[Violation],
-    out_of_range: str,
-    quality: list[dict[str, Any]],
-) -> tuple[int | None, str | None]:
-    """Answer code of one cell, and the fill-in text of an 'other (please specify)' answer."""
-    if _is_missing_marker(cell, cb) or (cell.lstrip("-").isdigit() and int(cell) in (-1, -2, -3)):
-        return None, None
-    key = _norm(cell)
-    for opt in var.options:
-        if key in (_norm(opt.zh), _norm(opt.en)):
-            return opt.code, None
-    left, right = cb.fill_in_brackets
-    for opt in var.options:
-        if (
-            opt.fill_in
-            and key.startswith(_norm(opt.zh) + _norm(left))
-            and key.endswith(_norm(right))
-        ):
-            inner = cell.split(left, 1)[1].rsplit(right, 1)[0]
-            return opt.code, inner.strip()
-    if re.fullmatch(r"-?\d+", key):
-        code = int(key)
-        lo, hi = var.valid_range  # type: ignore[misc]
-        if lo <= code <= hi:
-            return code, None
-        if out_of_range == "error":
-            problems.append(
-                Violation(
-                    file,
-                    "valid-range",
-                    f"code outside the valid range {lo} to {hi} of {var.name}",
-                    **where,
-                )
-            )
-            return None, None
-        quality.append(
-            {
-                "row": where["row"],
-                "column": where["column"],
-                "variable": var.name,
-                "value": cell,
-                "rule": "valid-range",
-                "action": "set to missing",
-            }
-        )
-        return None, None
-    labels = " / ".join(o.zh for o in var.options)
-    problems.append(
-        Violation(
-            file,
-            "label-in-codebook",
-            f"not an answer label of {var.name} ({labels}) nor a code",
-            **where,
-        )
+def _platform_column(var: Variable, cells: _Cells) -> list[Any]:
+    """The values of a platform column, row by row; its problems go to `cells.found`."""
+    results = [_platform_value(var, c) for c in cells.cells]
+    values = np.empty(len(results), dtype=object)
+    values[:] = [value for value, _ in results]
+    broken = np.array([problem is not None for _, problem in results], dtype=bool)
+    for i in cells.rows_where(broken):
+        cells.problem(i, *results[cells.codes[i]][1])  # type: ignore[misc]
+    if var.role == "submission_number":
+        _repeated_numbers(values, broken, cells)
+    return values[cells.codes].tolist()
+
+
+def _repeated_numbers(values: np.ndarray, broken: np.ndarray, cells: _Cells) -> None:
+    """A submission number used by an earlier row ('7' and '07' are one number)."""
+    number_id: dict[int, int] = {}
+    ids = np.array(
+        [
+            -1 if b else number_id.setdefault(v, len(number_id))
+            for v, b in zip(values, broken, strict=True)
+        ],
+        dtype=np.int64,
     )
-    return None, None
+    numbered = np.flatnonzero(~broken[cells.codes])
+    row_ids = ids[cells.codes[numbered]]
+    distinct, first = np.unique(row_ids, return_index=True)
+    first_row = np.empty(len(number_id), dtype=np.int64)
+    first_row[distinct] = numbered[first]
+    for i in numbered[numbered != first_row[row_ids]]:
+        value = values[cells.codes[i]]
+        cells.problem(
+            i,
+            "unique-submission-number",
+            f"submission number {value} is already used by row "
+            f"{int(cells.rows[first_row[ids[cells.codes[i]]]])}; every answer sheet has its own "
+            "number (a row copied, or two exports joined?)",
+        )
+
+
+_WHOLE_NUMBER = re.compile(r"-?\d+")
+
+
+class _Answers:
+    """How the codebook reads a cell of one coded variable: its code, the fill-in text of an
+    'other (please specify)' answer, and the rule a cell breaks.
+
+    Labels are compared as `_norm` gives them (width-, space- and tilde-insensitive); the
+    missing-data markers and codes -1 to -3 are missing; a label of the first option that has
+    it gives that option's code; then 'other〖text〗'; then a whole number in the valid range
+    is a code, one outside it breaks 'valid-range'; anything else breaks 'label-in-codebook'.
+    """
+
+    def __init__(self, var: Variable, cb: Codebook) -> None:
+        self.var = var
+        self.markers = frozenset(_norm(m.text) for m in cb.missing_markers)
+        self.labels: dict[str, int] = {}
+        for opt in var.options:
+            for text in (opt.zh, opt.en):
+                self.labels.setdefault(_norm(text), opt.code)
+        self.left, self.right = cb.fill_in_brackets
+        self.fill_ins = [
+            (opt.code, _norm(opt.zh) + _norm(self.left)) for opt in var.options if opt.fill_in
+        ]
+        self.closing = _norm(self.right)
+
+    def read(self, cell: str) -> tuple[int | None, str | None, str | None]:
+        """Code, fill-in text and broken rule (or None) of one stripped cell."""
+        key = _norm(cell)
+        if key in self.markers or (cell.lstrip("-").isdigit() and int(cell) in (-1, -2, -3)):
+            return None, None, None
+        code = self.labels.get(key)
+        if code is not None:
+            return code, None, None
+        for code, opening in self.fill_ins:
+            if key.startswith(opening) and key.endswith(self.closing):
+                inner = cell.split(self.left, 1)[1].rsplit(self.right, 1)[0]
+                return code, inner.strip(), None
+        if _WHOLE_NUMBER.fullmatch(key):
+            number = int(key)
+            lo, hi = self.var.valid_range  # type: ignore[misc]
+            if lo <= number <= hi:
+                return number, None, None
+            return None, None, "valid-range"
+        return None, None, "label-in-codebook"
+
+
+def code_cells(
+    var: Variable, cells: list[str], cb: Codebook
+) -> tuple[pd.arrays.IntegerArray, list[str | None], list[str | None]]:
+    """Answer codes of a coded variable's cells, each distinct text matched once.
+
+    Parameters
+    ----------
+    var
+        A coded variable of the codebook (single choice, Likert item or rating).
+    cells
+        The column's cells as read from the export (they are stripped here).
+    cb
+        The codebook: missing-data markers and fill-in brackets.
+
+    Returns
+    -------
+    tuple
+        The codes (Int64, missing where the cell is a missing-data marker, a missing code or
+        a broken cell), each cell's fill-in text (or None), and the rule each cell breaks
+        ("valid-range", "label-in-codebook"; None when none).
+    """
+    codes, distinct = pd.factorize(np.array([c.strip() for c in cells], dtype=object))
+    code, fill, rule = _code_distinct(var, list(distinct), cb)
+    return code[codes], [fill[k] for k in codes], [rule[k] for k in codes]
+
+
+def _code_distinct(
+    var: Variable, cells: list[str], cb: Codebook
+) -> tuple[pd.arrays.IntegerArray, list[str | None], list[str | None]]:
+    """Each distinct cell read once: codes as an Int64 array, fill-ins and rules as lists."""
+    answers = _Answers(var, cb)
+    results = [answers.read(c) for c in cells]
+    values = np.array([0 if code is None else code for code, _, _ in results], dtype=np.int64)
+    absent = np.array([code is None for code, _, _ in results], dtype=bool)
+    code = pd.arrays.IntegerArray(values, absent)
+    return code, [fill for _, fill, _ in results], [rule for _, _, rule in results]
+
+
+def _code_column(
+    var: Variable,
+    cells: _Cells,
+    cb: Codebook,
+    out_of_range: str,
+    quality: list[tuple[int, int, dict[str, Any]]],
+) -> tuple[pd.arrays.IntegerArray, list[str | None]]:
+    """Codes of a coded column row by row, and the fill-in text of each distinct cell.
+
+    A broken cell is a problem in `cells.found`; an out-of-range code with the "missing"
+    policy goes to the data-quality log instead.
+    """
+    code, fill, rule = _code_distinct(var, cells.cells, cb)
+    for i in cells.rows_where(np.array([r is not None for r in rule], dtype=bool)):
+        broken = rule[cells.codes[i]]
+        if broken == "valid-range":
+            lo, hi = var.valid_range  # type: ignore[misc]
+            if out_of_range == "error":
+                cells.problem(
+                    i, "valid-range", f"code outside the valid range {lo} to {hi} of {var.name}"
+                )
+            else:
+                where = cells.where(i)
+                quality.append(
+                    (
+                        where["row"],
+                        cells.position,
+                        {
+                            "row": where["row"],
+                            "column": where["column"],
+                            "variable": var.name,
+                            "value": where["value"],
+                            "rule": "valid-range",
+                            "action": "set to missing",
+                        },
+                    )
+                )
+        else:
+            labels = " / ".join(o.zh for o in var.options)
+            cells.problem(
+                i, "label-in-codebook", f"not an answer label of {var.name} ({labels}) nor a code"
+            )
+    return code[cells.codes], fill
 
 
 def response_schema(cb: Codebook) -> pa.DataFrameSchema:
@@ -716,6 +1130,8 @@ def response_schema(cb: Codebook) -> pa.DataFrameSchema:
 
 
 def _validate_frame(frame: pd.DataFrame, cb: Codebook, file: str) -> None:
+    if _schema_holds(frame, cb):
+        return
     check = frame.copy()
     for var in cb.variables:
         if var.is_coded:
@@ -740,9 +1156,40 @@ def _validate_frame(frame: pd.DataFrame, cb: Codebook, file: str) -> None:
         raise ExportTableError(problems) from None
 
 
+def _schema_holds(frame: pd.DataFrame, cb: Codebook) -> bool:
+    """Whether the responses meet every condition of `response_schema`, on whole columns.
+
+    True only when pandera would find nothing: 64-bit integer submission numbers from 1, all
+    different; 64-bit integer durations from 0; codes (as numbers) among the variable's codes,
+    or missing. Pandera then need not run; otherwise it runs and lists what fails.
+    """
+    required = ["submission_no", "duration_s", *(v.name for v in cb.variables if v.is_coded)]
+    if any(name not in frame.columns for name in required) or not frame.columns.is_unique:
+        return False
+    number, duration = frame["submission_no"], frame["duration_s"]
+    if number.dtype != np.int64 or duration.dtype != np.int64:
+        return False
+    if not (number.to_numpy() >= 1).all() or not number.is_unique:
+        return False
+    if not (duration.to_numpy() >= 0).all():
+        return False
+    for var in cb.variables:
+        if not var.is_coded:
+            continue
+        column = frame[var.name]
+        if isinstance(column.array, pd.arrays.IntegerArray):
+            given = column.array.to_numpy(dtype=np.int64, na_value=0)[~column.array.isna()]
+        else:
+            values = pd.to_numeric(column).astype(float).to_numpy()
+            given = values[~np.isnan(values)]
+        if not np.isin(given, [o.code for o in var.options]).all():
+            return False
+    return True
+
+
 def _typed(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     for var in cb.variables:
-        if var.is_coded:
+        if var.is_coded and frame[var.name].dtype != "Int64":
             frame[var.name] = pd.array(frame[var.name].tolist(), dtype="Int64")
         elif var.kind in ("free_text", "fill_in"):
             frame[var.name] = frame[var.name].astype("string")
@@ -756,6 +1203,7 @@ __all__ = [
     "ExportTableError",
     "IngestResult",
     "InputError",
+    "code_cells",
     "data_source",
     "ingest_export",
     "read_export_table",

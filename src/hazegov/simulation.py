@@ -6,8 +6,9 @@ attention-check failures, item non-response, paper forms with keying errors), wr
 platform would, and sends it through the study's own chain: ingest, the configured exclusion
 rules, the configured missing-data rule, mean construct scores, then the key analyses with the
 study's settings. Going through the whole chain is slower than drawing clean respondents (about
-half a second per replication at the study's size) but checks what the paper reports: the
-estimates after the exclusions and the imputation, at the sample size those leave.
+a tenth of a second of CPU per replication at the study's size, most of it the analyses) but
+checks what the paper reports: the estimates after the exclusions and the imputation, at the
+sample size those leave.
 
 Key estimates. The four construct coefficients of the OLS regression of the effectiveness score
 (HC3 standard errors, t intervals), a control whose population effect is zero by construction

@@ -13,7 +13,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -212,17 +212,17 @@ def _draw_latent(
     eff = eff_mu + eta @ beta + np.sqrt(model.eff_residual_variance()) * rng.standard_normal(m)
     latent = {c: eta[:, i] for i, c in enumerate(exo)} | {"EFF": eff}
 
-    frame = pd.DataFrame({"resp_group": groups, "sector": sectors})
+    columns: dict[str, np.ndarray] = {"resp_group": groups, "sector": sectors}
     for construct, values in latent.items():
-        frame[f"eta_{construct}"] = values
+        columns[f"eta_{construct}"] = values
     for item in cb.likert_items:
         lam = float(model.raw["loadings"][item.name])
         sign = -1.0 if item.reverse else 1.0
         y = sign * lam * latent[item.construct] + np.sqrt(1 - lam**2) * rng.standard_normal(m)
-        frame[f"ystar_{item.name}"] = y + model.intercept(item.name)
+        columns[f"ystar_{item.name}"] = y + model.intercept(item.name)
     lam_s = float(model.raw["satisfaction"]["loading"])
-    frame["ystar_satisfaction"] = lam_s * eff + np.sqrt(1 - lam_s**2) * rng.standard_normal(m)
-    return frame
+    columns["ystar_satisfaction"] = lam_s * eff + np.sqrt(1 - lam_s**2) * rng.standard_normal(m)
+    return pd.DataFrame(columns)
 
 
 def draw_latent_responses(
@@ -244,23 +244,42 @@ def draw_respondents(model: PopulationModel, cb: Codebook, n: int | None = None)
     rng = np.random.default_rng(model.seed)
     latent = _draw_latent(model, cb, n, rng)
     sectors = latent["sector"].to_numpy()
-    frame = latent[["resp_group", "sector"]].copy()
+    columns = {"resp_group": latent["resp_group"], "sector": latent["sector"]}
     for item in cb.likert_items:
-        frame[item.name] = _category(
+        columns[item.name] = _category(
             latent[f"ystar_{item.name}"].to_numpy(), model.raw["thresholds"]
         )
     for check in cb.attention_checks:
-        frame[check.name] = check.expected_code
+        columns[check.name] = np.full(len(latent), check.expected_code)
     sat_cuts = model.raw["satisfaction"]["thresholds"]
-    frame["satisfaction"] = _category(latent["ystar_satisfaction"].to_numpy(), sat_cuts)
+    columns["satisfaction"] = _category(latent["ystar_satisfaction"].to_numpy(), sat_cuts)
     for var, table in model.raw["demographics"].items():
         options = cb.variable(var).options
         codes = np.array([o.code for o in options])
-        frame[var] = [rng.choice(codes, p=table.get(s, table["default"])) for s in sectors]
+        columns[var] = codes[_choice_indices(rng, sectors, table)]
+    frame = pd.DataFrame(columns)
     for var in cb.variables:
         for g in var.skipped_for_groups:
             frame.loc[frame["resp_group"] == g, var.name] = -3
     return frame
+
+
+def _choice_indices(
+    rng: np.random.Generator, sectors: np.ndarray, table: dict[str, list[float]]
+) -> np.ndarray:
+    """Option index of each respondent, drawn with the probabilities of their sector.
+
+    The same draws as `rng.choice(options, p=...)` respondent after respondent: that takes one
+    uniform number each and looks it up in the normalised cumulative probabilities.
+    """
+    uniform = rng.random(len(sectors))
+    index = np.empty(len(sectors), dtype=np.int64)
+    for sector in np.unique(sectors):
+        rows = sectors == sector
+        cdf = np.asarray(table.get(sector, table["default"]), dtype=np.float64).cumsum()
+        cdf /= cdf[-1]
+        index[rows] = cdf.searchsorted(uniform[rows], side="right")
+    return index
 
 
 def _scaled_sizes(sizes: dict[str, int], n: int) -> dict[str, int]:
@@ -274,7 +293,23 @@ def _scaled_sizes(sizes: dict[str, int], n: int) -> dict[str, int]:
 
 
 def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None) -> pd.DataFrame:
-    """A Wenjuanxing-style export table (all cells text) with realistic defects."""
+    """A Wenjuanxing-style export table (all cells text) with realistic defects.
+
+    Parameters
+    ----------
+    model
+        The population model (its seed fixes every draw).
+    cb
+        The codebook: columns, answer labels, missing-data markers.
+    n
+        Respondents before the planted duplicates (default: the model's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per submission, sorted by submission time, every cell text, columns headed as
+        the platform heads them.
+    """
     rng = np.random.default_rng([model.seed, 1])
     codes = draw_respondents(model, cb, n)
     m = len(codes)
@@ -296,20 +331,31 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     check = cb.attention_checks[0]
     check_codes = [o.code for o in check.options if o.code != check.expected_code]
 
+    # Answer codes as arrays (rows are positions: codes has a RangeIndex); every draw below is
+    # made in the order, and with the calls, it always was.
+    answers = {
+        name: codes[name].to_numpy(dtype=np.int64, copy=True)
+        for name in codes
+        if name not in ("resp_group", "sector")
+    }
+    likert = codes[items].to_numpy(dtype=np.int64, copy=True)
     for i in roles["speeders"]:
-        codes.loc[i, items] = rng.integers(1, 6, len(items))
+        likert[i] = rng.integers(1, 6, len(items))
     for i in roles["straight_liners"]:
-        codes.loc[i, items] = rng.choice([3, 4, 5])
-        codes.loc[i, "satisfaction"] = codes.loc[i, items[0]]
+        likert[i] = rng.choice([3, 4, 5])
+        answers["satisfaction"][i] = likert[i, 0]
     for i in roles["attention_failures"]:
-        codes.loc[i, check.name] = rng.choice(check_codes)
+        answers[check.name][i] = rng.choice(check_codes)
 
-    cells = codes[[*items, "satisfaction"]].astype(object)
+    cells = np.column_stack([likert, answers["satisfaction"]])
     missing = rng.random(cells.shape) < d["item_nonresponse_rate"]
-    cells = cells.mask(missing, -1)
-    codes[[*items, "satisfaction"]] = cells
+    cells[missing] = -1
+    for j, name in enumerate([*items, "satisfaction"]):
+        answers[name] = cells[:, j]
 
     paper = set(roles["paper_forms"].tolist())
+    on_paper = np.zeros(m, dtype=bool)
+    on_paper[roles["paper_forms"]] = True
     duration = np.exp(
         np.log(model.raw["duration"]["median_seconds"])
         + model.raw["duration"]["log_sd"] * rng.standard_normal(m)
@@ -317,79 +363,114 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     lo, hi = model.raw["duration"]["speeder_range_seconds"]
     duration[roles["speeders"]] = rng.integers(lo, hi + 1, len(roles["speeders"]))
 
-    table = pd.DataFrame(
-        index=range(m), columns=[v.name for v in cb.export_variables], dtype=object
-    )
+    table: dict[str, np.ndarray] = {}
     for var in cb.export_variables:
         if var.kind in ("platform", "free_text") or var.role == "respondent_group":
             continue
-        table[var.name] = [
-            _answer_text(var, int(c), as_code=i in paper, cb=cb)
-            for i, c in enumerate(codes[var.name].tolist())
-        ]
+        table[var.name] = _answer_texts(var, answers[var.name], on_paper, cb)
     group_var = cb.respondent_group
     group_code = {o.id: o.code for o in group_var.options}
-    table[group_var.name] = [
-        _answer_text(group_var, group_code[g], as_code=i in paper, cb=cb)
-        for i, g in enumerate(codes["resp_group"])
-    ]
+    groups = np.array([group_code[g] for g in codes["resp_group"]], dtype=np.int64)
+    table[group_var.name] = _answer_texts(group_var, groups, on_paper, cb)
 
-    fill_in_candidates = [i for i in attentive if codes.loc[i, "role"] not in (-3,)]
+    role = answers["role"]
+    fill_in_candidates = attentive[role[attentive] != -3]
     for i in rng.choice(fill_in_candidates, count("other_role_fill_ins"), replace=False):
         other = next(o for o in cb.variable("role").options if o.fill_in)
         left, right = cb.fill_in_brackets
-        table.loc[i, "role"] = f"{other.zh}{left}{rng.choice(OTHER_ROLE_TEXTS)}{right}"
+        table["role"][i] = f"{other.zh}{left}{rng.choice(OTHER_ROLE_TEXTS)}{right}"
     writers = rng.choice(m, count("suggestions"), replace=False)
-    table["suggestions"] = "(空)"
-    for i in writers:
-        table.loc[i, "suggestions"] = str(rng.choice(SUGGESTIONS))
+    suggestions = np.full(m, "(空)", dtype=object)
+    # one rng.choice(SUGGESTIONS) per writer, as one draw of as many integers
+    suggestions[writers] = np.array(SUGGESTIONS, dtype=object)[
+        rng.integers(0, len(SUGGESTIONS), len(writers))
+    ]
     for i in writers[: count("phone_numbers_in_text")]:
         phone = "1" + str(rng.choice([3, 5, 8])) + "".join(map(str, rng.integers(0, 10, 9)))
-        table.loc[i, "suggestions"] = f"希望有关部门重视，我的电话{phone}，欢迎联系。"
+        suggestions[i] = f"希望有关部门重视，我的电话{phone}，欢迎联系。"
     # Other identifiers people type into free text; drawn from their own stream so that adding
     # them left every other cell of the export as it was.
     id_rng = np.random.default_rng([model.seed, 2])
     first = count("phone_numbers_in_text")
     planted = writers[first : first + d.get("identifiers_in_text", 0)]
     for k, i in enumerate(planted):
-        table.loc[i, "suggestions"] = _identifier_sentence(k, id_rng)
+        suggestions[i] = _identifier_sentence(k, id_rng)
+    table["suggestions"] = suggestions
 
     paper_sorted = sorted(paper)
     likert_cols = items
     for j, i in enumerate(paper_sorted[: count("out_of_range_codes")]):
         col = likert_cols[int(rng.integers(len(likert_cols)))]
-        table.loc[i, col] = KEYING_ERRORS[j % len(KEYING_ERRORS)]
+        table[col][i] = KEYING_ERRORS[j % len(KEYING_ERRORS)]
 
     start = datetime.fromisoformat(model.raw["fieldwork"]["start"])
     end = datetime.fromisoformat(model.raw["fieldwork"]["end"])
     span = (end - start).total_seconds()
-    submitted = sorted(start + timedelta(seconds=int(s)) for s in rng.uniform(0, span, m))
-    table["submitted_at"] = submitted
-    table["duration_s"] = duration.astype(int)
-    for i in paper:
-        table.loc[i, "duration_s"] = int(rng.integers(150, 400))
-    table["source"] = [
-        SOURCE_PAPER if i in paper else str(rng.choice(SOURCES_ONLINE)) for i in range(m)
-    ]
-    table["source_detail"] = [
-        "-" if i in paper else str(rng.choice(["直接访问", "微信群分享", "朋友圈"]))
-        for i in range(m)
-    ]
-    table["source_ip"] = ["-" if i in paper else _ip(rng) for i in range(m)]
+    # seconds after the start of fieldwork (int() of a non-negative draw: its floor)
+    submitted = np.sort(rng.uniform(0, span, m).astype(np.int64))
+    seconds = duration.astype(int)
+    paper_order = list(paper)  # one rng.integers(150, 400) per paper form, in set order
+    seconds[paper_order] = rng.integers(150, 400, len(paper_order))
+    online = np.flatnonzero(~on_paper)
+    table["source"] = _draws_or(on_paper, SOURCE_PAPER, SOURCES_ONLINE, rng)
+    table["source_detail"] = _draws_or(on_paper, "-", ("直接访问", "微信群分享", "朋友圈"), rng)
+    ip = np.full(m, "-", dtype=object)
+    ip[online] = [_ip(rng) for _ in online]
+    table["source_ip"] = ip
 
     dup_sources = rng.choice(attentive, count("duplicate_submissions"), replace=False)
-    dups = table.loc[dup_sources].copy()
-    dups["submitted_at"] = [
-        t + timedelta(seconds=int(s))
-        for t, s in zip(dups["submitted_at"], rng.integers(60, 900, len(dups)), strict=True)
+    rows = np.concatenate([np.arange(m), dup_sources])
+    submitted = np.concatenate(
+        [submitted, submitted[dup_sources] + rng.integers(60, 900, len(dup_sources))]
+    )
+    seconds = np.concatenate([seconds, rng.integers(200, 600, len(dup_sources))])
+    order = np.argsort(submitted, kind="stable")
+    rows, submitted, seconds = rows[order], submitted[order], seconds[order]
+
+    out: dict[str, Any] = {}
+    for var in cb.export_variables:
+        if var.name == "submission_no":
+            out[var.header] = [str(k) for k in range(1, len(rows) + 1)]
+        elif var.name == "submitted_at":
+            out[var.header] = _wjx_times(start, submitted)
+        elif var.name == "duration_s":
+            out[var.header] = [f"{s}秒" for s in seconds.tolist()]
+        else:
+            out[var.header] = table[var.name][rows]
+    return pd.DataFrame(out).astype(str)
+
+
+def _answer_texts(
+    var: Variable, codes: np.ndarray, on_paper: np.ndarray, cb: Codebook
+) -> np.ndarray:
+    """`_answer_text` of each respondent's code (paper forms keyed as codes): object array."""
+    texts = np.empty(len(codes), dtype=object)
+    for paper in (False, True):
+        rows = on_paper == paper
+        distinct, where = np.unique(codes[rows], return_inverse=True)
+        labels = np.array(
+            [_answer_text(var, int(c), as_code=paper, cb=cb) for c in distinct], dtype=object
+        )
+        texts[rows] = labels[where]
+    return texts
+
+
+def _draws_or(fixed: np.ndarray, text: str, choices: tuple[str, ...], rng: np.random.Generator):
+    """`text` where `fixed`, else one `rng.choice(choices)` per row, in row order."""
+    out = np.full(len(fixed), text, dtype=object)
+    rows = np.flatnonzero(~fixed)
+    out[rows] = np.array(choices, dtype=object)[rng.integers(0, len(choices), len(rows))]
+    return out
+
+
+def _wjx_times(start: datetime, seconds: np.ndarray) -> list[str]:
+    """`_wjx_time` of `start` plus each number of seconds."""
+    times = pd.DatetimeIndex(np.datetime64(start, "s") + seconds.astype("timedelta64[s]"))
+    parts = (times.year, times.month, times.day, times.hour, times.minute, times.second)
+    return [
+        f"{y}/{mo}/{d} {h}:{mi:02d}:{s:02d}"
+        for y, mo, d, h, mi, s in zip(*(p.tolist() for p in parts), strict=True)
     ]
-    dups["duration_s"] = rng.integers(200, 600, len(dups))
-    table = pd.concat([table, dups], ignore_index=True)
-    table = table.sort_values("submitted_at", kind="stable").reset_index(drop=True)
-    table["submission_no"] = range(1, len(table) + 1)
-    table["submitted_at"] = [_wjx_time(t) for t in table["submitted_at"]]
-    table["duration_s"] = [f"{int(s)}秒" for s in table["duration_s"]]
-    return table.rename(columns={v.name: v.header for v in cb.export_variables}).astype(str)
 
 
 def _id_card_number(rng: np.random.Generator) -> str:

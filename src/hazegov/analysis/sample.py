@@ -54,20 +54,27 @@ def apply_missing_data_rule(
     if absent:
         raise AnalysisError(f"missing-data rule: columns not in the data: {absent}")
     out = frame.copy()
-    for column in items:
-        out[column] = out[column].astype("Float64").astype(float)
+    values = {column: _as_float(out[column]) for column in items}
     imputed = 0
     if rule == "person_mean":
         for construct_items in model.values():
-            block = out[list(construct_items)]
-            answered = block.notna().sum(axis=1)
-            fill = block.mean(axis=1).where(answered >= min_items_answered)
-            holes = block.isna() & fill.notna().to_numpy()[:, None]
-            imputed += int(holes.to_numpy().sum())
-            out[list(construct_items)] = block.T.fillna(fill).T
+            block = np.column_stack([values[c] for c in construct_items])
+            missing = np.isnan(block)
+            fill = _row_means(block)
+            fill[(~missing).sum(axis=1) < min_items_answered] = np.nan
+            holes = missing & ~np.isnan(fill)[:, None]
+            imputed += int(holes.sum())
+            block[holes] = np.broadcast_to(fill[:, None], block.shape)[holes]
+            for j, column in enumerate(construct_items):
+                values[column] = block[:, j]
+    for column, column_values in values.items():
+        out[column] = column_values
     required = [*items, *also_required]
-    complete = out[required].notna().all(axis=1)
-    per_variable = {c: int(out[c].isna().sum()) for c in required if out[c].isna().any()}
+    absent_cells = out[required].isna()
+    complete = ~absent_cells.to_numpy().any(axis=1)
+    per_variable = {
+        c: int(n) for c, n in zip(required, absent_cells.to_numpy().sum(axis=0), strict=True) if n
+    }
     kept = out[complete].reset_index(drop=True)
     report = {
         "rule": rule,
@@ -82,13 +89,50 @@ def apply_missing_data_rule(
 
 
 def construct_scores(frame: pd.DataFrame, model: MeasurementModel) -> pd.DataFrame:
-    """Mean of each construct's items (reverse-worded items already reversed in the release)."""
+    """Mean of each construct's items (reverse-worded items already reversed in the release).
+
+    Parameters
+    ----------
+    frame
+        One row per respondent, with every item of `model`.
+    model
+        Construct -> its items.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per construct: the mean of the respondent's answered items of it (NaN when
+        none is answered), indexed as `frame`.
+    """
+    if not model:
+        return pd.DataFrame({})
+    items = list(dict.fromkeys(i for construct_items in model.values() for i in construct_items))
+    values = frame[items].astype(float).to_numpy()
+    position = {item: j for j, item in enumerate(items)}
     return pd.DataFrame(
         {
-            construct: frame[list(items)].astype(float).mean(axis=1)
-            for construct, items in model.items()
-        }
+            construct: _row_means(values[:, [position[i] for i in construct_items]])
+            for construct, construct_items in model.items()
+        },
+        index=frame.index,
     )
+
+
+def _as_float(column: pd.Series) -> np.ndarray:
+    """The column as floats, missing as NaN: what `astype("Float64").astype(float)` gives."""
+    if isinstance(column.array, pd.arrays.IntegerArray):
+        return column.array.to_numpy(dtype=float, na_value=np.nan)
+    if column.dtype == np.float64:
+        return column.to_numpy(copy=True)
+    return column.astype("Float64").astype(float).to_numpy()
+
+
+def _row_means(block: np.ndarray) -> np.ndarray:
+    """Mean of each row's non-missing values, NaN where none: pandas' `mean(axis=1)`, which also
+    sums the row with missing values as 0 and divides by the count of the others."""
+    missing = np.isnan(block)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(missing, 0.0, block).sum(axis=1) / (~missing).sum(axis=1)
 
 
 def years_in_post_numeric(frame: pd.DataFrame, skipped_groups: Sequence[str]) -> pd.Series:

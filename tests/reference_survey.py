@@ -1,0 +1,461 @@
+"""The row-by-row survey code that the columnar code replaced, kept as a test oracle.
+
+`ingest_export` here is the ingest as it was before issue 12 (one Python pass per cell); the
+tests compare the columnar `hazegov.ingest.ingest_export` with it on tricky exports: the same
+responses, data-quality log and report, or the same error message. `apply_exclusions` is
+the former exclusion step (one DataFrame per rule), with its straight-lining share
+`modal_share` and duplicate rule `flag_duplicates`; `apply_missing_data_rule` and
+`construct_scores` the former missing-data rule (person-mean imputation by transposing) and
+scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hazegov.analysis._common import AnalysisError, MeasurementModel
+from hazegov.analysis.sample import MISSING_DATA_RULES, AnalysisSample
+from hazegov.cleaning import EXCLUSION_ORDER, RULE_LABELS, CleanedSurvey
+from hazegov.codebook import Codebook, Variable
+from hazegov.errors import Violation
+from hazegov.ingest import (
+    OUT_OF_RANGE_POLICIES,
+    TIME_FORMATS,
+    ExportTableError,
+    IngestResult,
+    _check_header_row,
+    _enough,
+    _header_keys,
+    _header_score,
+    _match_columns,
+    _norm,
+    _typed,
+    _unanswered_scales,
+    _validate_frame,
+    read_export_table,
+)
+from hazegov.privacy import redact
+
+
+def ingest_export(
+    path: str | Path,
+    codebook: Codebook,
+    *,
+    encoding: str = "auto",
+    out_of_range: str = "missing",
+) -> IngestResult:
+    """Map an export through the codebook; raise ExportError listing every violation."""
+    path = Path(path)
+    if out_of_range not in OUT_OF_RANGE_POLICIES:
+        raise ValueError(f"out_of_range must be one of {OUT_OF_RANGE_POLICIES}")
+    table = read_export_table(path, encoding)
+    header = table.header
+    file = str(path)
+    _check_header_row(table, codebook, path)
+    problems: list[Violation] = []
+    columns = _match_columns(table, codebook, file, problems)
+    if problems:
+        raise ExportTableError(problems)
+
+    expected = _header_keys(codebook)
+    quality: list[dict[str, Any]] = []
+    redactions: Counter[str] = Counter()
+    records: list[dict[str, Any]] = []
+    answered: Counter[str] = Counter()
+    numbers: dict[int, int] = {}
+    last_row = table.rows[-1][0]
+    for file_row, row in table.rows:
+        if _header_score(row, expected) >= _enough(expected):
+            problems.append(
+                Violation(
+                    file,
+                    "header-once",
+                    f"this row repeats the header of row {table.header_row} (a header pasted "
+                    "twice, or two exports joined); an export has one header row",
+                    row=file_row,
+                )
+            )
+            continue
+        if len(row) != len(header):
+            hint = ""
+            if len(row) > len(header):
+                hint = ": an unquoted comma in an answer, or a row shifted to the right?"
+            elif file_row == last_row:
+                hint = ": it is the last row, so the file looks cut off mid-row"
+            problems.append(
+                Violation(
+                    file,
+                    "row-length",
+                    f"has {len(row)} cells, the header {len(header)}{hint}",
+                    row=file_row,
+                )
+            )
+            continue
+        record: dict[str, Any] = {"export_row": file_row}
+        for var, idx in columns.items():
+            cell = row[idx].strip()
+            where = {"row": file_row, "column": header[idx], "value": cell}
+            if var.role == "direct_identifier":
+                continue
+            if not _is_missing_marker(cell, codebook):
+                answered[var.name] += 1
+            if var.kind == "platform":
+                value = _platform_value(var, cell, file, where, problems)
+                if var.role == "submission_number" and value is not None:
+                    if value in numbers:
+                        problems.append(
+                            Violation(
+                                file,
+                                "unique-submission-number",
+                                f"submission number {value} is already used by row "
+                                f"{numbers[value]}; every answer sheet has its own number "
+                                "(a row copied, or two exports joined?)",
+                                **where,
+                            )
+                        )
+                    numbers.setdefault(value, file_row)
+                record[var.name] = value
+            elif var.kind == "free_text":
+                text, found = redact("" if _is_missing_marker(cell, codebook) else cell)
+                redactions.update(found)
+                record[var.name] = text or None
+            else:
+                code, fill = _code(
+                    var, cell, codebook, file, where, problems, out_of_range, quality
+                )
+                record[var.name] = code
+                fill_var = next((o.fill_in for o in var.options if o.fill_in), None)
+                if fill_var:
+                    text, found = redact(fill or "")
+                    redactions.update(found)
+                    record[fill_var] = text or None
+        records.append(record)
+    if records:
+        problems.extend(_unanswered_scales(codebook, answered, len(records), file))
+    if problems:
+        raise ExportTableError(problems)
+
+    responses = pd.DataFrame.from_records(records)
+    _validate_frame(responses, codebook, file)
+    responses = _typed(responses, codebook)
+    quality_log = pd.DataFrame(
+        quality, columns=["row", "column", "variable", "value", "rule", "action"]
+    )
+    report = {
+        "export_file": path.name,
+        "encoding": table.encoding,
+        "rows": len(responses),
+        "columns": len(header),
+        "direct_identifier_columns_dropped": sorted(
+            v.name for v in codebook.direct_identifiers if v in columns
+        ),
+        "identifiers_redacted_in_free_text": dict(sorted(redactions.items())),
+        "out_of_range_cells": int(sum(q["rule"] == "valid-range" for q in quality)),
+        "out_of_range_policy": out_of_range,
+    }
+    return IngestResult(responses=responses, quality_log=quality_log, report=report)
+
+
+def _is_missing_marker(cell: str, cb: Codebook) -> bool:
+    return any(_norm(cell) == _norm(m.text) for m in cb.missing_markers)
+
+
+def _platform_value(
+    var: Variable, cell: str, file: str, where: dict[str, Any], problems: list[Violation]
+) -> Any:
+    if var.role == "submission_number":
+        if not cell.isdigit():
+            problems.append(
+                Violation(
+                    file,
+                    "integer-submission-number",
+                    "submission number must be a whole number",
+                    **where,
+                )
+            )
+            return None
+        return int(cell)
+    if var.role == "duration_seconds":
+        text = cell.removesuffix(var.unit_suffix or "").strip()
+        if not text.isdigit():
+            problems.append(
+                Violation(
+                    file,
+                    "numeric-duration",
+                    "completion time must be whole "
+                    f"seconds (optionally followed by {var.unit_suffix!r})",
+                    **where,
+                )
+            )
+            return None
+        return int(text)
+    if var.role == "submission_time":
+        for fmt in TIME_FORMATS:
+            try:
+                return datetime.strptime(cell, fmt)
+            except ValueError:
+                continue
+        problems.append(
+            Violation(
+                file, "valid-timestamp", "not a date and time such as 2016/3/7 9:05:01", **where
+            )
+        )
+        return None
+    return cell
+
+
+def _code(
+    var: Variable,
+    cell: str,
+    cb: Codebook,
+    file: str,
+    where: dict[str, Any],
+    problems: list[Violation],
+    out_of_range: str,
+    quality: list[dict[str, Any]],
+) -> tuple[int | None, str | None]:
+    """Answer code of one cell, and the fill-in text of an 'other (please specify)' answer."""
+    if _is_missing_marker(cell, cb) or (cell.lstrip("-").isdigit() and int(cell) in (-1, -2, -3)):
+        return None, None
+    key = _norm(cell)
+    for opt in var.options:
+        if key in (_norm(opt.zh), _norm(opt.en)):
+            return opt.code, None
+    left, right = cb.fill_in_brackets
+    for opt in var.options:
+        if (
+            opt.fill_in
+            and key.startswith(_norm(opt.zh) + _norm(left))
+            and key.endswith(_norm(right))
+        ):
+            inner = cell.split(left, 1)[1].rsplit(right, 1)[0]
+            return opt.code, inner.strip()
+    if re.fullmatch(r"-?\d+", key):
+        code = int(key)
+        lo, hi = var.valid_range  # type: ignore[misc]
+        if lo <= code <= hi:
+            return code, None
+        if out_of_range == "error":
+            problems.append(
+                Violation(
+                    file,
+                    "valid-range",
+                    f"code outside the valid range {lo} to {hi} of {var.name}",
+                    **where,
+                )
+            )
+            return None, None
+        quality.append(
+            {
+                "row": where["row"],
+                "column": where["column"],
+                "variable": var.name,
+                "value": cell,
+                "rule": "valid-range",
+                "action": "set to missing",
+            }
+        )
+        return None, None
+    labels = " / ".join(o.zh for o in var.options)
+    problems.append(
+        Violation(
+            file,
+            "label-in-codebook",
+            f"not an answer label of {var.name} ({labels}) nor a code",
+            **where,
+        )
+    )
+    return None, None
+
+
+def modal_share(frame: pd.DataFrame, items: list[str]) -> pd.Series:
+    """Share of a respondent's answered Likert items that carry their most frequent answer."""
+    values = frame[items]
+
+    def share(row: pd.Series) -> float:
+        answered = row.dropna()
+        return float(answered.value_counts().iloc[0] / len(answered)) if len(answered) else np.nan
+
+    return values.apply(share, axis=1)
+
+
+def apply_missing_data_rule(
+    frame: pd.DataFrame,
+    model: MeasurementModel,
+    rule: str,
+    *,
+    also_required: Sequence[str] = (),
+    min_items_answered: int = 3,
+) -> AnalysisSample:
+    """Apply the study's missing-data rule to the scale items and the other variables analysed.
+
+    - ``listwise``: keep respondents with every scale item and every `also_required` variable.
+    - ``person_mean``: a missing scale item takes the mean of the respondent's answered items of
+      the same scale when at least `min_items_answered` were answered (person-mean imputation,
+      Downey & King 1998); then listwise as above. Imputed cells are counted in the report.
+    """
+    if rule not in MISSING_DATA_RULES:
+        raise AnalysisError(
+            f"unknown missing-data rule {rule!r}; choose one of {MISSING_DATA_RULES}"
+        )
+    items = [i for construct_items in model.values() for i in construct_items]
+    absent = [c for c in [*items, *also_required] if c not in frame.columns]
+    if absent:
+        raise AnalysisError(f"missing-data rule: columns not in the data: {absent}")
+    out = frame.copy()
+    for column in items:
+        out[column] = out[column].astype("Float64").astype(float)
+    imputed = 0
+    if rule == "person_mean":
+        for construct_items in model.values():
+            block = out[list(construct_items)]
+            answered = block.notna().sum(axis=1)
+            fill = block.mean(axis=1).where(answered >= min_items_answered)
+            holes = block.isna() & fill.notna().to_numpy()[:, None]
+            imputed += int(holes.to_numpy().sum())
+            out[list(construct_items)] = block.T.fillna(fill).T
+    required = [*items, *also_required]
+    complete = out[required].notna().all(axis=1)
+    per_variable = {c: int(out[c].isna().sum()) for c in required if out[c].isna().any()}
+    kept = out[complete].reset_index(drop=True)
+    report = {
+        "rule": rule,
+        "min_items_answered": min_items_answered if rule == "person_mean" else None,
+        "n_before": len(frame),
+        "n_after": len(kept),
+        "n_dropped": int((~complete).sum()),
+        "cells_imputed": imputed,
+        "missing_after_imputation_by_variable": dict(sorted(per_variable.items())),
+    }
+    return AnalysisSample(frame=kept, report=report)
+
+
+def construct_scores(frame: pd.DataFrame, model: MeasurementModel) -> pd.DataFrame:
+    """Mean of each construct's items (reverse-worded items already reversed in the release)."""
+    return pd.DataFrame(
+        {
+            construct: frame[list(items)].astype(float).mean(axis=1)
+            for construct, items in model.items()
+        }
+    )
+
+
+def flag_duplicates(frame: pd.DataFrame, cb: Codebook) -> pd.Series:
+    """The former duplicate-submission rule: every answer column compared as text."""
+    return frame[cb.answer_columns].astype("string").fillna("<NA>").duplicated(keep="first")
+
+
+def _flag_attention(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
+    failed = pd.Series(False, index=frame.index)
+    for check in cb.attention_checks:
+        answer = frame[check.name]
+        wrong = answer.ne(check.expected_code).fillna(False).astype(bool)
+        missing = answer.isna() if rule.get("missing_counts_as_failure", True) else False
+        failed |= wrong | missing
+    return failed
+
+
+def _flag_speeders(frame: pd.DataFrame, rule: dict[str, Any]) -> pd.Series:
+    return frame["duration_s"] < float(rule["seconds"])
+
+
+def _flag_straight_lining(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
+    items = [v.name for v in cb.likert_items]
+    return modal_share(frame, items).ge(float(rule["min_modal_share"])).fillna(False)
+
+
+def _flag_nonresponse(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
+    items = [v.name for v in cb.likert_items]
+    return frame[items].isna().mean(axis=1) > float(rule["max_missing_share"])
+
+
+def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any]) -> CleanedSurvey:
+    """Apply the configured exclusion rules in order and count the participant flow."""
+    frame = responses.sort_values("submission_no", kind="stable").reset_index(drop=True)
+    flags = pd.DataFrame({"submission_no": frame["submission_no"]})
+    flow = [
+        {
+            "step": "received",
+            "rule": "Submissions in the export",
+            "applied": True,
+            "excluded": 0,
+            "remaining": len(frame),
+        }
+    ]
+    kept = pd.Series(True, index=frame.index)
+    for name in EXCLUSION_ORDER:
+        rule = rules.get(name, {"enabled": False})
+        applied = bool(rule.get("enabled", False))
+        current = frame[kept]
+        if not applied:
+            hit = pd.Series(False, index=current.index)
+        elif name == "duplicates":
+            hit = flag_duplicates(current, cb)
+        elif name == "attention_check":
+            hit = _flag_attention(current, cb, rule)
+        elif name == "min_duration":
+            hit = _flag_speeders(current, rule)
+        elif name == "straight_lining":
+            hit = _flag_straight_lining(current, cb, rule)
+        else:
+            hit = _flag_nonresponse(current, cb, rule)
+        flags[name] = False
+        flags.loc[hit[hit].index, name] = True
+        kept.loc[hit[hit].index] = False
+        flow.append(
+            {
+                "step": name,
+                "rule": RULE_LABELS[name],
+                "applied": applied,
+                "excluded": int(hit.sum()),
+                "remaining": int(kept.sum()),
+            }
+        )
+    flow.append(
+        {
+            "step": "analysed",
+            "rule": "Respondents analysed",
+            "applied": True,
+            "excluded": 0,
+            "remaining": int(kept.sum()),
+        }
+    )
+    analysis = _analysis_frame(frame[kept].reset_index(drop=True), cb)
+    return CleanedSurvey(analysis=analysis, flow=pd.DataFrame(flow), flags=flags)
+
+
+def reverse_code(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """Reverse-worded items turned round, so that a high code means the same on every item."""
+    out = frame.copy()
+    for var in cb.likert_items:
+        if var.reverse:
+            lo, hi = var.valid_range  # type: ignore[misc]
+            out[var.name] = (lo + hi) - out[var.name]
+    return out
+
+
+def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """The released data set: no submission numbers, times, channels or free text."""
+    group = cb.respondent_group
+    code_to_id = {o.code: o.id for o in group.options}
+    group_sector = cb.group_sector()
+    frame = reverse_code(kept, cb)
+    out = pd.DataFrame({"respondent_id": [f"R{i + 1:03d}" for i in range(len(frame))]})
+    out["resp_group"] = frame[group.name].map(code_to_id).astype("string")
+    out["sector"] = out["resp_group"].map(group_sector).astype("string")
+    government = {s.id: s.government for s in cb.sectors}
+    out["government"] = out["sector"].map(government).astype("boolean")
+    for var in cb.demographics:
+        out[var.name] = frame[var.name].astype("Int64")
+    for var in cb.likert_items:
+        out[var.name] = frame[var.name].astype("Int64")
+    out["satisfaction"] = frame["satisfaction"].astype("Int64")
+    return out
