@@ -247,6 +247,7 @@ class MLModel:
                     raise AnalysisError(f"ML model: covariance {a} ~~ {b} mixes items and inner")
         self.rows = rows
         self.lower = np.array(lower)
+        self._variances = np.flatnonzero(self.lower == 0.0)
         self.n_free = len(lower)
         self._index()
 
@@ -491,9 +492,21 @@ class MLModel:
         if not math.isfinite(self.discrepancy(x0, s, logdet_s)) and start is not None:
             x0 = np.maximum(self.start(s), self.lower)
         solution = self._newton(x0, s, logdet_s, min(max_iter, NEWTON_ITER))
-        if solution.converged:
+        if solution.converged and not np.any(solution.x[self._variances] <= 0.0):
             return solution
-        fallback = self._lbfgsb(solution.x, s, logdet_s, max_iter)
+        if solution.converged:  # a variance on its bound: a poorer optimum is possible there
+            other = self._lbfgsb(x0, s, logdet_s, max_iter)
+            if other.converged and other.f < solution.f - 1e-10 * (1.0 + abs(solution.f)):
+                polished = self._newton(other.x, s, logdet_s, min(max_iter, NEWTON_ITER))
+                return polished if polished.converged and polished.f <= other.f else other
+            return solution
+        # Where Newton stalled may be a poor basin (a factor variance pinned at zero): L-BFGS-B
+        # starts again from the start values as well as from there, and the lower F wins.
+        tries = [self._lbfgsb(x0, s, logdet_s, max_iter)]
+        if not np.array_equal(solution.x, x0):
+            tries.append(self._lbfgsb(solution.x, s, logdet_s, max_iter))
+        finite = [t for t in tries if math.isfinite(t.f)] or tries
+        fallback = min(finite, key=lambda t: (not t.converged, t.f))
         if fallback.converged:
             # polish: Newton from L-BFGS-B's point reaches the optimum to STEP_TOL
             polished = self._newton(fallback.x, s, logdet_s, min(max_iter, NEWTON_ITER))
