@@ -80,7 +80,10 @@ def build_loop(cores: str) -> None:
         work = Path(tmp)
         for name in COPIED:
             src = ROOT / name
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name, symlinks=True)
+            if src.is_dir():
+                shutil.copytree(src, work / name, symlinks=True)
+            else:
+                shutil.copy2(src, work / name)
         wall, cpu, log = _run(snakemake, work)
         jobs = _rules_run(log)
         print(f"cold build       {wall:7.1f} s  ({cpu:.0f} CPU-s, {sum(jobs.values())} jobs)")
