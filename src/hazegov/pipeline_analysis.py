@@ -797,24 +797,38 @@ def run_measurement_invariance(
     min_cell_count: int,
 ) -> None:
     """Configural, metric and scalar invariance across two respondent sectors."""
+    from hazegov.analysis._common import AnalysisError
     from hazegov.analysis.invariance import measurement_invariance
 
     frame, _cb, synthetic, model, _ = _load_measurement(sample, codebook)
-    result = measurement_invariance(frame, model, group)
+    counts = frame[group].value_counts().sort_index(ascending=False)
+    # The group sizes add up to the published n: complementary suppression against it.
+    sizes = suppress(counts.astype(int).tolist(), min_cell_count, [range(len(counts))])
+    group_sizes = ", ".join(
+        f"{_group_label(group, k)} {v}" for k, v in zip(counts.index, sizes.display(), strict=True)
+    )
+    try:
+        result = measurement_invariance(frame, model, group)
+    except AnalysisError as exc:
+        # Too few cases in a group (e.g. under listwise deletion) or no convergence: the paper
+        # says the models could not be estimated and why, instead of the build stopping.
+        _invariance_not_estimable(
+            str(exc), group, len(counts), group_sizes, synthetic,
+            table_csv, summary_out, variables_out, table_out,
+        )  # fmt: skip
+        return
     table = result.table
     write_csv(suppress_columns(table, ["n"], min_cell_count), table_csv)
     write_json(
         {
             "data_source": "synthetic" if synthetic else "real",
             "group": group,
+            "status": "estimated",
             "warnings": list(result.warnings),
         },
         summary_out,
     )
     rows = table.set_index("model")
-    counts = frame[group].value_counts().sort_index(ascending=False)
-    # The group sizes add up to the published n: complementary suppression against it.
-    sizes = suppress(counts.astype(int).tolist(), min_cell_count, [range(len(counts))])
 
     def holds(level: str) -> bool:
         # Chen (2007): a drop in CFI of at most .010 with a rise in RMSEA of at most .015
@@ -831,11 +845,9 @@ def run_measurement_invariance(
     variables = {
         "group": group,
         "n_groups": len(counts),
-        "group_sizes": ", ".join(
-            f"{_group_label(group, k)} {v}"
-            for k, v in zip(counts.index, sizes.display(), strict=True)
-        ),
+        "group_sizes": group_sizes,
         "highest_level": highest,
+        "estimated": True,
     }
     for level in ("configural", "metric", "scalar"):
         r = rows.loc[level]
@@ -853,6 +865,11 @@ def run_measurement_invariance(
                 "delta_df": int(r["delta_df"]),
                 "delta_p": fmt_p_op(r["delta_p_value"]),
             }
+    variables["verdict"] = (
+        f"invariance holds up to the {highest} level: from the configural to the metric model "
+        f"ΔCFI = {variables['metric']['delta_cfi']}, from the metric to the scalar model "
+        f"ΔCFI = {variables['scalar']['delta_cfi']}"
+    )
     write_variables({"invariance": variables}, variables_out, rule="measurement_invariance")
     shown = table.assign(
         label=table["model"].str.capitalize(),
@@ -884,6 +901,56 @@ def run_measurement_invariance(
             synthetic=synthetic,
             note="Each model is compared with the one above it. A level is taken to hold when CFI "
             "drops by at most .010 and RMSEA rises by at most .015 [@chen2007].",
+        ),
+    )
+
+
+def _invariance_not_estimable(
+    reason: str,
+    group: str,
+    n_groups: int,
+    group_sizes: str,
+    synthetic: bool,
+    table_csv: str | Path,
+    summary_out: str | Path,
+    variables_out: str | Path,
+    table_out: str | Path,
+) -> None:
+    """The outputs of an invariance analysis the data cannot support, with the reason."""
+    write_csv(
+        pd.DataFrame({"model": ["configural", "metric", "scalar"], "status": "not estimable"}),
+        table_csv,
+    )
+    source = "synthetic" if synthetic else "real"
+    write_json(
+        {"data_source": source, "group": group, "status": "not estimable", "reason": reason},
+        summary_out,
+    )
+    verdict = f"the models could not be estimated ({reason})"
+    write_variables(
+        {
+            "invariance": {
+                "group": group,
+                "n_groups": n_groups,
+                "group_sizes": group_sizes,
+                "estimated": False,
+                "highest_level": "none",
+                "verdict": verdict,
+            }
+        },
+        variables_out,
+        rule="measurement_invariance",
+    )
+    shown = pd.DataFrame({"label": ["Configural", "Metric", "Scalar"], "status": "not estimable"})
+    write_text(
+        table_out,
+        pipe_table(
+            shown,
+            [Column("label", "Model", align="left"), Column("status", "Result", align="left")],
+            caption="Measurement invariance across government and non-government respondents",
+            label="tbl-invariance",
+            synthetic=synthetic,
+            note=f"No model was estimated: {reason}.",
         ),
     )
 
