@@ -100,6 +100,28 @@ def test_results_do_not_depend_on_how_replications_are_batched(model, codebook, 
     assert together.groupby("replication")["value"].first().nunique() == 3
 
 
+def test_kept_exports_give_the_results_of_fresh_draws(model, codebook, settings, tmp_path):
+    """The ingested export of each replication is kept and reused: the same results whether
+    drawn afresh, kept by a first run, or read back by a second run with other exclusions."""
+    fresh = sim.run_replications(model, codebook, 100, range(3), 7, settings)
+    cache = tmp_path / "cache"
+    first = sim.run_replications(model, codebook, 100, range(3), 7, settings, cache_dir=cache)
+    kept = sorted(cache.rglob("*.parquet"))
+    assert len(kept) == 3
+    stamps = [p.stat().st_mtime_ns for p in kept]
+    again = sim.run_replications(model, codebook, 100, range(3), 7, settings, cache_dir=cache)
+    pd.testing.assert_frame_equal(fresh, first)
+    pd.testing.assert_frame_equal(fresh, again)
+    assert [p.stat().st_mtime_ns for p in kept] == stamps  # read, not drawn again
+    stricter = {**settings, "exclusions": {**settings["exclusions"]}}
+    stricter["exclusions"]["min_duration"] = {"enabled": True, "seconds": 150.0}
+    from_kept = sim.run_replications(model, codebook, 100, range(3), 7, stricter, cache_dir=cache)
+    pd.testing.assert_frame_equal(
+        from_kept, sim.run_replications(model, codebook, 100, range(3), 7, stricter)
+    )
+    assert len(sorted(cache.rglob("*.parquet"))) == 3  # exclusions do not touch the exports
+
+
 # ------------------------------------------------------------------------------------ targets
 
 

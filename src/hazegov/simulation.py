@@ -39,9 +39,11 @@ replication's result does not depend on which job ran it or with which others.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
+import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -179,28 +181,57 @@ def _single_thread() -> Any:
 # --------------------------------------------------------------------------------- estimation
 
 
-def _ols(frame: pd.DataFrame, cb: Codebook, s: Settings, ci: float | None = None) -> Any:
-    from hazegov.analysis.regression import ols_hc3
+def _ols_terms(frame: pd.DataFrame, cb: Codebook, s: Settings) -> dict[str, tuple[float, ...]]:
+    """(b, HC3 SE, CI low, CI high, p) of every single-column term of the study's regression.
 
-    reference = {"sector": cb.sectors[0].id} if "sector" in s.categorical else None
-    return ols_hc3(
+    The study's design (:func:`hazegov.analysis.regression.build_design`) fitted by the lean
+    estimator of the multiverse (:func:`hazegov.multiverse.ols_hc3_fit`, the same numbers as
+    ``ols_hc3`` to rounding): a replication needs the coefficients, not the VIFs and
+    standardized betas the paper's table computes.
+    """
+    from hazegov.multiverse import build_design, ols_hc3_fit
+
+    reference = {"sector": cb.sectors[0].id} if "sector" in s.categorical else {}
+    design = build_design(
         frame,
         SCORE + s.outcome,
-        [SCORE + p for p in s.predictors],
-        controls=list(s.controls),
-        categorical=list(s.categorical),
-        reference=reference,
-        ci=s.confidence if ci is None else ci,
+        [SCORE + p for p in s.predictors] + list(s.controls),
+        list(s.categorical),
+        reference,
+        what=f"ols_hc3({SCORE + s.outcome!r})",
     )
+    fit = ols_hc3_fit(design, s.confidence, what=f"ols_hc3({SCORE + s.outcome!r})")
+    columns = list(fit["columns"])
+    by_term: dict[str, list[int]] = {}
+    for k, column in enumerate(columns):
+        by_term.setdefault(column.split("[T.", 1)[0], []).append(k)
+    return {
+        term: tuple(float(fit[key][ks[0]]) for key in ("b", "se", "ci_low", "ci_high", "p"))
+        if len(ks) == 1
+        else ()
+        for term, ks in by_term.items()
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _structure(model: tuple[tuple[str, tuple[str, ...]], ...], paths: tuple[tuple[str, str], ...]):
+    """The path model's structure, built once and fitted to every replication."""
+    from hazegov.analysis.ml import MLModel
+
+    return MLModel(dict(model), list(paths))
 
 
 def _path_model(frame: pd.DataFrame, cb: Codebook, s: Settings) -> Any:
+    """The study's latent path model (as :func:`hazegov.analysis.sem.fit_path_model` fits it,
+    without the fit indices and tables a replication does not use): the fitted model."""
     from hazegov.analysis.sample import measurement_model
-    from hazegov.analysis.sem import fit_path_model
 
     constructs = {c for pair in s.paths for c in pair}
-    model = {c: items for c, items in measurement_model(cb).items() if c in constructs}
-    return fit_path_model(frame, model, list(s.paths), n_boot=0)
+    spec = tuple((c, tuple(items)) for c, items in measurement_model(cb).items() if c in constructs)
+    structure = _structure(spec, tuple(tuple(p) for p in s.paths))
+    items = [i for _, group in spec for i in group]
+    data = frame[items].astype(float).dropna().reset_index(drop=True)
+    return structure.fit(data, what="path model")
 
 
 def _failed(specs: Iterable[EstimateSpec], message: str) -> list[dict[str, Any]]:
@@ -237,22 +268,20 @@ def ols_estimates(frame: pd.DataFrame, cb: Codebook, settings: Settings) -> list
     """The OLS rows: construct slopes and null-effect controls (b, HC3 SE, t interval, p)."""
     specs = [e for e in estimate_specs(settings) if e.model == "ols"]
     try:
-        result = _ols(frame, cb, settings)
+        terms = _ols_terms(frame, cb, settings)
     except (AnalysisError, np.linalg.LinAlgError, ValueError) as exc:
         return _failed(specs, f"OLS failed: {exc}")
-    coefficients = result.coefficients
     rows = []
     for spec in specs:
         term = spec.id.split(".", 1)[1]
         name = SCORE + term if spec.kind == "effect" else term
-        hit = coefficients[coefficients["term"] == name]
-        if len(hit) != 1:
+        values = terms.get(name, ())
+        if len(values) != 5:
             raise ValueError(
-                f"simulation: term {term!r} has {len(hit)} coefficients; a simulated estimate "
+                f"simulation: term {term!r} is not one coefficient; a simulated estimate "
                 "must be a single coefficient (a numeric term or a two-level categorical one)"
             )
-        c = hit.iloc[0]
-        rows.append(_row(spec.id, c["b"], c["se"], c["ci_low"], c["ci_high"], c["p"]))
+        rows.append(_row(spec.id, *values))
     return rows
 
 
@@ -265,7 +294,7 @@ def sem_estimates(frame: pd.DataFrame, cb: Codebook, settings: Settings) -> list
     except (AnalysisError, np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
         return _failed(specs, f"path model failed: {exc}")
     z = float(stats.norm.ppf(0.5 + settings.confidence / 2))
-    paths = result.path_coefficients.set_index(["outcome", "predictor"])
+    paths = result.rows("~").set_index(["lhs", "rhs"])
     rows = []
     for outcome, predictor in settings.paths:
         r = paths.loc[(outcome, predictor)]
@@ -297,25 +326,25 @@ def sem_estimates(frame: pd.DataFrame, cb: Codebook, settings: Settings) -> list
     return rows
 
 
-def draw_analysis_sample(
-    model: PopulationModel,
-    cb: Codebook,
-    n: int,
-    seed: int,
-    settings: Settings,
-    workdir: Path,
+def draw_responses(
+    model: PopulationModel, cb: Codebook, n: int, seed: int, out_of_range: str, workdir: Path
 ) -> pd.DataFrame:
-    """One synthetic export of n submissions, through ingest, exclusions and missing-data rule."""
-    from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.cleaning import apply_exclusions
+    """One synthetic export of n submissions, written as the platform writes it and ingested."""
     from hazegov.ingest import ingest_export
     from hazegov.synthetic import synthesize_export, write_export
 
     table = synthesize_export(_with_seed(model, seed), cb, n)
     path = Path(workdir) / "export.csv"
     write_export(table, path, "csv-utf8")
-    ingested = ingest_export(path, cb, out_of_range=settings.out_of_range)
-    cleaned = apply_exclusions(ingested.responses, cb, dict(settings.exclusions))
+    return ingest_export(path, cb, out_of_range=out_of_range).responses
+
+
+def analysis_sample(responses: pd.DataFrame, cb: Codebook, settings: Settings) -> pd.DataFrame:
+    """The study's exclusion rules and missing-data rule applied to ingested responses."""
+    from hazegov.analysis.sample import build_analysis_sample
+    from hazegov.cleaning import apply_exclusions
+
+    cleaned = apply_exclusions(responses, cb, dict(settings.exclusions))
     sample = build_analysis_sample(
         cleaned.analysis,
         cb,
@@ -325,6 +354,55 @@ def draw_analysis_sample(
     return sample.frame
 
 
+def draw_analysis_sample(
+    model: PopulationModel,
+    cb: Codebook,
+    n: int,
+    seed: int,
+    settings: Settings,
+    workdir: Path,
+) -> pd.DataFrame:
+    """One synthetic export of n submissions, through ingest, exclusions and missing-data rule."""
+    responses = draw_responses(model, cb, n, seed, settings.out_of_range, workdir)
+    return analysis_sample(responses, cb, settings)
+
+
+class _ResponseCache:
+    """The ingested export of each replication, kept between runs under ``directory``.
+
+    Synthesis and ingest depend only on the population model, the codebook, the size, the
+    replication's seed, the out-of-range rule and the code, not on the exclusion rules, the
+    missing-data rule or the models: a changed analysis choice reruns the replications from
+    their ingested exports. Keyed by all of these (:class:`hazegov.result_cache.ResultCache`'s
+    digests), so a kept export is the one a fresh draw would give.
+    """
+
+    def __init__(self, directory: str | Path | None, model: PopulationModel, cb: Codebook) -> None:
+        from hazegov.result_cache import ResultCache
+
+        self.cache = (
+            None
+            if directory is None
+            else ResultCache(directory, [model.path, cb.path], "simulation-responses")
+        )
+
+    def get(self, n: int, seed: int, out_of_range: str, draw: Any) -> pd.DataFrame:
+        if self.cache is None:
+            return draw()
+        key = self.cache.key({"n": n, "seed": str(seed), "out_of_range": out_of_range})
+        path = self.cache.directory / self.cache.namespace / key[:2] / f"{key}.parquet"
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError):
+            pass
+        responses = draw()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        responses.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+        return pd.read_parquet(path)  # as a later run reads it, so both runs see the same frame
+
+
 def run_replications(
     population_model: PopulationModel,
     codebook: Codebook,
@@ -332,21 +410,32 @@ def run_replications(
     replications: Sequence[int],
     seed: int,
     settings: Mapping[str, Any] | Settings,
+    *,
+    cache_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """One row per replication and key estimate (see `REPLICATION_COLUMNS`).
 
     A fit that fails or does not converge gives rows with `converged` False and the reason in
-    `message`; they are counted, not dropped, by `summarise`.
+    `message`; they are counted, not dropped, by `summarise`. With ``cache_dir``, each
+    replication's ingested export is kept there and reused by later runs (``_ResponseCache``).
     """
     s = settings_from(settings)
     rows: list[dict[str, Any]] = []
     log = logging.getLogger("hazegov")
     step = max(1, len(replications) // 10)
+    cache = _ResponseCache(cache_dir, population_model, codebook)
     with _single_thread(), tempfile.TemporaryDirectory(prefix="hazegov-sim-") as tmp:
         for done, replication in enumerate(replications, start=1):
-            frame = draw_analysis_sample(
-                population_model, codebook, n, replication_seed(seed, n, replication), s, Path(tmp)
+            rep_seed = replication_seed(seed, n, replication)
+            responses = cache.get(
+                n,
+                rep_seed,
+                s.out_of_range,
+                lambda rep_seed=rep_seed: draw_responses(
+                    population_model, codebook, n, rep_seed, s.out_of_range, Path(tmp)
+                ),
             )
+            frame = analysis_sample(responses, codebook, s)
             found = ols_estimates(frame, codebook, s) + sem_estimates(frame, codebook, s)
             for row in found:
                 row.update(n=int(n), replication=int(replication), n_analysed=len(frame))
@@ -507,8 +596,12 @@ def exact_path_coefficients(
     constructs = list(dict.fromkeys(c for pair in s.paths for c in pair))
     moments = observed_item_moments(model, cb, constructs, n)
     frame = frame_with_covariance(moments.total, moments.mean, moments.items)
+    from hazegov.analysis.sample import measurement_model
+    from hazegov.analysis.sem import fit_path_model
+
+    spec = {c: items for c, items in measurement_model(cb).items() if c in constructs}
     with _single_thread():
-        result = _path_model(frame, cb, s)
+        result = fit_path_model(frame, spec, list(s.paths), n_boot=0)
     if not result.converged:
         raise AnalysisError(
             "simulation targets: the path model does not converge on the population covariance"
@@ -1062,12 +1155,15 @@ def run_simulation_batch(
     replications: Sequence[int],
     seed: int,
     out: str | Path,
+    cache_dir: str | Path | None = None,
 ) -> None:
     """One job's replications at one sample size (rule simulation_replications)."""
     from hazegov.cleaning import write_parquet
 
     model, cb = _load_model(population_model, codebook)
-    reps = run_replications(model, cb, int(n), list(replications), int(seed), settings)
+    reps = run_replications(
+        model, cb, int(n), list(replications), int(seed), settings, cache_dir=cache_dir
+    )
     failed = reps.loc[~reps["converged"], "message"].value_counts()
     log.info(
         "n = %d, replications %d to %d: %d estimates, %d failed",

@@ -33,6 +33,8 @@ rule simulation_replications:
         settings=simulation_settings(),
         replications=simulation_batch_replications,
         seed=SIMULATION["seed"],
+        # each replication's ingested export, reused when only analysis choices change
+        cache="results/cache/simulation",
     log:
         "logs/simulation/replications_n{n}_b{batch}.log",
     conda:

@@ -10,4 +10,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         replications=list(snakemake.params.replications),  # noqa: F821
         seed=int(snakemake.params.seed),  # noqa: F821
         out=snakemake.output.replications,  # noqa: F821
+        cache_dir=snakemake.params.cache,  # noqa: F821
     )

@@ -32,6 +32,10 @@ def numeric_items(frame: pd.DataFrame, items: Sequence[str], *, what: str) -> pd
     if missing:
         raise AnalysisError(f"{what}: columns not in the data: {missing}")
     out = frame.loc[:, list(items)]
+    if all(
+        pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in out.dtypes
+    ):
+        return out.astype(float)  # already numeric: to_numeric would change nothing
     try:
         return out.apply(pd.to_numeric, errors="raise").astype(float)
     except (TypeError, ValueError) as exc:
