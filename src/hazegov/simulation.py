@@ -1001,9 +1001,16 @@ def simulation_variables(
     nulls = at[at["kind"] == "no_effect"]
     if len(nulls):
         name = str(nulls.index[0])
+        term = name.split(".", 1)[1].replace("_", " ")
+        rejection = _pct(nulls.loc[name, "power"])
         out["no_effect"] = {
-            "term": name.split(".", 1)[1].replace("_", " "),
-            "rejection": _pct(nulls.loc[name, "power"]),
+            "sentence": f"The test of {term}, which has no effect in the population, rejects at "
+            f"the {out['alpha']} level in {rejection} percent of the replications.",
+        }
+    else:
+        out["no_effect"] = {
+            "sentence": "No control of the regression is one without an effect in the "
+            "population, so the rate of false rejections is not checked here."
         }
     ols = [e for e in effects.index if at.loc[e, "kind"] == "effect"]
     if ols:

@@ -186,7 +186,10 @@ def simulation_settings():
         "exclusions": config["exclusions"],
         "out_of_range": config["survey"]["out_of_range"],
         "confidence": SIMULATION["confidence"],
-        "null_effects": SIMULATION["null_effects"],
+        # a control dropped from the regression drops out of the type I error check too
+        "null_effects": [
+            t for t in SIMULATION["null_effects"] if t in analysis["regression"]["controls"]
+        ],
     }
 
 
