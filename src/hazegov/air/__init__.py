@@ -1,72 +1,51 @@
 """Air-quality strand: real hourly PM2.5 of Beijing and the official annual series.
 
-Public API: the two workflow stages, and the building blocks they are made of.
+Public API: the two workflow stages, and the building blocks they are made of, each loaded
+from its submodule when first used.
 """
 
 from __future__ import annotations
 
-from hazegov.air.aggregate import (
-    Completeness,
-    annual_means,
-    city_wide_daily,
-    daily_means,
-    monthly_means,
-)
-from hazegov.air.models import (
-    ModelFit,
-    PolicyPeriods,
-    fit_its_daily,
-    fit_its_monthly,
-    fit_trend,
-    newey_west_lags,
-    percent,
-    policy_periods,
-)
-from hazegov.air.official import OfficialSeries, load_official, official_summary
-from hazegov.air.reader import (
-    TIDY_COLUMNS,
-    read_station_file,
-    read_stations,
-    sha256_of,
-    verify_sha256,
-)
-from hazegov.air.settings import (
-    CITY_WIDE,
-    AirSettings,
-    StationFile,
-    load_air_settings,
-    load_station_files,
-)
-from hazegov.air.stage import TABLES, run_air_quality_analysis, run_air_quality_data
+# Names of the public API and the submodule each lives in; imported on first use, so that
+# `hazegov.air.settings` (read at every Snakemake start) does not pull in the statistics.
+_WHERE = {
+    "AirSettings": "settings",
+    "CITY_WIDE": "settings",
+    "Completeness": "aggregate",
+    "ModelFit": "models",
+    "OfficialSeries": "official",
+    "PolicyPeriods": "models",
+    "StationFile": "settings",
+    "TABLES": "stage",
+    "TIDY_COLUMNS": "reader",
+    "annual_means": "aggregate",
+    "city_wide_daily": "aggregate",
+    "daily_means": "aggregate",
+    "fit_its_daily": "models",
+    "fit_its_monthly": "models",
+    "fit_trend": "models",
+    "load_air_settings": "settings",
+    "load_official": "official",
+    "load_station_files": "settings",
+    "monthly_means": "aggregate",
+    "newey_west_lags": "models",
+    "official_summary": "official",
+    "percent": "models",
+    "policy_periods": "models",
+    "read_station_file": "reader",
+    "read_stations": "reader",
+    "run_air_quality_analysis": "stage",
+    "run_air_quality_data": "stage",
+    "sha256_of": "reader",
+    "verify_sha256": "reader",
+}
 
-__all__ = [
-    "CITY_WIDE",
-    "TABLES",
-    "TIDY_COLUMNS",
-    "AirSettings",
-    "Completeness",
-    "ModelFit",
-    "OfficialSeries",
-    "PolicyPeriods",
-    "StationFile",
-    "annual_means",
-    "city_wide_daily",
-    "daily_means",
-    "fit_its_daily",
-    "fit_its_monthly",
-    "fit_trend",
-    "load_air_settings",
-    "load_official",
-    "load_station_files",
-    "monthly_means",
-    "newey_west_lags",
-    "official_summary",
-    "percent",
-    "policy_periods",
-    "read_station_file",
-    "read_stations",
-    "run_air_quality_analysis",
-    "run_air_quality_data",
-    "sha256_of",
-    "verify_sha256",
-]
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'hazegov.air' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"hazegov.air.{_WHERE[name]}"), name)
