@@ -1390,6 +1390,19 @@ def group_settings(config: Mapping[str, Any], variant_ids: Sequence[str]) -> lis
     settings = config["multiverse"]
     variants = {v.id: v for v in sample_variants(settings)}
     specs = specification_grid(settings)
+    # Keys in a fixed order: Snakemake compares params as written, and a config file given
+    # with --configfile reorders the keys it overrides without changing any value.
+    return json.loads(
+        json.dumps(_group_settings(config, variant_ids, variants, specs), sort_keys=True)
+    )
+
+
+def _group_settings(
+    config: Mapping[str, Any],
+    variant_ids: Sequence[str],
+    variants: Mapping[str, SampleVariant],
+    specs: Sequence[Specification],
+) -> list[dict[str, Any]]:
     return [
         {
             "sample": vid,

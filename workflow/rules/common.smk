@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -176,7 +177,7 @@ def simulation_settings():
     """The study's analysis choices that every replication repeats (nothing else, so that
     changing e.g. the number of bootstrap draws does not rerun the simulation)."""
     analysis = config["analysis"]
-    return {
+    settings = {
         "regression": analysis["regression"],
         "path_model": {
             "paths": analysis["path_model"]["paths"],
@@ -191,6 +192,9 @@ def simulation_settings():
             t for t in SIMULATION["null_effects"] if t in analysis["regression"]["controls"]
         ],
     }
+    # keys in a fixed order: a --configfile reorders the keys it overrides, which Snakemake
+    # would take for changed params
+    return json.loads(json.dumps(settings, sort_keys=True))
 
 
 def simulation_batches():
