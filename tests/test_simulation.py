@@ -100,26 +100,62 @@ def test_results_do_not_depend_on_how_replications_are_batched(model, codebook, 
     assert together.groupby("replication")["value"].first().nunique() == 3
 
 
-def test_kept_exports_give_the_results_of_fresh_draws(model, codebook, settings, tmp_path):
-    """The ingested export of each replication is kept and reused: the same results whether
-    drawn afresh, kept by a first run, or read back by a second run with other exclusions."""
+def _kept(cache, kind):
+    return sorted((cache / f"simulation-{kind}").rglob("*.*"))
+
+
+def test_kept_replications_give_the_results_of_fresh_draws(model, codebook, settings, tmp_path):
+    """Exports, samples and model rows are kept and reused: the same results whether computed
+    afresh, kept by a first run, or read back by later runs with other choices; a changed
+    choice recomputes only what depends on it."""
     fresh = sim.run_replications(model, codebook, 100, range(3), 7, settings)
     cache = tmp_path / "cache"
     first = sim.run_replications(model, codebook, 100, range(3), 7, settings, cache_dir=cache)
-    kept = sorted(cache.rglob("*.parquet"))
-    assert len(kept) == 3
+    assert [len(_kept(cache, k)) for k in ("responses", "samples", "ols", "sem")] == [3] * 4
+    kept = sorted(cache.rglob("*.*"))
     stamps = [p.stat().st_mtime_ns for p in kept]
     again = sim.run_replications(model, codebook, 100, range(3), 7, settings, cache_dir=cache)
     pd.testing.assert_frame_equal(fresh, first)
     pd.testing.assert_frame_equal(fresh, again)
-    assert [p.stat().st_mtime_ns for p in kept] == stamps  # read, not drawn again
+    assert [p.stat().st_mtime_ns for p in kept] == stamps  # read, not computed again
+
+    # a minimum time that excludes nobody new: new pointers to the same samples, no refit
     stricter = {**settings, "exclusions": {**settings["exclusions"]}}
-    stricter["exclusions"]["min_duration"] = {"enabled": True, "seconds": 150.0}
+    stricter["exclusions"]["min_duration"] = {"enabled": True, "seconds": 100.5}
     from_kept = sim.run_replications(model, codebook, 100, range(3), 7, stricter, cache_dir=cache)
     pd.testing.assert_frame_equal(
         from_kept, sim.run_replications(model, codebook, 100, range(3), 7, stricter)
     )
-    assert len(sorted(cache.rglob("*.parquet"))) == 3  # exclusions do not touch the exports
+    pd.testing.assert_frame_equal(from_kept, fresh)
+    assert [len(_kept(cache, k)) for k in ("responses", "samples", "ols", "sem")] == [3] * 4
+    assert len(_kept(cache, "sample-of")) == 6
+
+    # other controls: the samples and the path model's rows are reused, the regression refitted
+    controls = {**settings, "regression": {**settings["regression"]}, "null_effects": []}
+    controls["regression"]["controls"] = ["sector"]
+    from_kept = sim.run_replications(model, codebook, 100, range(3), 7, controls, cache_dir=cache)
+    pd.testing.assert_frame_equal(
+        from_kept, sim.run_replications(model, codebook, 100, range(3), 7, controls)
+    )
+    assert [len(_kept(cache, k)) for k in ("responses", "samples", "ols", "sem")] == [3, 3, 6, 3]
+
+
+def test_frame_digest_tells_samples_apart_and_survives_parquet(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "a": pd.array([1, None, 3], dtype="Int64"),
+            "b": pd.array(["x", None, "z"], dtype="string"),
+            "c": [0.1, np.nan, 2.0],
+        }
+    )
+    frame.to_parquet(tmp_path / "f.parquet", index=False)
+    assert sim.frame_digest(pd.read_parquet(tmp_path / "f.parquet")) == sim.frame_digest(frame)
+    changed = frame.copy()
+    changed.loc[2, "c"] = 2.0000000001
+    renamed = frame.rename(columns={"c": "d"})
+    retyped = frame.astype({"a": "float64"})
+    digests = {sim.frame_digest(f) for f in (frame, changed, renamed, retyped, frame.iloc[:2])}
+    assert len(digests) == 5
 
 
 # ------------------------------------------------------------------------------------ targets

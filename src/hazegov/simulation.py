@@ -40,6 +40,7 @@ replication's result does not depend on which job ran it or with which others.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import logging
 import math
@@ -367,40 +368,172 @@ def draw_analysis_sample(
     return analysis_sample(responses, cb, settings)
 
 
-class _ResponseCache:
-    """The ingested export of each replication, kept between runs under ``directory``.
+def _sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
+    """What one replication's analysis sample depends on (besides model, codebook and code)."""
+    return {
+        "n": int(n),
+        "seed": str(seed),
+        "out_of_range": s.out_of_range,
+        "exclusions": dict(s.exclusions),
+        "missing_rule": s.missing_rule,
+        "min_items_answered": s.min_items_answered,
+    }
 
-    Synthesis and ingest depend only on the population model, the codebook, the size, the
-    replication's seed, the out-of-range rule and the code, not on the exclusion rules, the
-    missing-data rule or the models: a changed analysis choice reruns the replications from
-    their ingested exports. Keyed by all of these (:class:`hazegov.result_cache.ResultCache`'s
-    digests), so a kept export is the one a fresh draw would give.
+
+def _model_settings(s: Settings) -> dict[str, dict[str, Any]]:
+    """What each model's rows depend on beyond the analysis sample."""
+    return {
+        "ols": {
+            "outcome": s.outcome,
+            "predictors": list(s.predictors),
+            "controls": list(s.controls),
+            "categorical": list(s.categorical),
+            "null_effects": list(s.null_effects),
+            "confidence": s.confidence,
+        },
+        "sem": {
+            "paths": [list(p) for p in s.paths],
+            "indirect": [list(c) for c in s.indirect],
+            "confidence": s.confidence,
+        },
+    }
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """sha256 of a frame's column names, dtypes and values (row order included).
+
+    Two analysis samples with the same digest give the same fits, whatever settings made them.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"x": [1, 2]})
+    >>> frame_digest(a) == frame_digest(a.copy()) != frame_digest(a.iloc[::-1])
+    True
+    """
+    digest = hashlib.sha256()
+    for name, column in frame.items():
+        digest.update(f"{name}\0{column.dtype}\0".encode())
+        digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+    digest.update(f"{len(frame)}".encode())
+    return digest.hexdigest()
+
+
+class _ReplicationCache:
+    """Each replication's ingested export, analysis sample and model rows, kept between runs.
+
+    The export is keyed by what synthesis and ingest depend on (population model, codebook,
+    size, seed, out-of-range rule and the code: :class:`hazegov.result_cache.ResultCache`), so
+    it survives any change of the analysis choices. The analysis sample is stored under its
+    own content (:func:`frame_digest`), with the exclusion and missing-data settings that made
+    it pointing to it; a model's rows are keyed by the sample's content and the model's
+    settings. A changed choice therefore refits only the replications whose sample it changed,
+    and only the models it concerns: a stricter minimum completion time that excludes nobody
+    new refits nothing, a changed set of controls refits only the regression. What is computed
+    is stored first and read back, so a run with and one without kept items see the same
+    values. Without a directory nothing is kept.
     """
 
     def __init__(self, directory: str | Path | None, model: PopulationModel, cb: Codebook) -> None:
         from hazegov.result_cache import ResultCache
 
-        self.cache = (
+        self.caches = (
             None
             if directory is None
-            else ResultCache(directory, [model.path, cb.path], "simulation-responses")
+            else {
+                kind: ResultCache(directory, [model.path, cb.path], f"simulation-{kind}")
+                for kind in ("responses", "samples", "sample-of", "ols", "sem")
+            }
         )
 
-    def get(self, n: int, seed: int, out_of_range: str, draw: Any) -> pd.DataFrame:
-        if self.cache is None:
+    def _parquet(self, kind: str, key: str) -> Path:
+        cache = self.caches[kind]  # type: ignore[index]
+        return cache.directory / cache.namespace / key[:2] / f"{key}.parquet"
+
+    @staticmethod
+    def _store(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, path)
+        return pd.read_parquet(path)
+
+    def responses(self, n: int, seed: int, out_of_range: str, draw: Any) -> pd.DataFrame:
+        """The ingested export (synthesis and ingest depend on none of the analysis choices)."""
+        if self.caches is None:
             return draw()
-        key = self.cache.key({"n": n, "seed": str(seed), "out_of_range": out_of_range})
-        path = self.cache.directory / self.cache.namespace / key[:2] / f"{key}.parquet"
+        path = self._parquet(
+            "responses",
+            self.caches["responses"].key({"n": n, "seed": str(seed), "out_of_range": out_of_range}),
+        )
         try:
             return pd.read_parquet(path)
         except (OSError, ValueError):
-            pass
-        responses = draw()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        responses.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-        return pd.read_parquet(path)  # as a later run reads it, so both runs see the same frame
+            return self._store(draw(), path)
+
+    def sample(self, settings: Mapping[str, Any], build: Any) -> tuple[str, Any]:
+        """The digest of the sample `settings` give, and a function returning the sample."""
+        if self.caches is None:
+            frame = build()
+            return frame_digest(frame), lambda: frame
+        pointer = self.caches["sample-of"]
+        key = pointer.key(settings)
+        record = pointer.get(key)
+        if record is not None and self._parquet("samples", record["digest"]).is_file():
+            path = self._parquet("samples", record["digest"])
+            return record["digest"], functools.cache(lambda: pd.read_parquet(path))
+        fresh = build()
+        digest = frame_digest(fresh)
+        frame = self._store(fresh, self._parquet("samples", digest))
+        pointer.put(key, {"digest": digest})
+        return digest, lambda: frame
+
+    def rows(self, kind: str, digest: str, settings: Mapping[str, Any], fit: Any) -> list[dict]:
+        """A model's rows on the sample with `digest`: kept, or `fit()`ted and kept."""
+        if self.caches is None:
+            return fit()
+        cache = self.caches[kind]
+        key = cache.key({"sample": digest, "model": dict(settings)})
+        record = cache.get(key)
+        if record is None:
+            record = cache.put(key, {"rows": fit()})
+        return record["rows"]
+
+
+def _replication_rows(
+    cache: _ReplicationCache,
+    model: PopulationModel,
+    cb: Codebook,
+    n: int,
+    rep_seed: int,
+    s: Settings,
+    workdir: Path,
+) -> list[dict[str, Any]]:
+    """One replication's rows: OLS, then path model, each with the number analysed."""
+
+    def build() -> pd.DataFrame:
+        responses = cache.responses(
+            n,
+            rep_seed,
+            s.out_of_range,
+            lambda: draw_responses(model, cb, n, rep_seed, s.out_of_range, workdir),
+        )
+        return analysis_sample(responses, cb, s)
+
+    digest, sample = cache.sample(_sample_settings(n, rep_seed, s), build)
+    fits = {"ols": ols_estimates, "sem": sem_estimates}
+    found = []
+    for kind, settings in _model_settings(s).items():
+        rows = cache.rows(
+            kind,
+            digest,
+            settings,
+            lambda fit=fits[kind]: [
+                {**row, "n_analysed": len(sample())} for row in fit(sample(), cb, s)
+            ],
+        )
+        found += rows
+    return found
 
 
 def run_replications(
@@ -417,28 +550,20 @@ def run_replications(
 
     A fit that fails or does not converge gives rows with `converged` False and the reason in
     `message`; they are counted, not dropped, by `summarise`. With ``cache_dir``, each
-    replication's ingested export is kept there and reused by later runs (``_ResponseCache``).
+    replication's ingested export, analysis sample and model rows are kept there and reused
+    by later runs whose settings they do not depend on (``_ReplicationCache``).
     """
     s = settings_from(settings)
     rows: list[dict[str, Any]] = []
     log = logging.getLogger("hazegov")
     step = max(1, len(replications) // 10)
-    cache = _ResponseCache(cache_dir, population_model, codebook)
+    cache = _ReplicationCache(cache_dir, population_model, codebook)
     with _single_thread(), tempfile.TemporaryDirectory(prefix="hazegov-sim-") as tmp:
         for done, replication in enumerate(replications, start=1):
             rep_seed = replication_seed(seed, n, replication)
-            responses = cache.get(
-                n,
-                rep_seed,
-                s.out_of_range,
-                lambda rep_seed=rep_seed: draw_responses(
-                    population_model, codebook, n, rep_seed, s.out_of_range, Path(tmp)
-                ),
-            )
-            frame = analysis_sample(responses, codebook, s)
-            found = ols_estimates(frame, codebook, s) + sem_estimates(frame, codebook, s)
+            found = _replication_rows(cache, population_model, codebook, n, rep_seed, s, Path(tmp))
             for row in found:
-                row.update(n=int(n), replication=int(replication), n_analysed=len(frame))
+                row.update(n=int(n), replication=int(replication))
             rows += found
             if done % step == 0 or done == len(replications):
                 log.info("n = %d: %d of %d replications done", n, done, len(replications))
