@@ -17,6 +17,8 @@ rule multiverse_group:
         cache=MULTIVERSE_CACHE,
     wildcard_constraints:
         group=r"g\d+",
+    # the breadth of the study, scheduled after the jobs on the paper's own path
+    priority: -1
     log:
         "logs/multiverse/groups/{group}.log",
     conda:

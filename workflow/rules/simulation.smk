@@ -11,6 +11,8 @@ rule simulation_truth:
         sizes=SIMULATION["sizes"],
         check_draw=SIMULATION["check_draw"],
         seed=SIMULATION["seed"],
+    # the breadth of the study, scheduled after the jobs on the paper's own path
+    priority: -1
     log:
         "logs/simulation_truth.log",
     conda:
@@ -35,6 +37,8 @@ rule simulation_replications:
         seed=SIMULATION["seed"],
         # each replication's ingested export, reused when only analysis choices change
         cache="results/cache/simulation",
+    # the breadth of the study, scheduled after the jobs on the paper's own path
+    priority: -1
     log:
         "logs/simulation/replications_n{n}_b{batch}.log",
     conda:
