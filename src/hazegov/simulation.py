@@ -105,7 +105,11 @@ class Settings:
 
 def settings_from(settings: Mapping[str, Any] | Settings) -> Settings:
     """Settings from the workflow's mapping: regression, path_model, missing_data, exclusions,
-    out_of_range, confidence and null_effects (controls with no effect in the population)."""
+    out_of_range, confidence and null_effects (controls with no effect in the population).
+
+    The population targets and the large-draw check analyse clean respondents, so they are
+    given no exclusions (none are applied).
+    """
     if isinstance(settings, Settings):
         return settings
     reg = settings["regression"]
@@ -126,7 +130,7 @@ def settings_from(settings: Mapping[str, Any] | Settings) -> Settings:
         indirect=tuple(tuple(c) for c in settings["path_model"].get("indirect", ())),
         missing_rule=str(settings["missing_data"]["rule"]),
         min_items_answered=int(settings["missing_data"].get("min_items_answered", 3)),
-        exclusions=dict(settings["exclusions"]),
+        exclusions=dict(settings.get("exclusions", {})),
         out_of_range=str(settings.get("out_of_range", "missing")),
         confidence=confidence,
         null_effects=nulls,

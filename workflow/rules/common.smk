@@ -197,6 +197,14 @@ def simulation_settings():
     return json.loads(json.dumps(settings, sort_keys=True))
 
 
+def simulation_truth_settings():
+    """The choices the population targets and the large-draw check depend on: they analyse
+    clean respondents, so not the exclusion rules nor the out-of-range rule (changing those
+    does not rerun them)."""
+    settings = simulation_settings()
+    return {k: v for k, v in settings.items() if k not in ("exclusions", "out_of_range")}
+
+
 def simulation_batches():
     """Every job's replications file: sizes x batches of batch_size replications."""
     total, size = SIMULATION["replications"], SIMULATION["batch_size"]

@@ -7,7 +7,7 @@ rule simulation_truth:
         truth="results/simulation/truth.csv",
         check="results/simulation/truth_check.csv",
     params:
-        settings=simulation_settings(),
+        settings=simulation_truth_settings(),
         sizes=SIMULATION["sizes"],
         check_draw=SIMULATION["check_draw"],
         seed=SIMULATION["seed"],
