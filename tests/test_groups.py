@@ -12,11 +12,14 @@ from scipy import stats
 
 from hazegov.analysis._common import AnalysisError
 from hazegov.analysis.groups import (
+    _bootstrap_effect_sizes,
     _pair_rows,
     compare_constructs,
     compare_groups,
     kruskal_h,
+    kruskal_h_from_counts,
     omega_squared,
+    omega_squared_from_counts,
 )
 
 # Tiny data set for the hand computations (worked out below).
@@ -134,6 +137,48 @@ def test_vectorised_bootstrap_statistics_match_scipy_on_resamples() -> None:
         # ω² from scipy's one-way F: ω² = (k − 1)(F − 1) / ((k − 1)(F − 1) + N).
         f = stats.f_oneway(*groups).statistic
         assert omega_row == pytest.approx(2 * (f - 1) / (2 * (f - 1) + row.size), rel=1e-10)
+
+
+def test_count_statistics_match_scipy_on_resamples() -> None:
+    """ω² and H from counts of the distinct scores against scipy on the same resamples."""
+    rng = np.random.default_rng(5)
+    sizes = [9, 4, 12]
+    rows = np.vstack([likert_means(rng, 3.0, 0.9, sum(sizes)) for _ in range(25)])
+    values, codes = np.unique(rows, return_inverse=True)
+    codes = codes.reshape(rows.shape)
+    bounds = np.cumsum(sizes)[:-1]
+    counts = np.stack(
+        [
+            np.stack([np.bincount(c, minlength=values.size) for c in np.split(row, bounds)])
+            for row in codes
+        ]
+    ).astype(float)
+    h = kruskal_h_from_counts(counts)
+    omega = omega_squared_from_counts(counts, values)
+    for row, h_row, omega_row in zip(rows, h, omega, strict=True):
+        groups = np.split(row, bounds)
+        assert h_row == pytest.approx(stats.kruskal(*groups).statistic, rel=1e-10)
+        f = stats.f_oneway(*groups).statistic
+        assert omega_row == pytest.approx(2 * (f - 1) / (2 * (f - 1) + row.size), rel=1e-10)
+
+
+def test_bootstrap_by_counts_gives_the_resampled_respondents_statistics() -> None:
+    """The bootstrap keeps counts of the respondents it draws: the same draws (same seed) as
+    resampling the scores themselves, so the same ω² and ε² as computing them on those
+    resamples, also when the replicates come in chunks."""
+    rng = np.random.default_rng(8)
+    sizes = [40, 25, 61]
+    blocks = [likert_means(rng, 3.0 + 0.2 * g, 0.8, n) for g, n in enumerate(sizes)]
+    n_total = sum(sizes)
+    draws = np.random.default_rng(42)
+    resamples = np.concatenate(
+        [b[draws.integers(0, b.size, size=(300, b.size))] for b in blocks], axis=1
+    )
+    omega, epsilon = _bootstrap_effect_sizes(blocks, sizes, 300, n_total, np.random.default_rng(42))
+    np.testing.assert_allclose(omega, omega_squared(resamples, sizes), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        epsilon, kruskal_h(resamples, sizes) * (n_total + 1) / (n_total**2 - 1), rtol=1e-12
+    )
 
 
 def test_pairwise_welch_and_mann_whitney_with_holm_by_hand() -> None:

@@ -187,12 +187,60 @@ def epsilon_squared(h: np.ndarray | float, n_total: int) -> np.ndarray:
     return np.asarray(h, dtype=float) / ((n_total**2 - 1) / (n_total + 1))
 
 
-def _stratified_resamples(
-    blocks: Sequence[np.ndarray], n_boot: int, rng: np.random.Generator
+def _resampled_counts(
+    code_blocks: Sequence[np.ndarray], n_boot: int, n_values: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """n_boot resamples, each drawn with replacement within every group, group sizes kept."""
-    parts = [block[rng.integers(0, block.size, size=(n_boot, block.size))] for block in blocks]
-    return np.concatenate(parts, axis=1)
+    """Counts (replicate, group, distinct value) of n_boot resamples drawn with replacement
+    within every group, group sizes kept.
+
+    The draws are those of resampling the respondents themselves (the same calls on `rng`);
+    only their counts per distinct score are kept, which is all ω² and H depend on, so the
+    statistics cost the number of distinct scores per replicate, not the number of respondents.
+    """
+    offsets = (np.arange(n_boot) * n_values)[:, None]
+    counts = []
+    for codes in code_blocks:
+        drawn = codes[rng.integers(0, codes.size, size=(n_boot, codes.size))]
+        counts.append(
+            np.bincount((drawn + offsets).ravel(), minlength=n_boot * n_values).reshape(
+                n_boot, n_values
+            )
+        )
+    return np.stack(counts, axis=1).astype(float)
+
+
+def omega_squared_from_counts(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`omega_squared` of samples given as counts (replicate, group, distinct value) of the
+    distinct `values`."""
+    sizes = counts.sum(axis=2)
+    n_total = sizes.sum(axis=1)
+    k = counts.shape[1]
+    sums = counts @ values
+    means = sums / sizes
+    grand = sums.sum(axis=1) / n_total
+    ss_between = (sizes * (means - grand[:, None]) ** 2).sum(axis=1)
+    ss_within = (counts * (values[None, None, :] - means[:, :, None]) ** 2).sum(axis=(1, 2))
+    ms_within = ss_within / (n_total - k)
+    denominator = ss_between + ss_within + ms_within
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (ss_between - (k - 1) * ms_within) / denominator
+    return np.where(denominator > 0, out, np.nan)
+
+
+def kruskal_h_from_counts(counts: np.ndarray) -> np.ndarray:
+    """`kruskal_h` of samples given as counts (replicate, group, distinct value in ascending
+    order): midranks from the pooled counts of each value."""
+    sizes = counts.sum(axis=2)
+    n_total = sizes.sum(axis=1)
+    pooled = counts.sum(axis=1)
+    midranks = pooled.cumsum(axis=1) - (pooled - 1) / 2
+    rank_sums = (counts * midranks[:, None, :]).sum(axis=2)
+    rank_term = (rank_sums**2 / sizes).sum(axis=1)
+    h_raw = 12 / (n_total * (n_total + 1)) * rank_term - 3 * (n_total + 1)
+    tie_factor = 1 - (pooled**3 - pooled).sum(axis=1) / (n_total**3 - n_total)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = h_raw / tie_factor
+    return np.where(tie_factor > 0, h, np.nan)
 
 
 def _mann_whitney_pairs(
@@ -236,14 +284,17 @@ def _bootstrap_effect_sizes(
     """Bootstrap omega and epsilon squared in chunks of replicates, so memory stays bounded.
 
     At the study's size all replicates fit in one chunk; at very large N they are drawn a few
-    at a time (the draws then come in a different order, still fixed by the seed).
+    at a time (the draws then come in a different order, still fixed by the seed). Each
+    replicate is kept as counts of the distinct scores (`_resampled_counts`).
     """
+    values, codes = np.unique(np.concatenate(blocks), return_inverse=True)
+    code_blocks = np.split(codes.ravel(), np.cumsum(sizes)[:-1])
     chunk = max(1, MAX_BOOTSTRAP_CELLS // max(1, n_total))
     omegas, epsilons = [], []
     for start in range(0, n_boot, chunk):
-        resamples = _stratified_resamples(blocks, min(chunk, n_boot - start), rng)
-        omegas.append(omega_squared(resamples, sizes))
-        epsilons.append(epsilon_squared(kruskal_h(resamples, sizes), n_total))
+        counts = _resampled_counts(code_blocks, min(chunk, n_boot - start), values.size, rng)
+        omegas.append(omega_squared_from_counts(counts, values))
+        epsilons.append(epsilon_squared(kruskal_h_from_counts(counts), n_total))
     return np.concatenate(omegas), np.concatenate(epsilons)
 
 
