@@ -20,6 +20,9 @@ from hazegov.air.simulate import StationModel, simulate_station_file, write_stat
 
 from .conftest import ROOT
 
+# Each test builds the air stage from simulated station files: tens of seconds.
+pytestmark = pytest.mark.slow
+
 STATIONS = ("Aotizhongxin", "Dingling", "Dongsi")
 START, END = "2013-03-01", "2015-12-31"
 

@@ -147,6 +147,7 @@ def test_outputs_are_reproducible(real, tmp_path):
         assert digest[0] == digest[1], name
 
 
+@pytest.mark.slow
 def test_several_stations_give_per_station_and_city_wide_results(tmp_path):
     """Two stations of the multi-site family (built from the shipped file): city-wide = per day,
     the mean of the stations' valid daily means."""

@@ -304,6 +304,7 @@ def test_common_latent_factor_is_not_significant_without_one() -> None:
     assert result.comparison()["model"].tolist() == ["traits", "traits_and_method"]
 
 
+@pytest.mark.slow
 def test_the_holzinger_swineford_fit_is_the_same_under_every_hash_seed():
     """semopy orients the covariances it implies by set order; OrderedModel fixes the order so
     that the estimates agree to the last digit from one Python process to the next."""

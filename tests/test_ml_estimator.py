@@ -269,6 +269,7 @@ def test_a_warm_started_refit_equals_a_cold_fit(study) -> None:
     pd.testing.assert_frame_equal(refit.parameters, full.parameters, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.slow
 def test_bootstrap_refits_are_the_resamples_optima(study) -> None:
     """fit_path_model's warm-started low-level refits give what a cold, full fit of the same
     resample gives, by this estimator and by semopy."""
@@ -302,6 +303,7 @@ def test_bootstrap_refits_are_the_resamples_optima(study) -> None:
     assert effect["boot_se"] == pytest.approx(np.std(products, ddof=1), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_the_estimates_do_not_depend_on_the_hash_seed() -> None:
     script = (
         "from semopy.examples import holzinger39\n"

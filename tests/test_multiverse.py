@@ -577,6 +577,7 @@ def test_the_schema_takes_the_default_and_test_grids_and_refuses_bad_options():
         validate(bad, schema)
 
 
+@pytest.mark.slow
 def test_semopy_results_do_not_depend_on_the_hash_seed(tmp_path):
     """semopy's parameter order follows Python's string hashing; the factor scores and the
     SEM record must come out the same in every process (byte-identical builds)."""
