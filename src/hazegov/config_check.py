@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from hazegov.errors import ConfigError, Violation
+from hazegov.yaml_bounds import YamlBoundError, compose_bounded
 
 Origin = tuple[str, int]
 # libyaml's parser where PyYAML was built with it: the same YAML, parsed at every Snakemake start
@@ -51,8 +52,12 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, 
             path, "config-utf8", f"the config file is not UTF-8 text (byte {exc.start})"
         ) from None
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        node = compose_bounded(text, _LOADER)
         content = yaml.load(text, Loader=_LOADER)
+    except YamlBoundError as exc:
+        raise ConfigError.single(
+            path, exc.rule, exc.message, row=exc.line, row_kind="line"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError.single(

@@ -1,0 +1,54 @@
+"""Write the hostile and odd files of the bad-input corpus (issue 13, points 6 and 7).
+
+    python tests/bad_inputs/make_hostile_cases.py
+
+Exports are derived from the corpus's own uncorrupted cut, export/valid_short.csv (the header
+and eight respondents, which passes `hazegov check export`), so each case fails for the one
+oddity it plants; codebook cases from config/codebook.yaml. The script is deterministic: the
+same inputs give the same bytes. The expected error of each file is in the cases.yaml next to
+it; the odd files that must be accepted (a platform footer row, an export without identifier
+columns) are tested in tests/test_ingest.py instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CODEBOOK = ROOT / "config" / "codebook.yaml"
+
+
+def alias_bomb(key: str) -> str:
+    """A YAML mapping under `key` whose aliases expand to 9**9 strings ("billion laughs")."""
+    lines = [f"{key}:", '  a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"  {name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+def codebook_files() -> dict[str, bytes]:
+    codebook = CODEBOOK.read_text(encoding="utf-8")
+    return {"alias_bomb.yaml": (alias_bomb("notes") + codebook).encode("utf-8")}
+
+
+def config_files() -> dict[str, bytes]:
+    note = '# An alias bomb ("billion laughs"): half a kilobyte standing for 9**9 strings.\n'
+    return {"alias_bomb.yaml": (note + alias_bomb("analysis")).encode("utf-8")}
+
+
+def write(folder: Path, files: dict[str, bytes]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in sorted(files.items()):
+        target = folder / name
+        if not target.exists() or target.read_bytes() != data:
+            target.write_bytes(data)
+
+
+def main() -> None:
+    write(HERE / "codebook", codebook_files())
+    write(HERE / "config", config_files())
+
+
+if __name__ == "__main__":
+    main()
