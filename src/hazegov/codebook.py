@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 
 from hazegov.errors import CodebookError, Violation
+from hazegov.input_files import input_path_problem
 from hazegov.yaml_bounds import YamlBoundError, compose_bounded
 
 T = TypeVar("T")
@@ -192,6 +193,9 @@ def load_codebook(path: str | Path) -> Codebook:
     as in `questions.6.items.0.header`: the first item of the seventh question).
     """
     path = Path(path)
+    problem = input_path_problem(path, "the codebook file")
+    if problem is not None and problem[0] != "file-exists":
+        raise LocatedCodebookError.single(path, *problem)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from hazegov.errors import ConfigError, Violation
+from hazegov.input_files import input_path_problem
 from hazegov.yaml_bounds import YamlBoundError, compose_bounded
 
 Origin = tuple[str, int]
@@ -41,6 +42,9 @@ def _key_lines(node: yaml.Node, prefix: tuple[Any, ...], lines: dict[tuple[Any, 
 def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
     """One config file as a mapping, with the line of every key; malformed YAML is an error."""
     path = Path(path)
+    problem = input_path_problem(path, "the config file")
+    if problem is not None and problem[0] != "file-exists":
+        raise ConfigError.single(path, *problem)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

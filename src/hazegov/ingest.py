@@ -27,6 +27,7 @@ import pandera.pandas as pa
 
 from hazegov.codebook import Codebook, Variable
 from hazegov.errors import ExportError, InputError, Violation
+from hazegov.input_files import input_path_problem
 from hazegov.privacy import redact
 from hazegov.synthetic import sha256_file, sidecar_path
 
@@ -100,9 +101,14 @@ def read_export_table(path: str | Path, encoding: str = "auto") -> ExportTable:
 
 
 def _check_export_file(path: Path) -> str:
-    """'csv' or 'xlsx' for an export file that exists and holds bytes; else the error."""
-    if not path.exists():
-        raise ExportTableError.single(path, "file-exists", "the export file does not exist")
+    """'csv' or 'xlsx' for an export file that exists and holds bytes; else the error.
+
+    The path is checked before any byte is read (`input_path_problem`): a directory, a pipe,
+    a device or a link out of the project is refused without showing what it leads to.
+    """
+    problem = input_path_problem(path, "the export file")
+    if problem is not None:
+        raise ExportTableError.single(path, *problem)
     if path.stat().st_size == 0:
         raise ExportTableError.single(path, "non-empty-file", "the export file is empty (0 bytes)")
     suffix = path.suffix.lower()
@@ -493,6 +499,7 @@ def _arrow_rows(table: Any, indices: np.ndarray) -> list[list[str]]:
 
 def data_source(export: Path) -> dict[str, Any]:
     """Whether the export is the project's synthetic file: its sidecar must describe these bytes."""
+    _check_export_file(export)  # before hashing: a pipe would block, a directory raise
     sidecar = sidecar_path(export)
     digest = sha256_file(export)
     if not sidecar.exists():

@@ -37,6 +37,21 @@ def config_files() -> dict[str, bytes]:
     return {"alias_bomb.yaml": (note + alias_bomb("analysis")).encode("utf-8")}
 
 
+def path_cases(folder: Path) -> None:
+    """Export paths that name no regular file of the project (they hold nothing to derive).
+
+    A directory named like an export (git keeps it by the note inside), and a link planted
+    among the exports that leads out of the project, to a file every Unix system has.
+    """
+    directory = folder / "export_is_a_directory.csv"
+    directory.mkdir(exist_ok=True)
+    note = "This folder stands for an export path that names a directory, not a file.\n"
+    write(directory, {"README.txt": note.encode("utf-8")})
+    link = folder / "link_out_of_project.csv"
+    if not link.is_symlink():
+        link.symlink_to("/etc/passwd")
+
+
 def write(folder: Path, files: dict[str, bytes]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in sorted(files.items()):
@@ -48,6 +63,7 @@ def write(folder: Path, files: dict[str, bytes]) -> None:
 def main() -> None:
     write(HERE / "codebook", codebook_files())
     write(HERE / "config", config_files())
+    path_cases(HERE / "export")
 
 
 if __name__ == "__main__":

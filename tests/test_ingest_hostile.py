@@ -1,0 +1,87 @@
+"""Hostile and odd export files (issue 13): a clear error, never a traceback or a partial read.
+
+The refusals are also cases of the bad-input corpus (tests/bad_inputs/); here are those the
+corpus cannot hold (a named pipe, a link made at test time) and the odd files that must be
+accepted, with what was left out of the responses counted in the report.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hazegov.codebook import load_codebook
+from hazegov.config_check import read_config_file
+from hazegov.errors import ExportError, InputError
+from hazegov.ingest import data_source, ingest_export
+
+from .conftest import CODEBOOK, ROOT
+
+SHORT = ROOT / "tests" / "bad_inputs" / "export" / "valid_short.csv"
+
+
+def _violation(info: pytest.ExceptionInfo, rule: str):
+    matches = [v for v in info.value.violations if v.rule == rule]
+    assert matches, str(info.value)
+    return matches[0]
+
+
+# --- paths that name no regular file of the project ------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A project directory, the working directory, with a secret file outside it."""
+    root = tmp_path / "project"
+    (root / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "secret.csv").write_text("password,hunter2\n", encoding="utf-8")
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_a_link_out_of_the_project_is_refused_unread(project, codebook):
+    link = Path("data/raw/export.csv")
+    link.symlink_to(project.parent / "secret.csv")
+    for read in (lambda: ingest_export(link, codebook), lambda: data_source(link)):
+        with pytest.raises(ExportError) as info:
+            read()
+        assert "hunter2" not in str(info.value) and "password" not in str(info.value)
+        assert "outside the project" in _violation(info, "inside-project").message
+    # a folder linked out of the project is the same
+    Path("data/elsewhere").symlink_to(project.parent, target_is_directory=True)
+    with pytest.raises(ExportError) as info:
+        ingest_export(Path("data/elsewhere/secret.csv"), codebook)
+    _violation(info, "inside-project")
+
+
+def test_links_inside_the_project_and_paths_named_outside_it_are_read(project, codebook):
+    inside = project / "data" / "raw" / "export.csv"
+    inside.write_bytes(SHORT.read_bytes())
+    Path("data/current.csv").symlink_to(inside)
+    assert ingest_export(Path("data/current.csv"), codebook).report["rows"] == 8
+    outside = project.parent / "named_outside.csv"
+    outside.write_bytes(SHORT.read_bytes())
+    assert ingest_export(outside, codebook).report["rows"] == 8
+
+
+def test_a_named_pipe_is_refused_without_reading_it(project, codebook):
+    pipe = project / "data" / "raw" / "export.csv"
+    os.mkfifo(pipe)  # reading would wait for a writer for ever
+    for read in (lambda: ingest_export(pipe, codebook), lambda: data_source(pipe)):
+        with pytest.raises(ExportError) as info:
+            read()
+        assert "named pipe" in _violation(info, "regular-file").message
+
+
+def test_codebook_and_config_paths_are_checked_the_same_way(project):
+    Path("codebook.yaml").mkdir()
+    with pytest.raises(InputError) as info:
+        load_codebook("codebook.yaml")
+    assert "a directory" in _violation(info, "regular-file").message
+    Path("config.yaml").symlink_to(project.parent / "secret.csv")
+    with pytest.raises(InputError) as info:
+        read_config_file("config.yaml")
+    _violation(info, "inside-project")
+    assert load_codebook(CODEBOOK).path == str(CODEBOOK)  # a path given outside the project
