@@ -85,3 +85,61 @@ def test_codebook_and_config_paths_are_checked_the_same_way(project):
         read_config_file("config.yaml")
     _violation(info, "inside-project")
     assert load_codebook(CODEBOOK).path == str(CODEBOOK)  # a path given outside the project
+
+
+# --- workbooks -------------------------------------------------------------------------------
+
+CORPUS = ROOT / "tests" / "bad_inputs" / "export"
+
+
+def test_a_named_sheet_is_read_and_the_others_are_listed(codebook):
+    result = ingest_export(CORPUS / "two_sheets.xlsx", codebook, sheet_name="Sheet2")
+    assert result.responses["export_row"].tolist() == [2, 3, 4, 5]
+    assert result.report["sheet"] == "Sheet2"
+    assert result.report["sheets_not_read"] == ["'Sheet1' (5 rows)"]
+    hidden = ingest_export(CORPUS / "hidden_first_sheet.xlsx", codebook, sheet_name="Sheet1")
+    assert hidden.report["rows"] == 8
+    assert hidden.report["sheets_not_read"] == ["'旧版' (hidden, 4 rows)"]
+
+
+def test_empty_extra_sheets_need_no_name(tmp_path, codebook):
+    from openpyxl import load_workbook
+
+    book = load_workbook(CORPUS / "valid_short.xlsx")
+    book.create_sheet("Sheet2")
+    book.create_sheet("Sheet3").sheet_state = "hidden"
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    result = ingest_export(path, codebook)
+    assert result.report["rows"] == 8
+    assert result.report["sheet"] == "Sheet1" and result.report["sheets_not_read"] == []
+
+
+def test_formula_cells_with_a_stored_result_are_read_as_that_result(tmp_path, codebook):
+    """A formula Excel has calculated stores its result: that value is the cell's."""
+    import zipfile
+
+    source = CORPUS / "formula_without_cached_value.xlsx"
+    path = tmp_path / "export.xlsx"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                assert data.count(b"<f>60*3</f><v></v>") == 1
+                data = data.replace(b"<f>60*3</f><v></v>", b"<f>60*3</f><v>180</v>")
+            dst.writestr(info, data)
+    result = ingest_export(path, codebook)
+    assert result.responses.loc[result.responses["export_row"] == 4, "duration_s"].item() == 180
+
+
+def test_survey_sheet_is_a_config_key(tmp_path, monkeypatch):
+    from hazegov.checks import ROOT_CONFIG, SCHEMA
+    from hazegov.config_check import check_config_files
+
+    monkeypatch.chdir(ROOT)
+    extra = tmp_path / "sheet.yaml"
+    extra.write_text("survey:\n  sheet: 答卷\n", encoding="utf-8")
+    assert check_config_files([*ROOT_CONFIG, extra], SCHEMA)["survey"]["sheet"] == "答卷"
+    extra.write_text("survey:\n  sheet: ''\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"survey\.sheet"):
+        check_config_files([*ROOT_CONFIG, extra], SCHEMA)

@@ -27,6 +27,7 @@ import pandera.pandas as pa
 
 from hazegov.codebook import Codebook, Variable
 from hazegov.errors import ExportError, InputError, Violation
+from hazegov.export_workbook import WorkbookSheet, read_workbook_sheet
 from hazegov.input_files import input_path_problem
 from hazegov.privacy import redact
 from hazegov.synthetic import sha256_file, sidecar_path
@@ -86,21 +87,24 @@ def _norm(text: str) -> str:
     return _SPACES.sub("", text)
 
 
-def read_export_table(path: str | Path, encoding: str = "auto") -> ExportTable:
+def read_export_table(
+    path: str | Path, encoding: str = "auto", sheet: str | None = None
+) -> ExportTable:
     """Header and rows of a CSV (UTF-8 with or without BOM, GB18030) or XLSX export, as text.
 
     Rows keep the number a spreadsheet shows them under (blank rows are skipped but counted).
+    `sheet` names the sheet of a workbook (needed when more than one holds cells).
     """
     path = Path(path)
-    suffix = _check_export_file(path)
+    suffix = _check_export_file(path, sheet)
     if suffix == "xlsx":
-        rows, merged = _read_xlsx(path)
-        return _export_table(path, rows, "xlsx", merged)
+        book = _read_xlsx(path, sheet)
+        return _export_table(path, book.rows, "xlsx", book.merged)
     text, used = _decode_csv(path, encoding)
     return _export_table(path, _parse_csv(path, text), used, [])
 
 
-def _check_export_file(path: Path) -> str:
+def _check_export_file(path: Path, sheet: str | None = None) -> str:
     """'csv' or 'xlsx' for an export file that exists and holds bytes; else the error.
 
     The path is checked before any byte is read (`input_path_problem`): a directory, a pipe,
@@ -115,6 +119,13 @@ def _check_export_file(path: Path) -> str:
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
     if suffix in (".csv", ".txt"):
+        if sheet is not None:
+            raise ExportTableError.single(
+                path,
+                "sheet-for-workbook",
+                f"survey.sheet is set ({sheet!r}) but the export is a CSV file, which has no "
+                "sheets; remove survey.sheet, or point survey.export at the workbook",
+            )
         return "csv"
     raise ExportTableError.single(
         path, "known-format", f"unsupported export format {suffix!r}; use .csv or .xlsx"
@@ -287,26 +298,12 @@ def _parse_csv(path: Path, text: str) -> list[list[str]]:
     return rows
 
 
-def _read_xlsx(path: Path) -> tuple[list[list[str]], list[tuple[int, int, int, int]]]:
-    """The first sheet's cells as text, and its merged ranges (row, column, row, column)."""
-    from openpyxl import load_workbook
-
-    try:
-        # Not read-only: only a fully loaded sheet knows its merged cells.
-        wb = load_workbook(path, data_only=True)
-    except Exception as exc:
-        raise ExportTableError.single(
-            path, "readable-xlsx", f"cannot open as XLSX: {exc}"
-        ) from None
-    ws = wb.worksheets[0]
-    rows = [
-        ["" if v is None else _xlsx_text(v) for v in row] for row in ws.iter_rows(values_only=True)
-    ]
-    merged = [(r.min_row, r.min_col, r.max_row, r.max_col) for r in ws.merged_cells.ranges]
-    wb.close()
-    # A sheet is as wide as its widest formatted cell: drop columns that are empty throughout.
-    width = max((i + 1 for r in rows for i, v in enumerate(r) if v.strip()), default=0)
-    return [r[:width] for r in rows], merged
+def _read_xlsx(path: Path, sheet: str | None) -> WorkbookSheet:
+    """The sheet's cells as text and its merged ranges; see hazegov.export_workbook."""
+    book, problems = read_workbook_sheet(path, sheet)
+    if book is None:
+        raise ExportTableError(problems)
+    return book
 
 
 def _merged_violation(file: str, span: tuple[int, int, int, int], header: list[str]) -> Violation:
@@ -322,14 +319,6 @@ def _merged_violation(file: str, span: tuple[int, int, int, int], header: list[s
         row=r1,
         column=_column_name(header, c1),
     )
-
-
-def _xlsx_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.strftime("%Y/%m/%d %H:%M:%S")
-    return str(value)
 
 
 @dataclass
@@ -350,6 +339,7 @@ class _Sheet:
     head: list[tuple[int, list[str]]]
     last_row: int
     encode: Callable[[int], tuple[np.ndarray, list[str]]]
+    workbook: WorkbookSheet | None = None
     _columns: dict[int, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
 
     def column(self, j: int) -> tuple[np.ndarray, list[str]]:
@@ -361,11 +351,13 @@ class _Sheet:
         return ExportTable(self.header, self.header_row, self.head, self.encoding)
 
 
-def _read_sheet(path: Path, encoding: str) -> _Sheet:
+def _read_sheet(path: Path, encoding: str, sheet: str | None) -> _Sheet:
     """The export as columns; the same errors as `read_export_table`, in the same order."""
-    if _check_export_file(path) == "xlsx":
-        rows, merged = _read_xlsx(path)
-        return _rows_sheet(_export_table(path, rows, "xlsx", merged))
+    if _check_export_file(path, sheet) == "xlsx":
+        book = _read_xlsx(path, sheet)
+        read = _rows_sheet(_export_table(path, book.rows, "xlsx", book.merged))
+        read.workbook = book
+        return read
     text, used = _decode_csv(path, encoding)
     sheet = _arrow_sheet(path, text, used)
     if sheet is None:
@@ -522,6 +514,7 @@ def ingest_export(
     *,
     encoding: str = "auto",
     out_of_range: str = "missing",
+    sheet_name: str | None = None,
 ) -> IngestResult:
     """Map an export through the codebook; raise ExportError listing every violation.
 
@@ -540,6 +533,9 @@ def ingest_export(
     out_of_range
         What a numeric code outside an item's valid range does: "missing" logs the cell in
         the data-quality log and sets it to missing; "error" stops the run.
+    sheet_name
+        The sheet of an XLSX export to read (`survey.sheet`); needed when more than one sheet
+        holds cells. The report names the sheet read and the other sheets that hold cells.
 
     Returns
     -------
@@ -555,7 +551,7 @@ def ingest_export(
     path = Path(path)
     if out_of_range not in OUT_OF_RANGE_POLICIES:
         raise ValueError(f"out_of_range must be one of {OUT_OF_RANGE_POLICIES}")
-    sheet = _read_sheet(path, encoding)
+    sheet = _read_sheet(path, encoding, sheet_name)
     header = sheet.header
     file = str(path)
     _check_header_row(sheet.table_head(), codebook, path)
@@ -629,6 +625,9 @@ def ingest_export(
         "out_of_range_cells": len(quality),
         "out_of_range_policy": out_of_range,
     }
+    if sheet.workbook is not None:
+        report["sheet"] = sheet.workbook.name
+        report["sheets_not_read"] = sheet.workbook.not_read
     return IngestResult(responses=responses, quality_log=quality_log, report=report)
 
 

@@ -13,6 +13,13 @@ import os
 import stat
 from pathlib import Path
 
+from hazegov.errors import Violation
+
+# The most characters a cell of an export may hold: Excel's own limit on a cell, so no export
+# the platform or Excel writes has a longer one, while a damaged or hostile file can (one cell
+# of 50 MB once ended in a traceback from the csv module).
+MAX_CELL_CHARS = 32_767
+
 FILE_KINDS = {
     stat.S_IFDIR: "a directory",
     stat.S_IFIFO: "a named pipe (FIFO)",
@@ -78,3 +85,17 @@ def _leaves_project(path: Path) -> Path | None:
     # realpath, unlike Path.resolve, does not raise on a loop of links
     real = Path(os.path.realpath(lexical))
     return None if real.is_relative_to(real_project) else real
+
+
+def oversized_cell(file: str, row: int, column: str, length: int | None) -> Violation:
+    """The violation of a cell longer than MAX_CELL_CHARS (`length` None: not measured)."""
+    size = "more characters" if length is None else f"{length:,} characters"
+    return Violation(
+        file,
+        "cell-size",
+        f"this cell holds {size}, more than the limit of {MAX_CELL_CHARS:,} "
+        "(MAX_CELL_CHARS in hazegov.input_files, Excel's own limit on a cell): no answer is "
+        "that long, so the file is damaged, or quotes are unbalanced and run many cells together",
+        row=row,
+        column=column,
+    )

@@ -12,11 +12,60 @@ columns) are tested in tests/test_ingest.py instead.
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
+
+from make_export_and_codebook_cases import stable_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CODEBOOK = ROOT / "config" / "codebook.yaml"
+SHORT = HERE / "export" / "valid_short.csv"
+DURATION = "所用时间"
+
+
+def short_export() -> tuple[list[str], list[list[str]]]:
+    """Header and the eight respondents of export/valid_short.csv."""
+    rows = list(csv.reader(io.StringIO(SHORT.read_bytes().decode("utf-8-sig"), newline="")))
+    return rows[0], rows[1:]
+
+
+def workbook(sheets: list[tuple[str, list[list[str]]]], hidden: str | None = None) -> bytes:
+    """An XLSX with the sheets given in order; `hidden` names a sheet hidden in Excel."""
+
+    def fill(first) -> None:
+        book = first.parent
+        for k, (title, rows) in enumerate(sheets):
+            ws = first if k == 0 else book.create_sheet(title)
+            ws.title = title
+            for row in rows:
+                ws.append(row)
+            if title == hidden:
+                ws.sheet_state = "hidden"
+        book.active = next(k for k, (title, _) in enumerate(sheets) if title != hidden)
+
+    return stable_xlsx(fill)
+
+
+def export_files() -> dict[str, bytes]:
+    header, rows = short_export()
+    files = {
+        # the respondents split over two sheets, as when the platform's download was pasted
+        # into a workbook in two goes
+        "two_sheets.xlsx": workbook(
+            [("Sheet1", [header, *rows[:4]]), ("Sheet2", [header, *rows[4:]])]
+        ),
+        # an earlier download of three responses kept as a hidden first sheet
+        "hidden_first_sheet.xlsx": workbook(
+            [("旧版", [header, *rows[:3]]), ("Sheet1", [header, *rows])], hidden="旧版"
+        ),
+    }
+    # a completion time typed as a formula; openpyxl, like any script, stores no result
+    formula = [list(r) for r in rows]
+    formula[2][header.index(DURATION)] = "=60*3"
+    files["formula_without_cached_value.xlsx"] = workbook([("Sheet1", [header, *formula])])
+    return files
 
 
 def alias_bomb(key: str) -> str:
@@ -61,6 +110,7 @@ def write(folder: Path, files: dict[str, bytes]) -> None:
 
 
 def main() -> None:
+    write(HERE / "export", export_files())
     write(HERE / "codebook", codebook_files())
     write(HERE / "config", config_files())
     path_cases(HERE / "export")
