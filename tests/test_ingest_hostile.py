@@ -7,6 +7,8 @@ accepted, with what was left out of the responses counted in the report.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
 
@@ -143,3 +145,41 @@ def test_survey_sheet_is_a_config_key(tmp_path, monkeypatch):
     extra.write_text("survey:\n  sheet: ''\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"survey\.sheet"):
         check_config_files([*ROOT_CONFIG, extra], SCHEMA)
+
+
+# --- cells over the size limit ------------------------------------------------------------
+
+SUGGESTIONS = "14、您对北京雾霾治理还有哪些意见和建议？"
+
+
+def _with_suggestion(path: Path, text: str, quoted: bool) -> Path:
+    rows = list(csv.reader(io.StringIO(SHORT.read_bytes().decode("utf-8-sig"), newline="")))
+    rows[5][rows[0].index(SUGGESTIONS)] = text
+    out = io.StringIO(newline="")
+    quoting = csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL
+    csv.writer(out, lineterminator="\r\n", quoting=quoting).writerows(rows)
+    path.write_bytes(out.getvalue().encode("utf-8-sig"))
+    return path
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_cell_past_the_csv_modules_own_limit_is_named_not_a_traceback(tmp_path, codebook, quoted):
+    # 2 MB: more than Arrow's block and the csv module's field limit, so the csv module reads
+    # it and stops at its limit; its quotes are doubled in the file, and counted once
+    path = _with_suggestion(tmp_path / "export.csv", 'a""b' * 500_000, quoted)
+    with pytest.raises(ExportError) as info:
+        ingest_export(path, codebook)
+    v = _violation(info, "cell-size")
+    assert (v.row, v.row_kind, v.column) == (6, "line", SUGGESTIONS)
+    assert "2,000,000 characters" in v.message
+
+
+def test_a_quote_never_closed_is_a_cell_size_error_when_it_runs_past_the_limit(tmp_path, codebook):
+    text = SHORT.read_bytes().decode("utf-8-sig")
+    lines = text.split("\r\n")
+    lines[3] = lines[3].replace(",", ',"', 1)  # an opening quote in row 4's second cell
+    path = tmp_path / "export.csv"
+    path.write_bytes(("\r\n".join(lines) + "x" * 200_000).encode("utf-8-sig"))
+    with pytest.raises(ExportError) as info:
+        ingest_export(path, codebook)
+    assert "quotes are unbalanced" in _violation(info, "cell-size").message

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ import pandera.pandas as pa
 from hazegov.codebook import Codebook, Variable
 from hazegov.errors import ExportError, InputError, Violation
 from hazegov.export_workbook import WorkbookSheet, read_workbook_sheet
-from hazegov.input_files import input_path_problem
+from hazegov.input_files import MAX_CELL_CHARS, input_path_problem, oversized_cell
 from hazegov.privacy import redact
 from hazegov.synthetic import sha256_file, sidecar_path
 
@@ -273,6 +273,8 @@ def _parse_csv(path: Path, text: str) -> list[list[str]]:
     except csv.Error as exc:
         lines = io.StringIO(text, newline="").readlines()
         rest = "".join(lines[start - 1 :])
+        if "field larger than field limit" in str(exc):
+            raise ExportTableError([_overlong_record(path, rest, start, rows)]) from None
         partial = next(csv.reader(io.StringIO(rest, newline=""), strict=False), [""])
         column = _column_name(rows[0] if rows else None, max(len(partial), 1))
         row = len(rows) + 1
@@ -295,7 +297,48 @@ def _parse_csv(path: Path, text: str) -> list[list[str]]:
             row_kind="line",
             column=column,
         ) from None
+    _check_cell_sizes(path, rows)
     return rows
+
+
+def _check_cell_sizes(path: Path, rows: list[list[str]]) -> None:
+    """Cells longer than MAX_CELL_CHARS, by row (a sheet row: CSV record k is row k)."""
+    problems = [
+        oversized_cell(str(path), n, _column_name(rows[0] if n > 1 else None, j + 1), len(cell))
+        for n, row in enumerate(rows, start=1)
+        if max(map(len, row), default=0) > MAX_CELL_CHARS
+        for j, cell in enumerate(row)
+        if len(cell) > MAX_CELL_CHARS
+    ]
+    if problems:
+        raise ExportTableError(problems)
+
+
+# One CSV field at the start of a string: quoted (quotes inside doubled), or unquoted.
+_CSV_FIELD = re.compile(r'"[^"]*(?:""[^"]*)*"|[^,\r\n"]*')
+
+
+def _overlong_record(path: Path, rest: str, line: int, rows: list[list[str]]) -> Violation:
+    """The csv module's own limit broken by the record starting `rest` (on line `line`): the
+    cell over MAX_CELL_CHARS, found field by field without the csv module."""
+    position, index = 0, 1
+    while True:
+        field = _CSV_FIELD.match(rest, position)
+        assert field is not None  # the unquoted alternative matches the empty string
+        if field.end() - field.start() > MAX_CELL_CHARS:
+            column = _column_name(rows[0] if rows else None, index)
+            length = field.end() - field.start()
+            if rest.startswith('"', field.start()):  # the text inside the quotes, undoubled
+                length -= 2 + rest.count('""', field.start() + 1, field.end() - 1)
+            violation = oversized_cell(str(path), line, column, length)
+            break
+        position = field.end()
+        if position >= len(rest) or rest[position] != ",":
+            # a quote never closed runs the rest of the file into one cell
+            violation = oversized_cell(str(path), line, _column_name(None, index), None)
+            break
+        position, index = position + 1, index + 1
+    return replace(violation, row_kind="line")
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> WorkbookSheet:
@@ -412,7 +455,8 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
 
     Used only when the records are bound to be the csv module's: no NUL, every quote one that
     csv.reader(strict=True) accepts, every record as wide as the first (Arrow refuses others),
-    every cell shorter than csv's field size limit. A blank line, which the csv module reads
+    every cell shorter than csv's field size limit. A cell over MAX_CELL_CHARS is an error
+    here, naming its row and column. A blank line, which the csv module reads
     as an empty record, Arrow reads as a row of empty cells: blank either way, and counted.
     Anything else goes to the csv module, whose errors name the line.
     """
@@ -443,10 +487,12 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
         )
     except pyarrow.ArrowException:
         return None
-    limit = csv.field_size_limit()
-    if table.num_columns != len(first) or any(
-        (pc.max(pc.utf8_length(c)).as_py() or 0) >= limit - 1 for c in table.columns
-    ):
+    if table.num_columns != len(first):
+        return None
+    longest = [pc.max(pc.utf8_length(c)).as_py() or 0 for c in table.columns]
+    if max(longest, default=0) > MAX_CELL_CHARS:
+        raise ExportTableError(_oversized_arrow_cells(path, table, first, longest))
+    if max(longest, default=0) >= csv.field_size_limit() - 1:
         return None
     encoded: dict[int, tuple[np.ndarray, list[str]]] = {}
 
@@ -482,6 +528,23 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
         last_row=int(body[-1]) + 1,
         encode=lambda j: (all_rows(j)[0][body], all_rows(j)[1]),
     )
+
+
+def _oversized_arrow_cells(
+    path: Path, table: Any, first: list[str], longest: list[int]
+) -> list[Violation]:
+    """Cells over MAX_CELL_CHARS of the columns whose longest cell is, row by row."""
+    from pyarrow import compute as pc
+
+    found = []
+    for j in (j for j, n in enumerate(longest) if n > MAX_CELL_CHARS):
+        lengths = pc.utf8_length(table.column(j)).to_numpy(zero_copy_only=False)
+        for i in np.flatnonzero(lengths > MAX_CELL_CHARS):
+            column = _column_name(first if i > 0 else None, j + 1)
+            found.append(
+                (int(i), j, oversized_cell(str(path), int(i) + 1, column, int(lengths[i])))
+            )
+    return [v for _, _, v in sorted(found, key=lambda item: item[:2])]
 
 
 def _arrow_rows(table: Any, indices: np.ndarray) -> list[list[str]]:

@@ -23,12 +23,20 @@ HERE = Path(__file__).resolve().parent
 CODEBOOK = ROOT / "config" / "codebook.yaml"
 SHORT = HERE / "export" / "valid_short.csv"
 DURATION = "所用时间"
+SUGGESTIONS = "14、您对北京雾霾治理还有哪些意见和建议？"
 
 
 def short_export() -> tuple[list[str], list[list[str]]]:
     """Header and the eight respondents of export/valid_short.csv."""
     rows = list(csv.reader(io.StringIO(SHORT.read_bytes().decode("utf-8-sig"), newline="")))
     return rows[0], rows[1:]
+
+
+def csv_bytes(header: list[str], rows: list[list[str]], encoding: str = "utf-8-sig") -> bytes:
+    """The table as the platform writes its CSV download (CRLF, quotes where needed)."""
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows([header, *rows])
+    return out.getvalue().encode(encoding)
 
 
 def workbook(sheets: list[tuple[str, list[list[str]]]], hidden: str | None = None) -> bytes:
@@ -61,6 +69,10 @@ def export_files() -> dict[str, bytes]:
             [("旧版", [header, *rows[:3]]), ("Sheet1", [header, *rows])], hidden="旧版"
         ),
     }
+    # a suggestion of 33,000 characters, over MAX_CELL_CHARS (32,767)
+    long = [list(r) for r in rows]
+    long[4][header.index(SUGGESTIONS)] = "haze " * 6_600
+    files["cell_over_size_limit.csv"] = csv_bytes(header, long)
     # a completion time typed as a formula; openpyxl, like any script, stores no result
     formula = [list(r) for r in rows]
     formula[2][header.index(DURATION)] = "=60*3"
