@@ -183,3 +183,21 @@ def test_a_quote_never_closed_is_a_cell_size_error_when_it_runs_past_the_limit(t
     with pytest.raises(ExportError) as info:
         ingest_export(path, codebook)
     assert "quotes are unbalanced" in _violation(info, "cell-size").message
+
+
+# --- encodings -------------------------------------------------------------------------------
+
+
+def test_the_likely_encoding_is_named_only_when_another_reading_is_the_header(codebook):
+    from hazegov.export_encoding import likely_encoding
+    from hazegov.ingest import _header_chars
+
+    chars = _header_chars(codebook)
+    text = SHORT.read_bytes().decode("utf-8-sig")
+    assert likely_encoding(text.encode("utf-8-sig"), chars, "utf-8-sig") is None
+    no_header = text.split("\r\n", 1)[1].encode("utf-8")
+    assert likely_encoding(no_header, chars, "utf-8-sig") is None
+    assert likely_encoding(text.encode("gb18030"), chars, "cp950").name == "GB18030"
+    assert likely_encoding(text.encode("utf-16-be"), chars, None).name.startswith("UTF-16 (big")
+    twice = text.encode("utf-8").decode("gb18030", errors="replace").encode("utf-8")
+    assert "read as GB18030" in likely_encoding(twice, chars, "utf-8-sig").name

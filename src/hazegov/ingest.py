@@ -27,6 +27,7 @@ import pandera.pandas as pa
 
 from hazegov.codebook import Codebook, Variable
 from hazegov.errors import ExportError, InputError, Violation
+from hazegov.export_encoding import FIRST_LINE_BYTES, TRIED, likely_encoding
 from hazegov.export_workbook import WorkbookSheet, read_workbook_sheet
 from hazegov.input_files import MAX_CELL_CHARS, input_path_problem, oversized_cell
 from hazegov.privacy import redact
@@ -166,8 +167,14 @@ def _no_respondents(path: Path, header_row: int) -> ExportTableError:
     )
 
 
-def _decode_csv(path: Path, encoding: str) -> tuple[str, str]:
-    """The text of a CSV export (byte-order mark removed) and the encoding it was read in."""
+def _decode_csv(
+    path: Path, encoding: str, header_chars: frozenset[str] = frozenset()
+) -> tuple[str, str]:
+    """The text of a CSV export (byte-order mark removed) and the encoding it was read in.
+
+    `header_chars`, the characters of the codebook's headers, lets an error name the encoding
+    the file is likely in (hazegov.export_encoding).
+    """
     raw = path.read_bytes()
     if encoding == "auto":
         first_failure: UnicodeDecodeError | None = None
@@ -190,11 +197,14 @@ def _decode_csv(path: Path, encoding: str) -> tuple[str, str]:
             )
         at = first_failure.start if first_failure else 0
         line, column = _locate_byte(raw, at, "utf-8")
+        likely = likely_encoding(raw, header_chars, None)
+        guess = f"; it looks like {likely.name}: {likely.advice}" if likely else ""
         raise ExportTableError.single(
             path,
             "known-encoding",
             f"the file is neither {' nor '.join(ENCODINGS)}: the UTF-8 "
-            f"reading breaks at byte {at}, a file cut off mid-character or in another encoding",
+            f"reading breaks at byte {at}, a file cut off mid-character or in another encoding "
+            f"(tried {TRIED}){guess}",
             row=line,
             row_kind="line",
             column=column,
@@ -224,7 +234,7 @@ def _decode_csv(path: Path, encoding: str) -> tuple[str, str]:
             path,
             "declared-encoding",
             f"not valid {encoding} at byte {exc.start}; the file is declared {encoding}"
-            f"{_reads_as(raw)}: set survey.encoding to the file's real encoding or 'auto'",
+            f"{_reads_as(raw, header_chars)}",
             row=line,
             row_kind="line",
             column=column,
@@ -232,15 +242,21 @@ def _decode_csv(path: Path, encoding: str) -> tuple[str, str]:
     return text.removeprefix("\ufeff"), encoding
 
 
-def _reads_as(raw: bytes) -> str:
-    """', but it reads as ENC' for the first automatic encoding that decodes the bytes."""
+def _reads_as(raw: bytes, header_chars: frozenset[str]) -> str:
+    """What the file is instead, and what to do: ', but it reads as ENC: ...' for the first
+    automatic encoding that decodes it, unless the header reads in another encoding (Big5,
+    UTF-16, UTF-8 encoded twice: hazegov.export_encoding), named instead."""
+    advice = ": set survey.encoding to the file's real encoding or 'auto'"
+    likely = likely_encoding(raw, header_chars, None)
+    if likely is not None and likely.name not in ("UTF-8", "GB18030"):
+        return f", but it looks like {likely.name} (tried {TRIED}): {likely.advice}"
     for enc in ENCODINGS:
         try:
             raw.decode(enc)
         except UnicodeDecodeError:
             continue
-        return f", but it reads as {enc}"
-    return ""
+        return f", but it reads as {enc}{advice}"
+    return advice
 
 
 def _locate_byte(raw: bytes, at: int, encoding: str) -> tuple[int, str]:
@@ -394,14 +410,16 @@ class _Sheet:
         return ExportTable(self.header, self.header_row, self.head, self.encoding)
 
 
-def _read_sheet(path: Path, encoding: str, sheet: str | None) -> _Sheet:
+def _read_sheet(
+    path: Path, encoding: str, sheet: str | None, header_chars: frozenset[str] = frozenset()
+) -> _Sheet:
     """The export as columns; the same errors as `read_export_table`, in the same order."""
     if _check_export_file(path, sheet) == "xlsx":
         book = _read_xlsx(path, sheet)
         read = _rows_sheet(_export_table(path, book.rows, "xlsx", book.merged))
         read.workbook = book
         return read
-    text, used = _decode_csv(path, encoding)
+    text, used = _decode_csv(path, encoding, header_chars)
     sheet = _arrow_sheet(path, text, used)
     if sheet is None:
         sheet = _rows_sheet(_export_table(path, _parse_csv(path, text), used, []))
@@ -614,9 +632,10 @@ def ingest_export(
     path = Path(path)
     if out_of_range not in OUT_OF_RANGE_POLICIES:
         raise ValueError(f"out_of_range must be one of {OUT_OF_RANGE_POLICIES}")
-    sheet = _read_sheet(path, encoding, sheet_name)
+    sheet = _read_sheet(path, encoding, sheet_name, _header_chars(codebook))
     header = sheet.header
     file = str(path)
+    _check_header_encoding(path, sheet, codebook, encoding)
     _check_header_row(sheet.table_head(), codebook, path)
     problems: list[Violation] = []
     columns = _match_columns(sheet.table_head(), codebook, file, problems)
@@ -798,6 +817,35 @@ def _redacted(texts: list[str], counts: np.ndarray, redactions: Counter[str]) ->
             for kind, n in removed.items():
                 redactions[kind] += n * int(counts[k])
     return out
+
+
+def _header_chars(cb: Codebook) -> frozenset[str]:
+    return frozenset("".join(str(v.header) for v in cb.export_variables))
+
+
+def _check_header_encoding(path: Path, sheet: _Sheet, cb: Codebook, encoding: str) -> None:
+    """A CSV header that does not read as the codebook's, but would in another encoding.
+
+    The header of a file in an encoding the reader does not try (Big5, UTF-16 without
+    byte-order mark, UTF-8 encoded twice) decodes into nonsense; said so here, naming the
+    likely encoding, instead of one error per codebook column.
+    """
+    expected = _header_keys(cb)
+    if sheet.workbook is not None or _header_score(sheet.header, expected) >= _enough(expected):
+        return
+    with path.open("rb") as stream:
+        head = stream.read(FIRST_LINE_BYTES)
+    likely = likely_encoding(head, _header_chars(cb), sheet.encoding)
+    if likely is None:
+        return
+    raise ExportTableError.single(
+        path,
+        "known-encoding" if encoding == "auto" else "declared-encoding",
+        f"the header does not read as the codebook's in {sheet.encoding}, the encoding "
+        f"{'tried first that decodes the file' if encoding == 'auto' else 'declared'}: "
+        f"the file looks like {likely.name} (tried {TRIED}); {likely.advice}",
+        row=sheet.header_row,
+    )
 
 
 def _header_keys(cb: Codebook) -> set[str]:

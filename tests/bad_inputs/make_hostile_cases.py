@@ -69,6 +69,17 @@ def export_files() -> dict[str, bytes]:
             [("旧版", [header, *rows[:3]]), ("Sheet1", [header, *rows])], hidden="旧版"
         ),
     }
+    text = SHORT.read_bytes().decode("utf-8-sig")
+    # saved by a traditional-Chinese Excel: Big5, its missing simplified characters as "?"
+    files["big5_from_traditional_excel.csv"] = text.encode("cp950", errors="replace")
+    # UTF-8 read as Windows-1252 (its five unassigned bytes as the C1 controls, as Windows
+    # reads them) and saved as UTF-8 again
+    misread = "".join(
+        chr(b) if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else bytes([b]).decode("cp1252")
+        for b in text.encode("utf-8")
+    )
+    files["utf8_encoded_twice.csv"] = misread.encode("utf-8")
+    files["utf16_without_bom.csv"] = text.encode("utf-16-le")
     # a suggestion of 33,000 characters, over MAX_CELL_CHARS (32,767)
     long = [list(r) for r in rows]
     long[4][header.index(SUGGESTIONS)] = "haze " * 6_600
