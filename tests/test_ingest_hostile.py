@@ -201,3 +201,40 @@ def test_the_likely_encoding_is_named_only_when_another_reading_is_the_header(co
     assert likely_encoding(text.encode("utf-16-be"), chars, None).name.startswith("UTF-16 (big")
     twice = text.encode("utf-8").decode("gb18030", errors="replace").encode("utf-8")
     assert "read as GB18030" in likely_encoding(twice, chars, "utf-8-sig").name
+
+
+# --- the platform's footer row ---------------------------------------------------------------
+
+
+def _short_rows() -> list[list[str]]:
+    return list(csv.reader(io.StringIO(SHORT.read_bytes().decode("utf-8-sig"), newline="")))
+
+
+@pytest.mark.parametrize("form", ["one cell", "full width", "xlsx"])
+def test_a_footer_row_that_counts_right_is_reported_not_read(tmp_path, codebook, form):
+    rows = _short_rows()
+    footer = ["共8条数据"] + ([""] * (len(rows[0]) - 1) if form != "one cell" else [])
+    if form == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        for row in [*rows, footer]:
+            book.active.append(row)
+        path = tmp_path / "export.xlsx"
+        book.save(path)
+    else:
+        out = io.StringIO(newline="")
+        csv.writer(out, lineterminator="\r\n").writerows([*rows, footer, []])
+        path = tmp_path / "export.csv"
+        path.write_bytes(out.getvalue().encode("utf-8-sig"))
+    result = ingest_export(path, codebook)
+    assert result.responses["export_row"].tolist() == list(range(2, 10))
+    assert result.report["rows"] == 8
+    assert result.report["platform_footer_row"] == {
+        "row": 10,
+        "text": "共8条数据",
+        "responses_stated": 8,
+        "action": "recognised as the platform's footer, not read as a response",
+    }
+    plain = ingest_export(SHORT, codebook)
+    assert "platform_footer_row" not in plain.report

@@ -73,6 +73,8 @@ class ExportTable:
     header_row: int
     rows: list[tuple[int, list[str]]]
     encoding: str
+    # the platform's footer row below the responses (row, text), which is not a response
+    footer: tuple[int, str] | None = None
 
 
 _SPACES = re.compile(r"\s+")
@@ -147,9 +149,31 @@ def _export_table(
             [_merged_violation(str(path), span, header) for span in sorted(merged)]
         )
     body = numbered[1:]
+    footer = _footer(*body[-1]) if body else None
+    if footer is not None:
+        body = body[:-1]
     if not body:
         raise _no_respondents(path, header_row)
-    return ExportTable(header=header, header_row=header_row, rows=body, encoding=used)
+    return ExportTable(header, header_row, body, used, footer)
+
+
+# The footer row some platform downloads end with, "共8条数据" ("8 records in all"), its only
+# filled cell; compared as `_norm` gives it.
+_FOOTER = re.compile(r"共(\d+)(?:条|份|个)(?:数据|记录|答卷)?")
+
+
+def _footer(row: int, cells: list[str]) -> tuple[int, str] | None:
+    """(row, text) when the row is a platform footer row; else None."""
+    filled = [c.strip() for c in cells if c.strip()]
+    if len(filled) == 1 and _FOOTER.fullmatch(_norm(filled[0])):
+        return row, filled[0]
+    return None
+
+
+def _footer_count(footer: tuple[int, str]) -> int:
+    match = _FOOTER.fullmatch(_norm(footer[1]))
+    assert match is not None
+    return int(match[1])
 
 
 def _no_rows(path: Path) -> ExportTableError:
@@ -399,6 +423,7 @@ class _Sheet:
     last_row: int
     encode: Callable[[int], tuple[np.ndarray, list[str]]]
     workbook: WorkbookSheet | None = None
+    footer: tuple[int, str] | None = None
     _columns: dict[int, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
 
     def column(self, j: int) -> tuple[np.ndarray, list[str]]:
@@ -443,6 +468,7 @@ def _rows_sheet(table: ExportTable) -> _Sheet:
         head=table.rows[: HEADER_SEARCH_ROWS - 1],
         last_row=table.rows[-1][0],
         encode=encode,
+        footer=table.footer,
     )
 
 
@@ -521,18 +547,14 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
             encoded[j] = (codes, array.dictionary.to_pylist())
         return encoded[j]
 
-    blank = np.ones(table.num_rows, dtype=bool)
-    for j in range(table.num_columns):
-        codes, values = all_rows(j)
-        empty = np.array([not v.strip() for v in values], dtype=bool)
-        blank &= empty[codes]
-        if not blank.any():
-            break
-    filled = np.flatnonzero(~blank)
+    filled = np.flatnonzero(~_blank_rows(table.num_rows, table.num_columns, all_rows))
     if not len(filled):
         raise _no_rows(path)
     header = [cell.strip() for cell in _arrow_rows(table, filled[:1])[0]]
     body = filled[1:]
+    footer = _footer(int(body[-1]) + 1, _arrow_rows(table, body[-1:])[0]) if len(body) else None
+    if footer is not None:
+        body = body[:-1]
     if not len(body):
         raise _no_respondents(path, int(filled[0]) + 1)
     head = body[: HEADER_SEARCH_ROWS - 1]
@@ -545,7 +567,22 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
         head=[(int(i) + 1, cells) for i, cells in zip(head, _arrow_rows(table, head), strict=True)],
         last_row=int(body[-1]) + 1,
         encode=lambda j: (all_rows(j)[0][body], all_rows(j)[1]),
+        footer=footer,
     )
+
+
+def _blank_rows(
+    n_rows: int, n_columns: int, column: Callable[[int], tuple[np.ndarray, list[str]]]
+) -> np.ndarray:
+    """Which rows are blank in every column (`column(j)`: row codes into distinct texts)."""
+    blank = np.ones(n_rows, dtype=bool)
+    for j in range(n_columns):
+        codes, values = column(j)
+        empty = np.array([not v.strip() for v in values], dtype=bool)
+        blank &= empty[codes]
+        if not blank.any():
+            break
+    return blank
 
 
 def _oversized_arrow_cells(
@@ -710,6 +747,13 @@ def ingest_export(
     if sheet.workbook is not None:
         report["sheet"] = sheet.workbook.name
         report["sheets_not_read"] = sheet.workbook.not_read
+    if sheet.footer is not None:
+        report["platform_footer_row"] = {
+            "row": sheet.footer[0],
+            "text": sheet.footer[1],
+            "responses_stated": _footer_count(sheet.footer),
+            "action": "recognised as the platform's footer, not read as a response",
+        }
     return IngestResult(responses=responses, quality_log=quality_log, report=report)
 
 
@@ -746,7 +790,8 @@ class _Cells:
 def _structure_problems(
     sheet: _Sheet, cb: Codebook, file: str, found: list[tuple[int, int, Violation]]
 ) -> np.ndarray:
-    """Rows repeating the header, and rows of another width than the header's.
+    """Rows repeating the header, rows of another width than the header's, and a platform
+    footer row whose count of responses is not the rows' (see `_footer_problem`).
 
     Returns which of the rows as wide as the header repeat it (they are not read as answers).
     """
@@ -761,13 +806,37 @@ def _structure_problems(
             found.append((number, -1, _header_once(file, sheet, number)))
             continue
         hint = ""
-        if len(cells) > width:
+        if _footer(number, cells) is not None:
+            hint = ": it reads as the platform's footer row, but is not the last row (two "
+            hint += "exports joined?)"
+        elif len(cells) > width:
             hint = ": an unquoted comma in an answer, or a row shifted to the right?"
         elif number == sheet.last_row:
             hint = ": it is the last row, so the file looks cut off mid-row"
         message = f"has {len(cells)} cells, the header {width}{hint}"
         found.append((number, -1, Violation(file, "row-length", message, row=number)))
+    if sheet.footer is not None:
+        responses = len(sheet.rows) + len(sheet.odd) - int(repeated.sum())
+        responses -= sum(_header_score(cells, expected) >= need for _, cells in sheet.odd)
+        problem = _footer_problem(file, sheet.footer, responses)
+        if problem is not None:
+            found.append((sheet.footer[0], -1, problem))
     return repeated
+
+
+def _footer_problem(file: str, footer: tuple[int, str], responses: int) -> Violation | None:
+    """The platform's footer row ("共8条数据") counts the responses it exported: another
+    number of rows above it means rows were lost or added since the download."""
+    stated = _footer_count(footer)
+    if stated == responses:
+        return None
+    return Violation(
+        file,
+        "footer-count",
+        f"the platform's footer row {footer[1]!r} counts {stated} responses, but {responses} "
+        "rows of responses are above it: rows lost or added since the download?",
+        row=footer[0],
+    )
 
 
 def _header_once(file: str, sheet: _Sheet, row: int) -> Violation:

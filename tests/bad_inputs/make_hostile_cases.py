@@ -80,6 +80,10 @@ def export_files() -> dict[str, bytes]:
     )
     files["utf8_encoded_twice.csv"] = misread.encode("utf-8")
     files["utf16_without_bom.csv"] = text.encode("utf-16-le")
+    # the platform's footer row (共N条数据: "N records in all") after a row was deleted
+    files["footer_count_wrong.csv"] = csv_bytes(header, [*rows[:-1], ["共8条数据"]])
+    # two downloads joined: the first one's footer row is left in the middle
+    files["footer_not_last.csv"] = csv_bytes(header, [*rows[:4], ["共4条数据"], *rows[4:]])
     # a suggestion of 33,000 characters, over MAX_CELL_CHARS (32,767)
     long = [list(r) for r in rows]
     long[4][header.index(SUGGESTIONS)] = "haze " * 6_600
