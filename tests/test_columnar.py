@@ -200,7 +200,12 @@ def _same_ingest(path, codebook) -> None:
 
 
 # Report entries added after the row-by-row reference was kept.
-LATER_REPORT_KEYS = {"sheet", "sheets_not_read", "platform_footer_row"}
+LATER_REPORT_KEYS = {
+    "sheet",
+    "sheets_not_read",
+    "platform_footer_row",
+    "direct_identifier_columns_absent",
+}
 
 
 def _answers(var, cb) -> list[str]:

@@ -12,6 +12,7 @@ import io
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from hazegov.codebook import load_codebook
@@ -238,3 +239,28 @@ def test_a_footer_row_that_counts_right_is_reported_not_read(tmp_path, codebook,
     }
     plain = ingest_export(SHORT, codebook)
     assert "platform_footer_row" not in plain.report
+
+
+# --- identifier columns are optional ---------------------------------------------------------
+
+
+def _without_columns(path: Path, headers: set[str]) -> Path:
+    rows = _short_rows()
+    keep = [j for j, name in enumerate(rows[0]) if name not in headers]
+    assert len(keep) == len(rows[0]) - len(headers)
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows([[r[j] for j in keep] for r in rows])
+    path.write_bytes(out.getvalue().encode("utf-8-sig"))
+    return path
+
+
+def test_an_export_without_its_identifier_columns_is_accepted(tmp_path, codebook):
+    gone = {v.header for v in codebook.direct_identifiers}
+    result = ingest_export(_without_columns(tmp_path / "export.csv", gone), codebook)
+    pd.testing.assert_frame_equal(result.responses, ingest_export(SHORT, codebook).responses)
+    assert result.report["direct_identifier_columns_dropped"] == []
+    assert result.report["direct_identifier_columns_absent"] == ["source_detail", "source_ip"]
+    # the IP column deleted, the referrer kept
+    partial = ingest_export(_without_columns(tmp_path / "partial.csv", {"来自IP"}), codebook)
+    assert partial.report["direct_identifier_columns_dropped"] == ["source_detail"]
+    assert partial.report["direct_identifier_columns_absent"] == ["source_ip"]

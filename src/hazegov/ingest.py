@@ -747,6 +747,9 @@ def ingest_export(
     if sheet.workbook is not None:
         report["sheet"] = sheet.workbook.name
         report["sheets_not_read"] = sheet.workbook.not_read
+    report["direct_identifier_columns_absent"] = sorted(
+        v.name for v in codebook.direct_identifiers if v not in columns
+    )
     if sheet.footer is not None:
         report["platform_footer_row"] = {
             "row": sheet.footer[0],
@@ -1062,7 +1065,8 @@ def _match_columns(
         else:
             columns[var] = idx
     for var in cb.export_variables:
-        if var not in columns:
+        # identifier columns are never read: an export whose owner deleted them is welcome
+        if var not in columns and var.role != "direct_identifier":
             problems.append(
                 Violation(
                     file,
