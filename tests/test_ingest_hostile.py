@@ -264,3 +264,14 @@ def test_an_export_without_its_identifier_columns_is_accepted(tmp_path, codebook
     partial = ingest_export(_without_columns(tmp_path / "partial.csv", {"来自IP"}), codebook)
     assert partial.report["direct_identifier_columns_dropped"] == ["source_detail"]
     assert partial.report["direct_identifier_columns_absent"] == ["source_ip"]
+
+
+def test_a_bad_byte_after_a_cell_past_the_csv_modules_limit_is_located_without_a_traceback(
+    tmp_path, codebook
+):
+    text = SHORT.read_bytes().decode("utf-8-sig")
+    path = tmp_path / "export.csv"
+    path.write_bytes(('"' + "x" * 200_000 + text).encode("utf-8") + b"\xff")
+    with pytest.raises(ExportError) as info:
+        ingest_export(path, codebook, encoding="utf-8-sig")
+    assert _violation(info, "declared-encoding").row_kind == "line"

@@ -287,11 +287,31 @@ def _locate_byte(raw: bytes, at: int, encoding: str) -> tuple[int, str]:
     """Line of byte `at`, and the column it falls in: '#k' in the header, else its header."""
     prefix = raw[:at].decode(encoding, errors="replace").removeprefix("\ufeff")
     line = prefix.count("\n") + 1
-    records = list(csv.reader(io.StringIO(prefix, newline=""), strict=False))
+    records = _loose_records(prefix)
+    if prefix and not records:  # the csv module stopped at once (a cell past its size limit)
+        return line, "#?"
     if not prefix or prefix.endswith(("\n", "\r")):
         records.append([""])
     field_index = max(len(records[-1]), 1)
     return line, _column_name(records[0] if len(records) > 1 else None, field_index)
+
+
+def _loose_records(text: str, first_only: bool = False) -> list[list[str]]:
+    """CSV records as csv.reader(strict=False) reads them, up to where it gives up.
+
+    Used only in error handlers, to say where in the file a problem is: a cell past the csv
+    module's own size limit stops it there, and must not raise a second error from inside the
+    handler of the first.
+    """
+    records: list[list[str]] = []
+    try:
+        for record in csv.reader(io.StringIO(text, newline=""), strict=False):
+            records.append(record)
+            if first_only:
+                break
+    except csv.Error:
+        pass
+    return records
 
 
 def _column_name(header: list[str] | None, field_index: int) -> str:
@@ -315,7 +335,7 @@ def _parse_csv(path: Path, text: str) -> list[list[str]]:
         rest = "".join(lines[start - 1 :])
         if "field larger than field limit" in str(exc):
             raise ExportTableError([_overlong_record(path, rest, start, rows)]) from None
-        partial = next(csv.reader(io.StringIO(rest, newline=""), strict=False), [""])
+        partial = (_loose_records(rest, first_only=True) or [[""]])[0]
         column = _column_name(rows[0] if rows else None, max(len(partial), 1))
         row = len(rows) + 1
         if "unexpected end of data" in str(exc):
