@@ -110,7 +110,11 @@ def codebook_files() -> dict[str, bytes]:
 
 def config_files() -> dict[str, bytes]:
     note = '# An alias bomb ("billion laughs"): half a kilobyte standing for 9**9 strings.\n'
-    return {"alias_bomb.yaml": (note + alias_bomb("analysis")).encode("utf-8")}
+    loop = "# A list that holds itself: a document without end.\nanalysis:\n  seed: &s [1, *s]\n"
+    return {
+        "alias_bomb.yaml": (note + alias_bomb("analysis")).encode("utf-8"),
+        "alias_into_itself.yaml": loop.encode("utf-8"),
+    }
 
 
 def path_cases(folder: Path) -> None:
