@@ -456,11 +456,11 @@ class _Sheet:
 
 
 def _read_sheet(
-    path: Path, encoding: str, sheet: str | None, header_chars: frozenset[str] = frozenset()
+    path: Path, encoding: str, sheet_name: str | None, header_chars: frozenset[str] = frozenset()
 ) -> _Sheet:
     """The export as columns; the same errors as `read_export_table`, in the same order."""
-    if _check_export_file(path, sheet) == "xlsx":
-        book = _read_xlsx(path, sheet)
+    if _check_export_file(path, sheet_name) == "xlsx":
+        book = _read_xlsx(path, sheet_name)
         read = _rows_sheet(_export_table(path, book.rows, "xlsx", book.merged))
         read.workbook = book
         return read
@@ -912,6 +912,8 @@ def _redacted(texts: list[str], counts: np.ndarray, redactions: Counter[str]) ->
 
 
 def _header_chars(cb: Codebook) -> frozenset[str]:
+    """Every character of the codebook's column headers: what a rightly decoded header is
+    made of (hazegov.export_encoding)."""
     return frozenset("".join(str(v.header) for v in cb.export_variables))
 
 
