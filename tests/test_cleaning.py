@@ -96,3 +96,22 @@ def test_released_data_set_holds_no_identifying_columns(responses, codebook):
         mates = [i for i in codebook.construct(construct).items if i != name]
         score = analysis[mates].astype(float).mean(axis=1)
         assert analysis[name].astype(float).corr(score) > 0.2, name
+
+
+def test_duplicates_differing_only_in_whitespace_or_width_are_caught(responses, codebook):
+    text = next(v.name for v in codebook.variables if v.kind == "free_text")
+    frame = responses.head(3).copy()
+    frame[text] = pd.array(["空气 质量要改善", "ＰＭ2.5", "没有"], dtype="string")
+    copies = frame.copy()
+    copies["submission_no"] += 10_000
+    # an ideographic space (U+3000), full-width letters undone, a space typed inside
+    copies[text] = pd.array(["空气\u3000质量要改善", "PM2.5", "没 有"], dtype="string")
+    different = frame.head(1).copy()
+    different["submission_no"] += 20_000
+    different[text] = pd.array(["空气质量要改善了"], dtype="string")
+    rules = {"duplicates": {"enabled": True}}
+    cleaned = apply_exclusions(pd.concat([frame, copies, different]), codebook, rules)
+    flow = cleaned.flow.set_index("step")
+    assert flow.loc["duplicates", "excluded"] == 3
+    excluded = cleaned.flags.loc[cleaned.flags["duplicates"], "submission_no"]
+    assert sorted(excluded) == sorted(copies["submission_no"])

@@ -195,7 +195,17 @@ def _same_ingest(path, codebook) -> None:
         assert not isinstance(got, str), got
         pd.testing.assert_frame_equal(got.responses, want.responses, check_exact=True)
         pd.testing.assert_frame_equal(got.quality_log, want.quality_log, check_exact=True)
-        assert got.report == want.report
+        # the reference predates the report's account of sheets and footer rows (issue 13)
+        assert {k: v for k, v in got.report.items() if k not in LATER_REPORT_KEYS} == want.report
+
+
+# Report entries added after the row-by-row reference was kept.
+LATER_REPORT_KEYS = {
+    "sheet",
+    "sheets_not_read",
+    "platform_footer_row",
+    "direct_identifier_columns_absent",
+}
 
 
 def _answers(var, cb) -> list[str]:

@@ -37,6 +37,7 @@ def _export(file: Path, out: Path, options: Mapping[str, Any]) -> None:
         responses_out=out / "responses.parquet",
         quality_out=out / "data_quality.csv",
         report_out=out / "ingest_report.json",
+        sheet=options.get("sheet"),
     )
 
 

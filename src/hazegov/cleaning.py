@@ -44,7 +44,7 @@ def _flag_duplicates(
     frame: pd.DataFrame, cb: Codebook, kept: np.ndarray | None = None
 ) -> pd.Series:
     """Submissions (of those `kept`, default all) whose answers, read as text ("<NA>" for
-    none), repeat an earlier one's."""
+    none) and compared as `_comparable` gives them, repeat an earlier one's."""
     rows = np.arange(len(frame)) if kept is None else np.flatnonzero(kept)
     keys = np.ascontiguousarray(
         np.hstack([_answer_key(frame[name]) for name in cb.answer_columns])[rows]
@@ -56,7 +56,7 @@ def _flag_duplicates(
 
 def _answer_key(column: pd.Series) -> np.ndarray:
     """Integer columns equal (row by row) where the column's texts (`astype("string")`,
-    missing as "<NA>") are.
+    missing as "<NA>", compared as `_comparable` gives them) are.
 
     64-bit whole numbers are equal as text where they are equal as numbers, and no number
     reads "<NA>": they are kept, with a second column marking the missing ones. Text columns
@@ -69,7 +69,19 @@ def _answer_key(column: pd.Series) -> np.ndarray:
         return column.to_numpy()[:, None]
     if not isinstance(column.dtype, pd.StringDtype):
         column = column.astype("string")
-    return pd.factorize(column.fillna("<NA>"))[0][:, None]
+    codes, texts = pd.factorize(column.fillna("<NA>"))
+    return pd.factorize(_comparable(pd.Index(texts, dtype="string")))[0][codes][:, None]
+
+
+def _comparable(texts: pd.Index) -> pd.Index:
+    """Texts as a reader compares them: width-insensitive (NFKC: full-width letters, digits
+    and the ideographic space U+3000 as their ASCII forms) and without whitespace.
+
+    A submission sent twice, once with a space typed (or pasted with an ideographic space) in
+    a free-text answer, is the same submission; the ingest compares answer labels the same
+    way. Applied to the distinct texts of a column only.
+    """
+    return texts.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
 
 
 def _flag_attention(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:

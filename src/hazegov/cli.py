@@ -20,7 +20,12 @@ def _check_export(args: argparse.Namespace) -> int:
     from hazegov.codebook import load_codebook
     from hazegov.ingest import ingest_export
 
-    result = ingest_export(Path(args.export), load_codebook(args.codebook), encoding=args.encoding)
+    result = ingest_export(
+        Path(args.export),
+        load_codebook(args.codebook),
+        encoding=args.encoding,
+        sheet_name=args.sheet,
+    )
     print(
         f"{args.export}: {result.report['rows']} rows, encoding {result.report['encoding']}, "
         f"{result.report['out_of_range_cells']} out-of-range cells set to missing"
@@ -59,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("export")
     chk.add_argument("--codebook", default="config/codebook.yaml")
     chk.add_argument("--encoding", default="auto")
+    chk.add_argument("--sheet", default=None, help="the sheet of an XLSX export to read")
     chk.set_defaults(func=_check_export)
 
     from hazegov.checks import SOURCES

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import yaml
 
 from hazegov.errors import CodebookError, Violation
+from hazegov.input_files import input_path_problem
+from hazegov.yaml_bounds import YamlBoundError, compose_bounded
 
 T = TypeVar("T")
 QUESTION_TYPES = {"single_choice", "likert_matrix", "rating", "free_text"}
@@ -191,6 +193,9 @@ def load_codebook(path: str | Path) -> Codebook:
     as in `questions.6.items.0.header`: the first item of the seventh question).
     """
     path = Path(path)
+    problem = input_path_problem(path, "the codebook file")
+    if problem is not None and problem[0] != "file-exists":
+        raise LocatedCodebookError.single(path, *problem)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -206,8 +211,12 @@ def load_codebook(path: str | Path) -> Codebook:
     if not text.strip():
         raise LocatedCodebookError.single(path, "non-empty-file", "the codebook file is empty")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose_bounded(text, yaml.SafeLoader)
         raw = yaml.safe_load(text)
+    except YamlBoundError as exc:
+        raise LocatedCodebookError.single(
+            path, exc.rule, exc.message, row=exc.line, row_kind="line"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

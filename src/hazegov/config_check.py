@@ -18,6 +18,8 @@ import jsonschema
 import yaml
 
 from hazegov.errors import ConfigError, Violation
+from hazegov.input_files import input_path_problem
+from hazegov.yaml_bounds import YamlBoundError, compose_bounded
 
 Origin = tuple[str, int]
 # libyaml's parser where PyYAML was built with it: the same YAML, parsed at every Snakemake start
@@ -40,6 +42,9 @@ def _key_lines(node: yaml.Node, prefix: tuple[Any, ...], lines: dict[tuple[Any, 
 def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
     """One config file as a mapping, with the line of every key; malformed YAML is an error."""
     path = Path(path)
+    problem = input_path_problem(path, "the config file")
+    if problem is not None and problem[0] != "file-exists":
+        raise ConfigError.single(path, *problem)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -51,8 +56,12 @@ def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[tuple[Any, 
             path, "config-utf8", f"the config file is not UTF-8 text (byte {exc.start})"
         ) from None
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        node = compose_bounded(text, _LOADER)
         content = yaml.load(text, Loader=_LOADER)
+    except YamlBoundError as exc:
+        raise ConfigError.single(
+            path, exc.rule, exc.message, row=exc.line, row_kind="line"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError.single(

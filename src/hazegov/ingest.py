@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,9 @@ import pandera.pandas as pa
 
 from hazegov.codebook import Codebook, Variable
 from hazegov.errors import ExportError, InputError, Violation
+from hazegov.export_encoding import FIRST_LINE_BYTES, TRIED, likely_encoding
+from hazegov.export_workbook import WorkbookSheet, read_workbook_sheet
+from hazegov.input_files import MAX_CELL_CHARS, input_path_problem, oversized_cell
 from hazegov.privacy import redact
 from hazegov.synthetic import sha256_file, sidecar_path
 
@@ -70,6 +73,8 @@ class ExportTable:
     header_row: int
     rows: list[tuple[int, list[str]]]
     encoding: str
+    # the platform's footer row below the responses (row, text), which is not a response
+    footer: tuple[int, str] | None = None
 
 
 _SPACES = re.compile(r"\s+")
@@ -85,30 +90,45 @@ def _norm(text: str) -> str:
     return _SPACES.sub("", text)
 
 
-def read_export_table(path: str | Path, encoding: str = "auto") -> ExportTable:
+def read_export_table(
+    path: str | Path, encoding: str = "auto", sheet: str | None = None
+) -> ExportTable:
     """Header and rows of a CSV (UTF-8 with or without BOM, GB18030) or XLSX export, as text.
 
     Rows keep the number a spreadsheet shows them under (blank rows are skipped but counted).
+    `sheet` names the sheet of a workbook (needed when more than one holds cells).
     """
     path = Path(path)
-    suffix = _check_export_file(path)
+    suffix = _check_export_file(path, sheet)
     if suffix == "xlsx":
-        rows, merged = _read_xlsx(path)
-        return _export_table(path, rows, "xlsx", merged)
+        book = _read_xlsx(path, sheet)
+        return _export_table(path, book.rows, "xlsx", book.merged)
     text, used = _decode_csv(path, encoding)
     return _export_table(path, _parse_csv(path, text), used, [])
 
 
-def _check_export_file(path: Path) -> str:
-    """'csv' or 'xlsx' for an export file that exists and holds bytes; else the error."""
-    if not path.exists():
-        raise ExportTableError.single(path, "file-exists", "the export file does not exist")
+def _check_export_file(path: Path, sheet: str | None = None) -> str:
+    """'csv' or 'xlsx' for an export file that exists and holds bytes; else the error.
+
+    The path is checked before any byte is read (`input_path_problem`): a directory, a pipe,
+    a device or a link out of the project is refused without showing what it leads to.
+    """
+    problem = input_path_problem(path, "the export file")
+    if problem is not None:
+        raise ExportTableError.single(path, *problem)
     if path.stat().st_size == 0:
         raise ExportTableError.single(path, "non-empty-file", "the export file is empty (0 bytes)")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
     if suffix in (".csv", ".txt"):
+        if sheet is not None:
+            raise ExportTableError.single(
+                path,
+                "sheet-for-workbook",
+                f"survey.sheet is set ({sheet!r}) but the export is a CSV file, which has no "
+                "sheets; remove survey.sheet, or point survey.export at the workbook",
+            )
         return "csv"
     raise ExportTableError.single(
         path, "known-format", f"unsupported export format {suffix!r}; use .csv or .xlsx"
@@ -129,9 +149,31 @@ def _export_table(
             [_merged_violation(str(path), span, header) for span in sorted(merged)]
         )
     body = numbered[1:]
+    footer = _footer(*body[-1]) if body else None
+    if footer is not None:
+        body = body[:-1]
     if not body:
         raise _no_respondents(path, header_row)
-    return ExportTable(header=header, header_row=header_row, rows=body, encoding=used)
+    return ExportTable(header, header_row, body, used, footer)
+
+
+# The footer row some platform downloads end with, "共8条数据" ("8 records in all"), its only
+# filled cell; compared as `_norm` gives it.
+_FOOTER = re.compile(r"共(\d+)(?:条|份|个)(?:数据|记录|答卷)?")
+
+
+def _footer(row: int, cells: list[str]) -> tuple[int, str] | None:
+    """(row, text) when the row is a platform footer row; else None."""
+    filled = [c.strip() for c in cells if c.strip()]
+    if len(filled) == 1 and _FOOTER.fullmatch(_norm(filled[0])):
+        return row, filled[0]
+    return None
+
+
+def _footer_count(footer: tuple[int, str]) -> int:
+    match = _FOOTER.fullmatch(_norm(footer[1]))
+    assert match is not None
+    return int(match[1])
 
 
 def _no_rows(path: Path) -> ExportTableError:
@@ -149,8 +191,14 @@ def _no_respondents(path: Path, header_row: int) -> ExportTableError:
     )
 
 
-def _decode_csv(path: Path, encoding: str) -> tuple[str, str]:
-    """The text of a CSV export (byte-order mark removed) and the encoding it was read in."""
+def _decode_csv(
+    path: Path, encoding: str, header_chars: frozenset[str] = frozenset()
+) -> tuple[str, str]:
+    """The text of a CSV export (byte-order mark removed) and the encoding it was read in.
+
+    `header_chars`, the characters of the codebook's headers, lets an error name the encoding
+    the file is likely in (hazegov.export_encoding).
+    """
     raw = path.read_bytes()
     if encoding == "auto":
         first_failure: UnicodeDecodeError | None = None
@@ -173,11 +221,14 @@ def _decode_csv(path: Path, encoding: str) -> tuple[str, str]:
             )
         at = first_failure.start if first_failure else 0
         line, column = _locate_byte(raw, at, "utf-8")
+        likely = likely_encoding(raw, header_chars, None)
+        guess = f"; it looks like {likely.name}: {likely.advice}" if likely else ""
         raise ExportTableError.single(
             path,
             "known-encoding",
             f"the file is neither {' nor '.join(ENCODINGS)}: the UTF-8 "
-            f"reading breaks at byte {at}, a file cut off mid-character or in another encoding",
+            f"reading breaks at byte {at}, a file cut off mid-character or in another encoding "
+            f"(tried {TRIED}){guess}",
             row=line,
             row_kind="line",
             column=column,
@@ -207,7 +258,7 @@ def _decode_csv(path: Path, encoding: str) -> tuple[str, str]:
             path,
             "declared-encoding",
             f"not valid {encoding} at byte {exc.start}; the file is declared {encoding}"
-            f"{_reads_as(raw)}: set survey.encoding to the file's real encoding or 'auto'",
+            f"{_reads_as(raw, header_chars)}",
             row=line,
             row_kind="line",
             column=column,
@@ -215,26 +266,52 @@ def _decode_csv(path: Path, encoding: str) -> tuple[str, str]:
     return text.removeprefix("\ufeff"), encoding
 
 
-def _reads_as(raw: bytes) -> str:
-    """', but it reads as ENC' for the first automatic encoding that decodes the bytes."""
+def _reads_as(raw: bytes, header_chars: frozenset[str]) -> str:
+    """What the file is instead, and what to do: ', but it reads as ENC: ...' for the first
+    automatic encoding that decodes it, unless the header reads in another encoding (Big5,
+    UTF-16, UTF-8 encoded twice: hazegov.export_encoding), named instead."""
+    advice = ": set survey.encoding to the file's real encoding or 'auto'"
+    likely = likely_encoding(raw, header_chars, None)
+    if likely is not None and likely.name not in ("UTF-8", "GB18030"):
+        return f", but it looks like {likely.name} (tried {TRIED}): {likely.advice}"
     for enc in ENCODINGS:
         try:
             raw.decode(enc)
         except UnicodeDecodeError:
             continue
-        return f", but it reads as {enc}"
-    return ""
+        return f", but it reads as {enc}{advice}"
+    return advice
 
 
 def _locate_byte(raw: bytes, at: int, encoding: str) -> tuple[int, str]:
     """Line of byte `at`, and the column it falls in: '#k' in the header, else its header."""
     prefix = raw[:at].decode(encoding, errors="replace").removeprefix("\ufeff")
     line = prefix.count("\n") + 1
-    records = list(csv.reader(io.StringIO(prefix, newline=""), strict=False))
+    records = _loose_records(prefix)
+    if prefix and not records:  # the csv module stopped at once (a cell past its size limit)
+        return line, "#?"
     if not prefix or prefix.endswith(("\n", "\r")):
         records.append([""])
     field_index = max(len(records[-1]), 1)
     return line, _column_name(records[0] if len(records) > 1 else None, field_index)
+
+
+def _loose_records(text: str, first_only: bool = False) -> list[list[str]]:
+    """CSV records as csv.reader(strict=False) reads them, up to where it gives up.
+
+    Used only in error handlers, to say where in the file a problem is: a cell past the csv
+    module's own size limit stops it there, and must not raise a second error from inside the
+    handler of the first.
+    """
+    records: list[list[str]] = []
+    try:
+        for record in csv.reader(io.StringIO(text, newline=""), strict=False):
+            records.append(record)
+            if first_only:
+                break
+    except csv.Error:
+        pass
+    return records
 
 
 def _column_name(header: list[str] | None, field_index: int) -> str:
@@ -256,7 +333,9 @@ def _parse_csv(path: Path, text: str) -> list[list[str]]:
     except csv.Error as exc:
         lines = io.StringIO(text, newline="").readlines()
         rest = "".join(lines[start - 1 :])
-        partial = next(csv.reader(io.StringIO(rest, newline=""), strict=False), [""])
+        if "field larger than field limit" in str(exc):
+            raise ExportTableError([_overlong_record(path, rest, start, rows)]) from None
+        partial = (_loose_records(rest, first_only=True) or [[""]])[0]
         column = _column_name(rows[0] if rows else None, max(len(partial), 1))
         row = len(rows) + 1
         if "unexpected end of data" in str(exc):
@@ -278,29 +357,56 @@ def _parse_csv(path: Path, text: str) -> list[list[str]]:
             row_kind="line",
             column=column,
         ) from None
+    _check_cell_sizes(path, rows)
     return rows
 
 
-def _read_xlsx(path: Path) -> tuple[list[list[str]], list[tuple[int, int, int, int]]]:
-    """The first sheet's cells as text, and its merged ranges (row, column, row, column)."""
-    from openpyxl import load_workbook
-
-    try:
-        # Not read-only: only a fully loaded sheet knows its merged cells.
-        wb = load_workbook(path, data_only=True)
-    except Exception as exc:
-        raise ExportTableError.single(
-            path, "readable-xlsx", f"cannot open as XLSX: {exc}"
-        ) from None
-    ws = wb.worksheets[0]
-    rows = [
-        ["" if v is None else _xlsx_text(v) for v in row] for row in ws.iter_rows(values_only=True)
+def _check_cell_sizes(path: Path, rows: list[list[str]]) -> None:
+    """Cells longer than MAX_CELL_CHARS, by row (a sheet row: CSV record k is row k)."""
+    problems = [
+        oversized_cell(str(path), n, _column_name(rows[0] if n > 1 else None, j + 1), len(cell))
+        for n, row in enumerate(rows, start=1)
+        if max(map(len, row), default=0) > MAX_CELL_CHARS
+        for j, cell in enumerate(row)
+        if len(cell) > MAX_CELL_CHARS
     ]
-    merged = [(r.min_row, r.min_col, r.max_row, r.max_col) for r in ws.merged_cells.ranges]
-    wb.close()
-    # A sheet is as wide as its widest formatted cell: drop columns that are empty throughout.
-    width = max((i + 1 for r in rows for i, v in enumerate(r) if v.strip()), default=0)
-    return [r[:width] for r in rows], merged
+    if problems:
+        raise ExportTableError(problems)
+
+
+# One CSV field at the start of a string: quoted (quotes inside doubled), or unquoted.
+_CSV_FIELD = re.compile(r'"[^"]*(?:""[^"]*)*"|[^,\r\n"]*')
+
+
+def _overlong_record(path: Path, rest: str, line: int, rows: list[list[str]]) -> Violation:
+    """The csv module's own limit broken by the record starting `rest` (on line `line`): the
+    cell over MAX_CELL_CHARS, found field by field without the csv module."""
+    position, index = 0, 1
+    while True:
+        field = _CSV_FIELD.match(rest, position)
+        assert field is not None  # the unquoted alternative matches the empty string
+        if field.end() - field.start() > MAX_CELL_CHARS:
+            column = _column_name(rows[0] if rows else None, index)
+            length = field.end() - field.start()
+            if rest.startswith('"', field.start()):  # the text inside the quotes, undoubled
+                length -= 2 + rest.count('""', field.start() + 1, field.end() - 1)
+            violation = oversized_cell(str(path), line, column, length)
+            break
+        position = field.end()
+        if position >= len(rest) or rest[position] != ",":
+            # a quote never closed runs the rest of the file into one cell
+            violation = oversized_cell(str(path), line, _column_name(None, index), None)
+            break
+        position, index = position + 1, index + 1
+    return replace(violation, row_kind="line")
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> WorkbookSheet:
+    """The sheet's cells as text and its merged ranges; see hazegov.export_workbook."""
+    book, problems = read_workbook_sheet(path, sheet)
+    if book is None:
+        raise ExportTableError(problems)
+    return book
 
 
 def _merged_violation(file: str, span: tuple[int, int, int, int], header: list[str]) -> Violation:
@@ -316,14 +422,6 @@ def _merged_violation(file: str, span: tuple[int, int, int, int], header: list[s
         row=r1,
         column=_column_name(header, c1),
     )
-
-
-def _xlsx_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.strftime("%Y/%m/%d %H:%M:%S")
-    return str(value)
 
 
 @dataclass
@@ -344,6 +442,8 @@ class _Sheet:
     head: list[tuple[int, list[str]]]
     last_row: int
     encode: Callable[[int], tuple[np.ndarray, list[str]]]
+    workbook: WorkbookSheet | None = None
+    footer: tuple[int, str] | None = None
     _columns: dict[int, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
 
     def column(self, j: int) -> tuple[np.ndarray, list[str]]:
@@ -355,12 +455,16 @@ class _Sheet:
         return ExportTable(self.header, self.header_row, self.head, self.encoding)
 
 
-def _read_sheet(path: Path, encoding: str) -> _Sheet:
+def _read_sheet(
+    path: Path, encoding: str, sheet_name: str | None, header_chars: frozenset[str] = frozenset()
+) -> _Sheet:
     """The export as columns; the same errors as `read_export_table`, in the same order."""
-    if _check_export_file(path) == "xlsx":
-        rows, merged = _read_xlsx(path)
-        return _rows_sheet(_export_table(path, rows, "xlsx", merged))
-    text, used = _decode_csv(path, encoding)
+    if _check_export_file(path, sheet_name) == "xlsx":
+        book = _read_xlsx(path, sheet_name)
+        read = _rows_sheet(_export_table(path, book.rows, "xlsx", book.merged))
+        read.workbook = book
+        return read
+    text, used = _decode_csv(path, encoding, header_chars)
     sheet = _arrow_sheet(path, text, used)
     if sheet is None:
         sheet = _rows_sheet(_export_table(path, _parse_csv(path, text), used, []))
@@ -384,6 +488,7 @@ def _rows_sheet(table: ExportTable) -> _Sheet:
         head=table.rows[: HEADER_SEARCH_ROWS - 1],
         last_row=table.rows[-1][0],
         encode=encode,
+        footer=table.footer,
     )
 
 
@@ -414,7 +519,8 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
 
     Used only when the records are bound to be the csv module's: no NUL, every quote one that
     csv.reader(strict=True) accepts, every record as wide as the first (Arrow refuses others),
-    every cell shorter than csv's field size limit. A blank line, which the csv module reads
+    every cell shorter than csv's field size limit. A cell over MAX_CELL_CHARS is an error
+    here, naming its row and column. A blank line, which the csv module reads
     as an empty record, Arrow reads as a row of empty cells: blank either way, and counted.
     Anything else goes to the csv module, whose errors name the line.
     """
@@ -445,10 +551,12 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
         )
     except pyarrow.ArrowException:
         return None
-    limit = csv.field_size_limit()
-    if table.num_columns != len(first) or any(
-        (pc.max(pc.utf8_length(c)).as_py() or 0) >= limit - 1 for c in table.columns
-    ):
+    if table.num_columns != len(first):
+        return None
+    longest = [pc.max(pc.utf8_length(c)).as_py() or 0 for c in table.columns]
+    if max(longest, default=0) > MAX_CELL_CHARS:
+        raise ExportTableError(_oversized_arrow_cells(path, table, first, longest))
+    if max(longest, default=0) >= csv.field_size_limit() - 1:
         return None
     encoded: dict[int, tuple[np.ndarray, list[str]]] = {}
 
@@ -459,18 +567,14 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
             encoded[j] = (codes, array.dictionary.to_pylist())
         return encoded[j]
 
-    blank = np.ones(table.num_rows, dtype=bool)
-    for j in range(table.num_columns):
-        codes, values = all_rows(j)
-        empty = np.array([not v.strip() for v in values], dtype=bool)
-        blank &= empty[codes]
-        if not blank.any():
-            break
-    filled = np.flatnonzero(~blank)
+    filled = np.flatnonzero(~_blank_rows(table.num_rows, table.num_columns, all_rows))
     if not len(filled):
         raise _no_rows(path)
     header = [cell.strip() for cell in _arrow_rows(table, filled[:1])[0]]
     body = filled[1:]
+    footer = _footer(int(body[-1]) + 1, _arrow_rows(table, body[-1:])[0]) if len(body) else None
+    if footer is not None:
+        body = body[:-1]
     if not len(body):
         raise _no_respondents(path, int(filled[0]) + 1)
     head = body[: HEADER_SEARCH_ROWS - 1]
@@ -483,7 +587,39 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
         head=[(int(i) + 1, cells) for i, cells in zip(head, _arrow_rows(table, head), strict=True)],
         last_row=int(body[-1]) + 1,
         encode=lambda j: (all_rows(j)[0][body], all_rows(j)[1]),
+        footer=footer,
     )
+
+
+def _blank_rows(
+    n_rows: int, n_columns: int, column: Callable[[int], tuple[np.ndarray, list[str]]]
+) -> np.ndarray:
+    """Which rows are blank in every column (`column(j)`: row codes into distinct texts)."""
+    blank = np.ones(n_rows, dtype=bool)
+    for j in range(n_columns):
+        codes, values = column(j)
+        empty = np.array([not v.strip() for v in values], dtype=bool)
+        blank &= empty[codes]
+        if not blank.any():
+            break
+    return blank
+
+
+def _oversized_arrow_cells(
+    path: Path, table: Any, first: list[str], longest: list[int]
+) -> list[Violation]:
+    """Cells over MAX_CELL_CHARS of the columns whose longest cell is, row by row."""
+    from pyarrow import compute as pc
+
+    found = []
+    for j in (j for j, n in enumerate(longest) if n > MAX_CELL_CHARS):
+        lengths = pc.utf8_length(table.column(j)).to_numpy(zero_copy_only=False)
+        for i in np.flatnonzero(lengths > MAX_CELL_CHARS):
+            column = _column_name(first if i > 0 else None, j + 1)
+            found.append(
+                (int(i), j, oversized_cell(str(path), int(i) + 1, column, int(lengths[i])))
+            )
+    return [v for _, _, v in sorted(found, key=lambda item: item[:2])]
 
 
 def _arrow_rows(table: Any, indices: np.ndarray) -> list[list[str]]:
@@ -493,6 +629,7 @@ def _arrow_rows(table: Any, indices: np.ndarray) -> list[list[str]]:
 
 def data_source(export: Path) -> dict[str, Any]:
     """Whether the export is the project's synthetic file: its sidecar must describe these bytes."""
+    _check_export_file(export)  # before hashing: a pipe would block, a directory raise
     sidecar = sidecar_path(export)
     digest = sha256_file(export)
     if not sidecar.exists():
@@ -515,6 +652,7 @@ def ingest_export(
     *,
     encoding: str = "auto",
     out_of_range: str = "missing",
+    sheet_name: str | None = None,
 ) -> IngestResult:
     """Map an export through the codebook; raise ExportError listing every violation.
 
@@ -533,6 +671,9 @@ def ingest_export(
     out_of_range
         What a numeric code outside an item's valid range does: "missing" logs the cell in
         the data-quality log and sets it to missing; "error" stops the run.
+    sheet_name
+        The sheet of an XLSX export to read (`survey.sheet`); needed when more than one sheet
+        holds cells. The report names the sheet read and the other sheets that hold cells.
 
     Returns
     -------
@@ -548,9 +689,10 @@ def ingest_export(
     path = Path(path)
     if out_of_range not in OUT_OF_RANGE_POLICIES:
         raise ValueError(f"out_of_range must be one of {OUT_OF_RANGE_POLICIES}")
-    sheet = _read_sheet(path, encoding)
+    sheet = _read_sheet(path, encoding, sheet_name, _header_chars(codebook))
     header = sheet.header
     file = str(path)
+    _check_header_encoding(path, sheet, codebook, encoding)
     _check_header_row(sheet.table_head(), codebook, path)
     problems: list[Violation] = []
     columns = _match_columns(sheet.table_head(), codebook, file, problems)
@@ -622,6 +764,19 @@ def ingest_export(
         "out_of_range_cells": len(quality),
         "out_of_range_policy": out_of_range,
     }
+    if sheet.workbook is not None:
+        report["sheet"] = sheet.workbook.name
+        report["sheets_not_read"] = sheet.workbook.not_read
+    report["direct_identifier_columns_absent"] = sorted(
+        v.name for v in codebook.direct_identifiers if v not in columns
+    )
+    if sheet.footer is not None:
+        report["platform_footer_row"] = {
+            "row": sheet.footer[0],
+            "text": sheet.footer[1],
+            "responses_stated": _footer_count(sheet.footer),
+            "action": "recognised as the platform's footer, not read as a response",
+        }
     return IngestResult(responses=responses, quality_log=quality_log, report=report)
 
 
@@ -658,7 +813,8 @@ class _Cells:
 def _structure_problems(
     sheet: _Sheet, cb: Codebook, file: str, found: list[tuple[int, int, Violation]]
 ) -> np.ndarray:
-    """Rows repeating the header, and rows of another width than the header's.
+    """Rows repeating the header, rows of another width than the header's, and a platform
+    footer row whose count of responses is not the rows' (see `_footer_problem`).
 
     Returns which of the rows as wide as the header repeat it (they are not read as answers).
     """
@@ -673,13 +829,37 @@ def _structure_problems(
             found.append((number, -1, _header_once(file, sheet, number)))
             continue
         hint = ""
-        if len(cells) > width:
+        if _footer(number, cells) is not None:
+            hint = ": it reads as the platform's footer row, but is not the last row (two "
+            hint += "exports joined?)"
+        elif len(cells) > width:
             hint = ": an unquoted comma in an answer, or a row shifted to the right?"
         elif number == sheet.last_row:
             hint = ": it is the last row, so the file looks cut off mid-row"
         message = f"has {len(cells)} cells, the header {width}{hint}"
         found.append((number, -1, Violation(file, "row-length", message, row=number)))
+    if sheet.footer is not None:
+        responses = len(sheet.rows) + len(sheet.odd) - int(repeated.sum())
+        responses -= sum(_header_score(cells, expected) >= need for _, cells in sheet.odd)
+        problem = _footer_problem(file, sheet.footer, responses)
+        if problem is not None:
+            found.append((sheet.footer[0], -1, problem))
     return repeated
+
+
+def _footer_problem(file: str, footer: tuple[int, str], responses: int) -> Violation | None:
+    """The platform's footer row ("共8条数据") counts the responses it exported: another
+    number of rows above it means rows were lost or added since the download."""
+    stated = _footer_count(footer)
+    if stated == responses:
+        return None
+    return Violation(
+        file,
+        "footer-count",
+        f"the platform's footer row {footer[1]!r} counts {stated} responses, but {responses} "
+        "rows of responses are above it: rows lost or added since the download?",
+        row=footer[0],
+    )
 
 
 def _header_once(file: str, sheet: _Sheet, row: int) -> Violation:
@@ -729,6 +909,37 @@ def _redacted(texts: list[str], counts: np.ndarray, redactions: Counter[str]) ->
             for kind, n in removed.items():
                 redactions[kind] += n * int(counts[k])
     return out
+
+
+def _header_chars(cb: Codebook) -> frozenset[str]:
+    """Every character of the codebook's column headers: what a rightly decoded header is
+    made of (hazegov.export_encoding)."""
+    return frozenset("".join(str(v.header) for v in cb.export_variables))
+
+
+def _check_header_encoding(path: Path, sheet: _Sheet, cb: Codebook, encoding: str) -> None:
+    """A CSV header that does not read as the codebook's, but would in another encoding.
+
+    The header of a file in an encoding the reader does not try (Big5, UTF-16 without
+    byte-order mark, UTF-8 encoded twice) decodes into nonsense; said so here, naming the
+    likely encoding, instead of one error per codebook column.
+    """
+    expected = _header_keys(cb)
+    if sheet.workbook is not None or _header_score(sheet.header, expected) >= _enough(expected):
+        return
+    with path.open("rb") as stream:
+        head = stream.read(FIRST_LINE_BYTES)
+    likely = likely_encoding(head, _header_chars(cb), sheet.encoding)
+    if likely is None:
+        return
+    raise ExportTableError.single(
+        path,
+        "known-encoding" if encoding == "auto" else "declared-encoding",
+        f"the header does not read as the codebook's in {sheet.encoding}, the encoding "
+        f"{'tried first that decodes the file' if encoding == 'auto' else 'declared'}: "
+        f"the file looks like {likely.name} (tried {TRIED}); {likely.advice}",
+        row=sheet.header_row,
+    )
 
 
 def _header_keys(cb: Codebook) -> set[str]:
@@ -876,7 +1087,8 @@ def _match_columns(
         else:
             columns[var] = idx
     for var in cb.export_variables:
-        if var not in columns:
+        # identifier columns are never read: an export whose owner deleted them is welcome
+        if var not in columns and var.role != "direct_identifier":
             problems.append(
                 Violation(
                     file,

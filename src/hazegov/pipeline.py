@@ -53,12 +53,16 @@ def run_ingest(
     responses_out: str | Path,
     quality_out: str | Path,
     report_out: str | Path,
+    sheet: str | None = None,
 ) -> None:
-    """Raw export -> de-identified, codebook-mapped responses (no exclusions yet)."""
+    """Raw export -> de-identified, codebook-mapped responses (no exclusions yet); `sheet` is
+    the sheet of an XLSX export (`survey.sheet`)."""
     export = Path(export)
     cb = load_codebook(codebook)
     provenance = data_source(export)
-    result = ingest_export(export, cb, encoding=encoding, out_of_range=out_of_range)
+    result = ingest_export(
+        export, cb, encoding=encoding, out_of_range=out_of_range, sheet_name=sheet
+    )
     log.info("read %s rows from %s (%s)", result.report["rows"], export, result.report["encoding"])
     report = result.report | {"data_source": source_label(provenance)}
     quality = result.quality_log.assign(data_source=source_label(provenance))

@@ -10,6 +10,7 @@ rule ingest_export:
     params:
         encoding=config["survey"]["encoding"],
         out_of_range=config["survey"]["out_of_range"],
+        sheet=config["survey"].get("sheet"),
     log:
         "logs/ingest_export.log",
     conda:
