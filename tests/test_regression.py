@@ -398,3 +398,40 @@ def test_ordinal_outcome_order_and_degenerate_data() -> None:
         ordinal_logit(data.head(8), "EFF", ["LEAD", "RESP"])
     with pytest.raises(AnalysisError, match=r"collinear columns: \['LEAD', 'DOUBLE'\]"):
         ordinal_logit(data.assign(DOUBLE=2 * data.LEAD), "EFF", ["LEAD", "DOUBLE"])
+
+
+def test_ordinal_analytic_derivatives_match_statsmodels_numerical_ones() -> None:
+    """The analytic score and Hessian of `_LogitOrderedModel` are those of statsmodels'
+    OrderedModel log-likelihood (same value), and the fit reaches the same optimum."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+    from statsmodels.tools.numdiff import approx_fprime, approx_hess
+
+    from hazegov.analysis.regression import _LogitOrderedModel
+
+    data = simulate_po(np.random.default_rng(707), 1500)
+    X = pd.get_dummies(data[["LEAD", "RESP", "sector"]], columns=["sector"], drop_first=True)
+    X = X.astype(float)
+    codes = data["EFF"].to_numpy() - 1
+    fast = _LogitOrderedModel(codes, X, distr="logit")
+    plain = OrderedModel(codes, X, distr="logit")
+    theta = np.array([0.7, -0.4, 0.3, -0.2, -0.9, 0.2, 0.5])
+    assert fast.loglike(theta) == plain.loglike(theta)
+    np.testing.assert_allclose(
+        fast.score(theta), approx_fprime(theta, plain.loglike, centered=True), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        fast.score_obs(theta),
+        approx_fprime(theta, plain.loglikeobs, centered=True),
+        rtol=1e-6,
+        atol=1e-8,
+    )
+    hess = fast.hessian(theta)
+    scale = np.abs(hess).max()
+    numeric = approx_fprime(theta, fast.score, centered=True)
+    np.testing.assert_allclose(hess, numeric, rtol=1e-7, atol=1e-9 * scale)
+    np.testing.assert_allclose(hess, approx_hess(theta, plain.loglike), atol=1e-6 * scale)
+    old = plain.fit(method="bfgs", maxiter=1000, gtol=1e-8, disp=False)
+    new = fast.fit(method="bfgs", maxiter=1000, gtol=1e-8, disp=False)
+    np.testing.assert_allclose(new.params, old.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(new.bse, old.bse, rtol=1e-5)
+    assert new.llf == pytest.approx(old.llf, rel=1e-12)
