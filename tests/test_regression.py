@@ -435,3 +435,38 @@ def test_ordinal_analytic_derivatives_match_statsmodels_numerical_ones() -> None
     np.testing.assert_allclose(new.params, old.params, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(new.bse, old.bse, rtol=1e-5)
     assert new.llf == pytest.approx(old.llf, rel=1e-12)
+
+
+def test_gvif_from_correlations_equals_the_regression_definition(survey: pd.DataFrame) -> None:
+    from hazegov.analysis.regression import _regression_vif, build_design, generalized_vif
+
+    design = build_design(
+        survey,
+        "EFF",
+        ["LEAD", "RESP"],
+        ["sector"],
+        ["sector"],
+        None,
+        what="t",
+        numeric_outcome=True,
+    )
+    fast = generalized_vif(design.X, design.term_columns)
+    slow = _regression_vif(design.X, design.term_columns)
+    pd.testing.assert_frame_equal(fast, slow, rtol=1e-10)
+    longley_X = longley.load_pandas().data[LONGLEY_X]
+    columns = {c: [c] for c in LONGLEY_X}
+    pd.testing.assert_frame_equal(
+        generalized_vif(longley_X, columns), _regression_vif(longley_X, columns), rtol=1e-8
+    )
+
+
+def test_rank_check_on_the_triangular_factor_names_the_same_columns() -> None:
+    from hazegov.analysis.regression import _require_full_rank
+
+    rng = np.random.default_rng(808)
+    X = pd.DataFrame(rng.normal(size=(500, 4)), columns=["a", "b", "c", "d"])
+    _require_full_rank(X, what="t")
+    with pytest.raises(AnalysisError, match=r"collinear columns: \['b', 'c', 'e'\]"):
+        _require_full_rank(X.assign(e=X.b - 2 * X.c), what="t")
+    with pytest.raises(AnalysisError, match=r"collinear columns: \['const', 'a', 'e'\]"):
+        _require_full_rank(X.assign(e=3 + X.a), what="t")

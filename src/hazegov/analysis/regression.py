@@ -158,8 +158,11 @@ def _require_full_rank(X: pd.DataFrame, *, what: str) -> None:
     design = np.column_stack([np.ones(len(X)), X.to_numpy(dtype=float)])
     names = [INTERCEPT, *X.columns]
     scaled = design / np.linalg.norm(design, axis=0)
-    # Only the right singular vectors are needed; the thin SVD avoids an n-by-n matrix.
+    # Only the singular values and right singular vectors are needed: with n ≥ p rows they are
+    # those of the p × p triangular factor R of scaled = QR, so the SVD runs on R, not on n rows.
     thin = scaled.shape[0] >= scaled.shape[1]
+    if thin:
+        scaled = np.linalg.qr(scaled, mode="r")
     _, singular, vt = np.linalg.svd(scaled, full_matrices=not thin)
     singular = np.concatenate([singular, np.zeros(design.shape[1] - singular.size)])
     null = vt[singular < 1e-10 * singular[0]]
@@ -216,11 +219,40 @@ class OlsResult:
 def generalized_vif(X: pd.DataFrame, term_columns: Mapping[str, Sequence[str]]) -> pd.DataFrame:
     """VIF per term as R `car::vif` gives it (Fox & Monette 1992).
 
-    Single-column terms: the ordinary VIF 1/(1 − R²_j) (statsmodels). Multi-column terms (dummy
-    sets): GVIF = det(C11)/det(C11 − C12 C22⁻¹ C21), the ratio of the term's covariance to its
-    covariance given the other columns, which equals car's det(R11)·det(R22)/det(R); it does not
-    depend on the reference level. `gvif_root` = GVIF^(1/(2·df)), comparable across terms.
+    Computed from R, the correlation matrix of the design columns (one pass over the rows, then
+    p × p algebra): single-column terms get the ordinary VIF 1/(1 − R²_j) = (R⁻¹)_jj;
+    multi-column terms (dummy sets) GVIF = det(R11)·det(R22)/det(R) as car does, which equals
+    det(C11)/det(C11 − C12 C22⁻¹ C21), the ratio of the term's covariance to its covariance given
+    the other columns; it does not depend on the reference level. `gvif_root` = GVIF^(1/(2·df)),
+    comparable across terms. (`_regression_vif` keeps the regression definition, for the tests.)
     """
+    values = X.to_numpy(dtype=float)
+    centred = values - values.mean(axis=0)
+    cross = centred.T @ centred
+    scale = 1 / np.sqrt(np.diag(cross))
+    corr = cross * np.outer(scale, scale)
+    inverse = np.linalg.inv(corr)
+    _, logdet_all = np.linalg.slogdet(corr)
+    position = {name: i for i, name in enumerate(X.columns)}
+    rows = []
+    for term, cols in term_columns.items():
+        idx = [position[c] for c in cols]
+        if len(idx) == 1:
+            gvif = float(inverse[idx[0], idx[0]])
+        else:
+            rest = [i for i in range(len(position)) if i not in idx]
+            _, logdet_term = np.linalg.slogdet(corr[np.ix_(idx, idx)])
+            _, logdet_rest = np.linalg.slogdet(corr[np.ix_(rest, rest)]) if rest else (1.0, 0.0)
+            gvif = float(np.exp(logdet_term + logdet_rest - logdet_all))
+        rows.append(
+            {"term": term, "df": len(idx), "gvif": gvif, "gvif_root": gvif ** (1 / (2 * len(idx)))}
+        )
+    return pd.DataFrame(rows)
+
+
+def _regression_vif(X: pd.DataFrame, term_columns: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """The definition by regressions on the N rows (statsmodels' VIF; the residual covariance of
+    a dummy set given the other columns): what `generalized_vif` computes from R."""
     exog = np.column_stack([np.ones(len(X)), X.to_numpy(dtype=float)])
     position = {name: i + 1 for i, name in enumerate(X.columns)}
     rows = []
