@@ -470,3 +470,25 @@ def test_rank_check_on_the_triangular_factor_names_the_same_columns() -> None:
         _require_full_rank(X.assign(e=X.b - 2 * X.c), what="t")
     with pytest.raises(AnalysisError, match=r"collinear columns: \['const', 'a', 'e'\]"):
         _require_full_rank(X.assign(e=3 + X.a), what="t")
+
+
+def test_leverage_from_the_fit_equals_the_qr_leverage(survey: pd.DataFrame) -> None:
+    """ols_hc3 checks the leverages statsmodels' HC3 uses, x_i'(X'X)⁻¹x_i from the fit, which
+    are the squared row norms of Q in X = QR."""
+    from hazegov.analysis.regression import build_design
+
+    design = build_design(
+        survey,
+        "EFF",
+        ["LEAD", "RESP"],
+        ["sector"],
+        ["sector"],
+        None,
+        what="t",
+        numeric_outcome=True,
+    )
+    exog = sm.add_constant(design.X).to_numpy()
+    res = sm.OLS(design.y.astype(float).to_numpy(), exog).fit(cov_type="HC3")
+    leverage = np.einsum("ij,ik,kj->i", exog, exog, res.normalized_cov_params)
+    q, _ = np.linalg.qr(exog)
+    np.testing.assert_allclose(leverage, (q**2).sum(axis=1), rtol=1e-10)

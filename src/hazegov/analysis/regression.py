@@ -315,8 +315,14 @@ def ols_hc3(
     _require_cases(n, k, min_residual_df, what=what)
     _require_full_rank(X, what=what)
     exog = pd.concat([pd.Series(1.0, index=X.index, name=INTERCEPT), X], axis=1)
-    q, _ = np.linalg.qr(exog.to_numpy())
-    leverage = (q**2).sum(axis=1)
+
+    notes: list[str] = []
+    with captured_warnings(notes):
+        res = sm.OLS(y, exog).fit(cov_type="HC3", use_t=True)
+    # the leverages HC3 divides by, h_i = x_i'(X'X)⁻¹x_i, as statsmodels computes them (from the
+    # fit's (X'X)⁻¹: no N-row QR)
+    values = exog.to_numpy(dtype=float)
+    leverage = np.einsum("ij,ik,kj->i", values, values, res.normalized_cov_params)
     if leverage.max() > 1 - 1e-8:
         single = _single_case_levels(design)
         hint = f"; dummy columns with a single case: {single}" if single else ""
@@ -324,10 +330,7 @@ def ols_hc3(
             f"{what}: {int((leverage > 1 - 1e-8).sum())} case(s) with leverage 1, so HC3 is "
             f"undefined{hint}"
         )
-
-    notes: list[str] = []
     with captured_warnings(notes):
-        res = sm.OLS(y, exog).fit(cov_type="HC3", use_t=True)
         conf = res.conf_int(alpha=1 - ci)
         vif = generalized_vif(X, design.term_columns)
         f_hc3 = res.f_test(np.eye(k)[1:])
