@@ -293,6 +293,11 @@ def test_resample_covariance_from_counts_equals_the_gathered_rows() -> None:
         np.testing.assert_allclose(
             resample_covariance(scores, rows), gathered, rtol=1e-12, atol=1e-14
         )
+        fortran = np.asfortranarray(scores)
+        buffers = (np.empty_like(fortran), np.empty_like(fortran))
+        np.testing.assert_allclose(
+            resample_covariance(fortran, rows, buffers), gathered, rtol=1e-12, atol=1e-14
+        )
     # a column constant in the resample: variance exactly 0 either way (refit refused)
     constant = likert.copy()
     constant[:, 2] = 4.0
