@@ -492,3 +492,12 @@ def test_leverage_from_the_fit_equals_the_qr_leverage(survey: pd.DataFrame) -> N
     leverage = np.einsum("ij,ik,kj->i", exog, exog, res.normalized_cov_params)
     q, _ = np.linalg.qr(exog)
     np.testing.assert_allclose(leverage, (q**2).sum(axis=1), rtol=1e-10)
+
+
+def test_ordinal_score_is_the_sum_of_the_case_scores() -> None:
+    from hazegov.analysis.regression import _LogitOrderedModel
+
+    data = simulate_po(np.random.default_rng(909), 800)
+    model = _LogitOrderedModel(data["EFF"].to_numpy() - 1, data[["LEAD", "RESP"]], distr="logit")
+    theta = np.array([0.5, -0.3, -0.8, 0.1, 0.4])
+    np.testing.assert_allclose(model.score(theta), model.score_obs(theta).sum(axis=0), rtol=1e-12)

@@ -457,16 +457,19 @@ class _LogitOrderedModel(OrderedModel):
         cdf = special.expit(x)
         return cdf * (1 - cdf)
 
-    def _parts(self, params: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Per case: dθ of the upper and lower bound (n × K), F, f and P + 1e-20."""
-        params = np.asarray(params, dtype=float)
-        k, cuts = self.k_vars, self.k_levels - 1
-        raw = params[k:]
-        # dτ/da, padded with zero rows for the infinite bounds τ_0 = −∞, τ_J = +∞
+    def _threshold_jacobian(self, raw: np.ndarray) -> np.ndarray:
+        """dτ/da, padded with zero rows for the infinite bounds τ_0 = −∞, τ_J = +∞."""
+        cuts = self.k_levels - 1
         d_tau = np.zeros((cuts + 2, cuts))
         d_tau[1:-1, 0] = 1.0
         for m in range(1, cuts):
             d_tau[m + 1 : -1, m] = np.exp(raw[m])
+        return d_tau
+
+    def _parts(self, params: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per case: dθ of the upper and lower bound (n × K), F, f and P + 1e-20."""
+        params = np.asarray(params, dtype=float)
+        d_tau = self._threshold_jacobian(params[self.k_vars :])
         exog = np.asarray(self.exog, dtype=float)
         codes = np.asarray(self.endog, dtype=int)
         upper = np.column_stack([-exog, d_tau[codes + 1]])
@@ -482,8 +485,21 @@ class _LogitOrderedModel(OrderedModel):
         return upper * (d_upp / prob)[:, None] - lower * (d_low / prob)[:, None]
 
     def score(self, params: np.ndarray) -> np.ndarray:  # type: ignore[override]
-        upper, lower, _, _, d_upp, d_low, prob = self._parts(params)
-        return upper.T @ (d_upp / prob) - lower.T @ (d_low / prob)
+        """Σ of `score_obs` without its n × K arrays: the slopes' part is −X'(g_upp − g_low),
+        the thresholds' part is (dτ/da)' times ∂ℓ/∂τ, summed per outcome level."""
+        params = np.asarray(params, dtype=float)
+        k, cuts = self.k_vars, self.k_levels - 1
+        low, upp = self._bounds(params)
+        f_upp, f_low = special.expit(upp), special.expit(low)
+        prob = np.maximum(f_upp - f_low, 0) + 1e-20
+        g_upp, g_low = f_upp * (1 - f_upp) / prob, f_low * (1 - f_low) / prob
+        codes = np.asarray(self.endog, dtype=int)
+        own = np.bincount(codes + 1, weights=g_upp, minlength=cuts + 2) - np.bincount(
+            codes, weights=g_low, minlength=cuts + 2
+        )
+        d_tau = self._threshold_jacobian(params[k:])[1:-1]
+        slopes = -(np.asarray(self.exog, dtype=float).T @ (g_upp - g_low))
+        return np.concatenate([slopes, d_tau.T @ own[1:-1]])
 
     def hessian(self, params: np.ndarray) -> np.ndarray:  # type: ignore[override]
         upper, lower, f_upp, f_low, d_upp, d_low, prob = self._parts(params)
