@@ -369,7 +369,7 @@ def test_efa_refuses_unidentified_or_degenerate_models(two_factor) -> None:
 
 
 def test_parallel_analysis_simulation_equals_fresh_draws_and_np_corrcoef(two_factor) -> None:
-    """The reused, background-filled buffers give the same draws as calling
+    """The reused buffer gets the same draws as calling
     `rng.standard_normal((n, p))` each time, and the in-place correlation is np.corrcoef's."""
     from hazegov.analysis.factorability import (
         _corrcoef_in_place,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -184,18 +183,14 @@ def _normal_data_sets(
     rng: np.random.Generator, n: int, p: int, n_iter: int
 ) -> Iterator[np.ndarray]:
     """`n_iter` standard normal n × p data sets: the draws of `rng.standard_normal((n, p))`
-    called `n_iter` times, in the same order (filled into two reused buffers). The next data set
-    is drawn in a background thread (numpy's generator releases the GIL while it fills an array)
-    while the caller uses the current one, on one BLAS thread; each yielded array is valid until
-    the next is requested."""
-    buffers = (np.empty((n, p)), np.empty((n, p)))
-    with ThreadPoolExecutor(max_workers=1) as pool, one_blas_thread():
-        pending = pool.submit(rng.standard_normal, out=buffers[0])
-        for i in range(n_iter):
-            current = pending.result()
-            if i + 1 < n_iter:
-                pending = pool.submit(rng.standard_normal, out=buffers[(i + 1) % 2])
-            yield current
+    called `n_iter` times, in the same order, filled into one reused buffer (no n × p
+    allocation per data set), with BLAS on one thread; each yielded array is valid until the
+    next is requested."""
+    buffer = np.empty((n, p))
+    with one_blas_thread():
+        for _ in range(n_iter):
+            rng.standard_normal(out=buffer)
+            yield buffer
 
 
 def parallel_analysis(
