@@ -366,3 +366,40 @@ def test_efa_refuses_unidentified_or_degenerate_models(two_factor) -> None:
         exploratory_factor_analysis(frame.iloc[:5], items, 2)
     with pytest.raises(AnalysisError, match="unknown rotation 'oblique'"):
         exploratory_factor_analysis(frame, items, 2, rotation="oblique")
+
+
+def test_parallel_analysis_simulation_equals_fresh_draws_and_np_corrcoef(two_factor) -> None:
+    """The reused buffer gets the same draws as calling
+    `rng.standard_normal((n, p))` each time, and the in-place correlation is np.corrcoef's."""
+    from hazegov.analysis.factorability import (
+        _corrcoef_in_place,
+        _eigenvalues,
+        _normal_data_sets,
+    )
+
+    n, p, n_iter, seed = 357, 6, 7, 12
+    reference = np.random.default_rng(seed)
+    for noise in _normal_data_sets(np.random.default_rng(seed), n, p, n_iter):
+        expected = reference.standard_normal((n, p))
+        np.testing.assert_array_equal(noise, expected)
+        np.testing.assert_array_equal(
+            _corrcoef_in_place(noise), np.corrcoef(expected, rowvar=False)
+        )
+    # the whole analysis: the old loop, written out
+    frame = two_factor[0].iloc[:300]
+    items = list(frame.columns)
+    result = parallel_analysis(frame, items, n_iter=30, seed=seed, method="fa_smc")
+    rng = np.random.default_rng(seed)
+    old = np.array(
+        [
+            _eigenvalues(
+                np.corrcoef(rng.standard_normal((len(frame), len(items))), rowvar=False),
+                "fa_smc",
+                [],
+            )
+            for _ in range(30)
+        ]
+    )
+    table = result.eigenvalues
+    np.testing.assert_array_equal(table["simulated_mean"], old.mean(axis=0))
+    np.testing.assert_array_equal(table["simulated_quantile"], np.quantile(old, 0.95, axis=0))

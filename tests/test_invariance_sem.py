@@ -279,3 +279,32 @@ def test_path_model_degenerate_data_raise() -> None:
         fit_path_model(data.head(25), SEM_MODEL, SEM_PATHS, n_boot=0)
     with pytest.raises(AnalysisError, match="zero variance"):
         fit_path_model(data.assign(RESP2=1.0), SEM_MODEL, SEM_PATHS, n_boot=0)
+
+
+def test_resample_covariance_from_counts_equals_the_gathered_rows() -> None:
+    from hazegov.analysis.sem import resample_covariance
+
+    rng = np.random.default_rng(11)
+    likert = rng.integers(1, 6, size=(400, 6)).astype(float)
+    scores = np.column_stack([likert, rng.normal(3, 0.8, 400)])  # and a non-integer column
+    for _ in range(20):
+        rows = rng.integers(0, len(scores), len(scores))
+        gathered = np.cov(scores[rows], rowvar=False, ddof=0)
+        np.testing.assert_allclose(
+            resample_covariance(scores, rows), gathered, rtol=1e-12, atol=1e-14
+        )
+        fortran = np.asfortranarray(scores)
+        buffers = (np.empty_like(fortran), np.empty_like(fortran))
+        np.testing.assert_allclose(
+            resample_covariance(fortran, rows, buffers), gathered, rtol=1e-12, atol=1e-14
+        )
+    # a column constant in the resample: variance exactly 0 either way (refit refused)
+    constant = likert.copy()
+    constant[:, 2] = 4.0
+    constant[7, 2] = 5.0
+    rows = rng.integers(0, len(constant), len(constant))
+    rows = rows[rows != 7]
+    rows = np.concatenate([rows, rows[: len(constant) - len(rows)]])
+    cov = resample_covariance(constant, rows)
+    assert np.cov(constant[rows], rowvar=False, ddof=0)[2, 2] == 0.0
+    assert cov[2, 2] == 0.0 and np.all(cov[2] == 0.0)

@@ -398,3 +398,106 @@ def test_ordinal_outcome_order_and_degenerate_data() -> None:
         ordinal_logit(data.head(8), "EFF", ["LEAD", "RESP"])
     with pytest.raises(AnalysisError, match=r"collinear columns: \['LEAD', 'DOUBLE'\]"):
         ordinal_logit(data.assign(DOUBLE=2 * data.LEAD), "EFF", ["LEAD", "DOUBLE"])
+
+
+def test_ordinal_analytic_derivatives_match_statsmodels_numerical_ones() -> None:
+    """The analytic score and Hessian of `_LogitOrderedModel` are those of statsmodels'
+    OrderedModel log-likelihood (same value), and the fit reaches the same optimum."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+    from statsmodels.tools.numdiff import approx_fprime, approx_hess
+
+    from hazegov.analysis.regression import _LogitOrderedModel
+
+    data = simulate_po(np.random.default_rng(707), 1500)
+    X = pd.get_dummies(data[["LEAD", "RESP", "sector"]], columns=["sector"], drop_first=True)
+    X = X.astype(float)
+    codes = data["EFF"].to_numpy() - 1
+    fast = _LogitOrderedModel(codes, X, distr="logit")
+    plain = OrderedModel(codes, X, distr="logit")
+    theta = np.array([0.7, -0.4, 0.3, -0.2, -0.9, 0.2, 0.5])
+    assert fast.loglike(theta) == plain.loglike(theta)
+    np.testing.assert_allclose(
+        fast.score(theta), approx_fprime(theta, plain.loglike, centered=True), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        fast.score_obs(theta),
+        approx_fprime(theta, plain.loglikeobs, centered=True),
+        rtol=1e-6,
+        atol=1e-8,
+    )
+    hess = fast.hessian(theta)
+    scale = np.abs(hess).max()
+    numeric = approx_fprime(theta, fast.score, centered=True)
+    np.testing.assert_allclose(hess, numeric, rtol=1e-7, atol=1e-9 * scale)
+    np.testing.assert_allclose(hess, approx_hess(theta, plain.loglike), atol=1e-6 * scale)
+    old = plain.fit(method="bfgs", maxiter=1000, gtol=1e-8, disp=False)
+    new = fast.fit(method="bfgs", maxiter=1000, gtol=1e-8, disp=False)
+    np.testing.assert_allclose(new.params, old.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(new.bse, old.bse, rtol=1e-5)
+    assert new.llf == pytest.approx(old.llf, rel=1e-12)
+
+
+def test_gvif_from_correlations_equals_the_regression_definition(survey: pd.DataFrame) -> None:
+    from hazegov.analysis.regression import _regression_vif, build_design, generalized_vif
+
+    design = build_design(
+        survey,
+        "EFF",
+        ["LEAD", "RESP"],
+        ["sector"],
+        ["sector"],
+        None,
+        what="t",
+        numeric_outcome=True,
+    )
+    fast = generalized_vif(design.X, design.term_columns)
+    slow = _regression_vif(design.X, design.term_columns)
+    pd.testing.assert_frame_equal(fast, slow, rtol=1e-10)
+    longley_X = longley.load_pandas().data[LONGLEY_X]
+    columns = {c: [c] for c in LONGLEY_X}
+    pd.testing.assert_frame_equal(
+        generalized_vif(longley_X, columns), _regression_vif(longley_X, columns), rtol=1e-8
+    )
+
+
+def test_rank_check_on_the_triangular_factor_names_the_same_columns() -> None:
+    from hazegov.analysis.regression import _require_full_rank
+
+    rng = np.random.default_rng(808)
+    X = pd.DataFrame(rng.normal(size=(500, 4)), columns=["a", "b", "c", "d"])
+    _require_full_rank(X, what="t")
+    with pytest.raises(AnalysisError, match=r"collinear columns: \['b', 'c', 'e'\]"):
+        _require_full_rank(X.assign(e=X.b - 2 * X.c), what="t")
+    with pytest.raises(AnalysisError, match=r"collinear columns: \['const', 'a', 'e'\]"):
+        _require_full_rank(X.assign(e=3 + X.a), what="t")
+
+
+def test_leverage_from_the_fit_equals_the_qr_leverage(survey: pd.DataFrame) -> None:
+    """ols_hc3 checks the leverages statsmodels' HC3 uses, x_i'(X'X)⁻¹x_i from the fit, which
+    are the squared row norms of Q in X = QR."""
+    from hazegov.analysis.regression import build_design
+
+    design = build_design(
+        survey,
+        "EFF",
+        ["LEAD", "RESP"],
+        ["sector"],
+        ["sector"],
+        None,
+        what="t",
+        numeric_outcome=True,
+    )
+    exog = sm.add_constant(design.X).to_numpy()
+    res = sm.OLS(design.y.astype(float).to_numpy(), exog).fit(cov_type="HC3")
+    leverage = np.einsum("ij,ik,kj->i", exog, exog, res.normalized_cov_params)
+    q, _ = np.linalg.qr(exog)
+    np.testing.assert_allclose(leverage, (q**2).sum(axis=1), rtol=1e-10)
+
+
+def test_ordinal_score_is_the_sum_of_the_case_scores() -> None:
+    from hazegov.analysis.regression import _LogitOrderedModel
+
+    data = simulate_po(np.random.default_rng(909), 800)
+    model = _LogitOrderedModel(data["EFF"].to_numpy() - 1, data[["LEAD", "RESP"]], distr="logit")
+    theta = np.array([0.5, -0.3, -0.8, 0.1, 0.4])
+    np.testing.assert_allclose(model.score(theta), model.score_obs(theta).sum(axis=0), rtol=1e-12)

@@ -8,7 +8,7 @@ retention rule with the best record in simulation studies (eigenvalue > 1 over-e
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,6 +24,7 @@ from hazegov.analysis._common import (
     require_positive_definite,
     require_variance,
 )
+from hazegov.analysis.ml import one_blas_thread
 
 UNIQUENESS_LOWER_BOUND = 0.005  # factor_analyzer's optimizer bound on uniquenesses
 HEYWOOD_COMMUNALITY = 0.99  # at or next to that bound: an improper (Heywood) solution
@@ -163,6 +164,35 @@ def _eigenvalues(corr: np.ndarray, method: str, sink: list[str]) -> np.ndarray:
     return np.linalg.eigvalsh(corr)[::-1]
 
 
+def _corrcoef_in_place(data: np.ndarray) -> np.ndarray:
+    """`np.corrcoef(data, rowvar=False)` for an n × p float array, step for step as numpy
+    computes it (the same numbers), but centring `data` in place instead of in an n-row copy.
+    `data` is overwritten."""
+    x = data.T
+    x -= np.average(x, axis=1)[:, None]
+    c = np.dot(x, x.T.conj())
+    c *= np.true_divide(1, x.shape[1] - 1)
+    stddev = np.sqrt(np.diag(c).real)
+    c /= stddev[:, None]
+    c /= stddev[None, :]
+    np.clip(c.real, -1, 1, out=c.real)
+    return c
+
+
+def _normal_data_sets(
+    rng: np.random.Generator, n: int, p: int, n_iter: int
+) -> Iterator[np.ndarray]:
+    """`n_iter` standard normal n × p data sets: the draws of `rng.standard_normal((n, p))`
+    called `n_iter` times, in the same order, filled into one reused buffer (no n × p
+    allocation per data set), with BLAS on one thread; each yielded array is valid until the
+    next is requested."""
+    buffer = np.empty((n, p))
+    with one_blas_thread():
+        for _ in range(n_iter):
+            rng.standard_normal(out=buffer)
+            yield buffer
+
+
 def parallel_analysis(
     frame: pd.DataFrame,
     items: Sequence[str],
@@ -201,12 +231,10 @@ def parallel_analysis(
     n, p = data.shape
     notes: list[str] = []
     observed = _eigenvalues(np.corrcoef(data.to_numpy(), rowvar=False), method, notes)
-    rng = np.random.default_rng(seed)
     simulated = np.empty((n_iter, p))
     sim_notes: list[str] = []
-    for i in range(n_iter):
-        noise = rng.standard_normal((n, p))
-        simulated[i] = _eigenvalues(np.corrcoef(noise, rowvar=False), method, sim_notes)
+    for i, noise in enumerate(_normal_data_sets(np.random.default_rng(seed), n, p, n_iter)):
+        simulated[i] = _eigenvalues(_corrcoef_in_place(noise), method, sim_notes)
     notes.extend(f"in simulated data: {w}" for w in sim_notes)
     simulated_mean = simulated.mean(axis=0)
     simulated_quantile = (

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import stats
+from scipy import special, stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
@@ -158,8 +158,11 @@ def _require_full_rank(X: pd.DataFrame, *, what: str) -> None:
     design = np.column_stack([np.ones(len(X)), X.to_numpy(dtype=float)])
     names = [INTERCEPT, *X.columns]
     scaled = design / np.linalg.norm(design, axis=0)
-    # Only the right singular vectors are needed; the thin SVD avoids an n-by-n matrix.
+    # Only the singular values and right singular vectors are needed: with n ≥ p rows they are
+    # those of the p × p triangular factor R of scaled = QR, so the SVD runs on R, not on n rows.
     thin = scaled.shape[0] >= scaled.shape[1]
+    if thin:
+        scaled = np.linalg.qr(scaled, mode="r")
     _, singular, vt = np.linalg.svd(scaled, full_matrices=not thin)
     singular = np.concatenate([singular, np.zeros(design.shape[1] - singular.size)])
     null = vt[singular < 1e-10 * singular[0]]
@@ -216,11 +219,40 @@ class OlsResult:
 def generalized_vif(X: pd.DataFrame, term_columns: Mapping[str, Sequence[str]]) -> pd.DataFrame:
     """VIF per term as R `car::vif` gives it (Fox & Monette 1992).
 
-    Single-column terms: the ordinary VIF 1/(1 − R²_j) (statsmodels). Multi-column terms (dummy
-    sets): GVIF = det(C11)/det(C11 − C12 C22⁻¹ C21), the ratio of the term's covariance to its
-    covariance given the other columns, which equals car's det(R11)·det(R22)/det(R); it does not
-    depend on the reference level. `gvif_root` = GVIF^(1/(2·df)), comparable across terms.
+    Computed from R, the correlation matrix of the design columns (one pass over the rows, then
+    p × p algebra): single-column terms get the ordinary VIF 1/(1 − R²_j) = (R⁻¹)_jj;
+    multi-column terms (dummy sets) GVIF = det(R11)·det(R22)/det(R) as car does, which equals
+    det(C11)/det(C11 − C12 C22⁻¹ C21), the ratio of the term's covariance to its covariance given
+    the other columns; it does not depend on the reference level. `gvif_root` = GVIF^(1/(2·df)),
+    comparable across terms. (`_regression_vif` keeps the regression definition, for the tests.)
     """
+    values = X.to_numpy(dtype=float)
+    centred = values - values.mean(axis=0)
+    cross = centred.T @ centred
+    scale = 1 / np.sqrt(np.diag(cross))
+    corr = cross * np.outer(scale, scale)
+    inverse = np.linalg.inv(corr)
+    _, logdet_all = np.linalg.slogdet(corr)
+    position = {name: i for i, name in enumerate(X.columns)}
+    rows = []
+    for term, cols in term_columns.items():
+        idx = [position[c] for c in cols]
+        if len(idx) == 1:
+            gvif = float(inverse[idx[0], idx[0]])
+        else:
+            rest = [i for i in range(len(position)) if i not in idx]
+            _, logdet_term = np.linalg.slogdet(corr[np.ix_(idx, idx)])
+            _, logdet_rest = np.linalg.slogdet(corr[np.ix_(rest, rest)]) if rest else (1.0, 0.0)
+            gvif = float(np.exp(logdet_term + logdet_rest - logdet_all))
+        rows.append(
+            {"term": term, "df": len(idx), "gvif": gvif, "gvif_root": gvif ** (1 / (2 * len(idx)))}
+        )
+    return pd.DataFrame(rows)
+
+
+def _regression_vif(X: pd.DataFrame, term_columns: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """The definition by regressions on the N rows (statsmodels' VIF; the residual covariance of
+    a dummy set given the other columns): what `generalized_vif` computes from R."""
     exog = np.column_stack([np.ones(len(X)), X.to_numpy(dtype=float)])
     position = {name: i + 1 for i, name in enumerate(X.columns)}
     rows = []
@@ -283,8 +315,14 @@ def ols_hc3(
     _require_cases(n, k, min_residual_df, what=what)
     _require_full_rank(X, what=what)
     exog = pd.concat([pd.Series(1.0, index=X.index, name=INTERCEPT), X], axis=1)
-    q, _ = np.linalg.qr(exog.to_numpy())
-    leverage = (q**2).sum(axis=1)
+
+    notes: list[str] = []
+    with captured_warnings(notes):
+        res = sm.OLS(y, exog).fit(cov_type="HC3", use_t=True)
+    # the leverages HC3 divides by, h_i = x_i'(X'X)⁻¹x_i, as statsmodels computes them (from the
+    # fit's (X'X)⁻¹: no N-row QR)
+    values = exog.to_numpy(dtype=float)
+    leverage = np.einsum("ij,ik,kj->i", values, values, res.normalized_cov_params)
     if leverage.max() > 1 - 1e-8:
         single = _single_case_levels(design)
         hint = f"; dummy columns with a single case: {single}" if single else ""
@@ -292,10 +330,7 @@ def ols_hc3(
             f"{what}: {int((leverage > 1 - 1e-8).sum())} case(s) with leverage 1, so HC3 is "
             f"undefined{hint}"
         )
-
-    notes: list[str] = []
     with captured_warnings(notes):
-        res = sm.OLS(y, exog).fit(cov_type="HC3", use_t=True)
         conf = res.conf_int(alpha=1 - ci)
         vif = generalized_vif(X, design.term_columns)
         f_hc3 = res.f_test(np.eye(k)[1:])
@@ -408,6 +443,87 @@ class OrdinalLogitResult:
         }
 
 
+class _LogitOrderedModel(OrderedModel):
+    """statsmodels `OrderedModel(distr="logit")` with the logistic cdf by `scipy.special.expit`
+    (what scipy.stats' logistic calls underneath, without its generic machinery) and an
+    analytic score and Hessian of the same log-likelihood, log(P + 1e-20) with
+    P = F(τ_c+1 − x'b) − F(τ_c − x'b), in statsmodels' parameters (b, a): τ_1 = a_1,
+    τ_j = a_1 + Σ_{2≤m≤j} exp(a_m). statsmodels' defaults differentiate it numerically."""
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return special.expit(x)
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        cdf = special.expit(x)
+        return cdf * (1 - cdf)
+
+    def _threshold_jacobian(self, raw: np.ndarray) -> np.ndarray:
+        """dτ/da, padded with zero rows for the infinite bounds τ_0 = −∞, τ_J = +∞."""
+        cuts = self.k_levels - 1
+        d_tau = np.zeros((cuts + 2, cuts))
+        d_tau[1:-1, 0] = 1.0
+        for m in range(1, cuts):
+            d_tau[m + 1 : -1, m] = np.exp(raw[m])
+        return d_tau
+
+    def _parts(self, params: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per case: dθ of the upper and lower bound (n × K), F, f and P + 1e-20."""
+        params = np.asarray(params, dtype=float)
+        d_tau = self._threshold_jacobian(params[self.k_vars :])
+        exog = np.asarray(self.exog, dtype=float)
+        codes = np.asarray(self.endog, dtype=int)
+        upper = np.column_stack([-exog, d_tau[codes + 1]])
+        lower = np.column_stack([-exog, d_tau[codes]])
+        low, upp = self._bounds(params)
+        f_upp, f_low = special.expit(upp), special.expit(low)
+        d_upp, d_low = f_upp * (1 - f_upp), f_low * (1 - f_low)
+        prob = np.maximum(f_upp - f_low, 0) + 1e-20
+        return upper, lower, f_upp, f_low, d_upp, d_low, prob
+
+    def score_obs(self, params: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        upper, lower, _, _, d_upp, d_low, prob = self._parts(params)
+        return upper * (d_upp / prob)[:, None] - lower * (d_low / prob)[:, None]
+
+    def score(self, params: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        """Σ of `score_obs` without its n × K arrays: the slopes' part is −X'(g_upp − g_low),
+        the thresholds' part is (dτ/da)' times ∂ℓ/∂τ, summed per outcome level."""
+        params = np.asarray(params, dtype=float)
+        k, cuts = self.k_vars, self.k_levels - 1
+        low, upp = self._bounds(params)
+        f_upp, f_low = special.expit(upp), special.expit(low)
+        prob = np.maximum(f_upp - f_low, 0) + 1e-20
+        g_upp, g_low = f_upp * (1 - f_upp) / prob, f_low * (1 - f_low) / prob
+        codes = np.asarray(self.endog, dtype=int)
+        own = np.bincount(codes + 1, weights=g_upp, minlength=cuts + 2) - np.bincount(
+            codes, weights=g_low, minlength=cuts + 2
+        )
+        d_tau = self._threshold_jacobian(params[k:])[1:-1]
+        slopes = -(np.asarray(self.exog, dtype=float).T @ (g_upp - g_low))
+        return np.concatenate([slopes, d_tau.T @ own[1:-1]])
+
+    def hessian(self, params: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        upper, lower, f_upp, f_low, d_upp, d_low, prob = self._parts(params)
+        g_upp, g_low = d_upp / prob, d_low / prob  # ∂ℓ/∂upp, −∂ℓ/∂low
+        w_uu = d_upp * (1 - 2 * f_upp) / prob - g_upp**2
+        w_ll = -d_low * (1 - 2 * f_low) / prob - g_low**2
+        w_ul = g_upp * g_low
+        cross = upper.T @ (lower * w_ul[:, None])
+        hess = (
+            upper.T @ (upper * w_uu[:, None]) + lower.T @ (lower * w_ll[:, None]) + cross + cross.T
+        )
+        # second derivatives of τ in a: ∂²τ_j/∂a_m² = exp(a_m) for 2 ≤ m ≤ j
+        k, cuts = self.k_vars, self.k_levels - 1
+        raw = np.asarray(params, dtype=float)[k:]
+        codes = np.asarray(self.endog, dtype=int)
+        own = np.bincount(codes + 1, weights=g_upp, minlength=cuts + 2) - np.bincount(
+            codes, weights=g_low, minlength=cuts + 2
+        )
+        dl_dtau = own[1:-1]  # ∂ℓ/∂τ_j, j = 1..J−1
+        for m in range(1, cuts):
+            hess[k + m, k + m] += math.exp(raw[m]) * dl_dtau[m:].sum()
+        return hess
+
+
 def _ordered_levels(y: pd.Series, *, what: str) -> list[object]:
     """The outcome's order: an ordered categorical's categories, or sorted numeric values."""
     if isinstance(y.dtype, pd.CategoricalDtype):
@@ -437,7 +553,8 @@ def brant_test(
     with captured_warnings(notes):
         for j in range(n_cuts):
             split = (codes > j).astype(float)
-            res = sm.Logit(split, exog).fit(disp=0, method="newton", maxiter=100)
+            # the design's rank was checked (`_require_full_rank`); no N-row QR per split
+            res = sm.Logit(split, exog, check_rank=False).fit(disp=0, method="newton", maxiter=100)
             if not res.mle_retvals.get("converged", False):
                 notes.append(f"Brant test: the binary logit for split > {j} did not converge")
             pi = res.predict(exog)
@@ -519,7 +636,7 @@ def ordinal_logit(
 
     notes: list[str] = []
     with captured_warnings(notes):
-        model = OrderedModel(codes, X, distr="logit")
+        model = _LogitOrderedModel(codes, X, distr="logit")
         res = model.fit(method="bfgs", maxiter=maxiter, gtol=1e-8, disp=False)
     converged = bool(res.mle_retvals.get("converged", False))
     if not converged:

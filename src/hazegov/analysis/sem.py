@@ -31,7 +31,7 @@ from hazegov.analysis.cfa import (
     model_items,
     records,
 )
-from hazegov.analysis.ml import MLModel
+from hazegov.analysis.ml import MLModel, one_blas_thread
 
 PathSpec = str | Sequence[tuple[str, str]] | Sequence[Sequence[str]]
 N_BOOT = 500
@@ -125,6 +125,29 @@ def _path_values(
 
 def _chain_product(values: dict[tuple[str, str], float], chain: Sequence[str]) -> float:
     return float(np.prod([values[(b, a)] for a, b in itertools.pairwise(chain)], dtype=float))
+
+
+def resample_covariance(
+    values: np.ndarray,
+    rows: np.ndarray,
+    buffers: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Covariance (ddof 0) of the resampled rows `values[rows]` from how often each row was
+    drawn (w): m = Σ w_i x_i / n, then Σ w_i (x_i − m)(x_i − m)ᵀ / n, two passes as `np.cov`
+    does. The same matrix as `np.cov(values[rows], ddof=0)` up to rounding, without gathering
+    an n-row copy per resample. For integer item scores the mean is exact, so a column that is
+    constant in the resample has variance exactly 0, as with `np.cov`. `buffers`: two arrays
+    shaped like `values` to work in (reused across resamples, they spare the allocations)."""
+    n = len(rows)
+    counts = np.bincount(rows, minlength=values.shape[0]).astype(float)
+    mean = counts @ values / n
+    if buffers is None:
+        buffers = (np.empty_like(values), np.empty_like(values))
+    centred, weighted = buffers
+    np.subtract(values, mean, out=centred)
+    np.multiply(centred, counts[:, None], out=weighted)
+    cov = centred.T @ weighted / n
+    return np.atleast_2d((cov + cov.T) / 2)
 
 
 def _usable_resample(cov: np.ndarray) -> bool:
@@ -243,11 +266,13 @@ def fit_path_model(
         if seed is None:
             warnings.append("bootstrap not seeded: its confidence intervals are not reproducible")
         rng = np.random.default_rng(seed)
-        values = data[structure.observed].to_numpy(dtype=float)
+        values = np.asfortranarray(data[structure.observed].to_numpy(dtype=float))
+        buffers = (np.empty_like(values), np.empty_like(values))
         start = fit.x
         for b in range(n_boot):
             rows = rng.integers(0, len(data), len(data))
-            cov = np.atleast_2d(np.cov(values[rows], rowvar=False, ddof=0))
+            with one_blas_thread():  # an n × p by p × p product: threads only contend
+                cov = resample_covariance(values, rows, buffers)
             if not _usable_resample(cov):
                 failed += 1
                 continue
