@@ -3,9 +3,9 @@
 Ingest drops identifier columns and redacts identifiers inside free text. This scan checks the
 result independently, in every file the build wrote: tables, data sets (parquet, SPSS),
 figures' metadata, and the rendered paper (HTML, PDF, DOCX). It looks for two things: anything
-shaped like a direct identifier (the patterns of `hazegov.privacy`), and the literal identifiers
-present in the raw export, so that an identifier the patterns miss in one place is still caught
-where it was copied verbatim. Findings never print the identifier itself.
+shaped like a direct identifier (the rules of `hazegov.privacy`, on normalised text), and the
+literal identifiers present in the raw export, so that an identifier the patterns miss in one
+place is still caught where it was copied verbatim. Findings never print the identifier itself.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hazegov.errors import InputError, Violation
-from hazegov.privacy import PATTERNS
+from hazegov.privacy import find_in_normalised, kinds, normalised_text, rules_for
 
 TEXT_SUFFIXES = {
     ".csv", ".tsv", ".md", ".qmd", ".json", ".yml", ".yaml", ".txt", ".html", ".htm", ".log",
@@ -29,7 +29,6 @@ TEXT_SUFFIXES = {
 # them look like phone or ID numbers.
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{32,}")
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{120,}")
-_FRACTION = re.compile(r"(?<=\d\.)\d+")
 _MIN_LITERAL = 6
 log = logging.getLogger("hazegov")
 
@@ -133,24 +132,21 @@ def _without_blobs(text: str) -> str:
 
 def identifiers_in(text: str) -> set[str]:
     """Every identifier-shaped string in `text` (used to harvest the raw export's identifiers)."""
-    found = set()
-    for pattern in PATTERNS.values():
-        found.update(m.group(0) for m in pattern.finditer(text))
+    norm = normalised_text(text)
+    found = {norm[s:e] for s, e, _ in find_in_normalised(norm)}
     return {f for f in found if len(f) >= _MIN_LITERAL}
 
 
 def scan_file(
     path: str | Path, literals: Iterable[str] = (), label: str | None = None
 ) -> list[Finding]:
-    text = _without_blobs(readable_text(path))
+    # Normalised as the redactor normalises: decimal fractions, dates and IP addresses are kept
+    # whole, so the digits after a decimal point are never read as a phone number.
+    text = normalised_text(_without_blobs(readable_text(path)))
     name = label or str(path)
     findings = []
-    # The digits after a decimal point are a fraction, not a phone number (0.0006769939554);
-    # IP addresses are looked for before fractions are masked.
-    fractions_masked = _FRACTION.sub("#", text)
-    for kind, pattern in PATTERNS.items():
-        for match in pattern.finditer(text if kind == "ip_address" else fractions_masked):
-            findings.append(Finding(name, kind, f"pattern match {_mask(match.group(0))!r}"))
+    for start, end, kind in find_in_normalised(text):
+        findings.append(Finding(name, kind, f"pattern match {_mask(text[start:end])!r}"))
     for literal in sorted(set(literals)):
         if literal in text:
             findings.append(
@@ -195,10 +191,10 @@ def run_identifier_scan(
     literals = raw_export_identifiers(export)
     findings, n_files = scan_tree(roots, literals, skip=[report_out])
     log.info(
-        "scanned %d files for %d identifier patterns and %d identifiers of the raw export: "
+        "scanned %d files for %d identifier rules and %d identifiers of the raw export: "
         "%d finding(s)",
         n_files,
-        len(PATTERNS),
+        len(rules_for(outputs=True)),
         len(literals),
         len(findings),
     )
@@ -212,7 +208,7 @@ def run_identifier_scan(
     report = {
         "files_scanned": n_files,
         "findings": [asdict(f) for f in findings],
-        "identifier_kinds": sorted(PATTERNS),
+        "identifier_kinds": kinds(),
         "raw_export_identifiers_checked": len(literals),
     }
     write_text(report_out, json.dumps(report, indent=2, sort_keys=True) + "\n")
