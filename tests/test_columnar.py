@@ -195,6 +195,7 @@ def _same_ingest(path, codebook) -> None:
         assert not isinstance(got, str), got
         pd.testing.assert_frame_equal(got.responses, want.responses, check_exact=True)
         pd.testing.assert_frame_equal(got.quality_log, want.quality_log, check_exact=True)
+        pd.testing.assert_frame_equal(got.free_text, want.free_text, check_exact=True)
         assert got.report == want.report
 
 

@@ -37,6 +37,7 @@ def _export(file: Path, out: Path, options: Mapping[str, Any]) -> None:
         responses_out=out / "responses.parquet",
         quality_out=out / "data_quality.csv",
         report_out=out / "ingest_report.json",
+        free_text_out=out / "restricted" / "free_text.parquet",
     )
 
 
@@ -51,6 +52,7 @@ def _codebook(file: Path, out: Path, options: Mapping[str, Any]) -> None:
         responses_out=out / "responses.parquet",
         quality_out=out / "data_quality.csv",
         report_out=out / "ingest_report.json",
+        free_text_out=out / "restricted" / "free_text.parquet",
     )
     run_questionnaire_appendix(file, out / "questionnaire.md")
 

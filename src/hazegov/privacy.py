@@ -29,10 +29,12 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = [
     "DEFAULT_LOCALES",
+    "EXPORT_PLACEHOLDER",
     "LOCALES",
     "RULES",
     "Match",
@@ -40,6 +42,7 @@ __all__ = [
     "Rule",
     "contains_identifier",
     "digit_runs",
+    "export_label",
     "find_identifiers",
     "find_in_normalised",
     "id_card_check_digit",
@@ -48,6 +51,7 @@ __all__ = [
     "luhn_ok",
     "normalise",
     "normalised_text",
+    "quote_cell",
     "redact",
     "rules_for",
 ]
@@ -1051,3 +1055,69 @@ def contains_identifier(text: str, locales: Iterable[str] = DEFAULT_LOCALES) -> 
         One entry per kind found.
     """
     return list(dict.fromkeys(m.kind for m in find_identifiers(text, locales)))
+
+
+QUOTED_CHARACTERS = 4  # characters of a free-text cell an error message may show
+EXPORT_PLACEHOLDER = "<export>"
+
+
+def quote_cell(text: str, shown: int = QUOTED_CHARACTERS) -> str:
+    """A free-text cell as an error message may quote it: identifiers masked, then cut short.
+
+    An error message goes to the terminal and the rule's log, which are kept and shared (a log
+    is attached to a bug report); a respondent's sentence must not travel with it. The rule, row
+    and column a message names are enough to find the cell in the export.
+
+    Parameters
+    ----------
+    text : str
+        The cell as read.
+    shown : int
+        How many characters of the redacted cell to show.
+
+    Returns
+    -------
+    str
+        The first `shown` characters of the redacted cell, followed by ``…(n characters)``
+        giving the cell's full length when anything was left out.
+    """
+    clean, _ = redact(text)
+    if len(clean) <= shown and clean == text:
+        return clean
+    return f"{clean[:shown]}…({len(text)} characters)"
+
+
+def export_label(path: str | Path, root: str | Path | None = None) -> str:
+    """How outputs name the raw export: its path relative to the project, or `<export>`.
+
+    An absolute path tells a reader the analyst's user name and folders; a file name such as
+    王小明_问卷导出.csv names a person. Outputs therefore give the path relative to the project
+    (`root`, by default the working directory), only the file name for a file outside it, and
+    ``<export>`` (to be read with the export's sha256, which outputs state beside it) wherever
+    the redactor finds an identifier in that path.
+
+    Parameters
+    ----------
+    path : str or Path
+        The export as configured.
+    root : str or Path, optional
+        The project directory; the working directory by default.
+
+    Returns
+    -------
+    str
+        A relative POSIX path, a file name or ``<export>``.
+    """
+    path = Path(path)
+    base = Path(root) if root is not None else Path.cwd()
+    label = path.name
+    if not path.is_absolute():
+        label = path.as_posix()
+    else:
+        try:
+            label = path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            label = path.name
+    if any(find_identifiers(part) for part in Path(label).parts):
+        return EXPORT_PLACEHOLDER
+    return label

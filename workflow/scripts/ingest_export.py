@@ -10,4 +10,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         responses_out=snakemake.output.responses,  # noqa: F821
         quality_out=snakemake.output.quality,  # noqa: F821
         report_out=snakemake.output.report,  # noqa: F821
+        free_text_out=snakemake.output.free_text,  # noqa: F821
     )
