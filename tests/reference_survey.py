@@ -112,7 +112,7 @@ def ingest_export(
                 continue
             if not _is_missing_marker(cell, codebook):
                 answered[var.name] += 1
-            if var.kind == "platform":
+            if var.kind == "platform" and var.name not in quarantined:
                 value = _platform_value(var, cell, file, where, problems)
                 if var.role == "submission_number" and value is not None:
                     if value in numbers:
@@ -128,7 +128,7 @@ def ingest_export(
                         )
                     numbers.setdefault(value, file_row)
                 record[var.name] = value
-            elif var.kind == "free_text":
+            elif var.kind == "free_text" or var.name in quarantined:
                 text, found = redact("" if _is_missing_marker(cell, codebook) else cell)
                 redactions.update(found)
                 record[var.name] = text or None

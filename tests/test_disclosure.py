@@ -296,3 +296,25 @@ def test_the_group_figure_draws_no_respondent_of_a_small_group(tmp_path, monkeyp
     drawn.clear()
     group_comparison(scores, ["EFF"], "bureau", labels, path, synthetic=True, min_count=3)
     assert sorted(drawn) == [3, 12]
+
+
+# --- the only published aggregate of the quarantined free text --------------------------------
+
+
+def test_free_text_answer_counts_are_suppressed_when_small_or_recoverable(codebook):
+    from hazegov.free_text import answered_counts
+
+    n = 40
+    free_text = pd.DataFrame(
+        {
+            "export_row": range(2, n + 2),
+            "role_other": ["网格员"] * 3 + [None] * (n - 3),  # 3 answered: small
+            "suggestions": ["建议"] * 38 + [None] * 2,  # 2 left empty: recoverable from n
+            "source": ["手机提交"] * 20 + [None] * 20,
+        }
+    )
+    table = answered_counts(free_text, codebook, 5)
+    shown = dict(zip(table["variable"], table["n"], strict=True))
+    assert shown == {"role_other": "<5", "suggestions": "x", "source": 20}
+    assert set(table.columns) == {"variable", "label", "n"}
+    assert not small_counts_in_frame(table.astype(str), 5)

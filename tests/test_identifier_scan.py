@@ -16,6 +16,8 @@ from PIL.PngImagePlugin import PngInfo
 
 from hazegov.errors import InputError
 from hazegov.identifier_scan import (
+    FreeTextIndex,
+    ScanMemo,
     export_name_literals,
     raw_export_identifiers,
     raw_free_text_cells,
@@ -25,8 +27,9 @@ from hazegov.identifier_scan import (
     scan_tree,
 )
 from hazegov.privacy import id_card_check_digit, redact
+from hazegov.synthetic import load_population_model, synthesize_export
 
-from .conftest import CODEBOOK, DEFAULT_EXPORT
+from .conftest import CODEBOOK, DEFAULT_EXPORT, POPULATION
 from .test_privacy import PLANTED, PLANTED_IDS
 
 PHONE = "13812345678"
@@ -436,3 +439,154 @@ def test_the_report_names_every_check(export_table, write_table, tmp_path):
     assert written["raw_free_text_cells_checked"] > 0
     assert len(written["checks"]) == 5
     assert str(tmp_path) not in report.read_text(encoding="utf-8")  # no absolute path
+
+
+# --- the real ingest and the real gate on an export with every kind planted -----------------
+
+
+def _planted_export(codebook) -> pd.DataFrame:
+    """Every planted kind in the suggestions, a name and a phone in a fill-in, a name in the
+    channel column."""
+    model = load_population_model(POPULATION, codebook)
+    table = synthesize_export(model, codebook, n=len(PLANTED) + 10)
+    table[SUGGESTIONS] = "(空)"
+    table = _plant(table, SUGGESTIONS, [text for _, text, *_ in PLANTED])
+    answered_role = table.index[table[ROLE] != "(跳过)"]
+    table.loc[answered_role[0], ROLE] = "其他〖王小明 13812345678〗"
+    table.loc[answered_role[1], ROLE] = "其他〖联系人欧阳娜娜〗"
+    table.loc[table.index[2], CHANNEL] = "王小明转发的朋友圈链接"
+    return table
+
+
+def _ingest_into(export, project):
+    """Run the ingest rule's package function as the workflow does, with its log."""
+    from hazegov.logs import rule_log
+    from hazegov.pipeline import run_free_text_counts, run_ingest
+
+    results, logs = project / "results", project / "logs"
+    quarantine = results / "interim" / "restricted" / "free_text.parquet"
+    with rule_log(logs / "ingest_export.log"):
+        run_ingest(
+            export, CODEBOOK, "auto", "missing",
+            results / "interim" / "responses.parquet",
+            results / "interim" / "data_quality.csv",
+            results / "interim" / "ingest_report.json",
+            quarantine,
+        )  # fmt: skip
+    with rule_log(logs / "free_text_counts.log"):
+        run_free_text_counts(quarantine, CODEBOOK, 5, results / "tables" / "free_text_answers.csv")
+    return results, logs, quarantine
+
+
+def test_planted_identifiers_reach_no_output_of_the_real_ingest(
+    codebook, write_table, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the project: outputs name the export relative to it
+    table = _planted_export(codebook)
+    export = write_table(table, name="王小明_问卷导出.csv")
+    results, logs, quarantine = _ingest_into(export.relative_to(tmp_path), tmp_path)
+    # the quarantine holds the (redacted) free text; the responses hold none of it
+    free_text = pd.read_parquet(quarantine)
+    assert free_text["suggestions"].notna().sum() == len(PLANTED)
+    responses = pd.read_parquet(results / "interim" / "responses.parquet")
+    assert all(str(responses[c].dtype) == "Int64" for c in ("suggestions", "role_other", "source"))
+    report = json.loads((results / "interim" / "ingest_report.json").read_text("utf-8"))
+    assert report["export_file"] == "<export>"
+    assert report["export_sha256"] == hashlib.sha256(export.read_bytes()).hexdigest()
+    # the gate, reading the raw export itself, finds nothing outside the quarantine
+    scan_report = results / "privacy" / "identifier_scan.json"
+    run_identifier_scan(
+        [results], export, scan_report, codebook=CODEBOOK, quarantine=quarantine, logs=logs
+    )
+    assert json.loads(scan_report.read_text("utf-8"))["findings"] == []
+    # and it would have stopped the build had the ingest copied the free text anywhere else
+    pd.read_parquet(quarantine).to_csv(results / "interim" / "copy.csv", index=False)
+    with pytest.raises(InputError) as caught:
+        run_identifier_scan(
+            [results], export, scan_report, codebook=CODEBOOK, quarantine=quarantine, logs=logs
+        )
+    kinds = {v.message.split(":")[0] for v in caught.value.violations}
+    assert "raw free text" in kinds
+    assert "copy.csv" in str(caught.value) and "王小明" not in str(caught.value)
+
+
+def test_a_bad_fill_in_cell_is_quoted_masked_in_the_message_and_the_log(
+    export_table, write_table, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    table = export_table.copy()
+    answered_role = table.index[table[ROLE] != "(跳过)"]
+    # 其它 is not the option's label (其他): the cell breaks the codebook
+    table.loc[answered_role[0], ROLE] = "其它〖王小明 13812345678〗"
+    export = write_table(table).relative_to(tmp_path)
+    with pytest.raises(InputError) as caught:
+        _ingest_into(export, tmp_path)
+    message = str(caught.value)
+    log_text = (tmp_path / "logs" / "ingest_export.log").read_text("utf-8")
+    for text in (message, log_text):
+        assert "label-in-codebook" in text and f"column {ROLE!r}" in text and "row " in text
+        assert "王小明" not in text and "13812345678" not in text and "5678" not in text
+    assert "value '其它〖*…(19 characters)'" in message
+    # the gate finds no identifier and no free text in the log (the traceback names the
+    # package's files outside this temporary project, so paths are not checked here)
+    index = FreeTextIndex(raw_free_text_cells(export, CODEBOOK))
+    found = scan_tree([tmp_path / "logs"], free_text=index, data_cells=False, paths=False)[0]
+    assert found == [], [str(f) for f in found]
+
+
+# --- the memo: an unchanged file is not read again --------------------------------------------
+
+
+def _scan_with(memo, export, results):
+    return scan_outputs([results], export, codebook=CODEBOOK, memo=memo)
+
+
+def test_the_memo_gives_the_same_findings_and_skips_unchanged_files(
+    export_table, write_table, tmp_path, monkeypatch
+):
+    text = "仉怀瑾同志提出的建议很好"
+    export = write_table(_plant(export_table, SUGGESTIONS, [text]))
+    results = _unredacted_output(tmp_path, "仉怀瑾同志提出", name="quotes.md")
+    pd.DataFrame({"comment": [f"电话{PHONE}"]}).to_csv(results / "table.csv", index=False)
+    (results / "clean.md").write_text("Nothing to see.\n", encoding="utf-8")
+    without = _scan_with(None, export, results).findings
+    memo = ScanMemo(tmp_path / "memo")
+    cold = _scan_with(memo, export, results).findings
+    assert (memo.hits, memo.misses) == (0, 3)
+    warm = _scan_with(memo, export, results).findings
+    assert (memo.hits, memo.misses) == (3, 3)
+    assert without == cold == warm and {f.kind for f in warm} >= {"raw free text", "mobile_phone"}
+    stored = "".join(p.read_text("utf-8") for p in (tmp_path / "memo").rglob("*.json"))
+    assert "仉怀瑾" not in stored and PHONE not in stored  # masked, never the literal
+    # a warm scan reads no file it has seen
+    import hazegov.identifier_scan as scan
+
+    monkeypatch.setattr(scan, "scan_file", lambda path, *a, **k: pytest.fail(f"read {path}"))
+    assert _scan_with(memo, export, results).findings == without
+
+
+def test_a_changed_file_or_raw_export_is_scanned_again(export_table, write_table, tmp_path):
+    export = write_table(export_table)
+    results = _unredacted_output(tmp_path, "仉怀瑾同志提出", name="quotes.md")
+    memo = ScanMemo(tmp_path / "memo")
+    assert _scan_with(memo, export, results).findings == []
+    # the output changes: read again, and its new content found
+    (results / "quotes.md").write_text(f"电话{PHONE}\n", encoding="utf-8")
+    assert [f.kind for f in _scan_with(memo, export, results).findings] == ["mobile_phone"]
+    assert memo.misses == 2
+    # the raw export changes (its free text now holds what the output quotes): read again
+    (results / "quotes.md").write_text("仉怀瑾同志提出\n", encoding="utf-8")
+    assert _scan_with(memo, export, results).findings == []
+    export = write_table(_plant(export_table, SUGGESTIONS, ["仉怀瑾同志提出的建议很好"]))
+    assert [f.kind for f in _scan_with(memo, export, results).findings] == ["raw free text"]
+    assert memo.misses == 4
+
+
+def test_the_memo_directory_is_not_scanned(export_table, write_table, tmp_path):
+    export = write_table(export_table)
+    results = _unredacted_output(tmp_path, "nothing here")
+    memo = results / "cache" / "identifier_scan"
+    (memo / "ab").mkdir(parents=True)
+    (memo / "ab" / "stale.json").write_text(f'[{{"hint": "{PHONE}"}}]', encoding="utf-8")
+    result = scan_outputs([results], export, codebook=CODEBOOK, memo=memo)
+    assert result.findings == [] and result.files_scanned == 1

@@ -7,11 +7,13 @@ from hazegov.privacy import (
     LOCALES,
     RULES,
     contains_identifier,
+    export_label,
     find_identifiers,
     id_card_check_digit_ok,
     kinds,
     luhn_ok,
     normalise,
+    quote_cell,
     redact,
 )
 
@@ -232,3 +234,51 @@ def test_luhn():
     assert luhn_ok("4111111111111111")
     assert not luhn_ok("4111111111111112")
     assert not luhn_ok("")
+
+
+# --- how outputs and messages name the export and quote a cell --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        ("data/raw/haze_governance_survey.csv", "data/raw/haze_governance_survey.csv"),
+        ("data/raw/王小明_问卷导出.csv", "<export>"),
+        ("data/raw/13812345678.csv", "<export>"),
+        ("/somewhere/else/survey.csv", "survey.csv"),
+    ],
+)
+def test_the_export_is_named_relative_to_the_project_or_not_at_all(path, label, tmp_path):
+    assert export_label(path, root=tmp_path) == label
+
+
+def test_an_absolute_export_path_inside_the_project_is_made_relative(tmp_path):
+    inside = tmp_path / "data" / "raw" / "survey.csv"
+    assert export_label(inside, root=tmp_path) == "data/raw/survey.csv"
+    assert export_label(tmp_path / "王小明" / "survey.csv", root=tmp_path) == "<export>"
+
+
+@pytest.mark.parametrize(
+    ("cell", "quoted"),
+    [
+        ("网格员", "网格员"),
+        ("其他〖王小明 13812345678〗", "其他〖*…(19 characters)"),
+        ("电话13812345678", "电话**…(13 characters)"),
+        ("一个很长的建议但没有标识", "一个很长…(12 characters)"),
+    ],
+)
+def test_a_free_text_cell_is_quoted_by_its_first_characters_masked(cell, quoted):
+    assert quote_cell(cell) == quoted
+
+
+def test_tracebacks_in_a_rule_log_name_files_relative_to_the_project(tmp_path, monkeypatch):
+    import logging
+    import sys
+
+    from hazegov.logs import RelativePathFormatter
+
+    monkeypatch.chdir(tmp_path)
+    message = f'File "{tmp_path}/src/hazegov/ingest.py", line 1; {sys.prefix}/lib/x.py'
+    record = logging.LogRecord("hazegov", logging.ERROR, "f", 1, message, None, None)
+    text = RelativePathFormatter("%(message)s").format(record)
+    assert text == 'File "src/hazegov/ingest.py", line 1; <python>/lib/x.py'

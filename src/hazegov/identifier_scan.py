@@ -28,6 +28,8 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
+import hashlib
 import io
 import json
 import logging
@@ -654,6 +656,20 @@ class FreeTextIndex:
     def __len__(self) -> int:
         return len(self._runs)
 
+    def fingerprint(self) -> str:
+        """A digest of every run looked for and the cells it comes from (for the scan memo).
+
+        Two indexes with the same fingerprint find the same things in any text, so a file's
+        verdict can be reused; a changed raw export, public text or `min_count` changes it.
+        """
+        digest = hashlib.sha256()
+        for run in sorted(self._runs):
+            cells = sorted(
+                (c.sheet, c.row, c.column) for c in map(self.cells.__getitem__, self._runs[run])
+            )
+            digest.update(json.dumps([run, cells], ensure_ascii=False).encode())
+        return digest.hexdigest()
+
     def _drop(self, run: str) -> None:
         del self._runs[run]
         self._by_prefix[run[:MIN_LITERAL]].remove(run)
@@ -842,7 +858,10 @@ def scan_file(
 
 
 def _files(roots: Iterable[str | Path], skipped: set[Path]) -> list[tuple[Path, str]]:
-    """Files under `roots` and their labels: relative to the root, prefixed by its name."""
+    """Files under `roots` and their labels: relative to the root, prefixed by its name.
+
+    A file in `skipped`, or under a directory in it, is left out.
+    """
     files = []
     for root in map(Path, roots):
         if not root.exists():
@@ -856,8 +875,102 @@ def _files(roots: Iterable[str | Path], skipped: set[Path]) -> list[tuple[Path, 
                 for p in sorted(root.rglob("*"))
                 if p.is_file()
             ]
-        files += [(p, label) for p, label in candidates if p.resolve() not in skipped]
+        for p, label in candidates:
+            resolved = p.resolve()
+            if resolved not in skipped and not skipped.intersection(resolved.parents):
+                files.append((p, label))
     return files
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """A digest of the code a verdict depends on: this module, the redactor, jieba's version."""
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    for module in (Path(__file__), Path(__file__).with_name("privacy.py")):
+        digest.update(module.read_bytes())
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        digest.update(metadata.version("jieba").encode())
+    return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class ScanMemo:
+    """Verdicts of files already scanned, so that an unchanged file is not read again.
+
+    An entry is keyed by the file's content (sha256), its suffix (which decides how it is
+    read) and a digest of everything else the verdict depends on: the raw export's identifiers
+    and free-text runs looked for, the locales, the checks switched on and the scan's code. It
+    holds the findings as reported (kinds and masked hints, never an identifier or a run of
+    free text), without the file's name, which is added when the entry is used. Entries are
+    JSON files under `directory` (``results/cache/identifier_scan``).
+
+    Parameters
+    ----------
+    directory : str or Path
+        Where entries are kept.
+    """
+
+    directory: Path
+    hits: int = 0
+    misses: int = 0
+
+    def __post_init__(self) -> None:
+        self.directory = Path(self.directory)
+
+    def _entry(self, path: Path, context: str) -> Path:
+        key = hashlib.sha256(
+            f"{_file_sha256(path)}\0{path.suffix.lower()}\0{context}".encode()
+        ).hexdigest()
+        return self.directory / key[:2] / f"{key}.json"
+
+    def scan(self, path: Path, label: str, context: str, scan: Any) -> list[Finding]:
+        """`scan()`'s findings for `path`, from the memo where this content was seen before."""
+        entry = self._entry(path, context)
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            stored = json.loads(entry.read_text(encoding="utf-8"))
+            self.hits += 1
+            return [Finding(label, f["kind"], f["hint"]) for f in stored]
+        self.misses += 1
+        findings = scan()
+        from hazegov.outputs import write_text
+
+        record = [{"kind": f.kind, "hint": f.hint} for f in findings]
+        write_text(entry, json.dumps(record, ensure_ascii=False) + "\n")
+        return findings
+
+
+def _verdict_context(
+    literals: set[str],
+    free_text: FreeTextIndex | None,
+    data_cells: bool,
+    paths: bool,
+    locales: Iterable[str],
+) -> str:
+    """A digest of all that a file's findings depend on besides its content and suffix."""
+    digest = hashlib.sha256()
+    for literal in sorted(literals):
+        digest.update(literal.encode() + b"\0")
+    parts = [
+        "none" if free_text is None else free_text.fingerprint(),
+        str(data_cells),
+        str(paths),
+        ",".join(locales),
+        str(MIN_LITERAL),
+        str(MIN_DIGIT_RUN),
+        _code_digest(),
+    ]
+    digest.update("\0".join(parts).encode())
+    return digest.hexdigest()
 
 
 def scan_tree(
@@ -869,6 +982,7 @@ def scan_tree(
     data_cells: bool = True,
     paths: bool = True,
     locales: Iterable[str] = DEFAULT_LOCALES,
+    memo: ScanMemo | None = None,
 ) -> tuple[list[Finding], int]:
     """Findings in every file under `roots` (files or directories), and the number scanned.
 
@@ -879,13 +993,17 @@ def scan_tree(
     literals : iterable of str
         Identifiers of the raw export (comparable form).
     skip : iterable of str or Path
-        Files not to scan.
+        Files and directories not to scan.
     free_text : FreeTextIndex, optional
         Raw free text that may appear nowhere.
     data_cells, paths : bool
         As for `scan_file`.
     locales : iterable of str
         Pattern sets to use.
+    memo : ScanMemo, optional
+        Reuse the verdict on a file whose content was scanned before under the same literals,
+        free text, locales and code (the simulation caches, ~100 MB, rarely change); the
+        findings are the same with or without it.
 
     Returns
     -------
@@ -894,20 +1012,17 @@ def scan_tree(
     """
     skipped = {Path(s).resolve() for s in skip}
     literals = set(literals)
+    locales = tuple(locales)
     files = _files(roots, skipped)
-    findings = [
-        f
-        for p, label in files
-        for f in scan_file(
-            p,
-            literals,
-            label,
-            free_text=free_text,
-            data_cells=data_cells,
-            paths=paths,
-            locales=locales,
-        )
-    ]
+    options = {"free_text": free_text, "data_cells": data_cells, "paths": paths, "locales": locales}
+    context = _verdict_context(literals, free_text, data_cells, paths, locales) if memo else ""
+    findings: list[Finding] = []
+    for path, label in files:
+
+        def scan(path: Path = path, label: str = label) -> list[Finding]:
+            return scan_file(path, literals, label, **options)  # type: ignore[arg-type]
+
+        findings += memo.scan(path, label, context, scan) if memo else scan()
     return findings, len(files)
 
 
@@ -1010,6 +1125,7 @@ def scan_outputs(
     skip: Iterable[str | Path] = (),
     min_count: int = 5,
     locales: Iterable[str] = DEFAULT_LOCALES,
+    memo: str | Path | ScanMemo | None = None,
 ) -> ScanResult:
     """Scan the outputs and the logs of a build for anything that identifies a respondent.
 
@@ -1038,6 +1154,8 @@ def scan_outputs(
         not looked for (the smallest count a published aggregate may show).
     locales : iterable of str
         Pattern sets to use (`privacy.LOCALES`).
+    memo : str, Path or ScanMemo, optional
+        Where verdicts on unchanged files are kept (`ScanMemo`); not scanned itself.
 
     Returns
     -------
@@ -1053,10 +1171,16 @@ def scan_outputs(
     index = FreeTextIndex(cells, _public_texts(public_paths), min_count=min_count)
     literals = raw_export_identifiers(export, book, locales) | export_name_literals(export)
     skipped = {Path(s).resolve() for s in skip}
+    if memo is not None and not isinstance(memo, ScanMemo):
+        memo = ScanMemo(Path(memo))
+    if memo is not None:  # masked verdicts of this scan, not an output
+        skipped.add(memo.directory.resolve())
     quarantined = Path(quarantine).resolve() if quarantine else None
     if quarantined is not None:
         skipped.add(quarantined)
-    findings, n_files = scan_tree(roots, literals, skipped, free_text=index, locales=locales)
+    findings, n_files = scan_tree(
+        roots, literals, skipped, free_text=index, locales=locales, memo=memo
+    )
     if quarantined is not None and quarantined.is_file():
         findings += scan_file(
             quarantined,
@@ -1070,7 +1194,7 @@ def scan_outputs(
     n_logs = 0
     if logs is not None:
         log_findings, n_logs = scan_tree(
-            [logs], literals, skipped, free_text=index, data_cells=False, locales=locales
+            [logs], literals, skipped, free_text=index, data_cells=False, locales=locales, memo=memo
         )
         findings += log_findings
     return ScanResult(findings, n_files, n_logs, len(literals), len(cells), len(index))
@@ -1087,6 +1211,7 @@ def run_identifier_scan(
     public: Iterable[str | Path] = (),
     min_count: int = 5,
     locales: Iterable[str] = DEFAULT_LOCALES,
+    memo: str | Path | None = None,
 ) -> None:
     """Scan the build; stop with every finding listed, or write a report of what was scanned.
 
@@ -1098,7 +1223,7 @@ def run_identifier_scan(
         The raw export.
     report_out : str or Path
         Where the report goes (JSON); not scanned itself.
-    codebook, quarantine, logs, public, min_count, locales
+    codebook, quarantine, logs, public, min_count, locales, memo
         As for `scan_outputs`.
 
     Raises
@@ -1109,6 +1234,7 @@ def run_identifier_scan(
     from hazegov.outputs import write_text
 
     locales = tuple(locales)
+    store = None if memo is None else ScanMemo(Path(memo))
     result = scan_outputs(
         roots,
         export,
@@ -1119,7 +1245,10 @@ def run_identifier_scan(
         skip=[report_out],
         min_count=min_count,
         locales=locales,
+        memo=store,
     )
+    if store is not None:
+        log.info("memo: %d file(s) unchanged since scanned, %d read", store.hits, store.misses)
     n_rules = len(rules_for(locales, outputs=True))
     log.info(
         "scanned %d files and %d logs for %d identifier rules, %d identifiers of the raw export "

@@ -597,9 +597,9 @@ def ingest_export(
             missing = np.array([_norm(c) in markers for c in cells], dtype=bool)
             answered[var.name] = int(counts[~missing].sum())
         order.append(var.name)
-        if var.kind == "platform":
+        if var.kind == "platform" and var.name not in quarantined:
             other[var.name] = _platform_column(var, cell)
-        elif var.kind == "free_text":
+        elif var.kind == "free_text" or var.name in quarantined:
             missing = np.array([_norm(c) in markers for c in cells], dtype=bool)
             texts = ["" if m else c for c, m in zip(cells, missing, strict=True)]
             other[var.name] = _redacted(texts, counts, redactions)[codes].tolist()

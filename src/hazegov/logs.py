@@ -31,6 +31,27 @@ def job_resources() -> str:
     )
 
 
+class RelativePathFormatter(logging.Formatter):
+    """Log lines with the project directory and the Python installation left out of paths.
+
+    Logs are kept and shared (attached to a bug report, scanned by the identifier gate, which
+    fails on any absolute path): an absolute path tells a reader the analyst's user name and
+    folders. Paths under the working directory are written relative to it, paths under the
+    Python installation from ``<python>``; a traceback stays readable.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        prefixes = {
+            f"{Path.cwd()}{os.sep}": "",
+            f"{Path(sys.prefix)}{os.sep}": f"<python>{os.sep}",
+            f"{Path(sys.base_prefix)}{os.sep}": f"<python>{os.sep}",
+        }
+        for prefix, short in sorted(prefixes.items(), key=lambda kv: -len(kv[0])):
+            text = text.replace(prefix, short)
+        return text
+
+
 @contextlib.contextmanager
 def rule_log(path: str | Path | None) -> Iterator[logging.Logger]:
     """Log to the rule's log file and stderr; record an exception, then re-raise it.
@@ -48,7 +69,7 @@ def rule_log(path: str | Path | None) -> Iterator[logging.Logger]:
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(path, mode="w", encoding="utf-8"))
-    fmt = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    fmt = RelativePathFormatter("%(levelname)s %(name)s: %(message)s")
     for handler in handlers:
         handler.setFormatter(fmt)
         logger.addHandler(handler)

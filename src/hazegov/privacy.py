@@ -1078,13 +1078,16 @@ def quote_cell(text: str, shown: int = QUOTED_CHARACTERS) -> str:
     Returns
     -------
     str
-        The first `shown` characters of the redacted cell, followed by ``…(n characters)``
-        giving the cell's full length when anything was left out.
+        The first `shown` characters of the cell, each character of an identifier among them
+        replaced by ``*``, followed by ``…(n characters)`` giving the cell's full length when
+        anything was left out.
     """
-    clean, _ = redact(text)
-    if len(clean) <= shown and clean == text:
-        return clean
-    return f"{clean[:shown]}…({len(text)} characters)"
+    masked = list(text)
+    for match in find_identifiers(text):
+        masked[match.start : match.end] = "*" * (match.end - match.start)
+    if len(text) <= shown and "*" not in masked:
+        return text
+    return f"{''.join(masked[:shown])}…({len(text)} characters)"
 
 
 def export_label(path: str | Path, root: str | Path | None = None) -> str:
