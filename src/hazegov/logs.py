@@ -31,6 +31,60 @@ def job_resources() -> str:
     )
 
 
+def relative_paths(text: str, root: str | Path | None = None) -> str:
+    """`text` with paths under the project (`root`, the working directory by default) made
+    relative to it, and paths under the Python installation written from ``<python>``."""
+    base = Path(root) if root is not None else Path.cwd()
+    prefixes = {
+        f"{base.resolve()}{os.sep}": "",
+        f"{base}{os.sep}": "",
+        f"{Path(sys.prefix)}{os.sep}": f"<python>{os.sep}",
+        f"{Path(sys.base_prefix)}{os.sep}": f"<python>{os.sep}",
+    }
+    for prefix, short in sorted(prefixes.items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(prefix, short)
+    return text
+
+
+PREAMBLE_TAG = "snakemake-job-properties"
+
+
+def tidy_notebook_log(raw: str | Path, clean: str | Path, root: str | Path | None = None) -> None:
+    """Keep an executed notebook (a rule's log) without the absolute paths Snakemake puts in it.
+
+    Snakemake runs a ``notebook:`` rule with a first cell of its own (tagged
+    ``snakemake-job-properties``: ``sys.path`` entries, ``os.chdir`` to the project and the
+    pickled job, all with absolute paths) and saves the executed notebook as the rule's log.
+    That cell is not part of the notebook a reviewer edits (Snakemake removes it when saving an
+    edited notebook), so it is removed here too; paths in the remaining cells and outputs are
+    made relative (`relative_paths`). The executed copy `raw` is then deleted, so that the
+    logs hold the tidy copy only.
+
+    Parameters
+    ----------
+    raw : str or Path
+        The executed notebook as Snakemake saved it.
+    clean : str or Path
+        Where the tidy copy goes.
+    root : str or Path, optional
+        The project directory; the working directory by default.
+    """
+    import json
+
+    from hazegov.outputs import write_text
+
+    notebook = json.loads(Path(raw).read_text(encoding="utf-8"))
+    notebook["cells"] = [
+        cell
+        for cell in notebook["cells"]
+        if PREAMBLE_TAG not in cell.get("metadata", {}).get("tags", [])
+    ]
+    text = json.dumps(notebook, ensure_ascii=False, indent=1, sort_keys=True)
+    # paths inside JSON strings: their separators are not escaped by json.dumps
+    write_text(clean, relative_paths(text, root) + "\n")
+    Path(raw).unlink()
+
+
 class RelativePathFormatter(logging.Formatter):
     """Log lines with the project directory and the Python installation left out of paths.
 
@@ -41,15 +95,7 @@ class RelativePathFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        prefixes = {
-            f"{Path.cwd()}{os.sep}": "",
-            f"{Path(sys.prefix)}{os.sep}": f"<python>{os.sep}",
-            f"{Path(sys.base_prefix)}{os.sep}": f"<python>{os.sep}",
-        }
-        for prefix, short in sorted(prefixes.items(), key=lambda kv: -len(kv[0])):
-            text = text.replace(prefix, short)
-        return text
+        return relative_paths(super().format(record))
 
 
 @contextlib.contextmanager

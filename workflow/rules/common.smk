@@ -35,6 +35,7 @@ def final_outputs():
         "results/release/k_anonymity.json",
         "results/analysis/cfa/residual_correlations.csv",
         "results/tables/free_text_answers.csv",
+        "logs/notebooks/explore_measurement_model.ipynb",
     ]
 
 

@@ -44,3 +44,20 @@ rule identifier_scan:
         "../envs/pipeline.yaml"
     script:
         "../scripts/identifier_scan.py"
+
+
+rule disclosure_check:
+    """Stop the build if a published file (CSV, Markdown, JSON, YAML, parquet) shows a small count."""
+    input:
+        outputs=final_outputs(),
+    output:
+        report="results/privacy/disclosure_check.json",
+    params:
+        results="results",
+        min_cell_count=config["privacy"]["min_cell_count"],
+    log:
+        "logs/disclosure_check.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/disclosure_check.py"
