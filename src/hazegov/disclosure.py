@@ -446,9 +446,9 @@ def small_counts_in_record(record: object, min_count: int, name: str = "file") -
                 visit(item, f"{where}[{i}]", counted)
         elif counted and not isinstance(value, bool):
             number = _cell_number(value) if isinstance(value, str) else value
-            if isinstance(number, (int, float)) and not math.isnan(number):
-                if 0 < number < min_count:
-                    findings.append(Finding(f"{name}: {where.lstrip('.')}", int(number)))
+            is_number = isinstance(number, (int, float)) and not math.isnan(number)
+            if is_number and 0 < number < min_count:  # type: ignore[operator]
+                findings.append(Finding(f"{name}: {where.lstrip('.')}", int(number)))  # type: ignore[arg-type]
 
     if isinstance(record, dict):  # the paper's variables: the strands not about respondents
         record = {k: v for k, v in record.items() if k not in NOT_ABOUT_RESPONDENTS_KEYS}
