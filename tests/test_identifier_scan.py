@@ -590,3 +590,14 @@ def test_the_memo_directory_is_not_scanned(export_table, write_table, tmp_path):
     (memo / "ab" / "stale.json").write_text(f'[{{"hint": "{PHONE}"}}]', encoding="utf-8")
     result = scan_outputs([results], export, codebook=CODEBOOK, memo=memo)
     assert result.findings == [] and result.files_scanned == 1
+
+
+def test_the_memo_keeps_only_the_entries_of_the_last_scan(export_table, write_table, tmp_path):
+    export = write_table(export_table)
+    results = _unredacted_output(tmp_path, "first version")
+    memo = ScanMemo(tmp_path / "memo")
+    _scan_with(memo, export, results)
+    (results / "notes.md").write_text("second version\n", encoding="utf-8")
+    memo = ScanMemo(tmp_path / "memo")
+    _scan_with(memo, export, results)
+    assert memo.prune() == 1 and len(list((tmp_path / "memo").rglob("*.json"))) == 1

@@ -923,9 +923,18 @@ class ScanMemo:
     directory: Path
     hits: int = 0
     misses: int = 0
+    used: set[Path] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory)
+
+    def prune(self) -> int:
+        """Delete the entries this scan did not use (files since changed or removed), so the
+        memo does not grow with every build; returns how many were deleted."""
+        stale = [p for p in self.directory.rglob("*.json") if p not in self.used]
+        for path in stale:
+            path.unlink()
+        return len(stale)
 
     def _entry(self, path: Path, context: str) -> Path:
         key = hashlib.sha256(
@@ -936,6 +945,7 @@ class ScanMemo:
     def scan(self, path: Path, label: str, context: str, scan: Any) -> list[Finding]:
         """`scan()`'s findings for `path`, from the memo where this content was seen before."""
         entry = self._entry(path, context)
+        self.used.add(entry)
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             stored = json.loads(entry.read_text(encoding="utf-8"))
             self.hits += 1
@@ -1248,7 +1258,12 @@ def run_identifier_scan(
         memo=store,
     )
     if store is not None:
-        log.info("memo: %d file(s) unchanged since scanned, %d read", store.hits, store.misses)
+        log.info(
+            "memo: %d file(s) unchanged since scanned, %d read, %d stale entries deleted",
+            store.hits,
+            store.misses,
+            store.prune(),
+        )
     n_rules = len(rules_for(locales, outputs=True))
     log.info(
         "scanned %d files and %d logs for %d identifier rules, %d identifiers of the raw export "
