@@ -35,7 +35,11 @@ rule identifier_scan:
         logs="logs",
         # published text: a phrase of the questionnaire, a config label or a policy document
         # copied into an answer is not a leak of the answer
-        public=["config", "data/raw/policies", "paper"],
+        public=[
+            str(Path(config["survey"]["codebook"]).parent),
+            str(Path(config["policies"]["register"]).parent),
+            str(PAPER_SOURCE_DIR),
+        ],
         min_cell_count=config["privacy"]["min_cell_count"],
         memo="results/cache/identifier_scan",
     log:
