@@ -553,10 +553,12 @@ def test_the_memo_gives_the_same_findings_and_skips_unchanged_files(
     memo = ScanMemo(tmp_path / "memo")
     cold = _scan_with(memo, export, results).findings
     assert (memo.hits, memo.misses) == (0, 3)
+    memo.save()
+    memo = ScanMemo(tmp_path / "memo")
     warm = _scan_with(memo, export, results).findings
-    assert (memo.hits, memo.misses) == (3, 3)
+    assert (memo.hits, memo.misses) == (3, 0)
     assert without == cold == warm and {f.kind for f in warm} >= {"raw free text", "mobile_phone"}
-    stored = "".join(p.read_text("utf-8") for p in (tmp_path / "memo").rglob("*.json"))
+    stored = (tmp_path / "memo" / "memo.json").read_text("utf-8")
     assert "仉怀瑾" not in stored and PHONE not in stored  # masked, never the literal
     # a warm scan reads no file it has seen
     import hazegov.identifier_scan as scan
@@ -586,8 +588,8 @@ def test_the_memo_directory_is_not_scanned(export_table, write_table, tmp_path):
     export = write_table(export_table)
     results = _unredacted_output(tmp_path, "nothing here")
     memo = results / "cache" / "identifier_scan"
-    (memo / "ab").mkdir(parents=True)
-    (memo / "ab" / "stale.json").write_text(f'[{{"hint": "{PHONE}"}}]', encoding="utf-8")
+    memo.mkdir(parents=True)
+    (memo / "memo.json").write_text(f'{{"k": [{{"hint": "{PHONE}"}}]}}', encoding="utf-8")
     result = scan_outputs([results], export, codebook=CODEBOOK, memo=memo)
     assert result.findings == [] and result.files_scanned == 1
 
@@ -597,7 +599,9 @@ def test_the_memo_keeps_only_the_entries_of_the_last_scan(export_table, write_ta
     results = _unredacted_output(tmp_path, "first version")
     memo = ScanMemo(tmp_path / "memo")
     _scan_with(memo, export, results)
+    assert memo.save() == 0
     (results / "notes.md").write_text("second version\n", encoding="utf-8")
     memo = ScanMemo(tmp_path / "memo")
     _scan_with(memo, export, results)
-    assert memo.prune() == 1 and len(list((tmp_path / "memo").rglob("*.json"))) == 1
+    assert memo.save() == 1
+    assert len(json.loads((tmp_path / "memo" / "memo.json").read_text("utf-8"))) == 1

@@ -911,52 +911,52 @@ class ScanMemo:
     read) and a digest of everything else the verdict depends on: the raw export's identifiers
     and free-text runs looked for, the locales, the checks switched on and the scan's code. It
     holds the findings as reported (kinds and masked hints, never an identifier or a run of
-    free text), without the file's name, which is added when the entry is used. Entries are
-    JSON files under `directory` (``results/cache/identifier_scan``).
+    free text), without the file's name, which is added when the entry is used. The entries
+    are one JSON file, ``memo.json`` under `directory` (``results/cache/identifier_scan``),
+    read when the memo is created and written by `save` with the entries this scan used only,
+    so it does not grow from build to build.
 
     Parameters
     ----------
     directory : str or Path
-        Where entries are kept.
+        Where the memo is kept.
     """
 
     directory: Path
     hits: int = 0
     misses: int = 0
-    used: set[Path] = field(default_factory=set)
+    _stored: dict[str, list[dict[str, str]]] = field(default_factory=dict, repr=False)
+    _used: dict[str, list[dict[str, str]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory)
-
-    def prune(self) -> int:
-        """Delete the entries this scan did not use (files since changed or removed), so the
-        memo does not grow with every build; returns how many were deleted."""
-        stale = [p for p in self.directory.rglob("*.json") if p not in self.used]
-        for path in stale:
-            path.unlink()
-        return len(stale)
-
-    def _entry(self, path: Path, context: str) -> Path:
-        key = hashlib.sha256(
-            f"{_file_sha256(path)}\0{path.suffix.lower()}\0{context}".encode()
-        ).hexdigest()
-        return self.directory / key[:2] / f"{key}.json"
+        with contextlib.suppress(OSError, ValueError):
+            stored = json.loads((self.directory / "memo.json").read_text(encoding="utf-8"))
+            if isinstance(stored, dict):
+                self._stored = stored
 
     def scan(self, path: Path, label: str, context: str, scan: Any) -> list[Finding]:
         """`scan()`'s findings for `path`, from the memo where this content was seen before."""
-        entry = self._entry(path, context)
-        self.used.add(entry)
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            stored = json.loads(entry.read_text(encoding="utf-8"))
+        key = hashlib.sha256(
+            f"{_file_sha256(path)}\0{path.suffix.lower()}\0{context}".encode()
+        ).hexdigest()
+        stored = self._used.get(key, self._stored.get(key))
+        if stored is not None:
             self.hits += 1
-            return [Finding(label, f["kind"], f["hint"]) for f in stored]
-        self.misses += 1
-        findings = scan()
+        else:
+            self.misses += 1
+            stored = [{"kind": f.kind, "hint": f.hint} for f in scan()]
+        self._used[key] = stored
+        return [Finding(label, f["kind"], f["hint"]) for f in stored]
+
+    def save(self) -> int:
+        """Write the entries this scan used; returns how many stale ones were dropped."""
         from hazegov.outputs import write_text
 
-        record = [{"kind": f.kind, "hint": f.hint} for f in findings]
-        write_text(entry, json.dumps(record, ensure_ascii=False) + "\n")
-        return findings
+        dropped = len(set(self._stored) - set(self._used))
+        entries = dict(sorted(self._used.items()))
+        write_text(self.directory / "memo.json", json.dumps(entries, ensure_ascii=False) + "\n")
+        return dropped
 
 
 def _verdict_context(
@@ -1259,10 +1259,10 @@ def run_identifier_scan(
     )
     if store is not None:
         log.info(
-            "memo: %d file(s) unchanged since scanned, %d read, %d stale entries deleted",
+            "memo: %d file(s) unchanged since scanned, %d read, %d stale entries dropped",
             store.hits,
             store.misses,
-            store.prune(),
+            store.save(),
         )
     n_rules = len(rules_for(locales, outputs=True))
     log.info(
