@@ -21,6 +21,11 @@ it fails on
 All text is compared after the same normalisation as the redactor's (`privacy.normalise`:
 NFKC, white space collapsed, separators inside digit runs dropped), and case-folded.
 Findings never print the identifier itself.
+
+A file's verdict depends only on its content and on what is looked for, so the build keeps the
+verdicts in a memo (`ScanMemo`, ``results/cache/identifier_scan/memo.json``): a file whose
+content, suffix, raw-export identifiers, free-text runs, locales and scan code are those of
+the last scan is not read again (the ~100 MB of simulation caches rarely change).
 """
 
 from __future__ import annotations
