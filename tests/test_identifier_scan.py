@@ -488,6 +488,7 @@ def test_planted_identifiers_reach_no_output_of_the_real_ingest(
     # the quarantine holds the (redacted) free text; the responses hold none of it
     free_text = pd.read_parquet(quarantine)
     assert free_text["suggestions"].notna().sum() == len(PLANTED)
+    assert quarantine.stat().st_mode & 0o077 == 0  # no access for group or others
     responses = pd.read_parquet(results / "interim" / "responses.parquet")
     assert all(str(responses[c].dtype) == "Int64" for c in ("suggestions", "role_other", "source"))
     report = json.loads((results / "interim" / "ingest_report.json").read_text("utf-8"))

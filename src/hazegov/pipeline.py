@@ -71,6 +71,7 @@ def run_ingest(
     quality = result.quality_log.assign(data_source=source_label(provenance))
     write_parquet(result.responses, responses_out, provenance)
     write_parquet(result.free_text, free_text_out, provenance)
+    Path(free_text_out).chmod(0o600)  # readable by the analyst's account only
     write_csv(quality, quality_out)
     write_json(report, report_out)
 
