@@ -150,24 +150,34 @@ def _zip_xml_text(path: Path) -> str:
 
 def _parquet_strings(path: Path) -> tuple[list[str], list[str]]:
     """(metadata and column names, string cells) of a parquet file."""
+    stat = path.stat()
+    return _parquet_strings_of(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _parquet_strings_of(path: str, mtime_ns: int, size: int) -> tuple[list[str], list[str]]:
+    """`_parquet_strings`, read once for the text and the cell checks of one scan of a file
+    (the modification time and size are part of the cache key). Only the string columns are
+    read: numbers cannot hold text."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    schema = pq.read_schema(path)
     meta = [
         json.dumps(
-            {
-                k.decode(): v.decode("utf-8", "replace")
-                for k, v in (table.schema.metadata or {}).items()
-            },
+            {k.decode(): v.decode("utf-8", "replace") for k, v in (schema.metadata or {}).items()},
             ensure_ascii=False,
         ),
-        *table.column_names,
+        *schema.names,
     ]
-    cells = []
-    for column in table.columns:
-        if column.type in ("string", "large_string") or str(column.type).startswith(
-            ("string", "large_string", "dictionary")
-        ):
+    text_columns = [
+        column.name
+        for column in schema
+        if str(column.type).startswith(("string", "large_string", "dictionary"))
+    ]
+    cells: list[str] = []
+    if text_columns:
+        table = pq.read_table(path, columns=text_columns)
+        for column in table.columns:
             cells += [str(v) for v in column.to_pylist() if v is not None]
     return meta, cells
 
