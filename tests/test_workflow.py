@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -23,15 +22,16 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snake
 def _workdir(base: Path) -> Path:
     """A copy of `.test` that points at this checkout's codebook.
 
-    The checkout's files are named by paths relative to the working directory: outputs name
-    raw inputs as configured, and the identifier scan stops a build whose outputs hold an
-    absolute path.
+    The checkout's files are named through a link to it, `checkout/`, by paths relative to the
+    working directory: outputs name raw inputs as configured, the identifier scan stops a build
+    whose outputs hold an absolute path, and two copies must build the same bytes.
     """
     shutil.copytree(ROOT / ".test" / "config", base / "config")
     shutil.copytree(ROOT / ".test" / "data", base / "data")
+    (base / "checkout").symlink_to(ROOT.resolve(), target_is_directory=True)
 
     def relative(path: Path) -> str:
-        return os.path.relpath(path.resolve(), base.resolve())
+        return str(Path("checkout") / path.resolve().relative_to(ROOT.resolve()))
 
     config_path = base / "config" / "config.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))

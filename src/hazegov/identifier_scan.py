@@ -1219,8 +1219,10 @@ def scan_outputs(
         n_files += 1
     n_logs = 0
     if logs is not None:
+        # not through the memo: every log changes with every run (its job's timings), and a
+        # memo of outputs only is the same for two builds of the same outputs
         log_findings, n_logs = scan_tree(
-            [logs], literals, skipped, free_text=index, data_cells=False, locales=locales, memo=memo
+            [logs], literals, skipped, free_text=index, data_cells=False, locales=locales
         )
         findings += log_findings
     return ScanResult(findings, n_files, n_logs, len(literals), len(cells), len(index))
