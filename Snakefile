@@ -47,4 +47,5 @@ rule all:
     input:
         final_outputs(),
         "results/privacy/identifier_scan.json",
+        "results/privacy/disclosure_check.json",
     default_target: True

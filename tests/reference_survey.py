@@ -42,7 +42,7 @@ from hazegov.ingest import (
     _validate_frame,
     read_export_table,
 )
-from hazegov.privacy import redact
+from hazegov.privacy import export_label, quote_cell, redact
 
 
 def ingest_export(
@@ -58,7 +58,7 @@ def ingest_export(
         raise ValueError(f"out_of_range must be one of {OUT_OF_RANGE_POLICIES}")
     table = read_export_table(path, encoding)
     header = table.header
-    file = str(path)
+    file = export_label(path)
     _check_header_row(table, codebook, path)
     problems: list[Violation] = []
     columns = _match_columns(table, codebook, file, problems)
@@ -66,6 +66,9 @@ def ingest_export(
         raise ExportTableError(problems)
 
     expected = _header_keys(codebook)
+    # free text: the free-text questions, the fill-ins and the channel (role metadata)
+    quarantined = [v.name for v in codebook.variables if v.kind in {"free_text", "fill_in"}]
+    quarantined += [v.name for v in codebook.variables if v.role == "metadata"]
     quality: list[dict[str, Any]] = []
     redactions: Counter[str] = Counter()
     records: list[dict[str, Any]] = []
@@ -102,12 +105,14 @@ def ingest_export(
         record: dict[str, Any] = {"export_row": file_row}
         for var, idx in columns.items():
             cell = row[idx].strip()
-            where = {"row": file_row, "column": header[idx], "value": cell}
+            free = var.name in quarantined or any(o.fill_in for o in var.options)
+            shown = quote_cell(cell) if free else cell
+            where = {"row": file_row, "column": header[idx], "value": shown}
             if var.role == "direct_identifier":
                 continue
             if not _is_missing_marker(cell, codebook):
                 answered[var.name] += 1
-            if var.kind == "platform":
+            if var.kind == "platform" and var.name not in quarantined:
                 value = _platform_value(var, cell, file, where, problems)
                 if var.role == "submission_number" and value is not None:
                     if value in numbers:
@@ -123,7 +128,7 @@ def ingest_export(
                         )
                     numbers.setdefault(value, file_row)
                 record[var.name] = value
-            elif var.kind == "free_text":
+            elif var.kind == "free_text" or var.name in quarantined:
                 text, found = redact("" if _is_missing_marker(cell, codebook) else cell)
                 redactions.update(found)
                 record[var.name] = text or None
@@ -146,11 +151,16 @@ def ingest_export(
     responses = pd.DataFrame.from_records(records)
     _validate_frame(responses, codebook, file)
     responses = _typed(responses, codebook)
+    free_text = responses[["export_row", *quarantined]].copy()
+    for name in quarantined:  # each distinct text numbered in order of appearance
+        seen: dict[str, int] = {}
+        classes = [None if pd.isna(t) else seen.setdefault(t, len(seen)) for t in responses[name]]
+        responses[name] = pd.array(classes, dtype="Int64")
     quality_log = pd.DataFrame(
         quality, columns=["row", "column", "variable", "value", "rule", "action"]
     )
     report = {
-        "export_file": path.name,
+        "export_file": file,
         "encoding": table.encoding,
         "rows": len(responses),
         "columns": len(header),
@@ -161,7 +171,7 @@ def ingest_export(
         "out_of_range_cells": int(sum(q["rule"] == "valid-range" for q in quality)),
         "out_of_range_policy": out_of_range,
     }
-    return IngestResult(responses=responses, quality_log=quality_log, report=report)
+    return IngestResult(responses, quality_log, report, free_text)
 
 
 def _is_missing_marker(cell: str, cb: Codebook) -> bool:

@@ -17,6 +17,7 @@ from hazegov.air import (
     verify_sha256,
 )
 from hazegov.errors import InputError
+from hazegov.privacy import export_label
 
 from .conftest import ROOT
 
@@ -157,7 +158,8 @@ def test_duplicated_hour_of_a_station_is_named(tmp_path):
     with pytest.raises(InputError) as exc:
         read_station_file(path, station="x")
     v = _only(exc, "unique-station-hour")
-    assert (v.file, v.row, v.value) == (str(path), 10, "2010-01-01 07:00")
+    # named as outputs name it: relative to the project, here (outside it) by its file name
+    assert (v.file, v.row, v.value) == (path.name, 10, "2010-01-01 07:00")
     assert "row 9" in v.message
 
 
@@ -171,7 +173,9 @@ def test_same_station_hour_in_two_files_is_named(tmp_path):
     with pytest.raises(InputError) as exc:
         read_stations(stations)
     v = _only(exc, "unique-station-hour")
-    assert v.file == str(copy) and v.row == 2 and str(SINGLE) in v.message
+    # both files named as outputs name them: relative to the project, else by file name
+    assert v.file == export_label(copy) == "copy.csv" and v.row == 2
+    assert export_label(SINGLE) in v.message and str(SINGLE.parent) not in v.message
 
 
 @pytest.mark.parametrize(

@@ -195,6 +195,7 @@ def _same_ingest(path, codebook) -> None:
         assert not isinstance(got, str), got
         pd.testing.assert_frame_equal(got.responses, want.responses, check_exact=True)
         pd.testing.assert_frame_equal(got.quality_log, want.quality_log, check_exact=True)
+        pd.testing.assert_frame_equal(got.free_text, want.free_text, check_exact=True)
         # the reference predates the report's account of sheets and footer rows (issue 13)
         assert {k: v for k, v in got.report.items() if k not in LATER_REPORT_KEYS} == want.report
 

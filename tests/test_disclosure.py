@@ -296,3 +296,85 @@ def test_the_group_figure_draws_no_respondent_of_a_small_group(tmp_path, monkeyp
     drawn.clear()
     group_comparison(scores, ["EFF"], "bureau", labels, path, synthetic=True, min_count=3)
     assert sorted(drawn) == [3, 12]
+
+
+# --- the only published aggregate of the quarantined free text --------------------------------
+
+
+def test_free_text_answer_counts_are_suppressed_when_small_or_recoverable(codebook):
+    from hazegov.free_text import answered_counts
+
+    n = 40
+    free_text = pd.DataFrame(
+        {
+            "export_row": range(2, n + 2),
+            "role_other": ["网格员"] * 3 + [None] * (n - 3),  # 3 answered: small
+            "suggestions": ["建议"] * 38 + [None] * 2,  # 2 left empty: recoverable from n
+            "source": ["手机提交"] * 20 + [None] * 20,
+        }
+    )
+    table = answered_counts(free_text, codebook, 5)
+    shown = dict(zip(table["variable"], table["n"], strict=True))
+    assert shown == {"role_other": "<5", "suggestions": "x", "source": 20}
+    assert set(table.columns) == {"variable", "label", "n"}
+    assert not small_counts_in_frame(table.astype(str), 5)
+
+
+def test_rounded_variant_sizes_never_differ_by_a_small_count():
+    from hazegov.disclosure import rounded_count
+
+    assert [rounded_count(n, 5) for n in (0, 1, 4, 5, 7, 8, 232)] == [0, "<5", "<5", 5, 5, 10, 230]
+    for n in range(5, 300):
+        for removed in range(1, 5):  # two attention-check failures, say
+            a, b = rounded_count(n + removed, 5), rounded_count(n, 5)
+            assert (a - b) % 5 == 0  # the difference is 0 or a multiple of 5, never `removed`
+
+
+def test_a_multiverse_sample_report_is_published_with_rounded_counts():
+    from hazegov.disclosure import rounded_counts
+
+    report = {
+        "n_received": 236,
+        "excluded": {"duplicates": 6, "attention_check": 2, "speeders": 0},
+        "n_after_exclusions": 228,
+        "missing_data": {"rule": "listwise", "n_before": 228, "n_after": 226, "cells_imputed": 3},
+        "n_sectors_left_out": 0,
+        "n": 226,
+        "settings": {"min_duration": {"seconds": 120}},
+    }
+    published = rounded_counts({"samples": {"v1": report}, "records": [{"n": 226}]}, 5)
+    sample = published["samples"]["v1"]
+    assert sample["excluded"] == {"duplicates": 5, "attention_check": "<5", "speeders": 0}
+    assert (sample["n_received"], sample["n_after_exclusions"], sample["n"]) == (235, 230, 225)
+    assert sample["missing_data"] == {
+        "rule": "listwise", "n_before": 230, "n_after": 225, "cells_imputed": 3
+    }  # fmt: skip
+    assert sample["settings"] == report["settings"] and published["records"] == [{"n": 225}]
+
+
+def test_check_results_reads_json_yaml_and_parquet_too(tmp_path):
+    import json
+
+    import yaml
+
+    results = tmp_path / "results"
+    for folder in ("multiverse/groups", "analysis/regression", "paper", "interim", "release"):
+        (results / folder).mkdir(parents=True)
+    group = {"samples": {"v1": {"excluded": {"attention_check": 2, "duplicates": 6}, "n": 230}}}
+    (results / "multiverse/groups/g1.json").write_text(json.dumps(group), "utf-8")
+    variables = {"sample": {"received": "236", "analysed": "3"}, "air": {"stations": {"n": 1}}}
+    (results / "paper/_variables.yml").write_text(yaml.safe_dump(variables), "utf-8")
+    pd.DataFrame({"n": [4, 50]}).to_parquet(results / "release/counts.parquet")
+    # internal files are not published: not read
+    pd.DataFrame({"n": [1]}).to_parquet(results / "interim/responses.parquet")
+    (results / "interim/ingest_report.json").write_text('{"n": 1}', "utf-8")
+    findings, _ = check_results(results, 5)
+    assert sorted((f.where, f.value) for f in findings) == [
+        ("multiverse/groups/g1.json: samples.v1.excluded.attention_check", 2),
+        ("paper/_variables.yml: sample.analysed", 3),
+        ("release/counts.parquet, line 2, column 'n'", 4),
+    ]
+    # suppressed and rounded counts pass
+    group["samples"]["v1"]["excluded"]["attention_check"] = "<5"
+    (results / "multiverse/groups/g1.json").write_text(json.dumps(group), "utf-8")
+    assert len(check_results(results, 5)[0]) == 2

@@ -2,7 +2,22 @@ from __future__ import annotations
 
 import pytest
 
-from hazegov.privacy import contains_identifier, id_card_check_digit_ok, redact
+from hazegov.codebook import load_codebook
+from hazegov.privacy import (
+    LOCALES,
+    RULES,
+    contains_identifier,
+    export_label,
+    find_identifiers,
+    id_card_check_digit_ok,
+    kinds,
+    luhn_ok,
+    normalise,
+    quote_cell,
+    redact,
+)
+
+from .conftest import CODEBOOK
 
 
 @pytest.mark.parametrize(
@@ -39,3 +54,231 @@ def test_id_card_check_digit():
     assert not id_card_check_digit_ok("110105194912310021")
     # A mistyped ID number is still removed: it identifies a person just as well.
     assert redact("110105194912310021")[1]["id_card"] == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Every kind of identifier of issue 13, as a respondent might write it. Each entry: an id, the
+# free text, the kind `redact` reports, the part that must not survive, and whether the output
+# scan's own patterns find it too (names found only by the tagger or a weak cue, and "name:"
+# labels, are found in outputs by the raw-free-text check instead).
+# --------------------------------------------------------------------------------------------
+
+PLANTED = [
+    ("mobile-fullwidth", "手机１３８１２３４５６７８", "mobile_phone", "１２３４５６７８", True),
+    ("mobile-dots", "电话138.1234.5678谢谢", "mobile_phone", "138.1234.5678", True),
+    ("mobile-spaced", "打 138  1234 5678 找我", "mobile_phone", "138  1234 5678", True),
+    ("mobile-odd-spacing", "打 1 3 8 1 2 3 4 5 6 7 8 吧", "mobile_phone", "1 3 8 1 2 3 4", True),
+    ("mobile-numerals", "电话一三八一二三四五六七八", "mobile_phone", "一二三四五六七八", True),
+    ("mobile-yao", "幺三八 幺二三四 五六七八找我", "mobile_phone", "幺二三四 五六七八", True),
+    ("mobile-plus86", "电话：+86 139-1234-5678", "mobile_phone", "139-1234-5678", True),
+    ("id-18-spaced", "身份证 110105 19491231 002X", "id_card", "110105 19491231 002X", True),
+    ("id-18", "身份证号11010519491231002X可核实", "id_card", "11010519491231002X", True),
+    ("id-15", "老身份证110105491231002", "id_card", "110105491231002", True),
+    ("passport-e", "护照号E12345678", "passport", "E12345678", True),
+    ("passport-g", "我的护照 G23456789 已过期", "passport", "G23456789", True),
+    ("passport-cue", "passport no. C01X00T47", "passport", "C01X00T47", True),
+    ("plate-dot", "车牌京A·12345经常限行", "licence_plate", "A·12345", True),
+    ("plate", "我的车京A12345", "licence_plate", "A12345", True),
+    ("plate-new-energy", "新能源车京AD12345不限行", "licence_plate", "AD12345", True),
+    ("address-road", "住在建国路88号院3号楼2单元501室", "address", "88号院3号楼2单元501", True),
+    ("address-estate", "家住幸福小区5号楼3单元201", "address", "5号楼3单元201", True),
+    ("address-lane", "上海南京东路123弄45号", "address", "123弄45号", True),
+    ("qq", "QQ：123456789", "qq", "123456789", True),
+    ("qq-kou", "加扣扣 12345678 聊", "qq", "12345678", True),
+    ("email-fullwidth-at", "邮箱zhangsan＠example.com", "email", "zhangsan＠example.com", True),
+    ("email-chinese-domain", "邮件 张三@例子.中国", "email", "张三@例子.中国", True),
+    ("email-spelled", "write to zhangsan at example dot com", "email", "zhangsan at example", True),
+    ("email-bracketed", "li.lei(at)163(dot)com", "email", "li.lei(at)163", True),
+    ("name-benren", "本人李建国，反映一个情况", "personal_name", "李建国", False),
+    ("name-woshi", "我是张伟，住在附近", "personal_name", "张伟", False),
+    ("name-xingming-spaced", "姓 名：赵龑", "personal_name", "赵龑", True),
+    ("name-jiao", "我叫王小明，住在丰台", "personal_name", "王小明", True),
+    ("name-contact", "联系人：欧阳娜娜", "personal_name", "欧阳娜娜", True),
+    ("name-rare-char", "姓名：䶮龑鹏", "personal_name", "䶮龑鹏", True),
+    ("name-middle-dot", "阿卜杜·热合曼建议多种树", "personal_name", "阿卜杜·热合曼", True),
+    ("name-pinyin", "My name is Wang Xiaoming", "personal_name", "Wang Xiaoming", True),
+    ("name-pinyin-label", "name: Zhang San", "personal_name", "Zhang San", False),
+    ("name-no-cue", "王小明建议加强监管", "personal_name", "王小明", False),
+    ("wechat-v", "V信 bj_haze123", "wechat_id", "bj_haze123", True),
+    ("wechat-wx", "wx号：abc_def1", "wechat_id", "abc_def1", True),
+    ("wechat-weixin-homophone", "威信：zhangsan88", "wechat_id", "zhangsan88", True),
+    ("wechat-id", "微信号：haze2016", "wechat_id", "haze2016", True),
+    ("landline-parentheses", "座机(010)6512-3456", "landline_phone", "6512-3456", True),
+    ("landline-hyphen", "办公 010-65123456", "landline_phone", "010-65123456", True),
+    ("landline-cue", "电话 6512 3456", "landline_phone", "6512 3456", True),
+    ("ipv6", "IPv6 2001:db8:85a3::8a2e:370:7334", "ip_address", "2001:db8:85a3", True),
+    ("bank-card-spaced", "银行卡 6222 0212 3456 7890 123", "bank_card", "6222 0212 3456", True),
+    ("bank-card", "卡号6222021234567890", "bank_card", "6222021234567890", True),
+    ("fill-in-phone", "其他〖王小明 13812345678〗", "mobile_phone", "13812345678", True),
+    ("fill-in-name", "其他〖联系人王小明〗", "personal_name", "王小明", True),
+    # international
+    ("e164-south-africa", "call +27 82 123 4567 after 5", "phone_number", "82 123 4567", True),
+    ("e164-us", "phone +1 (202) 555-0143", "phone_number", "555-0143", True),
+    ("national-id-13", "ID number 8001015009087", "national_id", "8001015009087", True),
+    ("national-id-13-luhn", "8001015009087 is mine", "national_id", "8001015009087", True),
+    ("name-english", "Hello, my name is John Smith.", "personal_name", "John Smith", True),
+]  # fmt: skip
+PLANTED_IDS = [case[0] for case in PLANTED]
+
+
+@pytest.mark.parametrize(("case", "text", "kind", "secret", "_"), PLANTED, ids=PLANTED_IDS)
+def test_every_planted_kind_is_redacted(case, text, kind, secret, _):
+    cleaned, found = redact(text)
+    assert found[kind] >= 1, (case, cleaned, found)
+    assert secret not in cleaned
+    assert f"[{kind} removed]" in cleaned
+    # nothing that the scan's patterns would still find is left behind
+    assert find_identifiers(cleaned) == []
+
+
+def test_the_planted_table_covers_every_kind_of_the_issue():
+    assert len(PLANTED) >= 30
+    assert {kind for _, _, kind, _, _ in PLANTED} >= {
+        "mobile_phone", "landline_phone", "id_card", "passport", "licence_plate", "address",
+        "qq", "email", "personal_name", "wechat_id", "ip_address", "bank_card", "phone_number",
+        "national_id",
+    }  # fmt: skip
+
+
+def test_redaction_replaces_the_original_characters_and_keeps_the_rest():
+    text = "请打１３８ １２３４ ５６７８，或写信给ｌｉ＠ｅｘａｍｐｌｅ．ｃｏｍ。谢谢！"
+    cleaned, found = redact(text)
+    assert cleaned == "请打[mobile_phone removed]，或写信给[email removed]。谢谢！"
+    assert found == {"mobile_phone": 1, "email": 1}
+
+
+def test_normalisation_maps_back_onto_the_original():
+    text = "号码：１３８-１２３４ ５６７８ 完"
+    norm = normalise(text)
+    assert norm.text == "号码:13812345678 完"
+    start = norm.text.index("138")
+    assert norm.original_span(start, start + 11) == (3, 16)
+    assert text[3:16] == "１３８-１２３４ ５６７８"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("２０１６年", "2016年"),
+        ("PM2.5 为 89.5", "PM2.5 为 89.5"),  # decimals are not joined
+        ("2016-03-07 09:05:01", "2016-03-07 09:05:01"),  # nor dates and times
+        ("2013-2017年", "2013-2017年"),  # nor year ranges
+        ("114.247.50.2", "114.247.50.2"),  # nor IPv4 addresses
+        ("一体化统筹", "一体化统筹"),  # numerals only in digit runs
+        ("a\u3000\u3000b", "a b"),
+    ],
+)
+def test_normalisation_leaves_numbers_that_are_no_identifiers_alone(text, expected):
+    assert normalise(text).text == expected
+
+
+def test_locales_are_selected_by_name():
+    plate = "车牌京A12345"
+    assert redact(plate, locales=("international",)) == (plate, {})
+    assert redact(plate, locales=("CN",))[1] == {"licence_plate": 1}
+    south_african = "+27 82 123 4567"
+    assert redact(south_african, locales=("international",))[1] == {"phone_number": 1}
+    # the default uses every locale, and the old one-argument call still works
+    assert redact(south_african)[1] == {"phone_number": 1}
+    with pytest.raises(KeyError, match="unknown locale"):
+        redact("x", locales=("XX",))
+
+
+def test_the_registry_documents_every_rule():
+    assert set(LOCALES) == {"CN", "international"}
+    names = [rule.name for rule in RULES]
+    assert len(names) == len(set(names))
+    for rule in RULES:
+        assert rule.description and rule.kind and rule.locales <= set(LOCALES)
+    assert kinds(("CN",)) != kinds(("international",))
+    assert {"email", "ip_address", "bank_card"} <= set(kinds(("CN",))) & set(
+        kinds(("international",))
+    )
+
+
+def test_redaction_is_deterministic():
+    texts = [case[1] for case in PLANTED]
+    first = [redact(t) for t in texts]
+    assert [redact(t) for t in reversed(texts)] == list(reversed(first))
+
+
+def _codebook_chinese_texts() -> list[str]:
+    cb = load_codebook(CODEBOOK)
+    texts = [cb.title_zh, cb.intro_zh]
+    for var in cb.variables:
+        texts.append(var.text_zh)
+        texts += [o.zh for o in var.options]
+    return [t for t in texts if t]
+
+
+def test_ordinary_chinese_sentences_are_not_redacted():
+    sentences = [
+        *_codebook_chinese_texts(),
+        "多开展雾霾健康防护的宣传教育。",
+        "加强京津冀区域联防联控。",
+        "希望政府加强对工地扬尘的监管。",
+        "社区可以设立环境网格员，发现问题及时上报。",
+        "建议机动车单双号限行，高考期间除外。",
+        "我是社区居民，希望空气变好。",
+        "我是高级工程师，建议加大执法力度。",
+        "本人认为应当把空气质量纳入干部考核。",
+        "2013年PM2.5年均浓度为89.5微克/立方米，2013-2017年下降了35%。",
+        "执行GB 3095-2012标准。",
+    ]
+    for sentence in sentences:
+        assert redact(sentence) == (sentence, {}), sentence
+
+
+def test_luhn():
+    assert luhn_ok("8001015009087")
+    assert luhn_ok("4111111111111111")
+    assert not luhn_ok("4111111111111112")
+    assert not luhn_ok("")
+
+
+# --- how outputs and messages name the export and quote a cell --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        ("data/raw/haze_governance_survey.csv", "data/raw/haze_governance_survey.csv"),
+        ("data/raw/王小明_问卷导出.csv", "<export>"),
+        ("data/raw/13812345678.csv", "<export>"),
+        ("/somewhere/else/survey.csv", "survey.csv"),
+    ],
+)
+def test_the_export_is_named_relative_to_the_project_or_not_at_all(path, label, tmp_path):
+    assert export_label(path, root=tmp_path) == label
+
+
+def test_an_absolute_export_path_inside_the_project_is_made_relative(tmp_path):
+    inside = tmp_path / "data" / "raw" / "survey.csv"
+    assert export_label(inside, root=tmp_path) == "data/raw/survey.csv"
+    assert export_label(tmp_path / "王小明" / "survey.csv", root=tmp_path) == "<export>"
+
+
+@pytest.mark.parametrize(
+    ("cell", "quoted"),
+    [
+        ("网格员", "网格员"),
+        ("其他〖王小明 13812345678〗", "其他〖*…(19 characters)"),
+        ("电话13812345678", "电话**…(13 characters)"),
+        ("一个很长的建议但没有标识", "一个很长…(12 characters)"),
+    ],
+)
+def test_a_free_text_cell_is_quoted_by_its_first_characters_masked(cell, quoted):
+    assert quote_cell(cell) == quoted
+
+
+def test_tracebacks_in_a_rule_log_name_files_relative_to_the_project(tmp_path, monkeypatch):
+    import logging
+    import sys
+
+    from hazegov.logs import RelativePathFormatter
+
+    monkeypatch.chdir(tmp_path)
+    message = f'File "{tmp_path}/src/hazegov/ingest.py", line 1; {sys.prefix}/lib/x.py'
+    record = logging.LogRecord("hazegov", logging.ERROR, "f", 1, message, None, None)
+    text = RelativePathFormatter("%(message)s").format(record)
+    assert text == 'File "src/hazegov/ingest.py", line 1; <python>/lib/x.py'

@@ -115,6 +115,7 @@ SURVEY_ANALYSES = {
     "cfa",
     "common_method_variance",
     "explore_measurement_model",
+    "tidy_notebook_log",  # the executed notebook, kept with relative paths
     "factor_structure",
     "group_comparisons",
     "measurement_invariance",
@@ -131,8 +132,9 @@ SURVEY_FROM_CLEANING = {
 }
 MULTIVERSE = {"multiverse_group", "multiverse_summary"}
 SIMULATION = {"simulation_truth", "simulation_replications", "simulation_summary"}
-# a changed paper is scanned for identifiers again before the build counts as done
-PAPER = {"paper_variables", "render_paper", "identifier_scan", "all"}
+# a changed paper is scanned for identifiers and small counts again before the build is done
+PRIVACY_GATES = {"identifier_scan", "disclosure_check", "all"}
+PAPER = {"paper_variables", "render_paper", *PRIVACY_GATES}
 
 
 def _edit_text(path: Path, old: str, new: str) -> None:
@@ -158,6 +160,7 @@ def test_editing_the_export_reruns_the_survey_strand_only(built_copy):
     _edit_text(export, "非常同意", "同意")
     expected = {
         "ingest_export",
+        "free_text_counts",
         "reproducibility_appendix",
         *SURVEY_FROM_CLEANING,
         *MULTIVERSE,
@@ -171,6 +174,7 @@ def test_editing_the_codebook_reruns_what_reads_it(built_copy):
     _edit_text(codebook, "en: Male", "en: Man")
     expected = {
         "ingest_export",
+        "free_text_counts",
         "questionnaire_appendix",
         "reproducibility_appendix",
         *SURVEY_FROM_CLEANING,
@@ -200,7 +204,7 @@ def test_editing_a_policy_text_reruns_the_policy_strand_only(built_copy):
             SURVEY_FROM_CLEANING | SIMULATION,
         ),
         ("air_quality.yaml", ("air_quality", "thresholds", "heavy"), 200, {"air_quality_analysis"}),
-        ("config.yaml", ("paper", "formats"), ["html"], {"render_paper", "identifier_scan", "all"}),
+        ("config.yaml", ("paper", "formats"), ["html"], {"render_paper", *PRIVACY_GATES}),
     ],
     ids=["bootstrap-size", "exclusion-threshold", "air-threshold", "paper-formats"],
 )

@@ -20,24 +20,34 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snake
 
 
 def _workdir(base: Path) -> Path:
-    """A copy of `.test` that points at this checkout's codebook."""
+    """A copy of `.test` that points at this checkout's codebook.
+
+    The checkout's files are named through a link to it, `checkout/`, by paths relative to the
+    working directory: outputs name raw inputs as configured, the identifier scan stops a build
+    whose outputs hold an absolute path, and two copies must build the same bytes.
+    """
     shutil.copytree(ROOT / ".test" / "config", base / "config")
     shutil.copytree(ROOT / ".test" / "data", base / "data")
+    (base / "checkout").symlink_to(ROOT.resolve(), target_is_directory=True)
+
+    def relative(path: Path) -> str:
+        return str(Path("checkout") / path.resolve().relative_to(ROOT.resolve()))
+
     config_path = base / "config" / "config.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    config["survey"]["codebook"] = str(CODEBOOK)
+    config["survey"]["codebook"] = relative(CODEBOOK)
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     air_path = base / "config" / "air_quality.yaml"
     air = yaml.safe_load(air_path.read_text(encoding="utf-8"))
     for station in air["air_quality"]["stations"]:
-        station["file"] = str((ROOT / ".test" / station["file"]).resolve())
+        station["file"] = relative(ROOT / ".test" / station["file"])
     official = ROOT / ".test" / air["air_quality"]["official"]
-    air["air_quality"]["official"] = str(official.resolve())
+    air["air_quality"]["official"] = relative(official)
     air_path.write_text(yaml.safe_dump(air, allow_unicode=True), encoding="utf-8")
     policies_path = base / "config" / "policies.yaml"
     policies = yaml.safe_load(policies_path.read_text(encoding="utf-8"))
     for key in ("register", "departments", "instruments"):
-        policies["policies"][key] = str((ROOT / ".test" / policies["policies"][key]).resolve())
+        policies["policies"][key] = relative(ROOT / ".test" / policies["policies"][key])
     policies_path.write_text(yaml.safe_dump(policies, allow_unicode=True), encoding="utf-8")
     return base
 

@@ -38,6 +38,7 @@ def _export(file: Path, out: Path, options: Mapping[str, Any]) -> None:
         quality_out=out / "data_quality.csv",
         report_out=out / "ingest_report.json",
         sheet=options.get("sheet"),
+        free_text_out=out / "restricted" / "free_text.parquet",
     )
 
 
@@ -52,6 +53,7 @@ def _codebook(file: Path, out: Path, options: Mapping[str, Any]) -> None:
         responses_out=out / "responses.parquet",
         quality_out=out / "data_quality.csv",
         report_out=out / "ingest_report.json",
+        free_text_out=out / "restricted" / "free_text.parquet",
     )
     run_questionnaire_appendix(file, out / "questionnaire.md")
 

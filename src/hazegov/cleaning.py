@@ -70,10 +70,10 @@ def _answer_key(column: pd.Series) -> np.ndarray:
     if not isinstance(column.dtype, pd.StringDtype):
         column = column.astype("string")
     codes, texts = pd.factorize(column.fillna("<NA>"))
-    return pd.factorize(_comparable(pd.Index(texts, dtype="string")))[0][codes][:, None]
+    return pd.factorize(comparable_texts(pd.Index(texts, dtype="string")))[0][codes][:, None]
 
 
-def _comparable(texts: pd.Index) -> pd.Index:
+def comparable_texts(texts: pd.Index) -> pd.Index:
     """Texts as a reader compares them: width-insensitive (NFKC: full-width letters, digits
     and the ideographic space U+3000 as their ASCII forms) and without whitespace.
 

@@ -21,10 +21,20 @@ What counts as a respondent count: respondents per group or category (organisati
 answer category), the submissions removed by each exclusion step of the participant flow
 (counts of records, not of a group, but a step that removed two submissions from one bureau
 singles them out just the same), and sample sizes (n of an analysis, n of complete answers).
-Not suppressed: a difference of two published sample sizes (respondents a model or the
-missing-data rule dropped), because it cannot be hidden without hiding the sample sizes every
-analysis must report; counts of days, documents or stations in the air-quality and policy
-strands, which are not about respondents.
+Not suppressed: a difference of two published sample sizes of the main analyses (respondents a
+model or the missing-data rule dropped), because it cannot be hidden without hiding the sample
+sizes every analysis must report; counts of days, documents or stations in the air-quality and
+policy strands, which are not about respondents.
+
+5. Rounding where differencing is the point: the multiverse publishes the sample size of every
+   sample variant, and two variants differ by one exclusion rule, so the difference of their
+   sizes *is* the number of respondents that rule removes (two attention-check failures, say).
+   Those sizes and the exclusion counts of each variant are published rounded to a multiple of
+   m (`rounded_count`; 1..m-1 shown as "<m"), so no difference of them pins down a count below
+   m. The main analyses' sizes stay exact.
+
+`check_results` reads every published file type: CSV, Markdown tables, JSON and YAML (the
+paper's variables), and parquet files outside the internal folders (`INTERNAL_FOLDERS`).
 """
 
 from __future__ import annotations
@@ -46,6 +56,16 @@ RESPONDENT_COUNT_COLUMNS = frozenset(
 )
 # Output folders (relative to results/) whose counts are not counts of respondents.
 NOT_ABOUT_RESPONDENTS = ("analysis/air/", "analysis/policy/")
+# Folders (relative to results/) that are not published: internal data sets, the restricted
+# free text, caches (simulation replications are synthetic, not respondents).
+INTERNAL_FOLDERS = ("interim/", "processed/", "cache/", "privacy/", "simulation/")
+# Keys of a published JSON or YAML record (the paper's variables included) whose values are
+# respondent counts.
+RECORD_COUNT_KEYS = frozenset(
+    {"received", "analysed", "excluded_total", "n_groups_nonempty", "largest_group_n"}
+)
+# Top-level keys of the paper's variables that belong to those strands (and the simulation).
+NOT_ABOUT_RESPONDENTS_KEYS = frozenset({"air", "policy", "simulation"})
 # Paper tables (results/paper/tables/) of the air-quality and policy strands.
 NOT_ABOUT_RESPONDENTS_TABLES = ("air_", "its.", "policy_")
 # Markdown column headers of respondent counts.
@@ -214,6 +234,54 @@ def suppress_columns(frame: pd.DataFrame, columns: Iterable[str], min_count: int
     return out
 
 
+def rounded_count(count: int, min_count: int) -> int | str:
+    """A count rounded to the nearest multiple of `min_count` (halves up); 1..m-1 as "<m".
+
+    For counts that a reader would otherwise subtract from one another (the multiverse's
+    sample-variant sizes): two rounded counts no longer give a small difference exactly.
+    """
+    _validate(min_count)
+    count = int(count)
+    if 0 < count < min_count:
+        return small_label(min_count)
+    return min_count * math.floor(count / min_count + 0.5)
+
+
+# Keys of a published JSON record that hold respondent counts of a sample (the multiverse's
+# sample variants); an "excluded" mapping holds one such count per exclusion step.
+SAMPLE_COUNT_KEYS = frozenset(
+    {"n", "n_received", "n_after_exclusions", "n_before", "n_after", "n_sectors_left_out"}
+)
+_RECORD_KEYS = RESPONDENT_COUNT_COLUMNS | SAMPLE_COUNT_KEYS | RECORD_COUNT_KEYS
+
+
+def rounded_counts(record: object, min_count: int) -> object:
+    """`record` (JSON-like) with every sample count rounded (`rounded_count`).
+
+    Counts are the integer values of `SAMPLE_COUNT_KEYS` and of an ``excluded`` mapping, at
+    any depth; everything else is returned as it is.
+    """
+    if isinstance(record, list):
+        return [rounded_counts(v, min_count) for v in record]
+    if not isinstance(record, dict):
+        return record
+    out: dict[str, object] = {}
+    for key, value in record.items():
+        if key == "excluded" and isinstance(value, dict):
+            out[key] = {k: _rounded_if_count(v, min_count) for k, v in value.items()}
+        elif key in SAMPLE_COUNT_KEYS:
+            out[key] = _rounded_if_count(value, min_count)
+        else:
+            out[key] = rounded_counts(value, min_count)
+    return out
+
+
+def _rounded_if_count(value: object, min_count: int) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return rounded_count(value, min_count)
+    return value
+
+
 def as_count(value: object) -> int | str:
     """A count read back from a published table: an int, or the '<m' / 'x' it shows."""
     if isinstance(value, str):
@@ -342,29 +410,131 @@ def small_counts_in_frame(
 
 
 def is_about_respondents(path: str | Path, results: str | Path) -> bool:
-    """Is a results/ CSV one of the survey strand's (its counts are counts of respondents)?"""
+    """Is a results/ file one of the survey strand's (its counts are counts of respondents)?"""
     relative = Path(path).resolve().relative_to(Path(results).resolve()).as_posix()
     return not relative.startswith(NOT_ABOUT_RESPONDENTS)
 
 
+def is_published(path: str | Path, results: str | Path) -> bool:
+    """Is a results/ file published (not an internal data set, cache or baseline)?"""
+    relative = Path(path).resolve().relative_to(Path(results).resolve())
+    return not relative.as_posix().startswith(INTERNAL_FOLDERS) and "baselines" not in (
+        relative.parts
+    )
+
+
+def small_counts_in_record(record: object, min_count: int, name: str = "file") -> list[Finding]:
+    """Respondent counts of 1..m-1 in a JSON or YAML record, at any depth.
+
+    A count is the value of a key of `RESPONDENT_COUNT_COLUMNS`, `SAMPLE_COUNT_KEYS` or
+    `RECORD_COUNT_KEYS`, and each value of an ``excluded`` mapping; a value may be a number or
+    a number written as text (the paper's variables are text). "<m" and "x" are not counts.
+    """
+    findings: list[Finding] = []
+
+    def visit(value: object, where: str, counted: bool) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                is_count = str(key) in _RECORD_KEYS
+                if str(key) == "excluded" and isinstance(item, dict):
+                    for step, n in item.items():
+                        visit(n, f"{where}.excluded.{step}", True)
+                else:
+                    visit(item, f"{where}.{key}", is_count)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                visit(item, f"{where}[{i}]", counted)
+        elif counted and not isinstance(value, bool):
+            number = _cell_number(value) if isinstance(value, str) else value
+            is_number = isinstance(number, (int, float)) and not math.isnan(number)
+            if is_number and 0 < number < min_count:  # type: ignore[operator]
+                findings.append(Finding(f"{name}: {where.lstrip('.')}", int(number)))  # type: ignore[arg-type]
+
+    if isinstance(record, dict):  # the paper's variables: the strands not about respondents
+        record = {k: v for k, v in record.items() if k not in NOT_ABOUT_RESPONDENTS_KEYS}
+    visit(record, "", False)
+    return findings
+
+
+def _published_files(results: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    return sorted(
+        p
+        for p in results.rglob("*")
+        if p.suffix.lower() in suffixes
+        and p.is_file()
+        and is_published(p, results)
+        and is_about_respondents(p, results)
+    )
+
+
 def check_results(results: str | Path, min_count: int) -> tuple[list[Finding], list[str]]:
-    """Every results/**/*.csv of the survey strand and every paper table
-    (results/paper/tables/*.md): small counts shown, and tables with counts that lack the
-    note. Returns (findings, names of tables without the note)."""
+    """Every published file of the survey strand: small counts shown, and tables with counts
+    that lack the note. Returns (findings, names of tables without the note).
+
+    Read: CSV and parquet tables (their count columns; a figure's counts are those of the
+    published table it is drawn from), Markdown (pipe tables and "n = k"; the note is required
+    of the paper tables results/paper/tables/*.md), JSON and YAML records (`small_counts_in_
+    record`). Internal folders (`INTERNAL_FOLDERS`) and baselines are not published.
+    """
+    import json
+
+    import yaml
+
     results = Path(results)
     findings: list[Finding] = []
     missing_note: list[str] = []
-    for path in sorted(results.rglob("*.csv")):
-        if not is_about_respondents(path, results) or "baselines" in path.parts:
-            continue
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        findings += small_counts_in_frame(frame, min_count, name=str(path.relative_to(results)))
-    for path in sorted((results / "paper" / "tables").glob("*.md")):
+    for path in _published_files(results, (".csv", ".parquet")):
+        name = str(path.relative_to(results))
+        if path.suffix == ".csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        else:
+            frame = pd.read_parquet(path).astype(str)
+        findings += small_counts_in_frame(frame, min_count, name=name)
+    for path in _published_files(results, (".json", ".yml", ".yaml")):
+        text = path.read_text(encoding="utf-8")
+        record = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        findings += small_counts_in_record(record, min_count, str(path.relative_to(results)))
+    for path in _published_files(results, (".md",)):
         if path.name.startswith(NOT_ABOUT_RESPONDENTS_TABLES):
             continue
         text = path.read_text(encoding="utf-8")
         name = str(path.relative_to(results))
         findings += small_counts_in_markdown(text, min_count, name)
-        if markdown_shows_counts(text) and not has_note(text, min_count):
+        is_paper_table = path.parent == results / "paper" / "tables"
+        if is_paper_table and markdown_shows_counts(text) and not has_note(text, min_count):
             missing_note.append(name)
     return findings, missing_note
+
+
+def run_disclosure_check(results: str | Path, min_count: int, report_out: str | Path) -> None:
+    """Stop the build if a published file shows a small count or a count table lacks the note.
+
+    Parameters
+    ----------
+    results : str or Path
+        The results directory.
+    min_count : int
+        Config ``privacy.min_cell_count``.
+    report_out : str or Path
+        A JSON report of what was checked, written only when nothing was found.
+
+    Raises
+    ------
+    InputError
+        One violation (rule ``small-cell``) per count shown, one (rule ``small-cell-note``)
+        per table without the note.
+    """
+    import json
+
+    from hazegov.errors import InputError, Violation
+    from hazegov.outputs import write_text
+
+    findings, missing_note = check_results(results, min_count)
+    problems = [Violation(f.where, "small-cell", str(f)) for f in findings] + [
+        Violation(name, "small-cell-note", f"shows respondent counts without: {note(min_count)}")
+        for name in missing_note
+    ]
+    if problems:
+        raise InputError(problems)
+    report = {"min_cell_count": min_count, "findings": [], "tables_without_note": []}
+    write_text(report_out, json.dumps(report, indent=2, sort_keys=True) + "\n")

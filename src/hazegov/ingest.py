@@ -2,7 +2,12 @@
 
 Anything the codebook forbids stops the run with every violation listed by file, row, column,
 value and rule. Direct identifiers never leave this module: identifier columns are not read into
-the result, and free text is redacted before it is returned.
+the result, and free text (the codebook's free-text questions, the fill-ins of "other" options and
+the channel column) is redacted and then kept apart from the responses (`IngestResult.free_text`,
+written to one restricted file): the responses hold, per free-text column, only which of its
+distinct texts a row gave, so that duplicate submissions can still be recognised. Error messages
+name the export by its path relative to the project (`privacy.export_label`) and quote at most
+the first characters of a free-text cell, identifiers masked (`privacy.quote_cell`).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from hazegov.errors import ExportError, InputError, Violation
 from hazegov.export_encoding import FIRST_LINE_BYTES, TRIED, likely_encoding
 from hazegov.export_workbook import WorkbookSheet, read_workbook_sheet
 from hazegov.input_files import MAX_CELL_CHARS, input_path_problem, oversized_cell
-from hazegov.privacy import redact
+from hazegov.privacy import export_label, quote_cell, redact
 from hazegov.synthetic import sha256_file, sidecar_path
 
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -58,11 +63,17 @@ class ExportTableError(ExportError):
 
 @dataclass
 class IngestResult:
-    """The de-identified, codebook-mapped responses and what was done to get them."""
+    """The de-identified, codebook-mapped responses and what was done to get them.
+
+    `free_text` is the quarantine: `export_row` and the redacted text of every free-text
+    column (`quarantined_columns`), to be written only to the restricted file. In `responses`
+    those columns hold text classes instead (`text_classes`).
+    """
 
     responses: pd.DataFrame
     quality_log: pd.DataFrame
     report: dict[str, Any] = field(default_factory=dict)
+    free_text: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -643,7 +654,9 @@ def data_source(export: Path) -> dict[str, Any]:
             f"file (sha256 {record.get('export_sha256')}, export has {digest}); regenerate the "
             "synthetic export, or delete the sidecar if the export holds real responses",
         )
-    return record | {"export_sha256": digest}
+    # the sidecar names the export; a name that names a person is not carried into outputs
+    named = {"export_file": export_label(record["export_file"])} if "export_file" in record else {}
+    return record | named | {"export_sha256": digest}
 
 
 def ingest_export(
@@ -691,7 +704,7 @@ def ingest_export(
         raise ValueError(f"out_of_range must be one of {OUT_OF_RANGE_POLICIES}")
     sheet = _read_sheet(path, encoding, sheet_name, _header_chars(codebook))
     header = sheet.header
-    file = str(path)
+    file = export_label(path)
     _check_header_encoding(path, sheet, codebook, encoding)
     _check_header_row(sheet.table_head(), codebook, path)
     problems: list[Violation] = []
@@ -708,6 +721,7 @@ def ingest_export(
     answered: Counter[str] = Counter()
     scale_items = {item for construct in codebook.constructs for item in construct.items}
     markers = {_norm(m.text) for m in codebook.missing_markers}
+    quarantined = set(quarantined_columns(codebook))
     other: dict[str, list[Any]] = {"export_row": rows.tolist()}
     coded: dict[str, pd.arrays.IntegerArray] = {}
     order = ["export_row"]
@@ -719,14 +733,15 @@ def ingest_export(
         counts = np.bincount(codes, minlength=len(values))
         # texts of no row read (a repeated header's) are left out, as blanks
         cells = [value.strip() if n else "" for value, n in zip(values, counts, strict=True)]
-        cell = _Cells(file, rows, header[idx], idx, codes, cells, found)
+        free = var.name in quarantined or any(o.fill_in for o in var.options)
+        cell = _Cells(file, rows, header[idx], idx, codes, cells, found, free)
         if var.name in scale_items:
             missing = np.array([_norm(c) in markers for c in cells], dtype=bool)
             answered[var.name] = int(counts[~missing].sum())
         order.append(var.name)
-        if var.kind == "platform":
+        if var.kind == "platform" and var.name not in quarantined:
             other[var.name] = _platform_column(var, cell)
-        elif var.kind == "free_text":
+        elif var.kind == "free_text" or var.name in quarantined:
             missing = np.array([_norm(c) in markers for c in cells], dtype=bool)
             texts = ["" if m else c for c, m in zip(cells, missing, strict=True)]
             other[var.name] = _redacted(texts, counts, redactions)[codes].tolist()
@@ -747,13 +762,13 @@ def ingest_export(
     inferred = pd.DataFrame.from_records(list(zip(*other.values(), strict=True)), columns=other)
     responses = pd.DataFrame({name: coded.get(name, inferred.get(name)) for name in order})
     _validate_frame(responses, codebook, file)
-    responses = _typed(responses, codebook)
+    responses, free_text = _quarantine(_typed(responses, codebook), codebook)
     quality.sort(key=lambda item: item[:2])
     quality_log = pd.DataFrame(
         [q for _, _, q in quality], columns=["row", "column", "variable", "value", "rule", "action"]
     )
     report = {
-        "export_file": path.name,
+        "export_file": file,
         "encoding": sheet.encoding,
         "rows": len(responses),
         "columns": len(header),
@@ -777,7 +792,44 @@ def ingest_export(
             "responses_stated": _footer_count(sheet.footer),
             "action": "recognised as the platform's footer, not read as a response",
         }
-    return IngestResult(responses=responses, quality_log=quality_log, report=report)
+    return IngestResult(responses, quality_log, report, free_text)
+
+
+def quarantined_columns(cb: Codebook) -> list[str]:
+    """The columns kept out of the responses: free-text questions, fill-ins and the channel.
+
+    The channel column (role ``metadata``, 来源) is written by the platform but can hold what
+    the person who distributed the link typed, a name included, so it is free text here.
+    """
+    return [v.name for v in cb.variables if v.kind in {"free_text", "fill_in"}] + [
+        v.name for v in cb.variables if v.kind == "platform" and v.role == "metadata"
+    ]
+
+
+def text_classes(texts: pd.Series) -> pd.Series:
+    """Which distinct text each row gave (Int64: 0 for the first text met, 1 for the next...).
+
+    Texts are compared as the duplicate rule compares them (`cleaning.comparable_texts`:
+    width-insensitive, without whitespace), and a missing text stays missing, so comparing the
+    classes tells duplicate submissions apart exactly as comparing the texts would, while
+    nothing of the text itself is kept.
+    """
+    from hazegov.cleaning import comparable_texts
+
+    codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+    classes = pd.factorize(comparable_texts(pd.Index(uniques, dtype="string")))[0]
+    missing = codes < 0
+    values = np.where(missing, 0, classes[np.where(missing, 0, codes)] if len(classes) else 0)
+    return pd.Series(pd.arrays.IntegerArray(values.astype(np.int64), missing), index=texts.index)
+
+
+def _quarantine(responses: pd.DataFrame, cb: Codebook) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split the free text from the responses: (responses with text classes, free text)."""
+    columns = [c for c in quarantined_columns(cb) if c in responses.columns]
+    free_text = responses[["export_row", *columns]].copy()
+    for name in columns:
+        responses[name] = text_classes(responses[name])
+    return responses, free_text
 
 
 @dataclass
@@ -785,7 +837,9 @@ class _Cells:
     """One export column of the rows read: where its cells are, to report them.
 
     `codes[i]` is row i's index into `cells`, the column's distinct (stripped) texts; problems
-    go to `found` with their row and column position.
+    go to `found` with their row and column position. A `free` column's cells (free text, or a
+    choice with a fill-in) are quoted in problems only by their first characters, identifiers
+    masked.
     """
 
     file: str
@@ -795,6 +849,7 @@ class _Cells:
     codes: np.ndarray
     cells: list[str]
     found: list[tuple[int, int, Violation]]
+    free: bool = False
 
     def rows_where(self, distinct: np.ndarray) -> np.ndarray:
         """Positions of the rows whose text is one of the `distinct` flagged (a bool array)."""
@@ -803,7 +858,9 @@ class _Cells:
         return np.flatnonzero(distinct[self.codes])
 
     def where(self, i: int) -> dict[str, Any]:
-        return {"row": int(self.rows[i]), "column": self.column, "value": self.cells[self.codes[i]]}
+        value = self.cells[self.codes[i]]
+        shown = quote_cell(value) if self.free else value
+        return {"row": int(self.rows[i]), "column": self.column, "value": shown}
 
     def problem(self, i: int, rule: str, message: str) -> None:
         violation = Violation(self.file, rule, message, **self.where(i))
@@ -1418,5 +1475,7 @@ __all__ = [
     "code_cells",
     "data_source",
     "ingest_export",
+    "quarantined_columns",
     "read_export_table",
+    "text_classes",
 ]

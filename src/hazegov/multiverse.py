@@ -1421,12 +1421,17 @@ def run_multiverse_group(
     variants: Sequence[Mapping[str, Any]],
     group_out: str | Path,
     cache_dir: str | Path,
+    *,
+    min_cell_count: int = 5,
 ) -> None:
     """One job of the multiverse: some sample variants and every specification fitted to them.
 
     Each variant and specification is reused from ``cache_dir`` when its settings, the inputs
     and the code are those of an earlier run (:class:`hazegov.result_cache.ResultCache`), so a
-    changed choice recomputes only the variants and specifications it touches.
+    changed choice recomputes only the variants and specifications it touches. The group file
+    gives each variant's sample sizes and exclusion counts, and each specification's n,
+    rounded to a multiple of `min_cell_count` (`disclosure.rounded_counts`): two variants
+    differ by one exclusion rule, so exact sizes would tell how many respondents it removed.
     """
     import logging
 
@@ -1434,6 +1439,7 @@ def run_multiverse_group(
 
     from hazegov.cleaning import read_provenance, source_label
     from hazegov.codebook import load_codebook
+    from hazegov.disclosure import rounded_counts
     from hazegov.result_cache import ResultCache
 
     log = logging.getLogger("hazegov")
@@ -1492,7 +1498,8 @@ def run_multiverse_group(
         spec_cache.misses,
         spec_cache.hits,
     )
-    write_json({"samples": samples, "records": records}, group_out)
+    published = {"samples": samples, "records": records}
+    write_json(rounded_counts(published, min_cell_count), group_out)  # type: ignore[arg-type]
 
 
 def run_multiverse_summary(

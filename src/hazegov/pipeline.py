@@ -53,22 +53,41 @@ def run_ingest(
     responses_out: str | Path,
     quality_out: str | Path,
     report_out: str | Path,
+    free_text_out: str | Path,
     sheet: str | None = None,
 ) -> None:
-    """Raw export -> de-identified, codebook-mapped responses (no exclusions yet); `sheet` is
-    the sheet of an XLSX export (`survey.sheet`)."""
+    """Raw export -> de-identified, codebook-mapped responses (no exclusions yet), and the
+    redacted free text in its restricted file (`free_text_out`), which only the free-text
+    aggregate rule reads; `sheet` is the sheet of an XLSX export (`survey.sheet`)."""
     export = Path(export)
     cb = load_codebook(codebook)
     provenance = data_source(export)
     result = ingest_export(
         export, cb, encoding=encoding, out_of_range=out_of_range, sheet_name=sheet
     )
-    log.info("read %s rows from %s (%s)", result.report["rows"], export, result.report["encoding"])
-    report = result.report | {"data_source": source_label(provenance)}
+    label = result.report["export_file"]
+    log.info("read %s rows from %s (%s)", result.report["rows"], label, result.report["encoding"])
+    report = result.report | {
+        "export_sha256": provenance["export_sha256"],
+        "data_source": source_label(provenance),
+    }
     quality = result.quality_log.assign(data_source=source_label(provenance))
     write_parquet(result.responses, responses_out, provenance)
+    write_parquet(result.free_text, free_text_out, provenance)
+    Path(free_text_out).chmod(0o600)  # readable by the analyst's account only
     write_csv(quality, quality_out)
     write_json(report, report_out)
+
+
+def run_free_text_counts(
+    quarantine: str | Path, codebook: str | Path, min_count: int, table_out: str | Path
+) -> None:
+    """The restricted free-text file -> the published counts of answered free-text questions
+    (the only rule that reads the quarantine)."""
+    from hazegov.free_text import answered_counts
+
+    frame = pd.read_parquet(quarantine)
+    write_csv(answered_counts(frame, load_codebook(codebook), min_count), table_out)
 
 
 def run_clean(

@@ -17,6 +17,7 @@ import networkx as nx
 
 from hazegov.describe import save_png
 from hazegov.outputs import write_text
+from hazegov.privacy import export_label
 from hazegov.tables import markdown_table
 
 # The packages the pipeline pins in pyproject.toml and uses at run time.
@@ -176,10 +177,12 @@ def reproducibility_markdown(raw_inputs: list[str | Path], repository_url: str =
     ]
     lines += ["", ": Software the build ran with. {#tbl-software}", ""]
     inputs = []
-    for path in sorted(str(p) for p in raw_inputs):
+    # relative to the project, and "<export>" for a path that names a person (its sha256 says
+    # which file it is)
+    for path in sorted(raw_inputs, key=export_label):
         digest = sha256(Path(path))
         grouped = " ".join(digest[i : i + 16] for i in range(0, len(digest), 16))
-        inputs.append([f"`{path}`", grouped])
+        inputs.append([f"`{export_label(path)}`", grouped])
     lines += [
         "## Raw inputs {.unnumbered}",
         "",

@@ -6,6 +6,8 @@ from hazegov.policy.register import register_text_files
 
 PAPER_SOURCE_DIR = Path(workflow.basedir) / "paper"
 PAPER_BUILD_DIR = "results/paper"
+# The one restricted file that holds free text (redacted); only rule free_text_counts reads it.
+FREE_TEXT_QUARANTINE = "results/interim/restricted/free_text.parquet"
 
 
 def paper_sources():
@@ -32,6 +34,8 @@ def final_outputs():
         "results/release/data_dictionary.csv",
         "results/release/k_anonymity.json",
         "results/analysis/cfa/residual_correlations.csv",
+        "results/tables/free_text_answers.csv",
+        "logs/notebooks/explore_measurement_model.ipynb",
     ]
 
 

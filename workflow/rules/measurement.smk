@@ -164,8 +164,24 @@ rule explore_measurement_model:
     output:
         residuals="results/analysis/cfa/residual_correlations.csv",
     log:
-        notebook="logs/notebooks/explore_measurement_model.ipynb",
+        # Snakemake's executed copy, with absolute paths; rule tidy_notebook_log keeps a
+        # relative-path copy and deletes this one
+        notebook="logs/notebooks/explore_measurement_model.executed.ipynb",
     conda:
         "../envs/pipeline.yaml"
     notebook:
         "../../notebooks/explore_measurement_model.py.ipynb"
+
+
+rule tidy_notebook_log:
+    """The executed notebook without Snakemake's preamble cell and with relative paths."""
+    input:
+        executed="logs/notebooks/{notebook}.executed.ipynb",
+    output:
+        notebook="logs/notebooks/{notebook}.ipynb",
+    wildcard_constraints:
+        notebook=r"[A-Za-z0-9_]+",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/tidy_notebook_log.py"

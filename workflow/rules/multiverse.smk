@@ -15,6 +15,7 @@ rule multiverse_group:
     params:
         variants=multiverse_group_settings,
         cache=MULTIVERSE_CACHE,
+        min_cell_count=config["privacy"]["min_cell_count"],
     wildcard_constraints:
         group=r"g\d+",
     # the breadth of the study, scheduled after the jobs on the paper's own path

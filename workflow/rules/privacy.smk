@@ -1,17 +1,67 @@
-# Privacy gate: the last job of the build scans every file under results/ (tables, data sets,
-# figures, the rendered paper) for direct identifiers and stops the build if it finds one.
+# Privacy: the only reader of the quarantined free text, and the gate. The gate is the last job
+# of the build: it scans every file under results/ (tables, data sets, figures, caches, the
+# rendered paper) and logs/ for direct identifiers, raw free text, long digit runs and absolute
+# paths, and stops the build if it finds one.
+
+
+rule free_text_counts:
+    """Publish how many submissions answered each free-text question (small counts suppressed)."""
+    input:
+        quarantine=FREE_TEXT_QUARANTINE,
+        codebook=config["survey"]["codebook"],
+    output:
+        table="results/tables/free_text_answers.csv",
+    params:
+        min_cell_count=config["privacy"]["min_cell_count"],
+    log:
+        "logs/free_text_counts.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/free_text_counts.py"
 
 
 rule identifier_scan:
-    """Scan every output and the rendered paper for names, phone, ID, e-mail, IP and WeChat ids."""
+    """Scan every output, the logs and the rendered paper for identifiers and raw free text."""
     input:
         outputs=final_outputs(),
         export=config["survey"]["export"],
+        codebook=config["survey"]["codebook"],
+        quarantine=FREE_TEXT_QUARANTINE,
     output:
         report="results/privacy/identifier_scan.json",
+    params:
+        roots=["results"],
+        logs="logs",
+        # published text: a phrase of the questionnaire, a config label or a policy document
+        # copied into an answer is not a leak of the answer
+        public=[
+            str(Path(config["survey"]["codebook"]).parent),
+            str(Path(config["policies"]["register"]).parent),
+            str(PAPER_SOURCE_DIR),
+        ],
+        min_cell_count=config["privacy"]["min_cell_count"],
+        memo="results/cache/identifier_scan",
     log:
         "logs/identifier_scan.log",
     conda:
         "../envs/pipeline.yaml"
     script:
         "../scripts/identifier_scan.py"
+
+
+rule disclosure_check:
+    """Stop the build if a published file (CSV, Markdown, JSON, YAML, parquet) shows a small count."""
+    input:
+        outputs=final_outputs(),
+    output:
+        report="results/privacy/disclosure_check.json",
+    params:
+        results="results",
+        min_cell_count=config["privacy"]["min_cell_count"],
+    log:
+        "logs/disclosure_check.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/disclosure_check.py"

@@ -1,9 +1,15 @@
-from pathlib import Path
-
 from hazegov.identifier_scan import run_identifier_scan
 from hazegov.logs import rule_log
 
 with rule_log(snakemake.log[0]):  # noqa: F821
-    report = Path(snakemake.output.report)  # noqa: F821
-    # results/privacy/identifier_scan.json -> the whole results/ tree
-    run_identifier_scan([report.parents[1]], snakemake.input.export, report)  # noqa: F821
+    run_identifier_scan(
+        snakemake.params.roots,  # noqa: F821
+        snakemake.input.export,  # noqa: F821
+        snakemake.output.report,  # noqa: F821
+        codebook=snakemake.input.codebook,  # noqa: F821
+        quarantine=snakemake.input.quarantine,  # noqa: F821
+        logs=snakemake.params.logs,  # noqa: F821
+        public=snakemake.params.public,  # noqa: F821
+        min_count=snakemake.params.min_cell_count,  # noqa: F821
+        memo=snakemake.params.memo,  # noqa: F821
+    )

@@ -8,4 +8,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         variants=list(snakemake.params.variants),  # noqa: F821
         group_out=snakemake.output.group,  # noqa: F821
         cache_dir=snakemake.params.cache,  # noqa: F821
+        min_cell_count=snakemake.params.min_cell_count,  # noqa: F821
     )

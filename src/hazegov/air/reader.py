@@ -38,6 +38,7 @@ import pandas as pd
 
 from hazegov.air.settings import StationFile
 from hazegov.errors import InputError, Violation
+from hazegov.privacy import export_label
 
 MISSING = "NA"
 HEADER_ROW = 1  # file row of the header; data record k (0-based) sits on file row k + 2
@@ -429,7 +430,8 @@ def read_station_file(path: str | Path, station: str | None = None) -> StationRe
             out[name] = parsed.get(name, pd.Series(np.nan, index=cells.index)).astype(float)
     out["wind_dir"] = out["wind_dir"].astype("string")
     out["family"] = family
-    out["source_file"] = str(path)
+    # relative to the project (a configured absolute path would name the analyst's folders)
+    out["source_file"] = export_label(path)
     out["source_row"] = [HEADER_ROW + 1 + k for k in range(len(out))]
     out = out.astype({"station": "string", "family": "string", "source_file": "string"})
     duplicates = _duplicate_hours(out)
@@ -451,7 +453,7 @@ def read_station_file(path: str | Path, station: str | None = None) -> StationRe
         )
     pm = out["pm25"]
     report = {
-        "file": str(path),
+        "file": export_label(path),
         "family": family,
         "rows": len(out),
         "stations": sorted(out["station"].unique().tolist()),
