@@ -115,3 +115,20 @@ def test_duplicates_differing_only_in_whitespace_or_width_are_caught(responses, 
     assert flow.loc["duplicates", "excluded"] == 3
     excluded = cleaned.flags.loc[cleaned.flags["duplicates"], "submission_no"]
     assert sorted(excluded) == sorted(copies["submission_no"])
+
+
+def test_free_text_classes_compare_texts_as_the_duplicate_rule_does():
+    """Ingest keeps only which text a row gave (the text itself is quarantined): texts the
+    duplicate rule takes as equal (U+3000, width, spaces) must get the same class."""
+    from hazegov.ingest import text_classes
+
+    texts = pd.Series(
+        ["空气 质量要改善", "空气\u3000质量要改善", None, "ＰＭ2.5", "PM2.5", "没有"],
+        dtype="string",
+    )
+    classes = text_classes(texts)
+    assert str(classes.dtype) == "Int64"
+    assert classes[0] == classes[1]
+    assert classes[3] == classes[4]
+    assert classes.isna().tolist() == [False, False, True, False, False, False]
+    assert classes.nunique() == 3
