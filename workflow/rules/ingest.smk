@@ -1,8 +1,7 @@
 rule ingest_export:
-    """Read the raw export through the codebook, validate it and drop direct identifiers.
-
-    Free text (suggestions, fill-ins, the channel) goes, redacted, only to the restricted file
-    results/interim/restricted/free_text.parquet, which only rule free_text_counts reads."""
+    """Read the raw export through the codebook, validate it and drop direct identifiers."""
+    # Free text (suggestions, fill-ins, the channel) goes, redacted, only to the restricted
+    # file results/interim/restricted/free_text.parquet, which only free_text_counts reads.
     input:
         export=config["survey"]["export"],
         codebook=config["survey"]["codebook"],

@@ -181,6 +181,8 @@ rule tidy_notebook_log:
         notebook="logs/notebooks/{notebook}.ipynb",
     wildcard_constraints:
         notebook=r"[A-Za-z0-9_]+",
+    log:
+        "logs/tidy_notebook_log/{notebook}.log",
     conda:
         "../envs/pipeline.yaml"
     script:

@@ -32,7 +32,6 @@ rule identifier_scan:
         report="results/privacy/identifier_scan.json",
     params:
         roots=["results"],
-        logs="logs",
         # published text: a phrase of the questionnaire, a config label or a policy document
         # copied into an answer is not a leak of the answer
         public=[
@@ -57,7 +56,6 @@ rule disclosure_check:
     output:
         report="results/privacy/disclosure_check.json",
     params:
-        results="results",
         min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/disclosure_check.log",

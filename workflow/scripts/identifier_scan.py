@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from hazegov.identifier_scan import run_identifier_scan
 from hazegov.logs import rule_log
 
@@ -8,7 +10,7 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         snakemake.output.report,  # noqa: F821
         codebook=snakemake.input.codebook,  # noqa: F821
         quarantine=snakemake.input.quarantine,  # noqa: F821
-        logs=snakemake.params.logs,  # noqa: F821
+        logs=Path(snakemake.log[0]).parent,  # noqa: F821  (the rule logs: logs/)
         public=snakemake.params.public,  # noqa: F821
         min_count=snakemake.params.min_cell_count,  # noqa: F821
         memo=snakemake.params.memo,  # noqa: F821
