@@ -20,15 +20,20 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snake
 
 
 def _workdir(base: Path) -> Path:
-    """A copy of `.test` that points at this checkout's codebook.
+    """A copy of `.test` that reads this checkout's codebook.
 
-    The checkout's files are named through a link to it, `checkout/`, by paths relative to the
+    The checkout's input files are copied into `checkout/` and named by paths relative to the
     working directory: outputs name raw inputs as configured, the identifier scan stops a build
-    whose outputs hold an absolute path, and two copies must build the same bytes.
+    whose outputs hold an absolute path, the ingest refuses a link that leaves the project, and
+    two copies must build the same bytes.
     """
     shutil.copytree(ROOT / ".test" / "config", base / "config")
     shutil.copytree(ROOT / ".test" / "data", base / "data")
-    (base / "checkout").symlink_to(ROOT.resolve(), target_is_directory=True)
+    copied = shutil.ignore_patterns("results", "logs", ".snakemake", "__pycache__")
+    shutil.copytree(ROOT / "config", base / "checkout" / "config", ignore=copied)
+    shutil.copytree(ROOT / ".test", base / "checkout" / ".test", ignore=copied)
+    for raw in ("policies", "air"):  # what `.test`'s config reaches back to
+        shutil.copytree(ROOT / "data" / "raw" / raw, base / "checkout" / "data" / "raw" / raw)
 
     def relative(path: Path) -> str:
         return str(Path("checkout") / path.resolve().relative_to(ROOT.resolve()))
