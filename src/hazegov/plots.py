@@ -50,9 +50,7 @@ def scree_with_parallel_analysis(
 
 def loading_heatmap(loadings: pd.DataFrame, path: str | Path, *, synthetic: bool) -> None:
     """Pattern loadings, items by factors, annotated."""
-    fig, ax = plt.subplots(
-        figsize=(TEXT_WIDTH_IN, 0.22 * len(loadings) + 1.3), dpi=150
-    )
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 0.22 * len(loadings) + 1.3), dpi=150)
     sns.heatmap(
         loadings,
         annot=True,

@@ -45,5 +45,3 @@ def check_simulation_sizes(sizes: Sequence[int], population_model: str | Path) -
             f"simulation.sizes {list(sizes)} must include the study's size {n} "
             "(n_respondents of this population model)",
         )
-
-
