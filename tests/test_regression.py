@@ -437,10 +437,11 @@ def test_ordinal_analytic_derivatives_match_statsmodels_numerical_ones() -> None
     assert new.llf == pytest.approx(old.llf, rel=1e-12)
 
 
-def test_gvif_from_correlations_equals_the_regression_definition(survey: pd.DataFrame) -> None:
-    from hazegov.analysis.regression import _regression_vif, build_design, generalized_vif
+def _sector_design(survey: pd.DataFrame):
+    """EFF on LEAD, RESP and the sector dummies: a design with a multi-column term."""
+    from hazegov.analysis.regression import build_design
 
-    design = build_design(
+    return build_design(
         survey,
         "EFF",
         ["LEAD", "RESP"],
@@ -450,6 +451,12 @@ def test_gvif_from_correlations_equals_the_regression_definition(survey: pd.Data
         what="t",
         numeric_outcome=True,
     )
+
+
+def test_gvif_from_correlations_equals_the_regression_definition(survey: pd.DataFrame) -> None:
+    from hazegov.analysis.regression import _regression_vif, generalized_vif
+
+    design = _sector_design(survey)
     fast = generalized_vif(design.X, design.term_columns)
     slow = _regression_vif(design.X, design.term_columns)
     pd.testing.assert_frame_equal(fast, slow, rtol=1e-10)
@@ -475,18 +482,7 @@ def test_rank_check_on_the_triangular_factor_names_the_same_columns() -> None:
 def test_leverage_from_the_fit_equals_the_qr_leverage(survey: pd.DataFrame) -> None:
     """ols_hc3 checks the leverages statsmodels' HC3 uses, x_i'(X'X)⁻¹x_i from the fit, which
     are the squared row norms of Q in X = QR."""
-    from hazegov.analysis.regression import build_design
-
-    design = build_design(
-        survey,
-        "EFF",
-        ["LEAD", "RESP"],
-        ["sector"],
-        ["sector"],
-        None,
-        what="t",
-        numeric_outcome=True,
-    )
+    design = _sector_design(survey)
     exog = sm.add_constant(design.X).to_numpy()
     res = sm.OLS(design.y.astype(float).to_numpy(), exog).fit(cov_type="HC3")
     leverage = np.einsum("ij,ik,kj->i", exog, exog, res.normalized_cov_params)
