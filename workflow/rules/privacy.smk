@@ -28,6 +28,9 @@ rule identifier_scan:
         export=config["survey"]["export"],
         codebook=config["survey"]["codebook"],
         quarantine=FREE_TEXT_QUARANTINE,
+        # after the disclosure check, so that its report and log are always scanned: run side by
+        # side, the scan would see them or not depending on which job finished first
+        disclosure="results/privacy/disclosure_check.json",
     output:
         report="results/privacy/identifier_scan.json",
     params:
