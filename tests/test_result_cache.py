@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from hazegov.result_cache import ResultCache
+import pandas as pd
+import pytest
+
+from hazegov.result_cache import FrameShard, ResultCache
 
 
 def test_keys_depend_on_settings_inputs_and_namespace(tmp_path: Path) -> None:
@@ -40,3 +44,63 @@ def test_a_damaged_entry_counts_as_missing(tmp_path: Path) -> None:
     cache.put(key, {"estimate": 1})
     next((tmp_path / "cache").rglob(f"{key}.json")).write_text("{", encoding="utf-8")
     assert cache.get(key) is None
+
+
+def test_a_shard_keeps_a_jobs_members_in_one_file_written_once(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x")
+    cache = ResultCache(tmp_path / "cache", [data], "spec", shard="group1")
+    keys = [cache.key({"spec": f"s{i}"}) for i in range(3)]
+    for i, key in enumerate(keys):
+        cache.put(key, {"estimate": i})
+    assert not list((tmp_path / "cache").rglob("*.json"))  # nothing written before save
+    cache.save()
+    assert [p.name for p in (tmp_path / "cache").rglob("*.json")] == ["group1.json"]
+    again = ResultCache(tmp_path / "cache", [data], "spec", shard="group1")
+    assert [again.get(k) for k in keys] == [{"estimate": i} for i in range(3)]
+    # a later run with another setting adds to the shard; the earlier members stay
+    again.put(again.key({"spec": "s9"}), {"estimate": 9})
+    again.save()
+    third = ResultCache(tmp_path / "cache", [data], "spec", shard="group1")
+    assert third.get(keys[0]) == {"estimate": 0} and third.get(third.key({"spec": "s9"}))
+    # other input content: the shard's members can never be looked up again and are dropped
+    data.write_bytes(b"y")
+    other = ResultCache(tmp_path / "cache", [data], "spec", shard="group1")
+    other.put(other.key({"spec": "s1"}), {"estimate": 5})
+    other.save()
+    kept = json.loads((tmp_path / "cache" / "spec" / "group1.json").read_text(encoding="utf-8"))
+    assert list(kept["members"].values()) == [{"estimate": 5}]
+
+
+def test_a_frame_shard_gives_back_what_a_fresh_frame_gives(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x")
+    frames = {
+        "a": pd.DataFrame({"q1": pd.array([1, None, 3], dtype="Int64"), "t": [0.5, 1.5, 2.5]}),
+        "b": pd.DataFrame({"q1": pd.array([None, None], dtype="Int64"), "t": [1.0, 2.0]}),
+    }
+    shard = FrameShard(tmp_path / "cache", [data], "responses", "n3_r0-1")
+    fresh = {name: shard.get(shard.key({"rep": name}), lambda f=f: f) for name, f in frames.items()}
+    shard.save()
+    kept = FrameShard(tmp_path / "cache", [data], "responses", "n3_r0-1")
+    for name, frame in frames.items():
+        got = kept.get(kept.key({"rep": name}), lambda: pytest.fail("recomputed"))
+        pd.testing.assert_frame_equal(got, fresh[name])
+        pd.testing.assert_frame_equal(got, frame)
+    assert (kept.hits, kept.misses) == (2, 0)
+    assert [p.name for p in (tmp_path / "cache").rglob("*.parquet")] == ["n3_r0-1.parquet"]
+
+
+def test_a_member_kept_by_another_job_is_found_and_copied(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x")
+    one_job = ResultCache(tmp_path / "cache", [data], "spec", shard="all")
+    key = one_job.key({"spec": "s1"})
+    one_job.put(key, {"estimate": 1})
+    one_job.save()
+    split = ResultCache(tmp_path / "cache", [data], "spec", shard="half1")
+    assert split.get(key) == {"estimate": 1}
+    assert (split.hits, split.misses) == (1, 0)
+    split.save()
+    kept = json.loads((tmp_path / "cache" / "spec" / "half1.json").read_text(encoding="utf-8"))
+    assert list(kept["members"].values()) == [{"estimate": 1}]

@@ -1446,8 +1446,10 @@ def run_multiverse_group(
     provenance = read_provenance(responses)
     source = source_label(provenance)
     inputs = [responses, codebook]
-    sample_cache = ResultCache(cache_dir, inputs, "multiverse-sample")
-    spec_cache = ResultCache(cache_dir, inputs, "multiverse-specification")
+    # one file per group and kind (the group's name is the shard's)
+    shard = Path(group_out).stem
+    sample_cache = ResultCache(cache_dir, inputs, "multiverse-sample", shard)
+    spec_cache = ResultCache(cache_dir, inputs, "multiverse-specification", shard)
     frame: pd.DataFrame | None = None
     cb = load_codebook(codebook)
     samples: dict[str, Any] = {}
@@ -1498,6 +1500,8 @@ def run_multiverse_group(
         spec_cache.misses,
         spec_cache.hits,
     )
+    sample_cache.save()
+    spec_cache.save()
     published = {"samples": samples, "records": records}
     write_json(rounded_counts(published, min_cell_count), group_out)  # type: ignore[arg-type]
 

@@ -1025,9 +1025,19 @@ def redact(text: str, locales: Iterable[str] = DEFAULT_LOCALES) -> tuple[str, Co
     tuple of (str, collections.Counter)
         The redacted text, and how many identifiers of each kind were removed.
     """
+    clean, found = _redact_distinct(text, tuple(locales))
+    return clean, Counter(dict(found))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _redact_distinct(
+    text: str, locales: tuple[str, ...]
+) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """`redact` of one distinct text, once per process: the simulation ingests hundreds of
+    exports whose answers repeat, and name tagging is the slow part of ingest."""
     found: Counter[str] = Counter()
     if not text:
-        return text, found
+        return text, ()
     pieces = []
     at = 0
     for match in find_identifiers(text, locales):
@@ -1036,7 +1046,7 @@ def redact(text: str, locales: Iterable[str] = DEFAULT_LOCALES) -> tuple[str, Co
         found[match.kind] += 1
         at = match.end
     pieces.append(text[at:])
-    return "".join(pieces), found
+    return "".join(pieces), tuple(sorted(found.items()))
 
 
 def contains_identifier(text: str, locales: Iterable[str] = DEFAULT_LOCALES) -> list[str]:

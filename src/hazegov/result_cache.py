@@ -7,20 +7,28 @@ that hashes everything it depends on (its settings, the content of the job's inp
 the source code of this package), so a reused result is the one a fresh computation would give.
 Nothing is ever looked up by anything weaker than that key, so results never depend on how the
 work is split into jobs, nor on what ran before.
+
+A job's members are kept together in one file per job (its *shard*): a build writes a few dozen
+cache files rather than thousands, so that the identifier scan, which reads every file under
+``results/``, is not slowed by the cache. A shard holds the members of the current code and
+inputs only, for every setting tried with them, and is rewritten once, when the job ends.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ResultCache", "code_digest", "file_digest"]
+import pandas as pd
+
+__all__ = ["FrameShard", "ResultCache", "code_digest", "file_digest"]
 
 
 @lru_cache(maxsize=1)
@@ -48,24 +56,22 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-class ResultCache:
-    """JSON results under ``directory``, keyed by settings, input content and code.
+def _write_atomically(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
+    """Write through a temporary file beside `path`: a killed job never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
-    Parameters
-    ----------
-    directory
-        Where the results are kept (not an output of any rule: deleting it only costs time).
-    inputs
-        The files every member's result depends on.
-    namespace
-        Keeps the members of different kinds (e.g. sample variants and specifications) apart.
 
-    Examples
-    --------
-    >>> cache = ResultCache("results/cache", ["responses.parquet"], "spec")  # doctest: +SKIP
-    >>> key = cache.key({"estimator": "ols"})  # doctest: +SKIP
-    >>> cache.get(key) or cache.put(key, fit())  # doctest: +SKIP
-    """
+class _Keyed:
+    """The key of a member: a hash of its settings, the namespace, the inputs and the code."""
 
     def __init__(self, directory: str | Path, inputs: Iterable[str | Path], namespace: str) -> None:
         self.directory = Path(directory)
@@ -77,6 +83,7 @@ class ResultCache:
                 "inputs": [file_digest(p) for p in inputs],
             }
         )
+        self.base_digest = hashlib.sha256(self._base.encode("utf-8")).hexdigest()
         self.hits = 0
         self.misses = 0
 
@@ -85,29 +92,166 @@ class ResultCache:
         text = self._base + _canonical(dict(settings))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    def _shard_path(self, shard: str, suffix: str) -> Path:
+        return self.directory / self.namespace / f"{shard}{suffix}"
+
+
+class ResultCache(_Keyed):
+    """JSON results under ``directory``, keyed by settings, input content and code.
+
+    Parameters
+    ----------
+    directory
+        Where the results are kept (not an output of any rule: deleting it only costs time).
+    inputs
+        The files every member's result depends on.
+    namespace
+        Keeps the members of different kinds (e.g. sample variants and specifications) apart.
+    shard
+        The job's name (e.g. its batch): its members are kept in one file, written by `save`;
+        a member missing there is looked up in the other jobs' shards. Without it each member
+        is its own file, written by `put`.
+
+    Examples
+    --------
+    >>> cache = ResultCache("results/cache", ["responses.parquet"], "spec", "g1")  # doctest: +SKIP
+    >>> key = cache.key({"estimator": "ols"})  # doctest: +SKIP
+    >>> cache.get(key) or cache.put(key, fit())  # doctest: +SKIP
+    >>> cache.save()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        inputs: Iterable[str | Path],
+        namespace: str,
+        shard: str | None = None,
+    ) -> None:
+        super().__init__(directory, inputs, namespace)
+        self.shard = shard
+        self._records: dict[str, Any] = {}
+        self._others: dict[str, Any] | None = None
+        self._changed = False
+        if shard is not None:
+            self._records = self._members(self._shard_path(shard, ".json"))
+
+    def _members(self, path: Path) -> dict[str, Any]:
+        """A shard's members, if they were made with this code and these inputs."""
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        # members of other code or inputs can never be looked up again: left behind
+        if isinstance(kept, dict) and kept.get("base") == self.base_digest:
+            return dict(kept.get("members", {}))
+        return {}
+
+    def _from_other_shards(self, key: str) -> Any:
+        """A member kept by another job (the work split otherwise), read on the first miss."""
+        if self._others is None:
+            self._others = {}
+            own = self._shard_path(str(self.shard), ".json")
+            for path in sorted((self.directory / self.namespace).glob("*.json")):
+                if path != own:
+                    self._others.update(self._members(path))
+        return self._others.get(key)
+
     def _path(self, key: str) -> Path:
         return self.directory / self.namespace / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
-        try:
-            record = json.loads(self._path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        if self.shard is not None:
+            record = self._records.get(key)
+            if record is None and (record := self._from_other_shards(key)) is not None:
+                self._records[key] = record  # the job's own shard stays complete
+                self._changed = True
+        else:
+            try:
+                record = json.loads(self._path(key).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                record = None
+        if record is None:
             self.misses += 1
             return None
         self.hits += 1
-        return record
+        return json.loads(json.dumps(record))
 
     def put(self, key: str, record: Mapping[str, Any]) -> dict[str, Any]:
-        """Store ``record`` (atomically: a killed job never leaves half a result) and return it."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Store ``record`` and return it as it will be read back (through JSON)."""
         text = json.dumps(dict(record), sort_keys=True, ensure_ascii=False)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        if self.shard is not None:
+            self._records[key] = json.loads(text)
+            self._changed = True
+        else:
+            _write_atomically(self._path(key), lambda handle: handle.write(text))
         return json.loads(text)
+
+    def save(self) -> None:
+        """Write the shard, if members were added (a no-op without a shard)."""
+        if self.shard is None or not self._changed:
+            return
+        members = dict(sorted(self._records.items()))
+        text = json.dumps(
+            {"base": self.base_digest, "members": members}, sort_keys=True, ensure_ascii=False
+        )
+        _write_atomically(self._shard_path(self.shard, ".json"), lambda h: h.write(text + "\n"))
+        self._changed = False
+
+
+class FrameShard(_Keyed):
+    """Data frames of one job in one parquet file, each under its member's key.
+
+    Used for the simulation's ingested exports: one file per batch of replications instead of
+    one per replication. A frame is returned as parquet gives it back, whether it was just
+    stored or read from an earlier run, so the two give the same values and types.
+
+    Parameters
+    ----------
+    directory, inputs, namespace
+        As for `ResultCache`.
+    shard
+        The job's name; the file is ``<directory>/<namespace>/<shard>.parquet``.
+    """
+
+    KEY = "_cache_member"
+
+    def __init__(
+        self, directory: str | Path, inputs: Iterable[str | Path], namespace: str, shard: str
+    ) -> None:
+        super().__init__(directory, inputs, namespace)
+        self.path = self._shard_path(shard, ".parquet")
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._changed = False
+        try:
+            kept = pd.read_parquet(self.path)
+        except (OSError, ValueError):
+            return
+        if kept.attrs.get("base") != self.base_digest or self.KEY not in kept.columns:
+            return
+        for key, frame in kept.groupby(self.KEY, sort=False):
+            self._frames[str(key)] = frame.drop(columns=self.KEY).reset_index(drop=True)
+
+    def get(self, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """The frame kept under `key`, or `compute()`'s, kept for `save`."""
+        if key in self._frames:
+            self.hits += 1
+            return self._frames[key]
+        self.misses += 1
+        buffer = io.BytesIO()
+        compute().to_parquet(buffer, index=False)
+        frame = pd.read_parquet(io.BytesIO(buffer.getvalue()))
+        self._frames[key] = frame
+        self._changed = True
+        return frame
+
+    def save(self) -> None:
+        """Write the shard (every frame kept, in key order), if a frame was added."""
+        if not self._changed:
+            return
+        keys = sorted(self._frames)
+        together = pd.concat(
+            [self._frames[k].assign(**{self.KEY: k}) for k in keys], ignore_index=True
+        )
+        together.attrs = {"base": self.base_digest}
+        _write_atomically(self.path, lambda h: together.to_parquet(h, index=False), mode="wb")
+        self._changed = False

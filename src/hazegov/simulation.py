@@ -44,7 +44,6 @@ import hashlib
 import itertools
 import logging
 import math
-import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -423,57 +422,42 @@ def frame_digest(frame: pd.DataFrame) -> str:
 
 
 class _ReplicationCache:
-    """Each replication's ingested export, analysis sample and model rows, kept between runs.
+    """Each replication's ingested export, analysis sample digest and model rows, kept between runs.
 
     The export is keyed by what synthesis and ingest depend on (population model, codebook,
     size, seed, out-of-range rule and the code: :class:`hazegov.result_cache.ResultCache`), so
-    it survives any change of the analysis choices. The analysis sample is stored under its
-    own content (:func:`frame_digest`), with the exclusion and missing-data settings that made
-    it pointing to it; a model's rows are keyed by the sample's content and the model's
-    settings. A changed choice therefore refits only the replications whose sample it changed,
-    and only the models it concerns: a stricter minimum completion time that excludes nobody
-    new refits nothing, a changed set of controls refits only the regression. What is computed
-    is stored first and read back, so a run with and one without kept items see the same
-    values. Without a directory nothing is kept.
+    it survives any change of the analysis choices. The analysis sample is known by its
+    content (:func:`frame_digest`), recorded under the exclusion and missing-data settings that
+    made it; a model's rows are keyed by the sample's content and the model's settings. A
+    changed choice therefore refits only the replications whose sample it changed, and only
+    the models it concerns: a stricter minimum completion time that excludes nobody new refits
+    nothing, a changed set of controls refits only the regression (on a sample rebuilt from the
+    kept export). An export is used as parquet gives it back, whether just drawn or kept, so a
+    run with and one without kept items see the same values. A job keeps its batch in one
+    file per kind (`shard`), written by `save`; without a directory nothing is kept.
     """
 
-    def __init__(self, directory: str | Path | None, model: PopulationModel, cb: Codebook) -> None:
-        from hazegov.result_cache import ResultCache
+    def __init__(
+        self, directory: str | Path | None, model: PopulationModel, cb: Codebook, shard: str
+    ) -> None:
+        from hazegov.result_cache import FrameShard, ResultCache
 
-        self.caches = (
-            None
-            if directory is None
-            else {
-                kind: ResultCache(directory, [model.path, cb.path], f"simulation-{kind}")
-                for kind in ("responses", "samples", "sample-of", "ols", "sem")
+        self.responses_kept = None
+        self.caches = None
+        if directory is not None:
+            inputs = [model.path, cb.path]
+            self.responses_kept = FrameShard(directory, inputs, "simulation-responses", shard)
+            self.caches = {
+                kind: ResultCache(directory, inputs, f"simulation-{kind}", shard)
+                for kind in ("sample-of", "ols", "sem")
             }
-        )
-
-    def _parquet(self, kind: str, key: str) -> Path:
-        cache = self.caches[kind]  # type: ignore[index]
-        return cache.directory / cache.namespace / key[:2] / f"{key}.parquet"
-
-    @staticmethod
-    def _store(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-        if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
-        return pd.read_parquet(path)
 
     def responses(self, n: int, seed: int, out_of_range: str, draw: Any) -> pd.DataFrame:
         """The ingested export (synthesis and ingest depend on none of the analysis choices)."""
-        if self.caches is None:
+        if self.responses_kept is None:
             return draw()
-        path = self._parquet(
-            "responses",
-            self.caches["responses"].key({"n": n, "seed": str(seed), "out_of_range": out_of_range}),
-        )
-        try:
-            return pd.read_parquet(path)
-        except (OSError, ValueError):
-            return self._store(draw(), path)
+        key = self.responses_kept.key({"n": n, "seed": str(seed), "out_of_range": out_of_range})
+        return self.responses_kept.get(key, draw)
 
     def sample(self, settings: Mapping[str, Any], build: Any) -> tuple[str, Any]:
         """The digest of the sample `settings` give, and a function returning the sample."""
@@ -483,14 +467,11 @@ class _ReplicationCache:
         pointer = self.caches["sample-of"]
         key = pointer.key(settings)
         record = pointer.get(key)
-        if record is not None and self._parquet("samples", record["digest"]).is_file():
-            path = self._parquet("samples", record["digest"])
-            return record["digest"], functools.cache(lambda: pd.read_parquet(path))
-        fresh = build()
-        digest = frame_digest(fresh)
-        frame = self._store(fresh, self._parquet("samples", digest))
-        pointer.put(key, {"digest": digest})
-        return digest, lambda: frame
+        if record is not None:
+            return record["digest"], functools.cache(build)
+        frame = build()
+        pointer.put(key, {"digest": frame_digest(frame)})
+        return frame_digest(frame), lambda: frame
 
     def rows(self, kind: str, digest: str, settings: Mapping[str, Any], fit: Any) -> list[dict]:
         """A model's rows on the sample with `digest`: kept, or `fit()`ted and kept."""
@@ -502,6 +483,13 @@ class _ReplicationCache:
         if record is None:
             record = cache.put(key, {"rows": fit()})
         return record["rows"]
+
+    def save(self) -> None:
+        """Write what this job added (one file per kind)."""
+        if self.responses_kept is not None:
+            self.responses_kept.save()
+        for cache in (self.caches or {}).values():
+            cache.save()
 
 
 def _replication_rows(
@@ -561,7 +549,8 @@ def run_replications(
     rows: list[dict[str, Any]] = []
     log = logging.getLogger("hazegov")
     step = max(1, len(replications) // 10)
-    cache = _ReplicationCache(cache_dir, population_model, codebook)
+    shard = f"n{n}_r{min(replications, default=0)}-{max(replications, default=0)}"
+    cache = _ReplicationCache(cache_dir, population_model, codebook, shard)
     with _single_thread(), tempfile.TemporaryDirectory(prefix="hazegov-sim-") as tmp:
         for done, replication in enumerate(replications, start=1):
             rep_seed = replication_seed(seed, n, replication)
@@ -571,6 +560,7 @@ def run_replications(
             rows += found
             if done % step == 0 or done == len(replications):
                 log.info("n = %d: %d of %d replications done", n, done, len(replications))
+    cache.save()
     out = pd.DataFrame(rows, columns=REPLICATION_COLUMNS)
     return out.astype({"n": "int64", "replication": "int64", "n_analysed": "int64"})
 
