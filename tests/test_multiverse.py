@@ -157,6 +157,11 @@ def test_changing_one_option_changes_the_settings_of_exactly_its_specifications(
     relabelled = copy.deepcopy(CONFIG)
     relabelled["multiverse"]["dimensions"]["controls"]["options"][0]["label"] = "nothing"
     assert settings_by_spec(relabelled) == before
+    # the study's own regression without its demographic controls leaves the grid's control
+    # set, which says itself which of its terms are categories, as it was
+    reviewed = copy.deepcopy(CONFIG)
+    reviewed["analysis"]["regression"].update(controls=["sector"], categorical=["sector"])
+    assert settings_by_spec(reviewed) == before
 
 
 @pytest.mark.parametrize(
@@ -165,6 +170,11 @@ def test_changing_one_option_changes_the_settings_of_exactly_its_specifications(
         (("preferred", "estimator"), "probit", "preferred option 'probit'"),
         (("dimensions", "scores", "options", 1, "id"), "mean", "option ids repeat"),
         (("dimensions", "controls", "options"), [], "at least one option"),
+        (
+            ("dimensions", "controls", "options", 1, "categorical"),
+            ["sector", "region"],
+            r"categorical terms \['region'\] are not among",
+        ),
     ],
 )
 def test_bad_grids_are_refused(path, value, message):

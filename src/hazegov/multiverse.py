@@ -122,7 +122,8 @@ def _bad(message: str, key: str) -> Violation:
 
 def check_multiverse(settings: Mapping[str, Any]) -> None:
     """What the schema cannot say: unique option ids, a preferred option for every dimension,
-    and known methods. Raises ConfigError listing every problem."""
+    known methods, and a control set's categorical terms among its terms. Raises ConfigError
+    listing every problem."""
     problems = []
     dimensions = settings.get("dimensions", {})
     for dim in DIMENSIONS:
@@ -142,6 +143,11 @@ def check_multiverse(settings: Mapping[str, Any]) -> None:
     for option in dimensions.get("scores", {}).get("options", []):
         if option.get("method") not in SCORE_METHODS:
             problems.append(_bad(f"unknown score method {option.get('method')!r}", "scores"))
+    for option in dimensions.get("controls", {}).get("options", []):
+        if stray := sorted(set(option.get("categorical", [])) - set(option.get("terms", []))):
+            problems.append(
+                _bad(f"categorical terms {stray} are not among the option's terms", "controls")
+            )
     preferred = settings.get("preferred", {})
     for dim in DIMENSIONS:
         ids = [o["id"] for o in dimensions.get(dim, {}).get("options", [])]
@@ -286,7 +292,11 @@ def specification_settings(config: Mapping[str, Any], spec: Specification) -> di
     regression = config["analysis"]["regression"]
     estimator = option(settings, "estimator", spec.choices["estimator"])
     scores = option(settings, "scores", spec.choices["scores"])
-    controls = list(option(settings, "controls", spec.choices["controls"])["terms"])
+    control_set = option(settings, "controls", spec.choices["controls"])
+    controls = list(control_set["terms"])
+    # a control set that says which of its terms are categories does not change when the
+    # study's own regression does (a reviewer dropping the demographic controls there)
+    categorical = control_set.get("categorical", regression["categorical"])
     return {
         "spec": spec.id,
         "sample": spec.sample,
@@ -294,7 +304,7 @@ def specification_settings(config: Mapping[str, Any], spec: Specification) -> di
         "estimator": str(estimator["method"]),
         "scores": str(scores["method"]),
         "controls": controls,
-        "categorical": [c for c in regression["categorical"] if c in controls],
+        "categorical": [c for c in categorical if c in controls],
         "outcome": str(regression["outcome"]),
         "predictors": list(regression["predictors"]),
         "ci_level": float(settings["ci_level"]),
