@@ -544,6 +544,25 @@ def _delta_method_se(
         return np.sqrt(np.clip(np.einsum("ij,jk,ik->i", jac, vcov, jac), 0.0, None))
 
 
+def _complete_observed(
+    data: pd.DataFrame, observed: Sequence[str], *, what: str, sink: list[str]
+) -> pd.DataFrame:
+    """`data` without the cases missing an observed variable, their number noted in `sink`.
+
+    The wording is `complete_items`'s, so that `fit_semopy` and `fit_cfa` report a listwise
+    deletion alike. Complete data are returned as they are (the same object).
+    """
+    absent = [v for v in observed if v not in data.columns]
+    if absent:
+        raise AnalysisError(f"{what}: observed variables not in the data: {absent}")
+    incomplete = data[list(observed)].isna().any(axis=1).to_numpy()
+    dropped = int(incomplete.sum())
+    if not dropped:
+        return data
+    sink.append(f"{what}: {dropped} case(s) with missing item values dropped listwise")
+    return data.loc[~incomplete].reset_index(drop=True)
+
+
 def fit_semopy(
     description: str,
     data: pd.DataFrame,
@@ -556,8 +575,49 @@ def fit_semopy(
 ) -> SemopyFit:
     """Fit a description by ML with L-BFGS-B; everything semopy warns about is kept.
 
-    `solver_options` go to scipy's L-BFGS-B on top of maxiter (tests tighten ftol/gtol with
-    them to compare `hazegov.analysis.ml` with semopy at the optimum).
+    Cases missing any of the model's observed variables are dropped listwise and the result
+    says how many, as `fit_cfa` does: semopy would otherwise keep them, count them in n and
+    return a NaN chi-square without a word.
+
+    Parameters
+    ----------
+    description : str
+        The model in semopy's lavaan-like syntax (``=~``, ``~``, ``~~``).
+    data : pandas.DataFrame
+        One row per respondent, numeric columns only, among them every observed variable of
+        the model.
+    what : str
+        The analysis's name, put in front of every warning and error.
+    max_iter : int, default MAX_ITER
+        The optimizer's iteration limit.
+    start : numpy.ndarray, optional
+        Start values of the free parameters (a warm-started refit).
+    standard_errors : bool, default True
+        Whether to invert the information matrix for standard errors.
+    solver_options : mapping, optional
+        Options for scipy's L-BFGS-B on top of maxiter (tests tighten ftol/gtol with them to
+        compare `hazegov.analysis.ml` with semopy at the optimum).
+
+    Returns
+    -------
+    SemopyFit
+        The fitted model, its parameter table (with lavaan's std.all and their delta-method
+        standard errors) and the warnings, among them the number of cases dropped.
+
+    Raises
+    ------
+    AnalysisError
+        On syntax semopy cannot read, observed variables absent from `data`, or fewer
+        complete cases than MIN_CASES or than free parameters.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> data = holzinger39.get_data()[["x1", "x2", "x3"]]
+    >>> data.loc[data.index[:5], "x2"] = float("nan")
+    >>> fit = fit_semopy("visual =~ x1 + x2 + x3", data, what="visual")
+    >>> fit.n, fit.warnings
+    (296, ['visual: 5 case(s) with missing item values dropped listwise'])
     """
     sink: list[str] = []
     with captured_warnings(sink), captured_logging(sink):
@@ -565,6 +625,7 @@ def fit_semopy(
             model = OrderedModel(description)
         except Exception as exc:  # semopy raises bare Exceptions/SyntaxErrors on bad syntax
             raise AnalysisError(f"{what}: semopy cannot read the model ({exc})") from None
+        data = _complete_observed(data, sorted(model.vars["observed"]), what=what, sink=sink)
         n_free = sum(1 for p in model.parameters.values() if p.active)
         require_cases(len(data), max(MIN_CASES, n_free), what=f"{what} ({n_free} free parameters)")
         model.load(data=data)
