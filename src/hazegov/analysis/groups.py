@@ -361,7 +361,47 @@ def compare_groups(
 ) -> GroupComparison:
     """Compare one construct score across groups: descriptives, omnibus tests, effect sizes, pairs.
 
-    Rows missing the outcome or the group are dropped (counted in `n_missing`).
+    Welch's ANOVA with ω² and Games-Howell pairs for the means, Kruskal-Wallis with ε² and
+    Mann-Whitney pairs for the ranks (see the module docstring for the choices). Rows missing
+    the outcome or the group are dropped (counted in `n_missing`).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    outcome : str
+        The numeric score column (e.g. a construct score).
+    group : str
+        The column of group labels (e.g. the respondent sector).
+    n_boot : int, default DEFAULT_N_BOOT
+        Bootstrap resamples for the effect-size intervals.
+    seed : int, default DEFAULT_SEED
+        Seed of the bootstrap.
+    ci : float, default 0.95
+        The level of the effect-size intervals.
+    p_adjust : str, default "holm"
+        The adjustment of the pairwise p-values, one of P_ADJUST_METHODS.
+
+    Returns
+    -------
+    GroupComparison
+        ``descriptives``, ``omnibus`` (Welch and Kruskal-Wallis rows with effect sizes and CIs),
+        ``pairwise``, ``n``, ``n_missing``, ``excluded_groups``, ``settings`` and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On unknown columns, fewer than 2 groups of 2 or more cases, a constant outcome, zero
+        variance within a group, or settings out of range (`n_boot` < 1, `ci` outside (0, 1),
+        an unknown `p_adjust`).
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> result = compare_groups(hs, "x1", "school", n_boot=200)
+    >>> result.omnibus[["test", "p"]].round(2).values.tolist()
+    [['welch_anova', 0.93], ['kruskal_wallis', 0.94]]
     """
     _validate_settings(n_boot, ci, p_adjust)
     what = f"compare_groups({outcome!r} by {group!r})"
@@ -589,6 +629,37 @@ def compare_constructs(
     Families for `p_adjust`: the omnibus p of each test across the constructs (column `p_adj`);
     pairwise p across the pairs within one construct and method, as in `compare_groups`. Each
     construct uses the same seed, so results do not depend on the order of `outcomes`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    outcomes : sequence of str
+        The score columns, each once.
+    group : str
+        The column of group labels.
+    n_boot, seed, ci, p_adjust
+        As in `compare_groups`.
+
+    Returns
+    -------
+    ConstructComparisons
+        Long ``descriptives``, ``omnibus`` (with ``p_adj``) and ``pairwise`` frames, the single
+        comparisons, ``settings`` and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On no or repeated outcomes, or as `compare_groups`.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> result = compare_constructs(hs, ["x1", "x4"], "school", n_boot=200)
+    >>> welch = result.omnibus[result.omnibus["test"] == "welch_anova"]
+    >>> welch[["outcome", "p", "p_adj"]].round(3).values.tolist()
+    [['x1', 0.933, 0.933], ['x4', 0.0, 0.0]]
     """
     _validate_settings(n_boot, ci, p_adjust)
     outcomes = list(outcomes)
