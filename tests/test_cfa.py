@@ -16,7 +16,12 @@ import pytest
 from semopy.examples import holzinger39
 
 from hazegov.analysis._common import AnalysisError
-from hazegov.analysis.cfa import construct_validity, fit_cfa
+from hazegov.analysis.cfa import (
+    construct_validity,
+    fit_cfa,
+    fit_semopy,
+    measurement_description,
+)
 from hazegov.analysis.cmv import common_latent_factor, harman_single_factor
 
 HS_MODEL = {
@@ -243,6 +248,45 @@ def test_missing_values_are_dropped_and_reported(hs: pd.DataFrame) -> None:
     result = fit_cfa(gappy, HS_MODEL)
     assert result.n == 296
     assert any("5 case(s)" in w for w in result.warnings)
+
+
+HS_ITEMS = [item for items in HS_MODEL.values() for item in items]
+
+
+def test_fit_semopy_drops_and_reports_missing_values_as_fit_cfa_does(hs: pd.DataFrame) -> None:
+    """semopy kept incomplete cases in n and gave a NaN chi-square without a word; now the
+    incomplete cases are dropped listwise and reported in the words of `fit_cfa`, and the fit is
+    the fit of the complete cases alone."""
+    data = hs[HS_ITEMS]
+    gappy = data.copy()
+    gappy.loc[gappy.index[:5], "x2"] = np.nan
+    description = measurement_description(HS_MODEL)
+    fit = fit_semopy(description, gappy, what="CFA")
+    report = "CFA: 5 case(s) with missing item values dropped listwise"
+    assert fit.n == fit_cfa(gappy, HS_MODEL).n == 296
+    assert report in fit.warnings
+    assert report in fit_cfa(gappy, HS_MODEL).warnings
+    assert math.isfinite(fit.fit_indices().chi2)
+    alone = fit_semopy(description, data.iloc[5:].reset_index(drop=True), what="CFA")
+    pd.testing.assert_frame_equal(fit.parameters, alone.parameters)
+    assert fit.fit_indices() == alone.fit_indices()
+
+
+def test_fit_semopy_on_complete_data_is_as_before(hs: pd.DataFrame) -> None:
+    """No case dropped, nothing reported, and lavaan's published fit of the HS model."""
+    fit = fit_semopy(measurement_description(HS_MODEL), hs[HS_ITEMS], what="CFA")
+    assert fit.n == 301
+    assert not any("dropped" in w for w in fit.warnings)
+    assert fit.fit_indices().chi2 == pytest.approx(85.306, abs=0.01)
+
+
+def test_fit_semopy_refuses_too_few_complete_cases(hs: pd.DataFrame) -> None:
+    gappy = hs[HS_ITEMS].copy()
+    gappy.loc[gappy.index[:280], "x5"] = np.nan  # 21 complete cases left, fewer than MIN_CASES
+    with pytest.raises(AnalysisError, match="21"):
+        fit_semopy(measurement_description(HS_MODEL), gappy, what="CFA")
+    with pytest.raises(AnalysisError, match="not in the data"):
+        fit_semopy("visual =~ x1 + x2 + nope", hs[HS_ITEMS], what="CFA")
 
 
 def test_bad_model_and_estimator_are_refused(hs: pd.DataFrame) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import factor_analyzer.factor_analyzer as fa_module
 import numpy as np
@@ -122,7 +123,7 @@ def test_factorability_refuses_incomplete_and_degenerate_data(two_factor) -> Non
     gappy.loc[[5, 6], "q7"] = np.nan
     for analysis in (kmo, bartlett_sphericity, parallel_analysis):
         with pytest.raises(AnalysisError, match=r"missing values in \{'q2': 1, 'q7': 2\}"):
-            analysis(gappy, items)
+            analysis(gappy, items, missing="complete")
     with pytest.raises(AnalysisError, match="8 usable cases, at least 9 needed"):
         kmo(frame.iloc[:8], items)
     with pytest.raises(AnalysisError, match=r"zero variance: \['q3'\]"):
@@ -403,3 +404,149 @@ def test_parallel_analysis_simulation_equals_fresh_draws_and_np_corrcoef(two_fac
     table = result.eigenvalues
     np.testing.assert_array_equal(table["simulated_mean"], old.mean(axis=0))
     np.testing.assert_array_equal(table["simulated_quantile"], np.quantile(old, 0.95, axis=0))
+
+
+# --- missing answers: pairwise-complete correlations (psych's use="pairwise") ------------------
+#
+# References, printed by psych on its `bfi` data (2,800 respondents, 25 items, 364 respondents
+# with a skipped item; tests/fixtures/bfi/README.md), all with pairwise-complete correlations:
+# - KMO(bfi[1:25]) and fa.parallel(bfi[1:25]): Murat Koptur, "Factor Analysis" (R Markdown,
+#   2018), github.com/mrtkp9993/Statistical-Modeling-Examples, notebooks/Factor_Analysis.md.
+# - cortest.bartlett(bfi[1:200, 1:10]): psych's reference page "Bartlett's test that a
+#   correlation matrix is an identity matrix", personality-project.github.io/psych/reference/
+#   cortest.bartlett.html (example section). A rendering of the page for psych 2.5.6 prints
+#   366.5438 for the same call instead; the author's page agrees with psych 2.2.9, whose bfi the
+#   fixture is.
+
+BFI = Path(__file__).parent / "fixtures" / "bfi" / "bfi_items.csv"
+
+# KMO(bfi[1:25]): "Overall MSA = 0.85" and the MSA of each item, to 2 decimals
+PSYCH_BFI_MSA = {
+    "A1": 0.74, "A2": 0.84, "A3": 0.87, "A4": 0.87, "A5": 0.90,
+    "C1": 0.83, "C2": 0.79, "C3": 0.85, "C4": 0.82, "C5": 0.86,
+    "E1": 0.83, "E2": 0.88, "E3": 0.89, "E4": 0.87, "E5": 0.89,
+    "N1": 0.78, "N2": 0.78, "N3": 0.86, "N4": 0.88, "N5": 0.86,
+    "O1": 0.85, "O2": 0.78, "O3": 0.84, "O4": 0.76, "O5": 0.76,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bfi() -> pd.DataFrame:
+    return pd.read_csv(BFI)
+
+
+def test_the_bfi_fixture_has_psychs_missing_answers(bfi: pd.DataFrame) -> None:
+    """2,800 x 25 with 364 incomplete rows (psych: sum(!complete.cases(bfi[1:25])))."""
+    assert bfi.shape == (2800, 25)
+    assert list(bfi.columns) == list(PSYCH_BFI_MSA)
+    assert int(bfi.isna().any(axis=1).sum()) == 364
+
+
+def test_kmo_with_missing_answers_matches_psych_on_bfi(bfi: pd.DataFrame) -> None:
+    overall, per_item = kmo(bfi, list(bfi.columns))
+    assert round(overall, 2) == 0.85
+    assert per_item.round(2).to_dict() == PSYCH_BFI_MSA
+
+
+def test_bartlett_with_missing_answers_matches_psych_reference_page(bfi: pd.DataFrame) -> None:
+    """cortest.bartlett(bfi[1:200, 1:10]): chisq 457.457, p 1.136106e-69, df 45 (n = 200 rows;
+    198 to 200 cases behind a correlation)."""
+    result = bartlett_sphericity(bfi.iloc[:200], list(bfi.columns[:10]))
+    assert result["chi2"] == pytest.approx(457.457, abs=5e-4)
+    assert result["p"] == pytest.approx(1.136106e-69, abs=5e-76)
+    assert (result["df"], result["n"], result["n_items"]) == (45, 200, 10)
+    assert result["missing"] == "pairwise"
+    assert (result["n_pair_min"], result["n_pair_max"]) == (198, 200)
+
+
+@pytest.mark.parametrize("method", ["fa_psych", "pca"])
+def test_parallel_analysis_with_missing_answers_suggests_psychs_six_on_bfi(
+    bfi: pd.DataFrame, method: str
+) -> None:
+    """fa.parallel(bfi[1:25]): "the number of factors = 6 and the number of components = 6",
+    with psych's defaults: 20 simulated normal data sets, their 95% quantile."""
+    result = parallel_analysis(bfi, list(bfi.columns), method=method, n_iter=20, quantile=0.95)
+    assert result.suggested_n_factors == 6
+    assert result.n == 2800
+    assert any("pairwise-complete" in w for w in result.warnings)
+
+
+def gappy_two_factor(frame: pd.DataFrame) -> pd.DataFrame:
+    """The first 400 cases with answers skipped at random, a different set for each item."""
+    rng = np.random.default_rng(5)
+    gappy = frame.iloc[:400].copy()
+    return gappy.mask(rng.random(gappy.shape) < 0.06)
+
+
+def test_pairwise_results_match_a_hand_computation_on_pandas_correlations(two_factor) -> None:
+    """Independent of the code under test: pandas' DataFrame.corr is pairwise-complete; the
+    anti-image and Bartlett formulas are written out here."""
+    gappy = gappy_two_factor(two_factor[0])
+    items = list(gappy.columns)
+    r = gappy.corr().to_numpy()
+    inverse = np.linalg.inv(r)
+    partial = -inverse / np.sqrt(np.outer(np.diag(inverse), np.diag(inverse)))
+    off = ~np.eye(len(items), dtype=bool)
+    r2, p2 = np.where(off, r**2, 0), np.where(off, partial**2, 0)
+    overall, per_item = kmo(gappy, items)
+    assert overall == pytest.approx(r2.sum() / (r2.sum() + p2.sum()), abs=1e-12)
+    assert per_item.to_numpy() == pytest.approx(
+        r2.sum(axis=0) / (r2.sum(axis=0) + p2.sum(axis=0)), abs=1e-12
+    )
+    n, p = len(gappy), len(items)
+    chi2 = -(n - 1 - (2 * p + 5) / 6) * np.log(np.linalg.det(r))
+    result = bartlett_sphericity(gappy, items)
+    assert result["chi2"] == pytest.approx(chi2, rel=1e-10)
+    assert result["p"] == pytest.approx(stats.chi2.sf(chi2, p * (p - 1) // 2), rel=1e-8)
+    pair_counts = [
+        int((gappy[a].notna() & gappy[b].notna()).sum())
+        for a, b in itertools.combinations(items, 2)
+    ]
+    assert (result["n_pair_min"], result["n_pair_max"]) == (min(pair_counts), max(pair_counts))
+    observed = parallel_analysis(gappy, items, method="pca", n_iter=5).eigenvalues["observed"]
+    assert observed.to_numpy() == pytest.approx(np.linalg.eigvalsh(r)[::-1], abs=1e-12)
+
+
+def test_complete_data_give_the_same_results_under_either_rule(two_factor) -> None:
+    frame = two_factor[0].iloc[:300]
+    items = list(frame.columns)
+    overall, per_item = kmo(frame, items, missing="pairwise")
+    assert (overall, per_item.to_dict()) == (
+        kmo(frame, items, missing="complete")[0],
+        kmo(frame, items, missing="complete")[1].to_dict(),
+    )
+    assert bartlett_sphericity(frame, items, missing="pairwise") == bartlett_sphericity(
+        frame, items, missing="complete"
+    )
+    pa = parallel_analysis(frame, items, n_iter=20, missing="pairwise")
+    pd.testing.assert_frame_equal(
+        pa.to_frame(), parallel_analysis(frame, items, n_iter=20, missing="complete").to_frame()
+    )
+    assert pa.warnings == []
+
+
+def test_pairwise_refuses_what_it_cannot_compute(two_factor) -> None:
+    frame = two_factor[0].iloc[:300]
+    items = list(frame.columns)
+    gappy = gappy_two_factor(frame)
+    with pytest.raises(AnalysisError, match="unknown missing-data rule 'listwise'"):
+        kmo(gappy, items, missing="listwise")  # type: ignore[arg-type]
+    sparse = frame.iloc[:40].copy()
+    sparse.loc[sparse.index[:35], "q1"] = np.nan  # 5 cases behind each correlation with q1
+    with pytest.raises(AnalysisError, match="5 usable cases, at least 9 needed"):
+        bartlett_sphericity(sparse, items)
+    # each pair answered by its own 100 respondents: a~b and b~c near 1 but a~c near -1, which
+    # no data set answering all three could give (the matrix is not positive definite)
+    rng = np.random.default_rng(3)
+    x, y, z = rng.standard_normal((3, 100))
+    noise = rng.normal(0, 0.1, (3, 100))
+    gap = np.full(100, np.nan)
+    split = pd.DataFrame(
+        {
+            "a": np.concatenate([x, gap, z]),
+            "b": np.concatenate([x + noise[0], y, gap]),
+            "c": np.concatenate([gap, y + noise[1], -z + noise[2]]),
+        }
+    )
+    with pytest.raises(AnalysisError, match="not positive definite"):
+        parallel_analysis(split, ["a", "b", "c"])

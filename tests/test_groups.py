@@ -20,6 +20,7 @@ from hazegov.analysis.groups import (
     kruskal_h_from_counts,
     omega_squared,
     omega_squared_from_counts,
+    one_way_anova,
 )
 
 # Tiny data set for the hand computations (worked out below).
@@ -331,3 +332,65 @@ def test_compare_constructs_adjusts_omnibus_across_constructs() -> None:
     assert set(result.descriptives["outcome"]) == {"LEAD", "RESP", "EVAL"}
     json.dumps(result.to_dict())
     json.dumps(single.to_dict())
+
+
+# --- classical one-way ANOVA with eta squared ------------------------------------------------
+
+
+def test_one_way_anova_matches_scipy_f_oneway(unequal: dict[str, list[float]]) -> None:
+    frame = frame_of(unequal)
+    result = one_way_anova(frame, "EFF", "sector")
+    reference = stats.f_oneway(*unequal.values())
+    assert result["F"] == pytest.approx(reference.statistic, rel=1e-12)
+    assert result["p"] == pytest.approx(reference.pvalue, rel=1e-10)
+    n = sum(len(v) for v in unequal.values())
+    assert (result["df1"], result["df2"], result["n"]) == (len(unequal) - 1, n - len(unequal), n)
+    assert result["k_groups"] == len(unequal) and result["n_missing"] == 0
+
+
+def test_one_way_anova_matches_pingouins_printed_pain_threshold_example() -> None:
+    """pingouin's documentation of `anova` (pingouin 0.7, parametric.py), on its data set
+    "anova" (pain threshold by hair colour, 19 people in 4 groups), prints F 6.791407,
+    p 0.004114 and eta squared (n2) 0.575962 on 3 and 15 df, and SS 1360.726 (between) and
+    1001.800 (within)."""
+    import pingouin as pg
+
+    pain = pg.read_dataset("anova")
+    result = one_way_anova(pain, "Pain threshold", "Hair color")
+    assert result["F"] == pytest.approx(6.791407, abs=5e-7)
+    assert result["p"] == pytest.approx(0.004114, abs=5e-7)
+    assert result["eta_squared"] == pytest.approx(0.575962, abs=5e-7)
+    assert (result["df1"], result["df2"]) == (3, 15)
+    assert result["ss_between"] == pytest.approx(1360.726, abs=5e-4)
+    assert result["ss_within"] == pytest.approx(1001.800, abs=5e-4)
+    # and pingouin's own computation, to full precision
+    table = pg.anova(data=pain, dv="Pain threshold", between="Hair color", effsize="n2")
+    assert result["eta_squared"] == pytest.approx(float(table["n2"].iloc[0]), rel=1e-12)
+    assert result["F"] == pytest.approx(float(table["F"].iloc[0]), rel=1e-12)
+
+
+def test_one_way_anova_on_the_tiny_data_by_hand() -> None:
+    """Means 2, 4, 6.5, grand mean 4.4: SS_between = 3(2.4²) + 3(0.4²) + 4(2.1²) = 35.4,
+    SS_within = 2 + 2 + 5 = 9, F = (35.4 / 2) / (9 / 7), eta² = 35.4 / 44.4."""
+    result = one_way_anova(frame_of(TINY), "EFF", "sector")
+    assert result["ss_between"] == pytest.approx(35.4, abs=1e-12)
+    assert result["ss_within"] == pytest.approx(9.0, abs=1e-12)
+    assert result["F"] == pytest.approx(17.7 / (9 / 7), rel=1e-12)
+    assert result["eta_squared"] == pytest.approx(35.4 / 44.4, rel=1e-12)
+
+
+def test_one_way_anova_drops_missing_rows_and_refuses_degenerate_data() -> None:
+    frame = frame_of(TINY)
+    gappy = pd.concat(
+        [frame, pd.DataFrame({"sector": [None, "a"], "EFF": [3.0, np.nan]})], ignore_index=True
+    )
+    assert one_way_anova(gappy, "EFF", "sector")["n_missing"] == 2
+    assert one_way_anova(gappy, "EFF", "sector")["F"] == one_way_anova(frame, "EFF", "sector")["F"]
+    with pytest.raises(AnalysisError, match="1 group"):
+        one_way_anova(frame_of({"a": [1.0, 2.0]}), "EFF", "sector")
+    with pytest.raises(AnalysisError, match="no variance within"):
+        one_way_anova(frame_of({"a": [1.0, 1.0], "b": [2.0, 2.0]}), "EFF", "sector")
+    with pytest.raises(AnalysisError, match="no residual df"):
+        one_way_anova(frame_of({"a": [1.0], "b": [2.0]}), "EFF", "sector")
+    with pytest.raises(AnalysisError, match="not in the data"):
+        one_way_anova(frame, "EFF", "nope")

@@ -544,6 +544,25 @@ def _delta_method_se(
         return np.sqrt(np.clip(np.einsum("ij,jk,ik->i", jac, vcov, jac), 0.0, None))
 
 
+def _complete_observed(
+    data: pd.DataFrame, observed: Sequence[str], *, what: str, sink: list[str]
+) -> pd.DataFrame:
+    """`data` without the cases missing an observed variable, their number noted in `sink`.
+
+    The wording is `complete_items`'s, so that `fit_semopy` and `fit_cfa` report a listwise
+    deletion alike. Complete data are returned as they are (the same object).
+    """
+    absent = [v for v in observed if v not in data.columns]
+    if absent:
+        raise AnalysisError(f"{what}: observed variables not in the data: {absent}")
+    incomplete = data[list(observed)].isna().any(axis=1).to_numpy()
+    dropped = int(incomplete.sum())
+    if not dropped:
+        return data
+    sink.append(f"{what}: {dropped} case(s) with missing item values dropped listwise")
+    return data.loc[~incomplete].reset_index(drop=True)
+
+
 def fit_semopy(
     description: str,
     data: pd.DataFrame,
@@ -556,8 +575,49 @@ def fit_semopy(
 ) -> SemopyFit:
     """Fit a description by ML with L-BFGS-B; everything semopy warns about is kept.
 
-    `solver_options` go to scipy's L-BFGS-B on top of maxiter (tests tighten ftol/gtol with
-    them to compare `hazegov.analysis.ml` with semopy at the optimum).
+    Cases missing any of the model's observed variables are dropped listwise and the result
+    says how many, as `fit_cfa` does: semopy would otherwise keep them, count them in n and
+    return a NaN chi-square without a word.
+
+    Parameters
+    ----------
+    description : str
+        The model in semopy's lavaan-like syntax (``=~``, ``~``, ``~~``).
+    data : pandas.DataFrame
+        One row per respondent, numeric columns only, among them every observed variable of
+        the model.
+    what : str
+        The analysis's name, put in front of every warning and error.
+    max_iter : int, default MAX_ITER
+        The optimizer's iteration limit.
+    start : numpy.ndarray, optional
+        Start values of the free parameters (a warm-started refit).
+    standard_errors : bool, default True
+        Whether to invert the information matrix for standard errors.
+    solver_options : mapping, optional
+        Options for scipy's L-BFGS-B on top of maxiter (tests tighten ftol/gtol with them to
+        compare `hazegov.analysis.ml` with semopy at the optimum).
+
+    Returns
+    -------
+    SemopyFit
+        The fitted model, its parameter table (with lavaan's std.all and their delta-method
+        standard errors) and the warnings, among them the number of cases dropped.
+
+    Raises
+    ------
+    AnalysisError
+        On syntax semopy cannot read, observed variables absent from `data`, or fewer
+        complete cases than MIN_CASES or than free parameters.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> data = holzinger39.get_data()[["x1", "x2", "x3"]]
+    >>> data.loc[data.index[:5], "x2"] = float("nan")
+    >>> fit = fit_semopy("visual =~ x1 + x2 + x3", data, what="visual")
+    >>> fit.n, fit.warnings
+    (296, ['visual: 5 case(s) with missing item values dropped listwise'])
     """
     sink: list[str] = []
     with captured_warnings(sink), captured_logging(sink):
@@ -565,6 +625,7 @@ def fit_semopy(
             model = OrderedModel(description)
         except Exception as exc:  # semopy raises bare Exceptions/SyntaxErrors on bad syntax
             raise AnalysisError(f"{what}: semopy cannot read the model ({exc})") from None
+        data = _complete_observed(data, sorted(model.vars["observed"]), what=what, sink=sink)
         n_free = sum(1 for p in model.parameters.values() if p.active)
         require_cases(len(data), max(MIN_CASES, n_free), what=f"{what} ({n_free} free parameters)")
         model.load(data=data)
@@ -755,11 +816,46 @@ def fit_cfa(
     """Fit the measurement model by ML (first loading of each construct fixed to 1).
 
     `hazegov.analysis.ml` estimates it, in semopy's parameterization, to the optimum (semopy's
-    L-BFGS-B stops ~1e-4 short of it in relative terms, and takes ~100 times longer).
+    L-BFGS-B stops ~1e-4 short of it in relative terms, and takes ~100 times longer). The fit
+    measures are lavaan's. Cases missing an item are dropped listwise, and the result says how
+    many. Non-convergence, Heywood cases and a non-positive-definite factor covariance matrix
+    become result warnings, not errors.
 
-    Raises AnalysisError on too few cases (fewer than MIN_CASES or than free parameters), a
-    zero-variance item or a non-positive-definite item correlation matrix. Non-convergence,
-    Heywood cases and a non-positive-definite factor covariance matrix become result warnings.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    model : mapping of str to sequence of str
+        Construct -> its item columns (at least 2 per construct, each item under one construct).
+    estimator : {"ML"}, default "ML"
+        The estimator; only maximum likelihood.
+    max_iter : int, default MAX_ITER
+        The optimizer's iteration limit.
+
+    Returns
+    -------
+    CFAResult
+        ``fit`` (chi2, df, CFI, TLI, RMSEA with its interval, SRMR, logL, AIC, BIC),
+        ``loadings`` (unstandardized and standardized, with SEs), factor variances and
+        covariances (with correlations), residual variances and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On too few cases (fewer than MIN_CASES or than free parameters), a zero-variance item or
+        a non-positive-definite item correlation matrix.
+    ValueError
+        On an estimator other than ML.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> model = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+    ...          "speed": ["x7", "x8", "x9"]}
+    >>> result = fit_cfa(hs, model)
+    >>> round(result.fit.chi2, 3), result.fit.df, round(result.fit.cfi, 3)
+    (85.306, 24, 0.931)
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator {estimator!r} is not supported; use one of {ESTIMATORS}")
@@ -916,9 +1012,32 @@ def htmt(
 ) -> float:
     """Henseler, Ringle & Sarstedt (2015): mean heterotrait r / √(product of mean monotrait r).
 
-    With `absolute` (semTools::htmt's default) the correlations enter as absolute values, so a
-    negative heterotrait correlation cannot pull the ratio down; without it, a non-positive
-    monotrait mean leaves the ratio undefined (NaN).
+    Discriminant validity without a fitted model: values near 1 say two constructs' items are
+    as correlated across constructs as within them. With `absolute` (semTools::htmt's default)
+    the correlations enter as absolute values, so a negative heterotrait correlation cannot pull
+    the ratio down; without it, a non-positive monotrait mean leaves the ratio undefined (NaN).
+
+    Parameters
+    ----------
+    correlations : pandas.DataFrame
+        Item correlation matrix, labelled by item on both axes.
+    items_a, items_b : sequence of str
+        The items of the two constructs (at least 2 each).
+    absolute : bool, default True
+        Whether to take absolute correlations.
+
+    Returns
+    -------
+    float
+        The heterotrait-monotrait ratio (NaN when undefined).
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> r = hs[["x1", "x2", "x3", "x4", "x5", "x6"]].corr()
+    >>> round(htmt(r, ["x1", "x2", "x3"], ["x4", "x5", "x6"]), 3)
+    0.424
     """
     r = correlations.abs() if absolute else correlations
     hetero = r.loc[list(items_a), list(items_b)].to_numpy().mean()
@@ -944,6 +1063,36 @@ def construct_validity(
     CR = (Σλ)² / ((Σλ)² + Σ(1 − λ²)); AVE = mean λ² (Fornell & Larcker 1981), λ = std.all
     loadings. HTMT uses absolute item correlations unless `absolute_htmt` is False (see
     `htmt`). A data frame is first fitted with `fit_cfa`.
+
+    Parameters
+    ----------
+    result_or_frame : CFAResult or pandas.DataFrame
+        A CFA fitted to `model`, or the data to fit it to.
+    model : mapping of str to sequence of str
+        Construct -> its item columns.
+    absolute_htmt : bool, default True
+        Whether HTMT takes absolute correlations (semTools' default).
+
+    Returns
+    -------
+    ConstructValidity
+        ``reliability``: one row per construct (CR, AVE, √AVE, the largest factor correlation,
+        whether Fornell-Larcker is met); ``pairs``: factor correlation and HTMT per pair of
+        constructs; ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        When the CFA result was fitted to another model, or as `fit_cfa`.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> model = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"]}
+    >>> validity = construct_validity(hs, model)
+    >>> validity.pairs[["factor_correlation", "htmt"]].round(2).values.tolist()
+    [[0.46, 0.42]]
     """
     spec = checked_model(model, what="construct validity")
     if isinstance(result_or_frame, CFAResult):

@@ -40,6 +40,32 @@ def harman_single_factor(frame: pd.DataFrame, items: Sequence[str]) -> dict[str,
     The classic test (Podsakoff et al. 2003) takes the unrotated principal components of the
     item correlation matrix; the first component's share is its eigenvalue / number of items.
     A share above 50% flags a dominant general (possibly method) factor.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    items : sequence of str
+        Every item of the questionnaire's scales.
+
+    Returns
+    -------
+    dict
+        ``method``, ``n``, ``n_items``, ``first_eigenvalue``, ``first_component_share``,
+        ``threshold`` (0.5), ``exceeds_threshold`` and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        As the CFA's input checks (too few cases, zero variance, not positive definite).
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> test = harman_single_factor(hs, [f"x{k}" for k in range(1, 10)])
+    >>> round(test["first_component_share"], 3), test["exceeds_threshold"]
+    (0.357, False)
     """
     what = "Harman single-factor test"
     items = list(items)
@@ -141,6 +167,38 @@ def common_latent_factor(
     loadings fixed to 1 with a free method variance (common loading = √variance). Under the null
     the variance sits on its bound 0, where the χ²(1) p-value is conservative.
     `method_variance_share` is the mean squared standardized method loading.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    model : mapping of str to sequence of str
+        Construct -> its item columns (the trait model).
+    max_iter : int, default MAX_ITER
+        The optimizer's iteration limit.
+
+    Returns
+    -------
+    CommonLatentFactorResult
+        The trait CFA, the fit of the model with the method factor, ``delta_chi2``,
+        ``delta_df``, ``p_value``, the common ``method_loading`` with its SE, the
+        ``method_variance_share``, the standardized method loading of each item and
+        ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        As `fit_cfa`.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> model = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+    ...          "speed": ["x7", "x8", "x9"]}
+    >>> result = common_latent_factor(hs, model)
+    >>> result.delta_df, result.p_value < 0.001
+    (1, True)
     """
     what = "common latent factor"
     spec = checked_model(model, what=what)

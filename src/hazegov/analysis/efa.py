@@ -91,6 +91,42 @@ def exploratory_factor_analysis(
     of squared loadings. Needs complete data and a model with df >= 0. Non-convergence (of the
     extraction or the rotation) and Heywood cases (communality >= 0.99: uniqueness at the
     optimizer's bound of 0.005 or a loading beyond 1) come back as warnings in the result.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent, complete on `items`.
+    items : sequence of str
+        The item columns.
+    n_factors : int
+        The number of factors (e.g. from `parallel_analysis`).
+    rotation : str or None, default "oblimin"
+        A factor_analyzer rotation ("oblimin", "promax", "varimax", ...) or None.
+    method : {"minres", "ml"}, default "minres"
+        The extraction.
+    rotation_max_iter : int, default 500
+        The rotation's iteration limit.
+
+    Returns
+    -------
+    EfaResult
+        Pattern ``loadings`` (items x factor_1..factor_m), ``structure`` and
+        ``factor_correlations`` (oblique rotations), ``communalities``, ``uniquenesses``,
+        ``variance`` and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On missing values, too few cases, a zero-variance item, a non-positive-definite
+        correlation matrix, an unknown rotation or more factors than the items identify.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> efa = exploratory_factor_analysis(hs, [f"x{k}" for k in range(1, 10)], 3)
+    >>> efa.loadings.idxmax(axis=1).str.replace("factor_", "").tolist()  # each item's factor
+    ['2', '2', '2', '1', '1', '1', '3', '3', '3']
     """
     what = "exploratory factor analysis"
     if method not in ("minres", "ml"):

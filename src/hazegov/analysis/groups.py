@@ -2,7 +2,9 @@
 
 Construct scores are means of 5-point Likert items, so group variances differ and the scores are
 bounded and tied. Hence both sides are reported: Welch's ANOVA with Games-Howell pairs (unequal
-variances) and Kruskal-Wallis with Mann-Whitney pairs (ranks).
+variances) and Kruskal-Wallis with Mann-Whitney pairs (ranks). `one_way_anova` offers the
+classical equal-variance F test with eta squared beside them, for comparison with studies that
+report it.
 
 Choices, stated once:
 
@@ -359,7 +361,47 @@ def compare_groups(
 ) -> GroupComparison:
     """Compare one construct score across groups: descriptives, omnibus tests, effect sizes, pairs.
 
-    Rows missing the outcome or the group are dropped (counted in `n_missing`).
+    Welch's ANOVA with ω² and Games-Howell pairs for the means, Kruskal-Wallis with ε² and
+    Mann-Whitney pairs for the ranks (see the module docstring for the choices). Rows missing
+    the outcome or the group are dropped (counted in `n_missing`).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    outcome : str
+        The numeric score column (e.g. a construct score).
+    group : str
+        The column of group labels (e.g. the respondent sector).
+    n_boot : int, default DEFAULT_N_BOOT
+        Bootstrap resamples for the effect-size intervals.
+    seed : int, default DEFAULT_SEED
+        Seed of the bootstrap.
+    ci : float, default 0.95
+        The level of the effect-size intervals.
+    p_adjust : str, default "holm"
+        The adjustment of the pairwise p-values, one of P_ADJUST_METHODS.
+
+    Returns
+    -------
+    GroupComparison
+        ``descriptives``, ``omnibus`` (Welch and Kruskal-Wallis rows with effect sizes and CIs),
+        ``pairwise``, ``n``, ``n_missing``, ``excluded_groups``, ``settings`` and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On unknown columns, fewer than 2 groups of 2 or more cases, a constant outcome, zero
+        variance within a group, or settings out of range (`n_boot` < 1, `ci` outside (0, 1),
+        an unknown `p_adjust`).
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> result = compare_groups(hs, "x1", "school", n_boot=200)
+    >>> result.omnibus[["test", "p"]].round(2).values.tolist()
+    [['welch_anova', 0.93], ['kruskal_wallis', 0.94]]
     """
     _validate_settings(n_boot, ci, p_adjust)
     what = f"compare_groups({outcome!r} by {group!r})"
@@ -587,6 +629,37 @@ def compare_constructs(
     Families for `p_adjust`: the omnibus p of each test across the constructs (column `p_adj`);
     pairwise p across the pairs within one construct and method, as in `compare_groups`. Each
     construct uses the same seed, so results do not depend on the order of `outcomes`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    outcomes : sequence of str
+        The score columns, each once.
+    group : str
+        The column of group labels.
+    n_boot, seed, ci, p_adjust
+        As in `compare_groups`.
+
+    Returns
+    -------
+    ConstructComparisons
+        Long ``descriptives``, ``omnibus`` (with ``p_adj``) and ``pairwise`` frames, the single
+        comparisons, ``settings`` and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On no or repeated outcomes, or as `compare_groups`.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> result = compare_constructs(hs, ["x1", "x4"], "school", n_boot=200)
+    >>> welch = result.omnibus[result.omnibus["test"] == "welch_anova"]
+    >>> welch[["outcome", "p", "p_adj"]].round(3).values.tolist()
+    [['x1', 0.933, 0.933], ['x4', 0.0, 0.0]]
     """
     _validate_settings(n_boot, ci, p_adjust)
     outcomes = list(outcomes)
@@ -616,6 +689,85 @@ def compare_constructs(
         settings={"n_boot": n_boot, "seed": seed, "ci": ci, "p_adjust": p_adjust},
         warnings=tuple(w for r in results for w in r.warnings),
     )
+
+
+def one_way_anova(frame: pd.DataFrame, outcome: str, group: str) -> dict[str, object]:
+    """Classical (Fisher) one-way ANOVA of one construct score across groups, with eta squared.
+
+    Beside Welch's ANOVA in `compare_groups`, for readers and reviewers who expect the
+    equal-variance F test and η² (the share of the score's variance lying between groups).
+    F = MS_between / MS_within on k − 1 and n − k degrees of freedom; η² = SS_between /
+    SS_total, which overstates the population share in small samples (ω² in `compare_groups`
+    corrects for that). Welch's test remains the one to read when group variances differ.
+    Rows missing the outcome or the group are dropped (counted in ``n_missing``); every group
+    with at least one case takes part.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    outcome : str
+        The numeric score column (e.g. a construct score).
+    group : str
+        The column of group labels (e.g. the respondent sector).
+
+    Returns
+    -------
+    dict
+        ``outcome``, ``group``, ``n``, ``n_missing``, ``k_groups``, ``F``, ``df1``, ``df2``,
+        ``p``, ``ss_between``, ``ss_within`` and ``eta_squared``.
+
+    Raises
+    ------
+    AnalysisError
+        On an unknown or non-numeric column, fewer than 2 groups, no residual degrees of
+        freedom (n ≤ k), or no variance within the groups (F undefined).
+
+    Examples
+    --------
+    >>> import pingouin as pg
+    >>> pain = pg.read_dataset("anova")
+    >>> result = one_way_anova(pain, "Pain threshold", "Hair color")
+    >>> round(result["F"], 3), result["df1"], result["df2"], round(result["eta_squared"], 3)
+    (6.791, 3, 15, 0.576)
+    """
+    what = f"one_way_anova({outcome!r} by {group!r})"
+    if group not in frame.columns:
+        raise AnalysisError(f"{what}: column not in the data: {group!r}")
+    if group == outcome:
+        raise AnalysisError(f"{what}: the outcome cannot also be the group")
+    scores = numeric_items(frame, [outcome], what=what)[outcome]
+    data = pd.DataFrame({"score": scores, "group": frame[group]})
+    n_missing = int(data.isna().any(axis=1).sum())
+    data = data.dropna()
+    order = _group_order(data["group"])
+    if len(order) < 2:
+        raise AnalysisError(f"{what}: {len(order)} group(s) with data; 2 needed")
+    blocks = [data.loc[data["group"] == g, "score"].to_numpy(dtype=float) for g in order]
+    n_total, k = len(data), len(blocks)
+    if n_total <= k:
+        raise AnalysisError(f"{what}: {n_total} cases in {k} groups leave no residual df")
+    grand = data["score"].to_numpy(dtype=float).mean()
+    ss_between = float(sum(b.size * (b.mean() - grand) ** 2 for b in blocks))
+    ss_within = float(sum(((b - b.mean()) ** 2).sum() for b in blocks))
+    if not ss_within > 0:
+        raise AnalysisError(f"{what}: no variance within the groups; F is undefined")
+    df1, df2 = k - 1, n_total - k
+    f_value = (ss_between / df1) / (ss_within / df2)
+    return {
+        "outcome": outcome,
+        "group": group,
+        "n": n_total,
+        "n_missing": n_missing,
+        "k_groups": k,
+        "F": float(f_value),
+        "df1": df1,
+        "df2": df2,
+        "p": float(stats.f.sf(f_value, df1, df2)),
+        "ss_between": ss_between,
+        "ss_within": ss_within,
+        "eta_squared": ss_between / (ss_between + ss_within),
+    }
 
 
 def published_frames(frames: Mapping[str, pd.DataFrame], min_count: int) -> dict[str, pd.DataFrame]:

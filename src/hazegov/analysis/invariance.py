@@ -379,8 +379,44 @@ def measurement_invariance(
 ) -> InvarianceResult:
     """Configural, metric and scalar invariance across the groups of `group`.
 
-    Each row: chi2, df, p, CFI, TLI, RMSEA (lavaan's: × √groups), BIC, and against the previous
-    level Δχ², Δdf, its p, ΔCFI and ΔRMSEA (current minus previous: a drop in CFI is negative).
+    Whether the constructs mean the same in every group (e.g. sector) before their scores are
+    compared: configural (same pattern), metric (equal loadings) and scalar (equal loadings and
+    intercepts), each fitted by multi-group ML. Each row: chi2, df, p, CFI, TLI, RMSEA
+    (lavaan's: × √groups), BIC, and against the previous level Δχ², Δdf, its p, ΔCFI and ΔRMSEA
+    (current minus previous: a drop in CFI is negative).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    model : mapping of str to sequence of str
+        Construct -> its item columns.
+    group : str
+        The column of group labels (at least 2 groups).
+    max_iter : int, default 10000
+        The optimizer's iteration limit per level.
+
+    Returns
+    -------
+    InvarianceResult
+        ``table`` (one row per level, as above), the multi-group ``fits`` by level and
+        ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On a group column absent from the data or with fewer than 2 groups, or as `fit_cfa`
+        within a group.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> model = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+    ...          "speed": ["x7", "x8", "x9"]}
+    >>> table = measurement_invariance(hs, model, "school").table
+    >>> table["model"].tolist(), table["df"].tolist(), table["chi2"].round(1).tolist()
+    (['configural', 'metric', 'scalar'], [48, 54, 60], [115.9, 124.0, 164.1])
     """
     spec = checked_model(model, what="measurement invariance")
     groups, moments, warnings = _group_moments(frame, model_items(spec), group)

@@ -44,6 +44,34 @@ def item_statistics(
     pass as a real answer). Statistics an item cannot support (G1 needs 3 answers, G2 needs 4,
     both need variance) are NaN with the reason in ``warnings``, never a number pandas makes up
     (pandas reports 0 skewness for a constant item).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    items : sequence of str
+        The item columns.
+    scale_min, scale_max : float, default 1 and 5
+        The lowest and highest answer codes of the items' scale.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``item``, ``n``, ``mean``, ``sd``, ``skewness``, ``excess_kurtosis``,
+        ``floor_share``, ``ceiling_share``, ``missing_share`` and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On unknown or non-numeric columns, or answers outside the scale.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> answers = pd.DataFrame({"LEAD1": [4, 5, None, 2], "LEAD3": [5, 4, 3, 2]})
+    >>> table = item_statistics(answers, ["LEAD1", "LEAD3"])
+    >>> table[["item", "n", "mean", "missing_share"]].round(2).values.tolist()
+    [['LEAD1', 3, 3.67, 0.25], ['LEAD3', 4, 3.5, 0.0]]
     """
     if not scale_min < scale_max:
         raise AnalysisError(

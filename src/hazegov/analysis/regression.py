@@ -294,10 +294,51 @@ def ols_hc3(
 ) -> OlsResult:
     """OLS of `outcome` on predictors and controls, HC3 standard errors, VIFs.
 
-    Standardized coefficients (`beta`, estimation sample, sd with ddof=1): b·sd(x)/sd(y) for
-    numeric terms (`beta_kind` "xy_standardized"); b/sd(y) for dummies ("y_standardized"), since a
-    standardized 0/1 variable has no meaning. `fit` has R², adjusted R², the classical F and the
-    HC3 Wald F that all slopes are zero (F(df_model, df_resid), as Stata reports it).
+    HC3 because survey outcomes are heteroscedastic and the samples small, where HC3 keeps its
+    level best. Standardized coefficients (`beta`, estimation sample, sd with ddof=1):
+    b·sd(x)/sd(y) for numeric terms (`beta_kind` "xy_standardized"); b/sd(y) for dummies
+    ("y_standardized"), since a standardized 0/1 variable has no meaning. `fit` has R², adjusted
+    R², the classical F and the HC3 Wald F that all slopes are zero (F(df_model, df_resid), as
+    Stata reports it).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent; incomplete cases are dropped (counted in ``fit``).
+    outcome : str
+        The numeric outcome column.
+    predictors : sequence of str
+        The terms of interest.
+    controls : sequence of str, default ()
+        Further terms.
+    categorical : sequence of str, default ()
+        Which of the terms enter as treatment dummies.
+    reference : mapping, optional
+        Reference level of a categorical term (default: its first level).
+    ci : float, default 0.95
+        The confidence level.
+    min_residual_df : int, default 5
+        The fewest residual degrees of freedom accepted.
+
+    Returns
+    -------
+    OlsResult
+        ``coefficients`` (b, HC3 se, t, p, CI, beta), ``vif`` (VIF and GVIF per term),
+        ``terms`` and ``fit``.
+
+    Raises
+    ------
+    AnalysisError
+        On unknown or constant terms, perfect collinearity or too few residual degrees of
+        freedom.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> result = ols_hc3(hs, "x9", ["x7", "x8"])
+    >>> result.coefficients[["term", "b", "se"]].round(3).values.tolist()
+    [['const', 2.71, 0.268], ['x7', 0.148, 0.053], ['x8', 0.37, 0.054]]
     """
     what = f"ols_hc3({outcome!r})"
     design = build_design(
@@ -610,11 +651,44 @@ def ordinal_logit(
 ) -> OrdinalLogitResult:
     """Proportional-odds (cumulative logit) model, statsmodels `OrderedModel(distr="logit")`.
 
-    Parameterisation: logit P(y ≤ level_j) = τ_j − x'b, so b > 0 (odds ratio > 1) means higher
-    outcome levels. Threshold SEs by the delta method from statsmodels' increment
-    parameterisation. Pseudo R² is McFadden's, 1 − llf/llnull (null: thresholds only). The
-    proportional-odds assumption is tested by `brant_test` (overall and per term). A fit that does
-    not converge is returned with a warning, not refused.
+    For ordered outcomes such as a satisfaction rating, where OLS would treat the distance
+    between answer codes as known. Parameterisation: logit P(y ≤ level_j) = τ_j − x'b, so b > 0
+    (odds ratio > 1) means higher outcome levels. Threshold SEs by the delta method from
+    statsmodels' increment parameterisation. Pseudo R² is McFadden's, 1 − llf/llnull (null:
+    thresholds only). The proportional-odds assumption is tested by `brant_test` (overall and
+    per term). A fit that does not converge is returned with a warning, not refused.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent; incomplete cases are dropped.
+    outcome : str
+        The outcome: numeric codes or an ordered categorical.
+    predictors, controls, categorical, reference, ci, min_residual_df
+        As in `ols_hc3`.
+    maxiter : int, default 1000
+        The optimizer's iteration limit.
+
+    Returns
+    -------
+    OrdinalLogitResult
+        ``levels``, ``coefficients`` (b, se, z, p, CI, odds ratios), ``thresholds``, ``brant``
+        (the Brant test), ``terms``, ``fit`` and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On an unordered or non-numeric outcome, or as `ols_hc3`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> hs["speed_band"] = pd.cut(hs["x9"], 3, labels=["low", "middle", "high"])
+    >>> result = ordinal_logit(hs, "speed_band", ["x7", "x8"])
+    >>> result.coefficients[["term", "odds_ratio"]].round(2).values.tolist()
+    [['x7', 1.35], ['x8', 1.99]]
     """
     what = f"ordinal_logit({outcome!r})"
     design = build_design(

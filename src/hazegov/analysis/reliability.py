@@ -89,6 +89,36 @@ def cronbach_alpha(
     the interval's n is the number of respondents (who answered at least one item) under both
     rules, so the listwise interval is the one those packages print (pingouin rounds it to three
     decimals, hence the interval is computed here). Needs >= 2 items with variance and >= 2 cases.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    items : sequence of str
+        The scale's item columns (reverse-worded items already reversed).
+    missing : {"pairwise", "listwise"}, default "pairwise"
+        How missing answers enter the item covariances (see above).
+    ci : float, default 0.95
+        The confidence level of the Feldt interval.
+
+    Returns
+    -------
+    AlphaResult
+        ``alpha``, ``ci_lower``, ``ci_upper``, ``ci_level``, ``n``, ``n_complete``, ``k``,
+        ``missing`` and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On fewer than 2 items or cases, items listed twice, or a zero-variance item.
+
+    Examples
+    --------
+    >>> import pingouin as pg
+    >>> answers = pg.read_dataset("cronbach_wide_missing")
+    >>> result = cronbach_alpha(answers, list(answers.columns))
+    >>> round(result.alpha, 3), round(result.ci_lower, 3), round(result.ci_upper, 3)
+    (0.733, 0.435, 0.909)
     """
     what = "Cronbach's alpha"
     if missing not in ("pairwise", "listwise"):
@@ -177,6 +207,34 @@ def mcdonald_omega(
     factor model needs one proper correlation matrix. The solution is standardized: ψ = 1 - λ².
     Needs >= 3 items (a one-factor model is not identified with fewer). Negative loadings and
     Heywood cases (communality >= 0.99, the uniqueness at the optimizer's bound) are warned of.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    items : sequence of str
+        The scale's item columns (at least 3).
+    method : {"ml", "minres"}, default "ml"
+        The extraction of the one-factor model.
+
+    Returns
+    -------
+    OmegaResult
+        ``omega_total``, ``method``, ``n`` (complete cases), ``k``, the standardized ``loadings``
+        and ``uniquenesses``, and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On fewer than 3 items, a zero-variance item, too few complete cases or a
+        non-positive-definite correlation matrix.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> round(mcdonald_omega(hs, ["x4", "x5", "x6"]).omega_total, 3)
+    0.885
     """
     what = "McDonald's omega"
     if method not in ("ml", "minres"):
@@ -256,6 +314,32 @@ def scale_reliability(
     A statistic a construct cannot support (one usable item, zero variance, too few cases, a
     non-positive-definite correlation matrix) is NaN with the reason in ``warnings``, so one
     weak scale does not hide the others.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    model : mapping of str to sequence of str
+        Construct -> its item columns.
+    ci : float, default 0.95
+        The confidence level of the alpha intervals.
+    omega_method : {"ml", "minres"}, default "ml"
+        The extraction behind omega (see `mcdonald_omega`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per construct: ``k``, ``n``, ``n_complete``, both alphas with their intervals,
+        ``omega_total``, ``omega_method``, ``omega_n`` and ``warnings``.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> model = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"]}
+    >>> table = scale_reliability(hs, model)
+    >>> table[["construct", "alpha_listwise", "omega_total"]].round(2).values.tolist()
+    [['visual', 0.63, 0.64], ['textual', 0.88, 0.88]]
     """
     rows = []
     for construct, items in model.items():
@@ -359,6 +443,29 @@ def item_reliability(
     (as psych::alpha's ``r.drop`` and ``alpha.drop``), so the item-deleted alphas differ from
     the scale's alpha only by the item. A construct that cannot be analysed gets NaN rows with
     the reason in ``warnings``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    model : mapping of str to sequence of str
+        Construct -> its item columns.
+    missing : {"pairwise", "listwise"}, default "pairwise"
+        As in `cronbach_alpha`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``construct``, ``item``, ``corrected_item_total_r``, ``alpha_if_deleted``,
+        ``missing`` and ``warnings``.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> table = item_reliability(hs, {"textual": ["x4", "x5", "x6"]})
+    >>> table[["item", "corrected_item_total_r", "alpha_if_deleted"]].round(2).values.tolist()
+    [['x4', 0.78, 0.83], ['x5', 0.79, 0.83], ['x6', 0.77, 0.84]]
     """
     if missing not in ("pairwise", "listwise"):
         raise AnalysisError(

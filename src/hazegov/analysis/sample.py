@@ -40,10 +40,52 @@ def apply_missing_data_rule(
 ) -> AnalysisSample:
     """Apply the study's missing-data rule to the scale items and the other variables analysed.
 
+    Applied once, upstream of every analysis, so that all of them use the same respondents and
+    the rule is reported in one place.
+
     - ``listwise``: keep respondents with every scale item and every `also_required` variable.
     - ``person_mean``: a missing scale item takes the mean of the respondent's answered items of
       the same scale when at least `min_items_answered` were answered (person-mean imputation,
       Downey & King 1998); then listwise as above. Imputed cells are counted in the report.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    model : mapping of str to sequence of str
+        Construct -> its item columns.
+    rule : {"listwise", "person_mean"}
+        The missing-data rule set in the study's configuration.
+    also_required : sequence of str, default ()
+        Other variables every kept respondent must have (group, controls).
+    min_items_answered : int, default 3
+        Under ``person_mean``, the fewest answered items of a scale for its gaps to be filled.
+
+    Returns
+    -------
+    AnalysisSample
+        ``frame``: the kept respondents (index reset); ``report``: the rule, n before and after,
+        n dropped, cells imputed and the missing cells left per variable.
+
+    Raises
+    ------
+    AnalysisError
+        On an unknown rule or columns absent from `frame`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> answers = pd.DataFrame(
+    ...     {"LEAD1": [4, 5, None, 2], "LEAD2": [4, 4, 3, None], "LEAD3": [5, 4, 3, 2]}
+    ... )
+    >>> sample = apply_missing_data_rule(answers, {"LEAD": ["LEAD1", "LEAD2", "LEAD3"]}, "listwise")
+    >>> sample.report["n_after"], sample.report["missing_after_imputation_by_variable"]
+    (2, {'LEAD1': 1, 'LEAD2': 1})
+    >>> kept = apply_missing_data_rule(
+    ...     answers, {"LEAD": ["LEAD1", "LEAD2", "LEAD3"]}, "person_mean", min_items_answered=2
+    ... )
+    >>> kept.report["n_after"], kept.report["cells_imputed"]
+    (4, 2)
     """
     if rule not in MISSING_DATA_RULES:
         raise AnalysisError(
@@ -91,11 +133,14 @@ def apply_missing_data_rule(
 def construct_scores(frame: pd.DataFrame, model: MeasurementModel) -> pd.DataFrame:
     """Mean of each construct's items (reverse-worded items already reversed in the release).
 
+    The score of a construct is the mean of the answered items, the scoring the questionnaire's
+    scales were designed for; run `apply_missing_data_rule` first for scores on complete scales.
+
     Parameters
     ----------
-    frame
+    frame : pandas.DataFrame
         One row per respondent, with every item of `model`.
-    model
+    model : mapping of str to sequence of str
         Construct -> its items.
 
     Returns
@@ -103,6 +148,15 @@ def construct_scores(frame: pd.DataFrame, model: MeasurementModel) -> pd.DataFra
     pandas.DataFrame
         One column per construct: the mean of the respondent's answered items of it (NaN when
         none is answered), indexed as `frame`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> answers = pd.DataFrame(
+    ...     {"LEAD1": [4, 5, None, 2], "LEAD2": [4, 4, 3, None], "LEAD3": [5, 4, 3, 2]}
+    ... )
+    >>> construct_scores(answers, {"LEAD": ["LEAD1", "LEAD2", "LEAD3"]})["LEAD"].round(2).tolist()
+    [4.33, 4.33, 3.0, 2.0]
     """
     if not model:
         return pd.DataFrame({})

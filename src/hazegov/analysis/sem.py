@@ -220,9 +220,55 @@ def fit_path_model(
 ) -> PathModelResult:
     """Fit measurement model + paths; bootstrap the indirect effects of the `indirect` chains.
 
-    `paths`: (outcome, predictor) pairs or lavaan-style lines; `indirect`: chains such as
-    ("LEAD", "RESP", "EFF") (predictor first). CIs are percentile intervals over `n_boot` row
-    resamples (bootstrap refits start from the full-sample estimates).
+    The structural model of the study's argument (governance problems -> perceived
+    effectiveness), estimated with the measurement model in one ML fit, so that the paths are
+    between constructs free of item error. CIs of indirect effects are percentile intervals over
+    `n_boot` row resamples (bootstrap refits start from the full-sample estimates).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per respondent.
+    model : mapping of str to sequence of str
+        Construct -> its item columns.
+    paths : str or sequence
+        (outcome, predictor) pairs or lavaan-style lines such as ``"EFF ~ RESP + EVAL"``.
+    indirect : sequence of sequence of str, default ()
+        Chains such as ("LEAD", "RESP", "EFF") (predictor first) whose indirect effect is
+        bootstrapped.
+    n_boot : int, default N_BOOT
+        The number of bootstrap resamples (0: no bootstrap, no intervals).
+    seed : int or None, default None
+        Seed of the resampling.
+    confidence : float, default 0.95
+        The level of the bootstrap intervals.
+    max_iter : int, default MAX_ITER
+        The optimizer's iteration limit.
+
+    Returns
+    -------
+    PathModelResult
+        ``fit``, ``path_coefficients`` (unstandardized and standardized, with SEs),
+        ``r_squared``, ``loadings``, ``indirect_effects`` with their intervals, the bootstrap
+        settings and ``warnings``.
+
+    Raises
+    ------
+    AnalysisError
+        On unreadable or cyclic paths, paths or chains naming unknown constructs, or as
+        `fit_cfa`.
+    ValueError
+        On `confidence` outside (0, 1) or a negative `n_boot`.
+
+    Examples
+    --------
+    >>> from semopy.examples import holzinger39
+    >>> hs = holzinger39.get_data()
+    >>> model = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+    ...          "speed": ["x7", "x8", "x9"]}
+    >>> result = fit_path_model(hs, model, "speed ~ visual + textual", n_boot=0)
+    >>> result.path_coefficients[["predictor", "std_estimate"]].round(2).values.tolist()
+    [['visual', 0.43], ['textual', 0.09]]
     """
     what = "path model"
     if not 0 < confidence < 1:
