@@ -277,6 +277,9 @@ def sample_settings(config: Mapping[str, Any], choices: Mapping[str, str]) -> di
         "exclude_sectors": list(option(settings, "sectors", choices["sectors"])["exclude"]),
         "outcome": str(regression["outcome"]),
         "predictors": list(regression["predictors"]),
+        # every specification's sample has the respondents with the full control set, so that
+        # the control options compare models of the same respondents
+        "controls": list(regression["controls"]),
     }
 
 
@@ -330,6 +333,7 @@ def prepare_sample(
         cleaned.analysis,
         codebook,
         missing["rule"],
+        controls=settings["controls"],
         min_items_answered=int(missing["min_items_answered"]),
     )
     left_out = sample.frame["sector"].isin(list(settings["exclude_sectors"]))

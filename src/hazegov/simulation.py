@@ -354,6 +354,7 @@ def analysis_sample(responses: pd.DataFrame, cb: Codebook, settings: Settings) -
         cleaned.analysis,
         cb,
         settings.missing_rule,
+        controls=settings.controls,
         min_items_answered=settings.min_items_answered,
     )
     return sample.frame
@@ -888,6 +889,7 @@ def large_draw_check(
                 frame.iloc[start : start + CHECK_CHUNK].reset_index(drop=True),
                 codebook,
                 s.missing_rule,
+                controls=s.controls,
                 min_items_answered=s.min_items_answered,
             ).frame
             for start in range(0, len(frame), CHECK_CHUNK)
