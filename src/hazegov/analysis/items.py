@@ -6,7 +6,7 @@ alpha, omega and factor solutions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ def item_statistics(
     *,
     scale_min: float = 1,
     scale_max: float = 5,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
     """One row per item: n, mean, sd (ddof=1), skewness, excess kurtosis, floor/ceiling, missing.
 
@@ -44,22 +45,28 @@ def item_statistics(
     pass as a real answer). Statistics an item cannot support (G1 needs 3 answers, G2 needs 4,
     both need variance) are NaN with the reason in ``warnings``, never a number pandas makes up
     (pandas reports 0 skewness for a constant item).
+
+    `ranges` gives an item its own (lowest, highest) code; items it does not name use
+    `scale_min` / `scale_max`. An instrument may mix 5- and 7-point items, and the floor of a
+    7-point item is not at the 5-point item's lowest code.
     """
-    if not scale_min < scale_max:
-        raise AnalysisError(
-            f"item statistics: scale_min {scale_min} must be < scale_max {scale_max}"
-        )
+    own = dict(ranges or {})
+    for item, (lo, hi) in [("every item", (scale_min, scale_max)), *own.items()]:
+        if not lo < hi:
+            which = "" if item == "every item" else f" of {item!r}"
+            raise AnalysisError(f"item statistics: scale_min {lo} must be < scale_max {hi}{which}")
     doubled = sorted({i for i in items if list(items).count(i) > 1})
     if doubled:
         raise AnalysisError(f"item statistics: items listed more than once: {doubled}")
     data = numeric_items(frame, items, what="item statistics")
     rows = []
     for item in data.columns:
+        lowest, highest = own.get(item, (scale_min, scale_max))
         answers = data[item].dropna()
-        outside = answers[(answers < scale_min) | (answers > scale_max)]
+        outside = answers[(answers < lowest) | (answers > highest)]
         if not outside.empty:
             raise AnalysisError(
-                f"item statistics: {item!r} has answers outside the {scale_min:g}–{scale_max:g} "
+                f"item statistics: {item!r} has answers outside the {lowest:g}–{highest:g} "
                 f"scale: {sorted(outside.unique().tolist())}"
             )
         n = int(answers.size)
@@ -87,8 +94,8 @@ def item_statistics(
                 "sd": sd,
                 "skewness": skewness,
                 "excess_kurtosis": kurtosis,
-                "floor_share": float((answers == scale_min).mean()) if n else float("nan"),
-                "ceiling_share": float((answers == scale_max).mean()) if n else float("nan"),
+                "floor_share": float((answers == lowest).mean()) if n else float("nan"),
+                "ceiling_share": float((answers == highest).mean()) if n else float("nan"),
                 "missing_share": float(data[item].isna().mean()) if len(data) else float("nan"),
                 "warnings": "; ".join(notes),
             }
