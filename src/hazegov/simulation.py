@@ -836,7 +836,8 @@ def _clean_analysis_frame(
     from hazegov.cleaning import reverse_code
 
     frame = codes.copy()
-    answers = [v.name for v in cb.likert_items] + ["satisfaction"]
+    rating = cb.overall_rating.name  # found by its role in the codebook, whatever its name
+    answers = [v.name for v in cb.likert_items] + [rating]
     empty = rng.random((len(frame), len(answers))) < nonresponse_rate
     frame[answers] = frame[answers].astype("Int64").mask(empty)
     for var in cb.variables:
@@ -855,7 +856,7 @@ def _clean_analysis_frame(
     out["government"] = out["sector"].map(government).astype("boolean")
     for name in [v.name for v in cb.demographics] + [v.name for v in cb.likert_items]:
         out[name] = frame[name].astype("Int64").to_numpy()
-    out["satisfaction"] = frame["satisfaction"].astype("Int64").to_numpy()
+    out[rating] = frame[rating].astype("Int64").to_numpy()
     return out
 
 
