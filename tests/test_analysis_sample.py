@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from hazegov.analysis._common import AnalysisError
 from hazegov.analysis.sample import (
@@ -12,6 +13,11 @@ from hazegov.analysis.sample import (
     years_in_post_numeric,
 )
 
+from .conftest import ROOT
+from .other_instrument import CONTROLS as OTHER_CONTROLS
+from .other_instrument import other_analysis_frame, other_codebook
+
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
 MODEL = {"A": ["a1", "a2", "a3", "a4"], "B": ["b1", "b2", "b3"]}
 
 
@@ -81,9 +87,48 @@ def test_default_analysis_sample(codebook):
     analysis = apply_exclusions(
         ingest_export(DEFAULT_EXPORT, codebook).responses, codebook, RULES
     ).analysis
-    sample = build_analysis_sample(analysis, codebook, "person_mean")
+    controls = CONFIG["analysis"]["regression"]["controls"]
+    sample = build_analysis_sample(analysis, codebook, "person_mean", controls=controls)
     assert sample.report["n_before"] == len(analysis)
     assert {f"score_{c.id}" for c in codebook.constructs} <= set(sample.frame.columns)
     residents = sample.frame["sector"] == "community_residents"
     assert (sample.frame.loc[residents, "years_in_post"] == 0).all()
     assert sample.frame.filter(like="score_").notna().all().all()
+
+
+def test_another_instruments_sample_uses_its_own_controls_and_rating(tmp_path):
+    # issue 14: the haze study's controls were written into the sample (KeyError:
+    # 'years_in_post'); another instrument's controls come from config, its rating by role
+    cb = other_codebook(tmp_path)
+    analysis = other_analysis_frame(cb)
+    sample = build_analysis_sample(analysis, cb, "listwise", controls=OTHER_CONTROLS)
+    frame = sample.frame
+    # only the respondent who skipped PART2 goes: residents skip tenure by design and stay in
+    assert sample.report["n_dropped"] == 1
+    assert sample.report["missing_after_imputation_by_variable"] == {"PART2": 1}
+    residents = frame["sector"] == "community_residents"
+    assert residents.sum() == 7 and (frame.loc[residents, "tenure"] == 0).all()
+    assert (frame.loc[~residents, "tenure"] >= 1).all()
+    for column in ("sex", "age_band", "schooling", "overall_rating"):
+        assert frame[column].dtype == np.int64, column
+    assert {f"score_{c.id}" for c in cb.constructs} <= set(frame.columns)
+    assert frame["score_PART"].max() <= 7 and frame["score_PART"].min() >= 1
+    np.testing.assert_allclose(frame["score_GRID"], frame[["GRID1", "GRID2"]].mean(axis=1))
+
+
+def test_another_instruments_two_item_scale_and_seven_point_items_are_imputed(tmp_path):
+    cb = other_codebook(tmp_path)
+    analysis = other_analysis_frame(cb)
+    sample = build_analysis_sample(
+        analysis, cb, "person_mean", controls=OTHER_CONTROLS, min_items_answered=2
+    )
+    assert sample.report["n_dropped"] == 0 and sample.report["cells_imputed"] == 1
+    answered = analysis.loc[3, ["PART1", "PART3", "PART4"]].astype(float)
+    assert sample.frame.loc[3, "PART2"] == pytest.approx(answered.mean())
+
+
+def test_controls_the_data_set_lacks_are_named(tmp_path):
+    cb = other_codebook(tmp_path)
+    haze_controls = CONFIG["analysis"]["regression"]["controls"]
+    with pytest.raises(AnalysisError, match=r"\['gender', 'education', 'years_in_post'\]"):
+        build_analysis_sample(other_analysis_frame(cb), cb, "listwise", controls=haze_controls)

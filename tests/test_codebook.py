@@ -9,6 +9,7 @@ from hazegov.codebook import load_codebook
 from hazegov.errors import CodebookError
 
 from .conftest import CODEBOOK
+from .other_instrument import other_codebook
 
 
 def _mutated(tmp_path: Path, mutate) -> Path:
@@ -55,10 +56,6 @@ def test_codebook_describes_the_study_instrument(codebook):
         (lambda raw: raw["questions"][1].__setitem__("reverse", True), "reverse-item-in-scale"),
         (lambda raw: _question(raw, "LEAD")["items"].__delitem__(slice(1, 4)), "items-per-scale"),
         (
-            lambda raw: [i.pop("reverse", None) for i in _question(raw, "EFF")["items"]],
-            "reverse-item-per-scale",
-        ),
-        (
             lambda raw: _question(raw, "RESP")["items"][0].__setitem__(
                 "header", _question(raw, "LEAD")["items"][0]["header"]
             ),
@@ -78,7 +75,6 @@ def test_codebook_describes_the_study_instrument(codebook):
     ids=[
         "reverse-outside-scale",
         "too-few-items",
-        "no-reverse-item",
         "duplicate-header",
         "missing-english",
         "unknown-sector",
@@ -92,6 +88,52 @@ def test_inconsistent_codebook_is_refused_naming_the_rule(tmp_path, mutate, rule
         load_codebook(path)
     assert any(v.rule == rule for v in info.value.violations), str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_default_codebook_has_reverse_items_in_every_scale_and_a_satisfaction_rating(codebook):
+    assert codebook.scales_without_reverse_items == ()
+    assert codebook.overall_rating.name == "satisfaction"
+    assert codebook.reverse_items("LEAD") == ("LEAD4",)
+    assert {codebook.score_range(c.id) for c in codebook.constructs} == {(1, 5)}
+
+
+def test_another_instruments_codebook_is_accepted(tmp_path):
+    # issue 14: a 2-item scale, a 7-point scale, scales without reverse items, controls and the
+    # rating under other names must not need code changes
+    cb = other_codebook(tmp_path)
+    assert cb.construct("GRID").items == ("GRID1", "GRID2")
+    assert cb.scales_without_reverse_items == ("EFF", "GRID")
+    assert cb.reverse_items("PART") == ("PART4",)
+    assert [cb.variable(i).valid_range for i in cb.construct("PART").items] == [(1, 7)] * 4
+    assert cb.score_range("PART") == (1, 7) and cb.score_range("LEAD") == (1, 5)
+    assert cb.overall_rating.name == "overall_rating"
+    assert cb.overall_rating.kind == "rating"
+    assert {"sex", "schooling", "tenure"} <= {v.name for v in cb.demographics}
+    assert cb.variable("tenure").skipped_for_groups == ("community_residents",)
+
+
+def test_a_scale_mixing_answer_ranges_has_no_one_score_range(tmp_path):
+    def mix(raw):
+        raw["questions"].insert(
+            7,
+            {
+                "number": 99,
+                "type": "likert_matrix",
+                "construct": "LEAD",
+                "scale": "satisfied5",
+                "text": {"zh": "附加", "en": "Extra"},
+                "items": [
+                    {"name": "LEAD5", "header": "99(附加)", "text": {"zh": "附加", "en": "Extra"}}
+                ],
+            },
+        )
+        raw["response_scales"]["satisfied5"]["options"].append(
+            {"code": 6, "zh": "极其满意", "en": "Extremely satisfied"}
+        )
+
+    cb = load_codebook(_mutated(tmp_path, mix))
+    assert cb.construct("LEAD").items[-1] == "LEAD5"
+    assert cb.score_range("LEAD") is None
 
 
 def test_unreadable_codebook_names_the_file(tmp_path):

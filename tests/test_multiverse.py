@@ -266,7 +266,8 @@ def test_model_choices_change_the_model(responses, codebook):
     from hazegov.cleaning import apply_exclusions
 
     analysis = apply_exclusions(responses, codebook, CONFIG["exclusions"]).analysis
-    sample = build_analysis_sample(analysis, codebook, "person_mean").frame
+    controls = CONFIG["analysis"]["regression"]["controls"]
+    sample = build_analysis_sample(analysis, codebook, "person_mean", controls=controls).frame
     main = ols_hc3(
         sample,
         "score_EFF",

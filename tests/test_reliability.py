@@ -14,6 +14,7 @@ import pytest
 from hazegov.analysis._common import AnalysisError
 from hazegov.analysis.items import item_statistics
 from hazegov.analysis.reliability import (
+    NO_REVERSE_ITEM_WARNING,
     cronbach_alpha,
     item_reliability,
     mcdonald_omega,
@@ -92,6 +93,26 @@ def test_item_statistics_use_the_scale_not_the_observed_range() -> None:
     assert row["floor_share"] == 0.0 and row["ceiling_share"] == 0.0
     row7 = item_statistics(frame, ["q"], scale_min=2, scale_max=7).iloc[0]
     assert row7["floor_share"] == pytest.approx(2 / 7) and row7["ceiling_share"] == 0.0
+
+
+def test_item_statistics_use_each_items_own_range() -> None:
+    # issue 14: every item's floor and ceiling were taken at the first item's range
+    frame = pd.DataFrame(
+        {
+            "agree5": [1, 1, 5, 3, 2, 5, 5, 4],  # floor 1: 2 of 8, ceiling 5: 3 of 8
+            "agree7": [1, 5, 7, 6, 6, 5, 5, 2],  # floor 1: 1 of 8, ceiling 7: 1 of 8 (5: 3)
+            "rating2to6": [2, 2, 2, 6, 4, 3, 3, np.nan],  # floor 2: 3 of 7, ceiling 6: 1 of 7
+        }
+    )
+    ranges = {"agree5": (1, 5), "agree7": (1, 7), "rating2to6": (2, 6)}
+    table = item_statistics(frame, list(frame.columns), ranges=ranges).set_index("item")
+    assert table["floor_share"].tolist() == pytest.approx([2 / 8, 1 / 8, 3 / 7])
+    assert table["ceiling_share"].tolist() == pytest.approx([3 / 8, 1 / 8, 1 / 7])
+    # items `ranges` leaves out keep the common range, and a 7 is outside a 5-point item
+    with pytest.raises(AnalysisError, match=r"'agree7'.*outside the 1–5 scale.*\[6\.0, 7\.0\]"):
+        item_statistics(frame, ["agree5", "agree7"], ranges={"agree5": (1, 5)})
+    with pytest.raises(AnalysisError, match="scale_min 7 must be < scale_max 1 of 'agree7'"):
+        item_statistics(frame, ["agree7"], ranges={"agree7": (7, 1)})
 
 
 def test_item_statistics_refuse_answers_outside_the_scale() -> None:
@@ -309,3 +330,24 @@ def test_item_reliability_flags_short_scales_and_reversed_items(survey: pd.DataF
     assert "needs 3+ items" in table.loc["pair_x1", "warnings"]
     assert np.isnan(table.loc["single_x1", "corrected_item_total_r"])
     assert "at least 2 items" in table.loc["single_x1", "warnings"]
+
+
+def test_a_scale_without_reverse_worded_items_is_warned_about() -> None:
+    rng = np.random.default_rng(14)
+    common = rng.normal(size=200)
+    frame = pd.DataFrame(
+        {
+            f"{c}{i}": np.rint(3 + common + rng.normal(size=200)).clip(1, 5)
+            for c in "ab"
+            for i in (1, 2, 3)
+        }
+    )
+    model = {"A": ["a1", "a2", "a3"], "B": ["b1", "b2", "b3"]}
+    table = scale_reliability(frame, model, reverse_items={"A": ["a3"], "B": []})
+    warnings = table.set_index("construct")["warnings"]
+    assert NO_REVERSE_ITEM_WARNING in warnings["B"]
+    assert NO_REVERSE_ITEM_WARNING not in warnings["A"]
+    # the reliability estimates themselves do not change
+    plain = scale_reliability(frame, model)
+    pd.testing.assert_frame_equal(table.drop(columns="warnings"), plain.drop(columns="warnings"))
+    assert not plain["warnings"].str.contains("reverse").any()

@@ -259,7 +259,9 @@ def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
             lo, hi = var.valid_range  # type: ignore[misc]
             answers = (lo + hi) - answers
         out[var.name] = _int64(answers)
-    out["satisfaction"] = _int64(kept["satisfaction"])
+    for var in cb.variables:
+        if var.kind == "rating":  # the overall rating, whatever its name
+            out[var.name] = _int64(kept[var.name])
     return pd.DataFrame(out, index=kept.index)
 
 

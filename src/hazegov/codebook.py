@@ -22,8 +22,10 @@ PLATFORM_ROLES = {
     "metadata",
     "direct_identifier",
 }
-MIN_ITEMS_PER_SCALE = 3
-MAX_ITEMS_PER_SCALE = 5
+# Fewer than two items leave no internal consistency to estimate; there is no upper bound, as
+# other instruments use long scales (the haze questionnaire's scales have four items).
+MIN_ITEMS_PER_SCALE = 2
+OVERALL_RATING_ROLE = "overall_satisfaction"
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,32 @@ class Codebook:
 
     def construct(self, construct_id: str) -> Construct:
         return _find(self.constructs, "id", construct_id)
+
+    @property
+    def overall_rating(self) -> Variable:
+        """The overall rating question, found by its role so that it may have any name."""
+        return self.by_role(OVERALL_RATING_ROLE)
+
+    def reverse_items(self, construct_id: str) -> tuple[str, ...]:
+        """The reverse-worded items of a construct, in questionnaire order (may be none)."""
+        return tuple(i for i in self.construct(construct_id).items if self.variable(i).reverse)
+
+    @property
+    def scales_without_reverse_items(self) -> tuple[str, ...]:
+        """Constructs none of whose items is reverse-worded.
+
+        Such a scale is allowed (many instruments have none), but agreement with every item
+        cannot then be told apart from acquiescence, so the measurement results warn about it.
+        """
+        return tuple(c.id for c in self.constructs if c.items and not self.reverse_items(c.id))
+
+    def score_range(self, construct_id: str) -> tuple[int, int] | None:
+        """Lowest and highest possible mean score of a construct: its items' common range.
+
+        None when the items' answer ranges differ (their mean then has no one range to label).
+        """
+        ranges = {self.variable(i).valid_range for i in self.construct(construct_id).items}
+        return ranges.pop() if len(ranges) == 1 else None
 
     def sector(self, sector_id: str) -> Sector:
         return _find(self.sectors, "id", sector_id)
@@ -737,21 +765,12 @@ def _check_consistency(
                 )
     for c in cb.constructs:
         n = len(c.items)
-        if not MIN_ITEMS_PER_SCALE <= n <= MAX_ITEMS_PER_SCALE:
+        if n < MIN_ITEMS_PER_SCALE:
             problems.append(
                 locate.at(
                     places.construct(c.id),
                     "items-per-scale",
-                    f"construct {c.id} has {n} items; a scale needs "
-                    f"{MIN_ITEMS_PER_SCALE} to {MAX_ITEMS_PER_SCALE}",
-                )
-            )
-        if n and not any(cb.variable(i).reverse for i in c.items):
-            problems.append(
-                locate.at(
-                    places.construct(c.id),
-                    "reverse-item-per-scale",
-                    f"construct {c.id} has no reverse-worded item",
+                    f"construct {c.id} has {n} items; a scale needs at least {MIN_ITEMS_PER_SCALE}",
                 )
             )
     groups = [(i, v) for i, v in enumerate(cb.variables) if v.role == "respondent_group"]

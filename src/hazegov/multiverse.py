@@ -283,6 +283,12 @@ def sample_settings(config: Mapping[str, Any], choices: Mapping[str, str]) -> di
         "exclude_sectors": list(option(settings, "sectors", choices["sectors"])["exclude"]),
         "outcome": str(regression["outcome"]),
         "predictors": list(regression["predictors"]),
+        # every specification's sample has the respondents with every control of the grid's
+        # control sets, so that the control options compare models of the same respondents;
+        # the grid's own sets, not the study's regression, which a reviewer may change alone
+        "controls": list(
+            dict.fromkeys(t for o in _options(settings, "controls") for t in o["terms"])
+        ),
     }
 
 
@@ -340,6 +346,7 @@ def prepare_sample(
         cleaned.analysis,
         codebook,
         missing["rule"],
+        controls=settings["controls"],
         min_items_answered=int(missing["min_items_answered"]),
     )
     left_out = sample.frame["sector"].isin(list(settings["exclude_sectors"]))

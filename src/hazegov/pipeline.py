@@ -160,8 +160,13 @@ def run_analysis_sample(
     missing_data: dict[str, Any],
     sample_out: str | Path,
     report_out: str | Path,
+    controls: list[str],
 ) -> None:
-    """Apply the configured missing-data rule once; every analysis reads this sample."""
+    """Apply the configured missing-data rule once; every analysis reads this sample.
+
+    `controls` are the regression's (config ``analysis.regression.controls``): a respondent
+    without them could not enter the models, so every analysis is of the same respondents.
+    """
     from hazegov.analysis.sample import build_analysis_sample
 
     provenance = read_provenance(analysis)
@@ -169,6 +174,7 @@ def run_analysis_sample(
         pd.read_parquet(analysis),
         load_codebook(codebook),
         missing_data["rule"],
+        controls=controls,
         min_items_answered=int(missing_data["min_items_answered"]),
     )
     log.info(

@@ -194,6 +194,7 @@ def run_group_comparisons(
         figure_out,
         synthetic=synthetic,
         min_count=min_cell_count,
+        score_ranges={c: cb.score_range(c) for c in constructs},
     )
 
 
@@ -234,7 +235,7 @@ def run_regressions(
     )
     ordinal = ordinal_logit(
         frame,
-        "satisfaction",
+        cb.overall_rating.name,
         predictors,
         controls=controls,
         categorical=categorical,
@@ -462,15 +463,29 @@ def run_reliability(
     *,
     min_cell_count: int,
 ) -> None:
-    """Item statistics and scale reliability (alpha with CI, omega, item-total correlations)."""
+    """Item statistics and scale reliability (alpha with CI, omega, item-total correlations).
+
+    Each item's floor and ceiling are its own lowest and highest codes in the codebook (an
+    instrument may mix 5- and 7-point items). A scale with no reverse-worded item is allowed,
+    but its row of the reliability results, the log and the table note warn about it.
+    """
     from hazegov.analysis.items import item_statistics
     from hazegov.analysis.reliability import item_reliability, scale_reliability
 
     frame, cb, synthetic, model, items = _load_measurement(sample, codebook)
-    lo, hi = cb.likert_items[0].valid_range  # type: ignore[misc]
+    ranges = {v.name: v.valid_range for v in cb.likert_items if v.valid_range is not None}
+    unreversed = cb.scales_without_reverse_items
+    for construct in unreversed:
+        log.warning(
+            "construct %s has no reverse-worded item: acquiescence cannot be told apart from "
+            "agreement",
+            construct,
+        )
     frames = {
-        "item_statistics": item_statistics(frame, items, scale_min=lo, scale_max=hi),
-        "scale_reliability": scale_reliability(frame, model),
+        "item_statistics": item_statistics(frame, items, ranges=ranges),
+        "scale_reliability": scale_reliability(
+            frame, model, reverse_items={c: cb.reverse_items(c) for c in model}
+        ),
         "item_reliability": item_reliability(frame, model),
     }
     _write_frames(
@@ -527,9 +542,21 @@ def run_reliability(
             label="tbl-reliability",
             synthetic=synthetic,
             note="α with Feldt's confidence interval; ω total from a one-factor maximum-likelihood "
-            "model of each scale. Reverse-worded items reversed before analysis.",
+            "model of each scale. Reverse-worded items reversed before analysis."
+            + _no_reverse_note(cb, unreversed),
             min_cell_count=min_cell_count,
         ),
+    )
+
+
+def _no_reverse_note(cb: Codebook, constructs: tuple[str, ...]) -> str:
+    """The table note's warning about scales without a reverse-worded item ('' when none)."""
+    if not constructs:
+        return ""
+    names = ", ".join(cb.construct(c).en for c in constructs)
+    return (
+        f" No reverse-worded item in: {names}; there, agreeing with every item cannot be told "
+        "apart from acquiescence."
     )
 
 
@@ -800,8 +827,9 @@ def run_measurement_invariance(
     from hazegov.analysis._common import AnalysisError
     from hazegov.analysis.invariance import measurement_invariance
 
-    frame, _cb, synthetic, model, _ = _load_measurement(sample, codebook)
+    frame, cb, synthetic, model, _ = _load_measurement(sample, codebook)
     counts = frame[group].value_counts().sort_index(ascending=False)
+    caption = invariance_caption(group, list(counts.index), cb)
     # The group sizes add up to the published n: complementary suppression against it.
     sizes = suppress(counts.astype(int).tolist(), min_cell_count, [range(len(counts))])
     group_sizes = ", ".join(
@@ -814,7 +842,7 @@ def run_measurement_invariance(
         # says the models could not be estimated and why, instead of the build stopping.
         _invariance_not_estimable(
             str(exc), group, len(counts), group_sizes, synthetic,
-            table_csv, summary_out, variables_out, table_out,
+            table_csv, summary_out, variables_out, table_out, caption,
         )  # fmt: skip
         return
     table = result.table
@@ -896,7 +924,7 @@ def run_measurement_invariance(
         pipe_table(
             shown,
             columns,
-            caption="Measurement invariance across government and non-government respondents",
+            caption=caption,
             label="tbl-invariance",
             synthetic=synthetic,
             note="Each model is compared with the one above it. A level is taken to hold when CFI "
@@ -915,6 +943,7 @@ def _invariance_not_estimable(
     summary_out: str | Path,
     variables_out: str | Path,
     table_out: str | Path,
+    caption: str,
 ) -> None:
     """The outputs of an invariance analysis the data cannot support, with the reason."""
     write_csv(
@@ -947,7 +976,7 @@ def _invariance_not_estimable(
         pipe_table(
             shown,
             [Column("label", "Model", align="left"), Column("status", "Result", align="left")],
-            caption="Measurement invariance across government and non-government respondents",
+            caption=caption,
             label="tbl-invariance",
             synthetic=synthetic,
             note=f"No model was estimated: {reason}.",
@@ -955,10 +984,42 @@ def _invariance_not_estimable(
     )
 
 
-def _group_label(group: str, value: object) -> str:
+def _group_label(group: str, value: object, cb: Codebook | None = None) -> str:
+    """A group of the invariance grouping in words.
+
+    The cleaning step derives ``government`` (true or false) and ``sector`` from the respondent
+    group, so those read as the codebook words them; any other grouping variable from config is
+    named with its value, or its answer label when the codebook defines it.
+    """
     if group == "government" and isinstance(value, bool | np.bool_):
         return "government" if value else "non-government"
+    if cb is not None:
+        if group == "sector":
+            labels = {s.id: s.en for s in cb.sectors}
+            return labels.get(str(value), str(value))
+        try:
+            options = {str(o.code): o.en for o in cb.variable(group).options}
+            options |= {str(o.id): o.en for o in cb.variable(group).options if o.id}
+        except KeyError:
+            options = {}
+        if str(value) in options:
+            return options[str(value)]
     return f"{group} {value}"
+
+
+def invariance_caption(group: str, values: list[object], cb: Codebook) -> str:
+    """The invariance table's caption, naming the groups compared (from config and codebook).
+
+    The haze study compares government with non-government respondents; another grouping in
+    ``analysis.invariance_group`` gets its own groups' names, never the haze study's.
+    """
+    names = [_group_label(group, v, cb) for v in values]
+    if not names:
+        return f"Measurement invariance across groups of {group}"
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if group == "government":  # the labels are adjectives: government, non-government
+        return f"Measurement invariance across {listed} respondents"
+    return f"Measurement invariance across groups of {group}: {listed}"
 
 
 def _layout(paths: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:

@@ -80,11 +80,15 @@ def group_comparison(
     *,
     synthetic: bool,
     min_count: int = 1,
+    score_ranges: Mapping[str, tuple[float, float] | None] | None = None,
 ) -> None:
     """Construct scores by group: every respondent as a point, with group means and 95% CIs.
 
     A group of fewer than `min_count` respondents is named but not drawn: its points would
     show the answers of a handful of people in one bureau (the small-cell rule of the tables).
+    `score_ranges` (construct -> lowest and highest possible score, from the codebook) labels
+    each axis with its scale's range, as a 7-point scale is not scored 1-5; a construct it does
+    not give is labelled "Score" only.
     """
     long = scores.melt(
         id_vars=[group], value_vars=list(constructs), var_name="construct", value_name="score"
@@ -102,9 +106,13 @@ def group_comparison(
     rng = np.random.default_rng(0)
     for ax, construct in zip(axes.flat, constructs, strict=False):
         part = long[long["construct"] == construct]
+        span = (score_ranges or {}).get(construct)
+        middle = (span[0] + span[1]) / 2 if span else float(np.nanmean(part["score"]))
         for i, label in enumerate(order):
             if label in withheld:
-                ax.text(i, 3, f"n < {min_count}\nnot shown", ha="center", va="center", fontsize=6.5)
+                ax.text(
+                    i, middle, f"n < {min_count}\nnot shown", ha="center", va="center", fontsize=6.5
+                )
                 continue
             values = part.loc[part["group_label"] == label, "score"].dropna().to_numpy()
             ax.scatter(
@@ -134,7 +142,7 @@ def group_comparison(
         ax.set_xticklabels(order)
         ax.set_title(construct, fontsize=9)
         ax.set_xlabel("")
-        ax.set_ylabel("Score (1-5)")
+        ax.set_ylabel(f"Score ({span[0]:g}-{span[1]:g})" if span else "Score")
         ax.tick_params(axis="x", labelsize=6.5, rotation=40)
         for label in ax.get_xticklabels():
             label.set_horizontalalignment("right")

@@ -353,6 +353,7 @@ def analysis_sample(responses: pd.DataFrame, cb: Codebook, settings: Settings) -
         cleaned.analysis,
         cb,
         settings.missing_rule,
+        controls=settings.controls,
         min_items_answered=settings.min_items_answered,
     )
     return sample.frame
@@ -825,7 +826,8 @@ def _clean_analysis_frame(
     from hazegov.cleaning import reverse_code
 
     frame = codes.copy()
-    answers = [v.name for v in cb.likert_items] + ["satisfaction"]
+    rating = cb.overall_rating.name  # found by its role in the codebook, whatever its name
+    answers = [v.name for v in cb.likert_items] + [rating]
     empty = rng.random((len(frame), len(answers))) < nonresponse_rate
     frame[answers] = frame[answers].astype("Int64").mask(empty)
     for var in cb.variables:
@@ -844,7 +846,7 @@ def _clean_analysis_frame(
     out["government"] = out["sector"].map(government).astype("boolean")
     for name in [v.name for v in cb.demographics] + [v.name for v in cb.likert_items]:
         out[name] = frame[name].astype("Int64").to_numpy()
-    out["satisfaction"] = frame["satisfaction"].astype("Int64").to_numpy()
+    out[rating] = frame[rating].astype("Int64").to_numpy()
     return out
 
 
@@ -878,6 +880,7 @@ def large_draw_check(
                 frame.iloc[start : start + CHECK_CHUNK].reset_index(drop=True),
                 codebook,
                 s.missing_rule,
+                controls=s.controls,
                 min_items_answered=s.min_items_answered,
             ).frame
             for start in range(0, len(frame), CHECK_CHUNK)

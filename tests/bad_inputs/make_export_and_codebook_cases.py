@@ -259,6 +259,11 @@ def codebook_files() -> dict[str, bytes]:
     )
     texts["too_few_items.yaml"] = edit(
         cb,
+        "      - name: GRID2\n"
+        "        header: 12(应将雾霾治理责任落实到网格化区域和责任人)\n"
+        "        text: {zh: 应将雾霾治理责任落实到网格化区域和责任人,\n"
+        "               en: Haze-control responsibility should be assigned to grid areas and "
+        "named persons in charge}\n"
         "      - name: GRID3\n"
         "        header: 12(应将市场、社会组织和公民纳入网格化治理)\n"
         "        text: {zh: 应将市场、社会组织和公民纳入网格化治理,\n"
@@ -271,9 +276,6 @@ def codebook_files() -> dict[str, bytes]:
         "               en: The present division of labour between departments suffices; "
         "grid governance is unnecessary}\n",
         "",
-    )
-    texts["no_reverse_item.yaml"] = edit(
-        cb, "      - name: EVAL4\n        reverse: true\n", "      - name: EVAL4\n"
     )
     texts["duplicate_key.yaml"] = edit(
         cb,

@@ -49,6 +49,7 @@ rule analysis_sample:
         report="results/analysis/missing_data.json",
     params:
         missing_data=config["analysis"]["missing_data"],
+        controls=config["analysis"]["regression"]["controls"],
     log:
         "logs/analysis_sample.log",
     conda:

@@ -8,4 +8,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         missing_data=dict(snakemake.params.missing_data),  # noqa: F821
         sample_out=snakemake.output.sample,  # noqa: F821
         report_out=snakemake.output.report,  # noqa: F821
+        controls=list(snakemake.params.controls),  # noqa: F821
     )

@@ -6,7 +6,7 @@ alpha, omega and factor solutions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ def item_statistics(
     *,
     scale_min: float = 1,
     scale_max: float = 5,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
     """One row per item: n, mean, sd (ddof=1), skewness, excess kurtosis, floor/ceiling, missing.
 
@@ -45,6 +46,10 @@ def item_statistics(
     both need variance) are NaN with the reason in ``warnings``, never a number pandas makes up
     (pandas reports 0 skewness for a constant item).
 
+    `ranges` gives an item its own (lowest, highest) code; items it does not name use
+    `scale_min` / `scale_max`. An instrument may mix 5- and 7-point items, and the floor of a
+    7-point item is not at the 5-point item's lowest code.
+
     Parameters
     ----------
     frame : pandas.DataFrame
@@ -53,6 +58,8 @@ def item_statistics(
         The item columns.
     scale_min, scale_max : float, default 1 and 5
         The lowest and highest answer codes of the items' scale.
+    ranges : mapping of str to (float, float), optional
+        An item's own lowest and highest codes, where they differ from the scale's.
 
     Returns
     -------
@@ -73,21 +80,23 @@ def item_statistics(
     >>> table[["item", "n", "mean", "missing_share"]].round(2).values.tolist()
     [['LEAD1', 3, 3.67, 0.25], ['LEAD3', 4, 3.5, 0.0]]
     """
-    if not scale_min < scale_max:
-        raise AnalysisError(
-            f"item statistics: scale_min {scale_min} must be < scale_max {scale_max}"
-        )
+    own = dict(ranges or {})
+    for item, (lo, hi) in [("every item", (scale_min, scale_max)), *own.items()]:
+        if not lo < hi:
+            which = "" if item == "every item" else f" of {item!r}"
+            raise AnalysisError(f"item statistics: scale_min {lo} must be < scale_max {hi}{which}")
     doubled = sorted({i for i in items if list(items).count(i) > 1})
     if doubled:
         raise AnalysisError(f"item statistics: items listed more than once: {doubled}")
     data = numeric_items(frame, items, what="item statistics")
     rows = []
     for item in data.columns:
+        lowest, highest = own.get(item, (scale_min, scale_max))
         answers = data[item].dropna()
-        outside = answers[(answers < scale_min) | (answers > scale_max)]
+        outside = answers[(answers < lowest) | (answers > highest)]
         if not outside.empty:
             raise AnalysisError(
-                f"item statistics: {item!r} has answers outside the {scale_min:g}–{scale_max:g} "
+                f"item statistics: {item!r} has answers outside the {lowest:g}–{highest:g} "
                 f"scale: {sorted(outside.unique().tolist())}"
             )
         n = int(answers.size)
@@ -115,8 +124,8 @@ def item_statistics(
                 "sd": sd,
                 "skewness": skewness,
                 "excess_kurtosis": kurtosis,
-                "floor_share": float((answers == scale_min).mean()) if n else float("nan"),
-                "ceiling_share": float((answers == scale_max).mean()) if n else float("nan"),
+                "floor_share": float((answers == lowest).mean()) if n else float("nan"),
+                "ceiling_share": float((answers == highest).mean()) if n else float("nan"),
                 "missing_share": float(data[item].isna().mean()) if len(data) else float("nan"),
                 "warnings": "; ".join(notes),
             }

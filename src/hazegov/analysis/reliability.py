@@ -7,7 +7,7 @@ reliability. Item analysis shows which item drags a scale down.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -283,6 +283,7 @@ def mcdonald_omega(
     )
 
 
+NO_REVERSE_ITEM_WARNING = "no reverse-worded item: acquiescence cannot be told apart from agreement"
 SCALE_RELIABILITY_COLUMNS = [
     "construct",
     "k",
@@ -308,12 +309,17 @@ def scale_reliability(
     *,
     ci: float = 0.95,
     omega_method: OmegaMethod = "ml",
+    reverse_items: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """One row per construct: alpha (pairwise and listwise, Feldt CI) and omega total.
 
     A statistic a construct cannot support (one usable item, zero variance, too few cases, a
     non-positive-definite correlation matrix) is NaN with the reason in ``warnings``, so one
     weak scale does not hide the others.
+
+    `reverse_items` (construct -> its reverse-worded items, from the codebook) adds a warning
+    to a construct that has none: answers that agree with every item then cannot be told apart
+    from acquiescence, which inflates alpha. Without it no such check is made.
 
     Parameters
     ----------
@@ -325,6 +331,8 @@ def scale_reliability(
         The confidence level of the alpha intervals.
     omega_method : {"ml", "minres"}, default "ml"
         The extraction behind omega (see `mcdonald_omega`).
+    reverse_items : mapping of str to sequence of str, optional
+        Construct -> its reverse-worded items; a construct with none gets a warning.
 
     Returns
     -------
@@ -376,6 +384,8 @@ def scale_reliability(
             row["omega_total"] = omega.omega_total
             row["omega_n"] = omega.n
             notes.extend(f"omega: {w}" for w in omega.warnings)
+        if reverse_items is not None and not reverse_items.get(construct):
+            notes.append(NO_REVERSE_ITEM_WARNING)
         row["warnings"] = "; ".join(dict.fromkeys(notes))
         rows.append(row)
     out = pd.DataFrame(rows, columns=SCALE_RELIABILITY_COLUMNS)

@@ -189,16 +189,31 @@ def _row_means(block: np.ndarray) -> np.ndarray:
         return np.where(missing, 0.0, block).sum(axis=1) / (~missing).sum(axis=1)
 
 
-def years_in_post_numeric(frame: pd.DataFrame, skipped_groups: Sequence[str]) -> pd.Series:
+def years_in_post_numeric(
+    frame: pd.DataFrame, skipped_groups: Sequence[str], column: str = "years_in_post"
+) -> pd.Series:
     """Years-in-post band as a number, 0 for respondents who hold no post.
 
     Residents skip the question by design. Coding them 0 alongside the respondent-sector dummy
     (dummy-variable adjustment for a structurally not-applicable item) keeps them in the models;
-    the years effect is then estimated among post holders.
+    the years effect is then estimated among post holders. Any control a respondent group skips
+    by design is coded so; `column` names it (the haze study's is ``years_in_post``).
     """
-    years = frame["years_in_post"].astype("Float64").astype(float)
+    years = frame[column].astype("Float64").astype(float)
     structural = frame["resp_group"].isin(list(skipped_groups))
     return years.where(~structural, float(NOT_APPLICABLE_CODE))
+
+
+def sample_controls(codebook: Any, controls: Sequence[str]) -> list[str]:
+    """The configured controls a respondent must have answered to enter the sample.
+
+    Controls are named in config (``analysis.regression.controls``), never here, so that another
+    questionnaire's controls work unchanged. Only those the codebook defines are required:
+    columns the cleaning step derives from the respondent group (the haze study's ``sector``)
+    are complete whenever the group is.
+    """
+    defined = {v.name for v in codebook.variables}
+    return [c for c in controls if c in defined]
 
 
 def build_analysis_sample(
@@ -206,21 +221,57 @@ def build_analysis_sample(
     codebook: Any,
     rule: str,
     *,
+    controls: Sequence[str],
     min_items_answered: int = 3,
 ) -> AnalysisSample:
-    """The frame all analyses use: items, construct scores, satisfaction and controls."""
+    """The frame all analyses use: items, construct scores, the overall rating and controls.
+
+    Parameters
+    ----------
+    analysis
+        The cleaned analysis data set, one row per respondent.
+    codebook
+        The instrument: it says which items form each scale, which question is the overall
+        rating (by its role, whatever its name) and which groups skip a control by design.
+    rule
+        The missing-data rule, one of `MISSING_DATA_RULES`.
+    controls
+        The regression's controls from config; those the codebook defines must be answered.
+    min_items_answered
+        For ``person_mean``: the fewest answered items of a scale that allow imputation.
+
+    Returns
+    -------
+    AnalysisSample
+        The sample with ``score_<construct>`` columns, and the missing-data report.
+    """
     model = measurement_model(codebook)
+    unknown = [c for c in controls if c not in analysis.columns]
+    if unknown:
+        raise AnalysisError(
+            f"analysis sample: the controls {unknown} (analysis.regression.controls in config) "
+            "are not columns of the analysis data set: neither answers the codebook defines nor "
+            "columns the cleaning step derives"
+        )
     frame = analysis.copy()
-    skipped = codebook.variable("years_in_post").skipped_for_groups
-    frame["years_in_post"] = years_in_post_numeric(frame, skipped)
-    controls = ["gender", "age_band", "education", "years_in_post", "satisfaction"]
+    required = sample_controls(codebook, controls)
+    for name in required:
+        skipped = codebook.variable(name).skipped_for_groups
+        if skipped:
+            frame[name] = years_in_post_numeric(frame, skipped, column=name)
+    rating = codebook.overall_rating.name
     sample = apply_missing_data_rule(
-        frame, model, rule, also_required=controls, min_items_answered=min_items_answered
+        frame,
+        model,
+        rule,
+        also_required=[*required, rating],
+        min_items_answered=min_items_answered,
     )
     scores = construct_scores(sample.frame, model).add_prefix("score_")
     out = pd.concat([sample.frame, scores], axis=1)
-    for column in ("gender", "age_band", "education", "satisfaction"):
-        out[column] = out[column].astype("Int64").astype(np.int64)
+    for column in [*required, rating]:
+        if not codebook.variable(column).skipped_for_groups:
+            out[column] = out[column].astype("Int64").astype(np.int64)
     sample.frame = out
     sample.report["n_by_sector"] = {
         str(k): int(v) for k, v in out["sector"].value_counts().sort_index().items()
