@@ -11,17 +11,17 @@ delta-method standard errors, which semopy does not give.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
-import semopy
 from scipy import optimize, stats
 
 from hazegov.analysis._common import (
@@ -33,6 +33,9 @@ from hazegov.analysis._common import (
     require_positive_definite,
     require_variance,
 )
+
+if TYPE_CHECKING:  # semopy (and sympy under it) loads only when a model is fitted by it
+    import semopy
 
 SOLVER = "L-BFGS-B"
 ESTIMATORS = ("ML",)
@@ -412,38 +415,45 @@ class FittedModel(Protocol):
     def rows(self, op: str) -> pd.DataFrame: ...
 
 
-class OrderedModel(semopy.Model):
-    """semopy.Model whose implied covariances come out the same in every Python process.
+@functools.cache
+def _ordered_model() -> type:
+    """`OrderedModel`, defined on first use so that importing this module does not load semopy."""
+    import semopy
 
-    semopy 2.3 frees the covariances it implies (observed exogenous pairs, and output or
-    exogenous latent pairs) by iterating `combinations` over sets of names, so which of a pair
-    becomes the row, and the order of the free parameters, follow the string hash seed. The
-    optimizer then takes a different path and the estimates differ in their last digits from
-    one run to the next. This is semopy's `preprocess_effects` with the pairs put in one order.
-    """
+    class OrderedModel(semopy.Model):
+        """semopy.Model whose implied covariances come out the same in every Python process.
 
-    def preprocess_effects(self, effects: dict) -> None:
-        cov = effects[self.symb_covariance]
-        exo = self.vars["exogenous"]
-        obs_exo = sorted(set(self.vars["observed"]) & exo)
-        for v in obs_exo:
-            if v not in cov[v]:
-                cov[v][v] = self.symb_starting_values
-        for v in sorted({*self.vars["endogenous"], *self.vars["latent"]}):
-            if v not in cov[v]:
-                cov[v][v] = None
-        for a, b in combinations(obs_exo, 2):
-            if a not in cov[b] and b not in cov[a]:
-                cov[a][b] = self.symb_starting_values
-        if not self.cov_diag:
-            exo_lat = self.vars["exogenous"] & self.vars["latent"]
-            pairs = {
-                *combinations(sorted(self.vars["output"]), 2),
-                *combinations(sorted(exo_lat), 2),
-            }
-            for a, b in sorted(pairs):
-                if b not in cov[a] and a not in cov[b]:
-                    cov[a][b] = None
+        semopy 2.3 frees the covariances it implies (observed exogenous pairs, and output or
+        exogenous latent pairs) by iterating `combinations` over sets of names, so which of a pair
+        becomes the row, and the order of the free parameters, follow the string hash seed. The
+        optimizer then takes a different path and the estimates differ in their last digits from
+        one run to the next. This is semopy's `preprocess_effects` with the pairs put in one order.
+        """
+
+        def preprocess_effects(self, effects: dict) -> None:
+            cov = effects[self.symb_covariance]
+            exo = self.vars["exogenous"]
+            obs_exo = sorted(set(self.vars["observed"]) & exo)
+            for v in obs_exo:
+                if v not in cov[v]:
+                    cov[v][v] = self.symb_starting_values
+            for v in sorted({*self.vars["endogenous"], *self.vars["latent"]}):
+                if v not in cov[v]:
+                    cov[v][v] = None
+            for a, b in combinations(obs_exo, 2):
+                if a not in cov[b] and b not in cov[a]:
+                    cov[a][b] = self.symb_starting_values
+            if not self.cov_diag:
+                exo_lat = self.vars["exogenous"] & self.vars["latent"]
+                pairs = {
+                    *combinations(sorted(self.vars["output"]), 2),
+                    *combinations(sorted(exo_lat), 2),
+                }
+                for a, b in sorted(pairs):
+                    if b not in cov[a] and a not in cov[b]:
+                        cov[a][b] = None
+
+    return OrderedModel
 
 
 def _matrix_kinds(model: semopy.Model) -> dict[int, str]:
@@ -622,7 +632,7 @@ def fit_semopy(
     sink: list[str] = []
     with captured_warnings(sink), captured_logging(sink):
         try:
-            model = OrderedModel(description)
+            model = _ordered_model()(description)
         except Exception as exc:  # semopy raises bare Exceptions/SyntaxErrors on bad syntax
             raise AnalysisError(f"{what}: semopy cannot read the model ({exc})") from None
         data = _complete_observed(data, sorted(model.vars["observed"]), what=what, sink=sink)
