@@ -283,11 +283,10 @@ def sample_settings(config: Mapping[str, Any], choices: Mapping[str, str]) -> di
         "exclude_sectors": list(option(settings, "sectors", choices["sectors"])["exclude"]),
         "outcome": str(regression["outcome"]),
         "predictors": list(regression["predictors"]),
-        # every specification's sample has the respondents with every control of the grid's
-        # control sets, so that the control options compare models of the same respondents;
-        # the grid's own sets, not the study's regression, which a reviewer may change alone
+        # the answers every analysed respondent must have, as in the study's own sample, so
+        # that the control options compare models of the same respondents
         "controls": list(
-            dict.fromkeys(t for o in _options(settings, "controls") for t in o["terms"])
+            config["analysis"]["missing_data"].get("required", regression["controls"])
         ),
     }
 

@@ -164,8 +164,9 @@ def run_analysis_sample(
 ) -> None:
     """Apply the configured missing-data rule once; every analysis reads this sample.
 
-    `controls` are the regression's (config ``analysis.regression.controls``): a respondent
-    without them could not enter the models, so every analysis is of the same respondents.
+    `controls` are the answers every analysed respondent must have besides the scale items and
+    the rating (config ``analysis.missing_data.required``, by default the regression's
+    controls), so that every analysis is of the same respondents.
     """
     from hazegov.analysis.sample import build_analysis_sample
 

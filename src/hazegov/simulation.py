@@ -96,6 +96,7 @@ class Settings:
     indirect: tuple[tuple[str, ...], ...]
     missing_rule: str
     min_items_answered: int
+    required: tuple[str, ...]
     exclusions: Mapping[str, Any]
     out_of_range: str = "missing"
     confidence: float = 0.95
@@ -113,6 +114,7 @@ def settings_from(settings: Mapping[str, Any] | Settings) -> Settings:
         return settings
     reg = settings["regression"]
     controls = tuple(reg.get("controls", ()))
+    required = tuple(settings["missing_data"].get("required", controls))
     nulls = tuple(settings.get("null_effects", ()))
     stray = [t for t in nulls if t not in controls]
     if stray:
@@ -129,6 +131,7 @@ def settings_from(settings: Mapping[str, Any] | Settings) -> Settings:
         indirect=tuple(tuple(c) for c in settings["path_model"].get("indirect", ())),
         missing_rule=str(settings["missing_data"]["rule"]),
         min_items_answered=int(settings["missing_data"].get("min_items_answered", 3)),
+        required=required,
         exclusions=dict(settings.get("exclusions", {})),
         out_of_range=str(settings.get("out_of_range", "missing")),
         confidence=confidence,
@@ -353,7 +356,7 @@ def analysis_sample(responses: pd.DataFrame, cb: Codebook, settings: Settings) -
         cleaned.analysis,
         cb,
         settings.missing_rule,
-        controls=settings.controls,
+        controls=settings.required,
         min_items_answered=settings.min_items_answered,
     )
     return sample.frame
@@ -381,6 +384,7 @@ def _sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
         "exclusions": dict(s.exclusions),
         "missing_rule": s.missing_rule,
         "min_items_answered": s.min_items_answered,
+        "required": list(s.required),
     }
 
 
@@ -880,7 +884,7 @@ def large_draw_check(
                 frame.iloc[start : start + CHECK_CHUNK].reset_index(drop=True),
                 codebook,
                 s.missing_rule,
-                controls=s.controls,
+                controls=s.required,
                 min_items_answered=s.min_items_answered,
             ).frame
             for start in range(0, len(frame), CHECK_CHUNK)

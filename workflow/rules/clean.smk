@@ -49,7 +49,7 @@ rule analysis_sample:
         report="results/analysis/missing_data.json",
     params:
         missing_data=config["analysis"]["missing_data"],
-        controls=config["analysis"]["regression"]["controls"],
+        controls=sample_required_answers(),
     log:
         "logs/analysis_sample.log",
     conda:

@@ -177,6 +177,13 @@ def simulation_population_model():
 check_simulation_sizes(SIMULATION["sizes"], simulation_population_model())
 
 
+def sample_required_answers():
+    """What every analysed respondent must have answered besides the scale items and the rating
+    (analysis.missing_data.required, or else the regression's controls)."""
+    analysis = config["analysis"]
+    return list(analysis["missing_data"].get("required", analysis["regression"]["controls"]))
+
+
 def simulation_settings():
     """The study's analysis choices that every replication repeats (nothing else, so that
     changing e.g. the number of bootstrap draws does not rerun the simulation)."""
