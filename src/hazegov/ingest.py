@@ -834,7 +834,9 @@ def missing_cell_counts(quality_log: pd.DataFrame) -> dict[str, Any]:
     by item and reason (the reason of an out-of-range code being ``out_of_range``)."""
     by_reason: Counter[str] = Counter()
     by_item: dict[str, Counter[str]] = {}
-    for entry in quality_log.itertuples(index=False):
+    # the counts (no row, in column order) first: items are listed in the export's order
+    entries = sorted(quality_log.itertuples(index=False), key=lambda e: not pd.isna(e.row))
+    for entry in entries:
         if entry.action != "set to missing":
             continue
         by_reason[entry.reason] += int(entry.cells)
@@ -844,6 +846,20 @@ def missing_cell_counts(quality_log: pd.DataFrame) -> dict[str, Any]:
         "missing_cells_by_reason": dict(sorted(by_reason.items())),
         "missing_cells_by_item": {item: dict(sorted(n.items())) for item, n in by_item.items()},
     }
+
+
+def missing_cell_lines(report: dict[str, Any]) -> list[str]:
+    """The ingest report's count of cells set to missing, as lines to print: in all and by
+    reason, then one line per item. A check that finds no broken cell still says how many
+    answers it read as missing, and why."""
+    total = report.get("missing_cells", 0)
+    if not total:
+        return ["cells set to missing: none"]
+    reasons = ", ".join(f"{r} {n}" for r, n in report["missing_cells_by_reason"].items())
+    lines = [f"cells set to missing: {total} ({reasons}); by item:"]
+    for item, counts in report["missing_cells_by_item"].items():
+        lines.append(f"  {item}: " + ", ".join(f"{r} {n}" for r, n in counts.items()))
+    return lines
 
 
 def quarantined_columns(cb: Codebook) -> list[str]:
@@ -1529,6 +1545,8 @@ __all__ = [
     "code_cells",
     "data_source",
     "ingest_export",
+    "missing_cell_counts",
+    "missing_cell_lines",
     "quarantined_columns",
     "read_export_table",
     "text_classes",
