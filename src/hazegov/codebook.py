@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -26,39 +27,6 @@ PLATFORM_ROLES = {
 }
 MIN_ITEMS_PER_SCALE = 3
 MAX_ITEMS_PER_SCALE = 5
-MISSING_REASON = re.compile(r"[a-z][a-z0-9_]*")
-# What each survey platform writes for an answer it has not got. An instrument names its
-# platform's preset (`instrument.missing_preset`) or lists its markers (`missing_markers`);
-# with neither, the Wenjuanxing preset applies. A marker is a cell text (`text`) or a number
-# written in the cell (`code`); `reason` says why the answer is missing.
-MISSING_PRESETS: dict[str, tuple[dict[str, Any], ...]] = {
-    "wenjuanxing": (
-        {
-            "text": "(空)",
-            "reason": "unanswered",
-            "meaning": {"zh": "未作答", "en": "item non-response"},
-        },
-        {
-            "text": "(跳过)",
-            "reason": "skipped",
-            "meaning": {"zh": "按逻辑跳过", "en": "skipped by questionnaire logic"},
-        },
-        {"text": "", "reason": "blank", "meaning": {"zh": "空白", "en": "blank cell"}},
-    ),
-    "qualtrics": (
-        {
-            "code": -99,
-            "reason": "unanswered",
-            "meaning": {"zh": "已显示但未作答", "en": "seen but unanswered"},
-        },
-        {
-            "text": "",
-            "reason": "skipped",
-            "meaning": {"zh": "未显示（按逻辑跳过）", "en": "not displayed (skipped by logic)"},
-        },
-    ),
-}
-DEFAULT_MISSING_PRESET = "wenjuanxing"
 
 
 @dataclass(frozen=True)
@@ -132,6 +100,41 @@ class Sector:
     government: bool
 
 
+MISSING_REASON = re.compile(r"[a-z][a-z0-9_]*")
+# What each survey platform writes for an answer it has not got. An instrument names its
+# platform's preset (`instrument.missing_preset`) or lists its markers (`missing_markers`);
+# with neither, the Wenjuanxing preset applies. A marker is a cell text (`text`) or a number
+# written in the cell (`code`); `reason` says why the answer is missing.
+MISSING_PRESETS: dict[str, tuple[dict[str, Any], ...]] = {
+    "wenjuanxing": (
+        {
+            "text": "(空)",
+            "reason": "unanswered",
+            "meaning": {"zh": "未作答", "en": "item non-response"},
+        },
+        {
+            "text": "(跳过)",
+            "reason": "skipped",
+            "meaning": {"zh": "按逻辑跳过", "en": "skipped by questionnaire logic"},
+        },
+        {"text": "", "reason": "blank", "meaning": {"zh": "空白", "en": "blank cell"}},
+    ),
+    "qualtrics": (
+        {
+            "code": -99,
+            "reason": "unanswered",
+            "meaning": {"zh": "已显示但未作答", "en": "seen but unanswered"},
+        },
+        {
+            "text": "",
+            "reason": "skipped",
+            "meaning": {"zh": "未显示（按逻辑跳过）", "en": "not displayed (skipped by logic)"},
+        },
+    ),
+}
+DEFAULT_MISSING_PRESET = "wenjuanxing"
+
+
 @dataclass(frozen=True)
 class MissingMarker:
     """What a cell holds when the answer is missing, and why.
@@ -166,9 +169,12 @@ class MissingMarker:
 _WHOLE = re.compile(r"-?\d+")
 
 
+@functools.lru_cache(maxsize=16384)
 def marker_key(text: str) -> str:
     """A cell compared with a marker or label as the ingest compares them (width-, space- and
-    tilde-insensitive), so that a marker declared as typed matches what the export holds."""
+    tilde-insensitive), so that a marker declared as typed matches what the export holds.
+
+    Cached: every distinct cell of a column is compared with each of its markers."""
     text = unicodedata.normalize("NFKC", str(text)).replace("～", "~").replace("〜", "~")
     return re.sub(r"\s+", "", text)
 

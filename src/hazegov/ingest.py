@@ -738,14 +738,14 @@ def ingest_export(
         cells = [value.strip() if n else "" for value, n in zip(values, counts, strict=True)]
         free = var.name in quarantined or any(o.fill_in for o in var.options)
         cell = _Cells(file, rows, header[idx], idx, codes, cells, found, free)
-        reasons = [var.missing_reason(c) for c in cells]
-        missing = np.array([r is not None for r in reasons], dtype=bool)
-        if var.name in scale_items:
-            answered[var.name] = int(counts[~missing].sum())
         order.append(var.name)
         if var.kind == "platform" and var.name not in quarantined:
             other[var.name] = _platform_column(var, cell)
             continue
+        reasons = [var.missing_reason(c) for c in cells]
+        missing = np.array([r is not None for r in reasons], dtype=bool)
+        if var.name in scale_items:
+            answered[var.name] = int(counts[~missing].sum())
         missing_cells.extend(_missing_counts(var, header[idx], reasons, counts))
         if var.kind == "free_text" or var.name in quarantined:
             texts = ["" if m else c for c, m in zip(cells, missing, strict=True)]
