@@ -20,7 +20,7 @@ from hazegov.cli import main
 from hazegov.codebook import MISSING_PRESETS, load_codebook
 from hazegov.errors import CodebookError, ExportError
 from hazegov.ingest import ingest_export
-from hazegov.synthetic import draw_respondents, load_population_model
+from hazegov.synthetic import draw_respondents, load_population_model, synthesize_export
 
 from .conftest import CODEBOOK, POPULATION
 
@@ -172,6 +172,24 @@ def test_qualtrics_preset_reads_minus_99_as_unanswered_and_blank_as_skipped(
     # Wenjuanxing's markers are not Qualtrics' missing cells
     with pytest.raises(ExportError, match="label-in-codebook"):
         ingest_export(write_table(export_table, "wjx2.csv"), cb)
+
+
+def test_the_generator_writes_the_markers_its_codebook_declares(
+    tmp_path, codebook, export_table, write_table
+):
+    def qualtrics(raw: dict) -> None:
+        raw["instrument"].pop("missing_markers")
+        raw["instrument"]["missing_preset"] = "qualtrics"
+
+    cb = load_codebook(_codebook_file(tmp_path, qualtrics))
+    table = synthesize_export(load_population_model(POPULATION, cb), cb, n=40)
+    cells = set(table.to_numpy().ravel().tolist())
+    assert "-99" in cells and "" in cells
+    assert not cells & {"(空)", "(跳过)"}
+    # the same draws, written with the other platform's markers, read as the same answers
+    ours = ingest_export(write_table(table, "qualtrics.csv"), cb).responses
+    theirs = ingest_export(write_table(export_table, "wjx.csv"), codebook).responses
+    pd.testing.assert_frame_equal(ours, theirs)
 
 
 def test_codebook_without_markers_takes_the_wenjuanxing_preset(tmp_path, codebook):
