@@ -488,7 +488,7 @@ class _Checker:
                     + (
                         "not both: a marker's code is no internal code"
                         if text is not None
-                        else "and gives neither"
+                        else 'and gives neither (a blank cell is text: "")'
                     ),
                 )
                 continue
@@ -836,10 +836,13 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
 
 
 def _instrument_markers(instrument: dict[str, Any], check: _Checker) -> list[MissingMarker]:
-    """The instrument-wide missing-data markers: the platform preset named by
-    `missing_preset`, with the `missing_markers` listed (a listed cell replaces the preset's
+    """The instrument-wide missing-data markers.
+
+    `missing_markers` alone: exactly the markers listed. `missing_preset`: the platform
+    preset's markers, with any listed ones added (a listed cell replaces the preset's
     declaration of it). With neither key, the Wenjuanxing preset applies: the platform this
-    study's exports come from."""
+    study's exports come from.
+    """
     where = ("instrument", "missing_preset")
     listed = check.markers(
         instrument.get("missing_markers"), ("instrument", "missing_markers"), "missing_markers"

@@ -878,13 +878,14 @@ def missing_cell_lines(report: dict[str, Any]) -> list[str]:
     Returns
     -------
     list of str
-        The total and the count by reason, then one indented line per item.
+        The total and the count by reason (a line that stands alone in a log), then
+        "by item:" and one indented line per item.
     """
     total = report.get("missing_cells", 0)
     if not total:
         return ["cells set to missing: none"]
     reasons = ", ".join(f"{r} {n}" for r, n in report["missing_cells_by_reason"].items())
-    lines = [f"cells set to missing: {total} ({reasons}); by item:"]
+    lines = [f"cells set to missing: {total} ({reasons})", "by item:"]
     for item, counts in report["missing_cells_by_item"].items():
         lines.append(f"  {item}: " + ", ".join(f"{r} {n}" for r, n in counts.items()))
     return lines
