@@ -326,3 +326,14 @@ def test_check_export_reports_the_cells_set_to_missing(bipolar, tmp_path, capsys
     assert counted == {"unanswered": eff2}
     total = printed.split("cells set to missing: ", 1)[1].split(" ", 1)[0]
     assert int(total) == int(log["cells"].sum())
+
+
+def test_questionnaire_appendix_names_the_missing_codes_a_scale_declares(bipolar, codebook):
+    from hazegov.paper_inputs import questionnaire_markdown
+
+    cb, _, _ = bipolar
+    text = questionnaire_markdown(cb)
+    assert text.count("Missing / 缺失: -99 未作答 (not answered)") == 1
+    assert "-3 明显变差 (Much worse)" in text
+    # the study's codebook declares only the instrument's markers: its appendix is unchanged
+    assert "Missing / 缺失" not in questionnaire_markdown(codebook)
