@@ -6,7 +6,9 @@ responses, data-quality log and report, or the same error message. `apply_exclus
 the former exclusion step (one DataFrame per rule), with its straight-lining share
 `modal_share` and duplicate rule `flag_duplicates`; `apply_missing_data_rule` and
 `construct_scores` the former missing-data rule (person-mean imputation by transposing) and
-scores.
+scores. Since issue 14 it reads as missing only the cells the codebook declares missing for
+each variable (no code is missing for its sign) and counts them, by item and reason, in the
+data-quality log.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ import pandas as pd
 from hazegov.analysis._common import AnalysisError, MeasurementModel
 from hazegov.analysis.sample import MISSING_DATA_RULES, AnalysisSample
 from hazegov.cleaning import EXCLUSION_ORDER, RULE_LABELS, CleanedSurvey
-from hazegov.codebook import Codebook, Variable
+from hazegov.codebook import Codebook, MissingMarker, Variable
 from hazegov.errors import Violation
 from hazegov.ingest import (
     OUT_OF_RANGE_POLICIES,
+    QUALITY_LOG_COLUMNS,
     TIME_FORMATS,
     ExportTableError,
     IngestResult,
@@ -40,6 +43,7 @@ from hazegov.ingest import (
     _typed,
     _unanswered_scales,
     _validate_frame,
+    missing_cell_counts,
     read_export_table,
 )
 from hazegov.privacy import export_label, quote_cell, redact
@@ -70,6 +74,7 @@ def ingest_export(
     quarantined = [v.name for v in codebook.variables if v.kind in {"free_text", "fill_in"}]
     quarantined += [v.name for v in codebook.variables if v.role == "metadata"]
     quality: list[dict[str, Any]] = []
+    declared: Counter[tuple[str, MissingMarker]] = Counter()
     redactions: Counter[str] = Counter()
     records: list[dict[str, Any]] = []
     answered: Counter[str] = Counter()
@@ -110,7 +115,8 @@ def ingest_export(
             where = {"row": file_row, "column": header[idx], "value": shown}
             if var.role == "direct_identifier":
                 continue
-            if not _is_missing_marker(cell, codebook):
+            marker = _missing_marker(cell, var)
+            if marker is None:
                 answered[var.name] += 1
             if var.kind == "platform" and var.name not in quarantined:
                 value = _platform_value(var, cell, file, where, problems)
@@ -129,10 +135,14 @@ def ingest_export(
                     numbers.setdefault(value, file_row)
                 record[var.name] = value
             elif var.kind == "free_text" or var.name in quarantined:
-                text, found = redact("" if _is_missing_marker(cell, codebook) else cell)
+                if marker is not None:
+                    declared[(var.name, marker)] += 1
+                text, found = redact("" if marker is not None else cell)
                 redactions.update(found)
                 record[var.name] = text or None
             else:
+                if marker is not None:
+                    declared[(var.name, marker)] += 1
                 code, fill = _code(
                     var, cell, codebook, file, where, problems, out_of_range, quality
                 )
@@ -156,9 +166,24 @@ def ingest_export(
         seen: dict[str, int] = {}
         classes = [None if pd.isna(t) else seen.setdefault(t, len(seen)) for t in responses[name]]
         responses[name] = pd.array(classes, dtype="Int64")
-    quality_log = pd.DataFrame(
-        quality, columns=["row", "column", "variable", "value", "rule", "action"]
-    )
+    for var, idx in columns.items():
+        for marker in var.missing:
+            if declared[(var.name, marker)]:
+                quality.append(
+                    {
+                        "row": None,
+                        "column": header[idx],
+                        "variable": var.name,
+                        "value": marker.cell,
+                        "rule": "declared-missing",
+                        "action": "set to missing",
+                        "reason": marker.reason,
+                        "cells": declared[(var.name, marker)],
+                    }
+                )
+    quality_log = pd.DataFrame(quality, columns=list(QUALITY_LOG_COLUMNS))
+    quality_log["row"] = quality_log["row"].astype("Int64")
+    quality_log["cells"] = quality_log["cells"].astype(np.int64)
     report = {
         "export_file": file,
         "encoding": table.encoding,
@@ -170,12 +195,23 @@ def ingest_export(
         "identifiers_redacted_in_free_text": dict(sorted(redactions.items())),
         "out_of_range_cells": int(sum(q["rule"] == "valid-range" for q in quality)),
         "out_of_range_policy": out_of_range,
+        **missing_cell_counts(quality_log),
     }
     return IngestResult(responses, quality_log, report, free_text)
 
 
-def _is_missing_marker(cell: str, cb: Codebook) -> bool:
-    return any(_norm(cell) == _norm(m.text) for m in cb.missing_markers)
+def _missing_marker(cell: str, var: Variable) -> MissingMarker | None:
+    """The first of the variable's declared markers the cell is (a text, or a code)."""
+    for m in var.missing:
+        if m.text is not None and _norm(cell) == _norm(m.text):
+            return m
+        if (
+            m.code is not None
+            and re.fullmatch(r"-?\d+", _norm(cell))
+            and int(_norm(cell)) == m.code
+        ):
+            return m
+    return None
 
 
 def _platform_value(
@@ -233,7 +269,7 @@ def _code(
     quality: list[dict[str, Any]],
 ) -> tuple[int | None, str | None]:
     """Answer code of one cell, and the fill-in text of an 'other (please specify)' answer."""
-    if _is_missing_marker(cell, cb) or (cell.lstrip("-").isdigit() and int(cell) in (-1, -2, -3)):
+    if _missing_marker(cell, var) is not None:
         return None, None
     key = _norm(cell)
     for opt in var.options:
@@ -271,6 +307,8 @@ def _code(
                 "value": cell,
                 "rule": "valid-range",
                 "action": "set to missing",
+                "reason": "out_of_range",
+                "cells": 1,
             }
         )
         return None, None

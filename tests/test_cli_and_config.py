@@ -66,7 +66,11 @@ def test_check_export_command(tmp_path, capsys):
         )
         == 0
     )
-    assert "236 rows" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "236 rows" in printed
+    # the answers read as missing are counted, not passed over (issue 14)
+    assert "cells set to missing: 385 (out_of_range 3, skipped 84, unanswered 298)" in printed
+    assert "\n  years_in_post: skipped 42\n" in printed
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"")
     assert main(["check-export", str(bad), "--codebook", str(ROOT / "config/codebook.yaml")]) == 2

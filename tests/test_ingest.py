@@ -48,7 +48,17 @@ def test_default_export_is_read_and_deidentified(codebook):
     assert free_text["suggestions"].str.contains(r"\d{17}[\dX]|@|wxid_", na=False).sum() == 0
     assert free_text["suggestions"].str.contains("mobile_phone removed", na=False).sum() == 1
     assert result.report["out_of_range_cells"] == 3
-    assert set(result.quality_log["rule"]) == {"valid-range"}
+    assert set(result.quality_log["rule"]) == {"valid-range", "declared-missing"}
+    # every coded cell left missing is in the data-quality log, counted by item and reason
+    by_item = result.report["missing_cells_by_item"]
+    for var in codebook.variables:
+        if var.is_coded:
+            assert frame[var.name].isna().sum() == sum(by_item.get(var.name, {}).values())
+    assert result.report["missing_cells_by_reason"] == {
+        "out_of_range": 3,
+        "skipped": 84,
+        "unanswered": 298,
+    }
     unique_submissions = frame.drop_duplicates(subset=codebook.answer_columns)
     assert len(unique_submissions) == 230
     assert unique_submissions["role_other"].notna().sum() == 4
@@ -152,6 +162,8 @@ def test_out_of_range_code_stops_the_run_when_configured(codebook, export_table,
             "value": "7",
             "rule": "valid-range",
             "action": "set to missing",
+            "reason": "out_of_range",
+            "cells": 1,
         }
     ]
 

@@ -26,10 +26,11 @@ DEFAULT_CODEBOOK = "config/codebook.yaml"
 DEFAULT_EXPORT = "data/raw/haze_governance_survey.csv"
 
 
-def _export(file: Path, out: Path, options: Mapping[str, Any]) -> None:
+def _export(file: Path, out: Path, options: Mapping[str, Any]) -> list[str]:
+    from hazegov.ingest import missing_cell_lines
     from hazegov.pipeline import run_ingest
 
-    run_ingest(
+    report = run_ingest(
         export=file,
         codebook=options.get("codebook", DEFAULT_CODEBOOK),
         encoding=options.get("encoding", "auto"),
@@ -40,12 +41,14 @@ def _export(file: Path, out: Path, options: Mapping[str, Any]) -> None:
         sheet=options.get("sheet"),
         free_text_out=out / "restricted" / "free_text.parquet",
     )
+    return missing_cell_lines(report)
 
 
-def _codebook(file: Path, out: Path, options: Mapping[str, Any]) -> None:
+def _codebook(file: Path, out: Path, options: Mapping[str, Any]) -> list[str]:
+    from hazegov.ingest import missing_cell_lines
     from hazegov.pipeline import run_ingest, run_questionnaire_appendix
 
-    run_ingest(
+    report = run_ingest(
         export=options.get("export", DEFAULT_EXPORT),
         codebook=file,
         encoding=options.get("encoding", "auto"),
@@ -56,6 +59,7 @@ def _codebook(file: Path, out: Path, options: Mapping[str, Any]) -> None:
         free_text_out=out / "restricted" / "free_text.parquet",
     )
     run_questionnaire_appendix(file, out / "questionnaire.md")
+    return missing_cell_lines(report)
 
 
 def _config(file: Path, out: Path, options: Mapping[str, Any]) -> None:
@@ -89,7 +93,7 @@ def _air(file: Path, out: Path, options: Mapping[str, Any]) -> None:
     run_air_quality_data([station], out / "hourly.parquet", out / "hourly_report.json")
 
 
-SOURCES: dict[str, Callable[[Path, Path, Mapping[str, Any]], None]] = {
+SOURCES: dict[str, Callable[[Path, Path, Mapping[str, Any]], list[str] | None]] = {
     "export": _export,
     "codebook": _codebook,
     "config": _config,
@@ -98,8 +102,12 @@ SOURCES: dict[str, Callable[[Path, Path, Mapping[str, Any]], None]] = {
 }
 
 
-def check_input(source: str, file: str | Path, out: str | Path, **options: Any) -> None:
-    """Read `file` as the raw input `source` and write the stage's outputs into `out`."""
+def check_input(source: str, file: str | Path, out: str | Path, **options: Any) -> list[str]:
+    """Read `file` as the raw input `source` and write the stage's outputs into `out`.
+
+    Returns what the stage has to say of an input it accepted (for a survey export or a
+    codebook: the cells set to missing, by reason and item), as lines to print.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    SOURCES[source](Path(file), out, options)
+    return SOURCES[source](Path(file), out, options) or []

@@ -18,7 +18,7 @@ def _synthesize(args: argparse.Namespace) -> int:
 
 def _check_export(args: argparse.Namespace) -> int:
     from hazegov.codebook import load_codebook
-    from hazegov.ingest import ingest_export
+    from hazegov.ingest import ingest_export, missing_cell_lines
 
     result = ingest_export(
         Path(args.export),
@@ -30,6 +30,8 @@ def _check_export(args: argparse.Namespace) -> int:
         f"{args.export}: {result.report['rows']} rows, encoding {result.report['encoding']}, "
         f"{result.report['out_of_range_cells']} out-of-range cells set to missing"
     )
+    for line in missing_cell_lines(result.report):
+        print(line)
     return 0
 
 
@@ -40,11 +42,13 @@ def _check(args: argparse.Namespace) -> int:
 
     options = dict(option.split("=", 1) for option in args.option)
     if args.out:
-        check_input(args.source, args.file, args.out, **options)
+        notes = check_input(args.source, args.file, args.out, **options)
     else:
         with tempfile.TemporaryDirectory() as out:
-            check_input(args.source, args.file, out, **options)
+            notes = check_input(args.source, args.file, out, **options)
     print(f"{args.file}: no problems found as a {args.source} input")
+    for note in notes:
+        print(note)
     return 0
 
 

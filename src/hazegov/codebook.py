@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +60,17 @@ class Variable:
     skipped_for_groups: tuple[str, ...] = ()
     fill_in_of: str | None = None
     unit_suffix: str | None = None
+    # What a cell of this variable holds when its answer is missing: the instrument's markers
+    # with those its scale, question and item declare (the most specific declaration of a
+    # cell wins).
+    missing: tuple[MissingMarker, ...] = ()
+
+    def missing_reason(self, cell: str) -> MissingMarker | None:
+        """The marker a (stripped) cell is, or None when the cell is not declared missing."""
+        for marker in self.missing:
+            if marker.matches(cell):
+                return marker
+        return None
 
     @property
     def valid_range(self) -> tuple[int, int] | None:
@@ -88,12 +102,83 @@ class Sector:
     government: bool
 
 
+MISSING_REASON = re.compile(r"[a-z][a-z0-9_]*")
+# What each survey platform writes for an answer it has not got. An instrument names its
+# platform's preset (`instrument.missing_preset`) or lists its markers (`missing_markers`);
+# with neither, the Wenjuanxing preset applies. A marker is a cell text (`text`) or a number
+# written in the cell (`code`); `reason` says why the answer is missing.
+MISSING_PRESETS: dict[str, tuple[dict[str, Any], ...]] = {
+    "wenjuanxing": (
+        {
+            "text": "(空)",
+            "reason": "unanswered",
+            "meaning": {"zh": "未作答", "en": "item non-response"},
+        },
+        {
+            "text": "(跳过)",
+            "reason": "skipped",
+            "meaning": {"zh": "按逻辑跳过", "en": "skipped by questionnaire logic"},
+        },
+        {"text": "", "reason": "blank", "meaning": {"zh": "空白", "en": "blank cell"}},
+    ),
+    "qualtrics": (
+        {
+            "code": -99,
+            "reason": "unanswered",
+            "meaning": {"zh": "已显示但未作答", "en": "seen but unanswered"},
+        },
+        {
+            "text": "",
+            "reason": "skipped",
+            "meaning": {"zh": "未显示（按逻辑跳过）", "en": "not displayed (skipped by logic)"},
+        },
+    ),
+}
+DEFAULT_MISSING_PRESET = "wenjuanxing"
+
+
 @dataclass(frozen=True)
 class MissingMarker:
-    text: str
-    code: int
+    """What a cell holds when the answer is missing, and why.
+
+    Exactly one of `text` (the cell text the platform writes, compared width- and
+    space-insensitively) and `code` (a whole number written in the cell, such as Qualtrics'
+    -99) is set. Missing is declared, never read off the sign of a code: on a -3..+3 item,
+    -1, -2 and -3 are answers. `declared` is where the codebook declares the marker (a key
+    path, or the preset), to name it in messages.
+    """
+
+    text: str | None
+    code: int | None
+    reason: str
     zh: str
     en: str
+    declared: str = ""
+
+    @property
+    def cell(self) -> str:
+        """The cell text the marker matches (a code as the platform writes it)."""
+        return self.text if self.text is not None else str(self.code)
+
+    def matches(self, cell: str) -> bool:
+        """Whether a (stripped) export cell is this marker."""
+        if self.text is not None:
+            return marker_key(cell) == marker_key(self.text)
+        key = marker_key(cell)
+        return _WHOLE.fullmatch(key) is not None and int(key) == self.code
+
+
+_WHOLE = re.compile(r"-?\d+")
+
+
+@functools.lru_cache(maxsize=16384)
+def marker_key(text: str) -> str:
+    """A cell compared with a marker or label as the ingest compares them (width-, space- and
+    tilde-insensitive), so that a marker declared as typed matches what the export holds.
+
+    Cached: every distinct cell of a column is compared with each of its markers."""
+    text = unicodedata.normalize("NFKC", str(text)).replace("～", "~").replace("〜", "~")
+    return re.sub(r"\s+", "", text)
 
 
 @dataclass(frozen=True)
@@ -410,6 +495,75 @@ class _Checker:
             return False
         return value
 
+    def markers(self, raw: Any, path: tuple[Any, ...], what: str) -> list[MissingMarker]:
+        """The missing-data markers a `missing_markers` or `missing` list declares.
+
+        Each names either the cell `text` or the `code` the platform writes, a `reason` (a
+        lower-case identifier such as unanswered or skipped, the key the data-quality log
+        counts under) and a bilingual `meaning`; a cell declared twice in one list is an error.
+        """
+        out: list[MissingMarker] = []
+        first: dict[tuple[str, Any], int] = {}
+        for where, m in self.entries(raw, path, what):
+            text, code = m.get("text"), m.get("code")
+            label = f"{what} entry {where[-1]}"
+            if (text is None) == (code is None):
+                self.bad(
+                    where,
+                    "missing-marker-text-or-code",
+                    f"{label} must give either 'text' (the cell text the platform writes) or "
+                    "'code' (a number written in the cell), "
+                    + (
+                        "not both: a marker's code is no internal code"
+                        if text is not None
+                        else 'and gives neither (a blank cell is text: "")'
+                    ),
+                )
+                continue
+            if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+                self.bad((*where, "code"), "integer-code", f"{label} needs an integer 'code'", code)
+                continue
+            if text is not None and not isinstance(text, str):
+                self.bad(
+                    (*where, "text"),
+                    "missing-marker-text",
+                    f"{label} needs 'text' as a quoted string, not {text!r}",
+                    text,
+                )
+                continue
+            reason = m.get("reason")
+            if not isinstance(reason, str) or not MISSING_REASON.fullmatch(reason):
+                self.bad(
+                    (*where, "reason"),
+                    "missing-reason",
+                    f"{label} needs a 'reason', a lower-case identifier such as unanswered or "
+                    f"skipped (the data-quality log counts missing cells by it), not {reason!r}",
+                    reason,
+                )
+                continue
+            zh, en = self.bilingual(m.get("meaning"), (*where, "meaning"), f"{label} meaning")
+            marker = MissingMarker(
+                text=text,
+                code=code,
+                reason=reason,
+                zh=zh,
+                en=en,
+                declared=self.locate.dotted(where),
+            )
+            key = _marker_identity(marker)
+            if key in first:
+                self.bad(
+                    where,
+                    "unique-missing-marker",
+                    f"{label} declares the cell {marker.cell!r} already declared by entry "
+                    f"{first[key]} of the same list",
+                    marker.cell,
+                )
+                continue
+            first[key] = where[-1]
+            out.append(marker)
+        return out
+
     def options(self, raw: Any, path: tuple[Any, ...], what: str) -> tuple[Option, ...]:
         if not isinstance(raw, list) or not raw:
             self.bad(path, "options-listed", f"{what} needs a list of options")
@@ -472,18 +626,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
     intro_zh, intro_en = check.bilingual(
         instrument.get("introduction"), ("instrument", "introduction"), "instrument.introduction"
     )
-    markers = []
-    for where, m in check.entries(
-        instrument.get("missing_markers"), ("instrument", "missing_markers"), "missing_markers"
-    ):
-        zh, en = check.bilingual(
-            m.get("meaning"), (*where, "meaning"), f"missing marker {m.get('text')!r}"
-        )
-        code = m.get("code")
-        if not isinstance(code, int) or isinstance(code, bool):
-            bad((*where, "code"), "integer-code", "a missing marker needs an integer 'code'")
-            continue
-        markers.append(MissingMarker(text=str(m.get("text", "")), code=code, zh=zh, en=en))
+    markers = _instrument_markers(instrument, check)
     brackets = instrument.get("fill_in_brackets", ["〖", "〗"])
     if not isinstance(brackets, list) or len(brackets) != 2:
         bad(
@@ -494,6 +637,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
         brackets = ["〖", "〗"]
 
     scales: dict[str, tuple[Option, ...]] = {}
+    scale_missing: dict[str, list[MissingMarker]] = {}
     raw_scales = check.mapping(
         raw.get("response_scales") or {}, ("response_scales",), "response_scales"
     )
@@ -502,6 +646,9 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
         scale = check.mapping(scale, where, f"scale {scale_id}") or {}
         scales[scale_id] = check.options(
             scale.get("options"), (*where, "options"), f"scale {scale_id}"
+        )
+        scale_missing[scale_id] = check.markers(
+            scale.get("missing"), (*where, "missing"), f"scale {scale_id} missing"
         )
 
     sectors = []
@@ -554,6 +701,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                 text_en=en,
                 role=role,
                 unit_suffix=col.get("unit_suffix"),
+                missing=tuple(markers),
             )
         )
         var_paths.append(where)
@@ -573,6 +721,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                 f"{what} has type {qtype!r}; expected one of {sorted(QUESTION_TYPES)}",
             )
             continue
+        question_missing = check.markers(q.get("missing"), (*qpath, "missing"), f"{what} missing")
         if qtype == "likert_matrix":
             check.bilingual(q.get("text"), (*qpath, "text"), what)
             scale = q.get("scale")
@@ -602,6 +751,9 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                 header = check.required(item, "header", ipath, f"item {name}")
                 zh, en = check.bilingual(item.get("text"), (*ipath, "text"), f"item {name}")
                 is_check = item.get("role") == "attention_check"
+                item_missing = check.markers(
+                    item.get("missing"), (*ipath, "missing"), f"item {name} missing"
+                )
                 if name is None or header is None:
                     continue
                 variables.append(
@@ -618,6 +770,9 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                         construct=None if is_check else construct,
                         reverse=check.flag(item, "reverse", ipath),
                         expected_code=item.get("expected_code"),
+                        missing=_declared_missing(
+                            markers, scale_missing.get(scale, []), question_missing, item_missing
+                        ),
                     )
                 )
                 var_paths.append(ipath)
@@ -657,6 +812,11 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                 scale=q.get("scale"),
                 reverse=check.flag(q, "reverse", qpath),
                 skipped_for_groups=tuple(q.get("skipped_for_groups") or ()),
+                missing=_declared_missing(
+                    markers,
+                    scale_missing.get(q.get("scale"), []) if qtype == "rating" else [],
+                    question_missing,
+                ),
             )
         )
         var_paths.append(qpath)
@@ -671,6 +831,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                         text_en=f"{en} ({opt.en}, please specify)",
                         question=number,
                         fill_in_of=str(name),
+                        missing=tuple(markers),
                     )
                 )
                 var_paths.append((*qpath, "options", i, "fill_in"))
@@ -696,9 +857,103 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
     )
     where = _Places(var_paths, construct_paths, construct_question)
     check.problems.extend(_check_consistency(codebook, sector_ids, locate, where))
+    check.problems.extend(_missing_answer_collisions(codebook, locate))
     if check.problems:
         raise LocatedCodebookError(check.problems)
     return codebook
+
+
+def _instrument_markers(instrument: dict[str, Any], check: _Checker) -> list[MissingMarker]:
+    """The instrument-wide missing-data markers.
+
+    `missing_markers` alone: exactly the markers listed. `missing_preset`: the platform
+    preset's markers, with any listed ones added (a listed cell replaces the preset's
+    declaration of it). With neither key, the Wenjuanxing preset applies: the platform this
+    study's exports come from.
+    """
+    where = ("instrument", "missing_preset")
+    listed = check.markers(
+        instrument.get("missing_markers"), ("instrument", "missing_markers"), "missing_markers"
+    )
+    preset = instrument.get("missing_preset")
+    if preset is None and "missing_markers" in instrument:
+        return listed
+    preset = DEFAULT_MISSING_PRESET if preset is None else preset
+    if preset not in MISSING_PRESETS:
+        check.bad(
+            where,
+            "known-missing-preset",
+            f"missing_preset {preset!r} is not a platform preset; choose one of "
+            f"{sorted(MISSING_PRESETS)} or list the platform's markers under missing_markers",
+            preset,
+        )
+        return listed
+    declared = f"instrument.missing_preset ({preset})"
+    presets = [
+        MissingMarker(
+            text=m.get("text"),
+            code=m.get("code"),
+            reason=m["reason"],
+            zh=m["meaning"]["zh"],
+            en=m["meaning"]["en"],
+            declared=declared,
+        )
+        for m in MISSING_PRESETS[preset]
+    ]
+    return list(_declared_missing(presets, listed))
+
+
+def _marker_identity(marker: MissingMarker) -> tuple[str, Any]:
+    """Which cells a marker stands for: a text that is a whole number is that code."""
+    if marker.code is not None:
+        return ("code", marker.code)
+    key = marker_key(marker.text or "")
+    return ("code", int(key)) if _WHOLE.fullmatch(key) else ("text", key)
+
+
+def _declared_missing(*levels: list[MissingMarker]) -> tuple[MissingMarker, ...]:
+    """The markers of a variable, from the most general declaration to the most specific: a
+    cell declared again at a more specific level takes that level's reason."""
+    merged: dict[tuple[str, Any], MissingMarker] = {}
+    for level in levels:
+        for marker in level:
+            merged.pop(_marker_identity(marker), None)
+            merged[_marker_identity(marker)] = marker
+    return tuple(merged.values())
+
+
+def _missing_answer_collisions(cb: Codebook, locate: _Locator) -> list[Violation]:
+    """A missing code (or text) that is also an answer code (or label) of the same item: one
+    violation per declaration, naming the items it collides on."""
+    hits: dict[str, list[str]] = {}
+    first: dict[str, MissingMarker] = {}
+    for var in cb.variables:
+        codes = {o.code for o in var.options}
+        labels = {marker_key(t) for o in var.options for t in (o.zh, o.en)}
+        for marker in var.missing:
+            kind, value = _marker_identity(marker)
+            if (kind == "code" and value in codes) or (kind == "text" and value in labels):
+                key = f"{marker.declared}|{marker.cell}"
+                hits.setdefault(key, []).append(var.name)
+                first.setdefault(key, marker)
+    problems = []
+    for key, names in hits.items():
+        marker = first[key]
+        what = "code" if _marker_identity(marker)[0] == "code" else "text"
+        path = tuple(int(p) if p.isdigit() else p for p in marker.declared.split(" ")[0].split("."))
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        problems.append(
+            locate.at(
+                path,
+                "missing-not-answer",
+                f"the missing {what} {marker.cell!r} ({marker.reason}, declared at "
+                f"{marker.declared}) is also an answer {'code' if what == 'code' else 'label'} "
+                f"of {shown}: a code is either an answer or missing, never both; declare "
+                "another missing code for these items or leave this one out",
+                value=marker.cell,
+            )
+        )
+    return problems
 
 
 @dataclass(frozen=True)

@@ -481,7 +481,7 @@ def _columns(codebook: Any | None) -> _Columns:
     if codebook is None:
         return _Columns()
     columns = _Columns(
-        missing={_header_key(m.text) for m in codebook.missing_markers},
+        missing={_header_key(m.cell) for m in codebook.missing_markers},
         brackets=codebook.fill_in_brackets,
     )
     for var in codebook.variables:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from hazegov.codebook import Codebook, Variable
+from hazegov.codebook import Codebook, MissingMarker, Variable
 from hazegov.errors import ExportError, InputError, Violation
 from hazegov.export_encoding import FIRST_LINE_BYTES, TRIED, likely_encoding
 from hazegov.export_workbook import WorkbookSheet, read_workbook_sheet
@@ -50,6 +50,9 @@ ROW_NUMBERING = (
 )
 DELIMITERS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 HEADER_SEARCH_ROWS = 10  # how far below row 1 a displaced header row is recognised
+# The data-quality log: a cell the ingest set to missing or found wrong, one entry per cell
+# (row given), or a count of a column's cells declared missing (`cells`, row empty).
+QUALITY_LOG_COLUMNS = ("row", "column", "variable", "value", "rule", "action", "reason", "cells")
 
 
 class ExportTableError(ExportError):
@@ -717,10 +720,10 @@ def ingest_export(
     keep = ~_structure_problems(sheet, codebook, file, found)
     rows = sheet.rows[keep]
     quality: list[tuple[int, int, dict[str, Any]]] = []
+    missing_cells: list[dict[str, Any]] = []
     redactions: Counter[str] = Counter()
     answered: Counter[str] = Counter()
     scale_items = {item for construct in codebook.constructs for item in construct.items}
-    markers = {_norm(m.text) for m in codebook.missing_markers}
     quarantined = set(quarantined_columns(codebook))
     other: dict[str, list[Any]] = {"export_row": rows.tolist()}
     coded: dict[str, pd.arrays.IntegerArray] = {}
@@ -735,14 +738,16 @@ def ingest_export(
         cells = [value.strip() if n else "" for value, n in zip(values, counts, strict=True)]
         free = var.name in quarantined or any(o.fill_in for o in var.options)
         cell = _Cells(file, rows, header[idx], idx, codes, cells, found, free)
-        if var.name in scale_items:
-            missing = np.array([_norm(c) in markers for c in cells], dtype=bool)
-            answered[var.name] = int(counts[~missing].sum())
         order.append(var.name)
         if var.kind == "platform" and var.name not in quarantined:
             other[var.name] = _platform_column(var, cell)
-        elif var.kind == "free_text" or var.name in quarantined:
-            missing = np.array([_norm(c) in markers for c in cells], dtype=bool)
+            continue
+        reasons = [var.missing_reason(c) for c in cells]
+        missing = np.array([r is not None for r in reasons], dtype=bool)
+        if var.name in scale_items:
+            answered[var.name] = int(counts[~missing].sum())
+        missing_cells.extend(_missing_counts(var, header[idx], reasons, counts))
+        if var.kind == "free_text" or var.name in quarantined:
             texts = ["" if m else c for c, m in zip(cells, missing, strict=True)]
             other[var.name] = _redacted(texts, counts, redactions)[codes].tolist()
         else:
@@ -765,8 +770,10 @@ def ingest_export(
     responses, free_text = _quarantine(_typed(responses, codebook), codebook)
     quality.sort(key=lambda item: item[:2])
     quality_log = pd.DataFrame(
-        [q for _, _, q in quality], columns=["row", "column", "variable", "value", "rule", "action"]
+        [q for _, _, q in quality] + missing_cells, columns=list(QUALITY_LOG_COLUMNS)
     )
+    quality_log["row"] = quality_log["row"].astype("Int64")
+    quality_log["cells"] = quality_log["cells"].astype(np.int64)
     report = {
         "export_file": file,
         "encoding": sheet.encoding,
@@ -778,6 +785,7 @@ def ingest_export(
         "identifiers_redacted_in_free_text": dict(sorted(redactions.items())),
         "out_of_range_cells": len(quality),
         "out_of_range_policy": out_of_range,
+        **missing_cell_counts(quality_log),
     }
     if sheet.workbook is not None:
         report["sheet"] = sheet.workbook.name
@@ -793,6 +801,94 @@ def ingest_export(
             "action": "recognised as the platform's footer, not read as a response",
         }
     return IngestResult(responses, quality_log, report, free_text)
+
+
+def _missing_counts(
+    var: Variable, column: str, reasons: list[MissingMarker | None], counts: np.ndarray
+) -> list[dict[str, Any]]:
+    """Data-quality log entries of a column's cells declared missing: one per marker met,
+    counting its cells (`counts`: rows per distinct cell), in the order the codebook declares
+    the markers. Every cell set to missing is thus in the log, by item and reason."""
+    cells: Counter[MissingMarker] = Counter()
+    for marker, n in zip(reasons, counts.tolist(), strict=True):
+        if marker is not None and n:
+            cells[marker] += n
+    return [
+        {
+            "row": None,
+            "column": column,
+            "variable": var.name,
+            "value": marker.cell,
+            "rule": "declared-missing",
+            "action": "set to missing",
+            "reason": marker.reason,
+            "cells": cells[marker],
+        }
+        for marker in var.missing
+        if cells[marker]
+    ]
+
+
+def missing_cell_counts(quality_log: pd.DataFrame) -> dict[str, Any]:
+    """The cells the ingest set to missing, summed from its data-quality log.
+
+    The log holds one entry per out-of-range cell and one count per item and declared marker;
+    the report and `hazegov check` need the sums, so that answers read as missing are seen
+    and not passed over (issue 14: 32% of an item's answers vanished unreported).
+
+    Parameters
+    ----------
+    quality_log
+        The ingest's data-quality log (`QUALITY_LOG_COLUMNS`).
+
+    Returns
+    -------
+    dict
+        ``missing_cells`` (all cells set to missing), ``missing_cells_by_reason`` (reason ->
+        cells; an out-of-range code's reason is ``out_of_range``) and
+        ``missing_cells_by_item`` (item -> reason -> cells, items in the export's order).
+    """
+    by_reason: Counter[str] = Counter()
+    by_item: dict[str, Counter[str]] = {}
+    # the counts (no row, in column order) first: items are listed in the export's order
+    entries = sorted(quality_log.itertuples(index=False), key=lambda e: not pd.isna(e.row))
+    for entry in entries:
+        if entry.action != "set to missing":
+            continue
+        by_reason[entry.reason] += int(entry.cells)
+        by_item.setdefault(entry.variable, Counter())[entry.reason] += int(entry.cells)
+    return {
+        "missing_cells": int(sum(by_reason.values())),
+        "missing_cells_by_reason": dict(sorted(by_reason.items())),
+        "missing_cells_by_item": {item: dict(sorted(n.items())) for item, n in by_item.items()},
+    }
+
+
+def missing_cell_lines(report: dict[str, Any]) -> list[str]:
+    """The ingest report's count of cells set to missing, as lines to print.
+
+    A check that finds no broken cell still says how many answers it read as missing, and
+    why: "no problems" alone hid a scale's lost answers (issue 14).
+
+    Parameters
+    ----------
+    report
+        The ingest report (`IngestResult.report`, or the ingest_report.json written).
+
+    Returns
+    -------
+    list of str
+        The total and the count by reason (a line that stands alone in a log), then
+        "by item:" and one indented line per item.
+    """
+    total = report.get("missing_cells", 0)
+    if not total:
+        return ["cells set to missing: none"]
+    reasons = ", ".join(f"{r} {n}" for r, n in report["missing_cells_by_reason"].items())
+    lines = [f"cells set to missing: {total} ({reasons})", "by item:"]
+    for item, counts in report["missing_cells_by_item"].items():
+        lines.append(f"  {item}: " + ", ".join(f"{r} {n}" for r, n in counts.items()))
+    return lines
 
 
 def quarantined_columns(cb: Codebook) -> list[str]:
@@ -1160,7 +1256,7 @@ def _match_columns(
 
 
 def _is_missing_marker(cell: str, cb: Codebook) -> bool:
-    return any(_norm(cell) == _norm(m.text) for m in cb.missing_markers)
+    return any(m.matches(cell) for m in cb.missing_markers)
 
 
 # A submission time as the platform writes it ("2016/3/7 9:05:01"), read without strptime; any
@@ -1262,15 +1358,16 @@ class _Answers:
     """How the codebook reads a cell of one coded variable: its code, the fill-in text of an
     'other (please specify)' answer, and the rule a cell breaks.
 
-    Labels are compared as `_norm` gives them (width-, space- and tilde-insensitive); the
-    missing-data markers and codes -1 to -3 are missing; a label of the first option that has
-    it gives that option's code; then 'other〖text〗'; then a whole number in the valid range
-    is a code, one outside it breaks 'valid-range'; anything else breaks 'label-in-codebook'.
+    Labels are compared as `_norm` gives them (width-, space- and tilde-insensitive); a cell
+    the codebook declares missing for the variable (`Variable.missing`: a marker text or a
+    missing code, never a code read as missing for its sign) is missing; a label of the first
+    option that has it gives that option's code; then 'other〖text〗'; then a whole number in
+    the valid range is a code, one outside it breaks 'valid-range'; anything else breaks
+    'label-in-codebook'.
     """
 
     def __init__(self, var: Variable, cb: Codebook) -> None:
         self.var = var
-        self.markers = frozenset(_norm(m.text) for m in cb.missing_markers)
         self.labels: dict[str, int] = {}
         for opt in var.options:
             for text in (opt.zh, opt.en):
@@ -1284,7 +1381,7 @@ class _Answers:
     def read(self, cell: str) -> tuple[int | None, str | None, str | None]:
         """Code, fill-in text and broken rule (or None) of one stripped cell."""
         key = _norm(cell)
-        if key in self.markers or (cell.lstrip("-").isdigit() and int(cell) in (-1, -2, -3)):
+        if self.var.missing_reason(cell) is not None:
             return None, None, None
         code = self.labels.get(key)
         if code is not None:
@@ -1314,7 +1411,7 @@ def code_cells(
     cells
         The column's cells as read from the export (they are stripped here).
     cb
-        The codebook: missing-data markers and fill-in brackets.
+        The codebook: fill-in brackets (the cells declared missing come with `var`).
 
     Returns
     -------
@@ -1374,6 +1471,8 @@ def _code_column(
                             "value": where["value"],
                             "rule": "valid-range",
                             "action": "set to missing",
+                            "reason": "out_of_range",
+                            "cells": 1,
                         },
                     )
                 )
@@ -1475,6 +1574,8 @@ __all__ = [
     "code_cells",
     "data_source",
     "ingest_export",
+    "missing_cell_counts",
+    "missing_cell_lines",
     "quarantined_columns",
     "read_export_table",
     "text_classes",

@@ -18,7 +18,7 @@ from hazegov.describe import (
     sample_by_group,
     sample_table_markdown,
 )
-from hazegov.ingest import data_source, ingest_export
+from hazegov.ingest import data_source, ingest_export, missing_cell_lines
 from hazegov.outputs import atomic_path, write_text
 from hazegov.paper_inputs import paper_variables, questionnaire_markdown, write_variables
 from hazegov.release import (
@@ -55,10 +55,13 @@ def run_ingest(
     report_out: str | Path,
     free_text_out: str | Path,
     sheet: str | None = None,
-) -> None:
+) -> dict[str, Any]:
     """Raw export -> de-identified, codebook-mapped responses (no exclusions yet), and the
     redacted free text in its restricted file (`free_text_out`), which only the free-text
-    aggregate rule reads; `sheet` is the sheet of an XLSX export (`survey.sheet`)."""
+    aggregate rule reads; `sheet` is the sheet of an XLSX export (`survey.sheet`).
+
+    Returns the ingest report as written, so that `hazegov check` can say what was set to
+    missing."""
     export = Path(export)
     cb = load_codebook(codebook)
     provenance = data_source(export)
@@ -77,6 +80,8 @@ def run_ingest(
     Path(free_text_out).chmod(0o600)  # readable by the analyst's account only
     write_csv(quality, quality_out)
     write_json(report, report_out)
+    log.info("%s", missing_cell_lines(report)[0])
+    return report
 
 
 def run_free_text_counts(

@@ -826,7 +826,8 @@ def _clean_analysis_frame(
     codes: pd.DataFrame, cb: Codebook, nonresponse_rate: float, rng: np.random.Generator
 ) -> pd.DataFrame:
     """Answers of attentive respondents shaped as the cleaning step hands them on: skipped
-    questions and unanswered cells missing, reverse-worded items turned round."""
+    questions (missing already in `codes`, as `draw_respondents` gives them) and unanswered
+    cells missing, reverse-worded items turned round."""
     from hazegov.cleaning import reverse_code
 
     frame = codes.copy()
@@ -834,10 +835,6 @@ def _clean_analysis_frame(
     answers = [v.name for v in cb.likert_items] + [rating]
     empty = rng.random((len(frame), len(answers))) < nonresponse_rate
     frame[answers] = frame[answers].astype("Int64").mask(empty)
-    for var in cb.variables:
-        if var.skipped_for_groups and var.name in frame:
-            values = frame[var.name].astype("Int64")
-            frame[var.name] = values.mask(values < 0)
     frame = reverse_code(frame, cb)
     government = {s.id: s.government for s in cb.sectors}
     out = pd.DataFrame(

@@ -23,7 +23,7 @@ import yaml
 
 from hazegov import __version__
 from hazegov.codebook import Codebook, Variable
-from hazegov.errors import ConfigError, Violation
+from hazegov.errors import CodebookError, ConfigError, Violation
 from hazegov.outputs import atomic_path
 
 EXPORT_FORMATS = ("csv-utf8", "csv-gb18030", "xlsx")
@@ -44,6 +44,10 @@ SUGGESTIONS = (
     "无",
 )
 KEYING_ERRORS = ("6", "0", "44")
+# Why a generated cell has no answer: the reasons of the codebook's missing-data markers that
+# the generator writes (a question skipped by its logic, an item left unanswered).
+SKIPPED = "skipped"
+UNANSWERED = "unanswered"
 
 
 @dataclass(frozen=True)
@@ -240,6 +244,8 @@ def draw_respondents(model: PopulationModel, cb: Codebook, n: int | None = None)
     """Answer codes of attentive respondents drawn from the population model (no defects).
 
     With `n` other than the model's, group sizes are scaled proportionally (largest remainder).
+    A question the questionnaire logic skips for a respondent's group is missing (NA, its
+    column Int64), not a negative code: any whole number can be an answer code.
     """
     rng = np.random.default_rng(model.seed)
     latent = _draw_latent(model, cb, n, rng)
@@ -259,8 +265,9 @@ def draw_respondents(model: PopulationModel, cb: Codebook, n: int | None = None)
         columns[var] = codes[_choice_indices(rng, sectors, table)]
     frame = pd.DataFrame(columns)
     for var in cb.variables:
-        for g in var.skipped_for_groups:
-            frame.loc[frame["resp_group"] == g, var.name] = -3
+        if var.skipped_for_groups:
+            skipped = frame["resp_group"].isin(var.skipped_for_groups).to_numpy()
+            frame[var.name] = frame[var.name].astype("Int64").mask(skipped)
     return frame
 
 
@@ -332,11 +339,16 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     check_codes = [o.code for o in check.options if o.code != check.expected_code]
 
     # Answer codes as arrays (rows are positions: codes has a RangeIndex); every draw below is
-    # made in the order, and with the calls, it always was.
+    # made in the order, and with the calls, it always was. Why a cell has no answer is kept
+    # beside the codes (`missing`: the reason, or None), so no code is reserved for it.
     answers = {
-        name: codes[name].to_numpy(dtype=np.int64, copy=True)
+        name: codes[name].to_numpy(dtype=np.int64, na_value=0, copy=True)
         for name in codes
         if name not in ("resp_group", "sector")
+    }
+    missing_reason = {
+        name: np.where(codes[name].isna().to_numpy(), SKIPPED, None).astype(object)
+        for name in answers
     }
     likert = codes[items].to_numpy(dtype=np.int64, copy=True)
     for i in roles["speeders"]:
@@ -349,9 +361,9 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
 
     cells = np.column_stack([likert, answers["satisfaction"]])
     missing = rng.random(cells.shape) < d["item_nonresponse_rate"]
-    cells[missing] = -1
     for j, name in enumerate([*items, "satisfaction"]):
         answers[name] = cells[:, j]
+        missing_reason[name][missing[:, j]] = UNANSWERED
 
     paper = set(roles["paper_forms"].tolist())
     on_paper = np.zeros(m, dtype=bool)
@@ -367,20 +379,23 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     for var in cb.export_variables:
         if var.kind in ("platform", "free_text") or var.role == "respondent_group":
             continue
-        table[var.name] = _answer_texts(var, answers[var.name], on_paper, cb)
+        table[var.name] = _answer_texts(
+            var, answers[var.name], on_paper, missing_reason[var.name], cb
+        )
     group_var = cb.respondent_group
     group_code = {o.id: o.code for o in group_var.options}
     groups = np.array([group_code[g] for g in codes["resp_group"]], dtype=np.int64)
-    table[group_var.name] = _answer_texts(group_var, groups, on_paper, cb)
+    table[group_var.name] = _answer_texts(group_var, groups, on_paper, np.full(m, None), cb)
 
-    role = answers["role"]
-    fill_in_candidates = attentive[role[attentive] != -3]
+    fill_in_candidates = attentive[missing_reason["role"][attentive] == None]  # noqa: E711
     for i in rng.choice(fill_in_candidates, count("other_role_fill_ins"), replace=False):
         other = next(o for o in cb.variable("role").options if o.fill_in)
         left, right = cb.fill_in_brackets
         table["role"][i] = f"{other.zh}{left}{rng.choice(OTHER_ROLE_TEXTS)}{right}"
     writers = rng.choice(m, count("suggestions"), replace=False)
-    suggestions = np.full(m, "(空)", dtype=object)
+    suggestions = np.full(
+        m, _missing_cell(cb, cb.variable("suggestions"), UNANSWERED), dtype=object
+    )
     # one rng.choice(SUGGESTIONS) per writer, as one draw of as many integers
     suggestions[writers] = np.array(SUGGESTIONS, dtype=object)[
         rng.integers(0, len(SUGGESTIONS), len(writers))
@@ -441,17 +456,21 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
 
 
 def _answer_texts(
-    var: Variable, codes: np.ndarray, on_paper: np.ndarray, cb: Codebook
+    var: Variable, codes: np.ndarray, on_paper: np.ndarray, reason: np.ndarray, cb: Codebook
 ) -> np.ndarray:
-    """`_answer_text` of each respondent's code (paper forms keyed as codes): object array."""
+    """`_answer_text` of each respondent's code (paper forms keyed as codes), and the cell the
+    codebook declares for the `reason` (None: answered) a cell has no answer: object array."""
     texts = np.empty(len(codes), dtype=object)
+    answered = np.array([r is None for r in reason], dtype=bool)
     for paper in (False, True):
-        rows = on_paper == paper
+        rows = (on_paper == paper) & answered
         distinct, where = np.unique(codes[rows], return_inverse=True)
         labels = np.array(
-            [_answer_text(var, int(c), as_code=paper, cb=cb) for c in distinct], dtype=object
+            [_answer_text(var, int(c), as_code=paper) for c in distinct], dtype=object
         )
         texts[rows] = labels[where]
+    for why in set(reason[~answered]):
+        texts[reason == why] = _missing_cell(cb, var, why)
     return texts
 
 
@@ -499,10 +518,25 @@ def _identifier_sentence(k: int, rng: np.random.Generator) -> str:
     return kinds[k % len(kinds)]()
 
 
-def _answer_text(var: Variable, code: int, *, as_code: bool, cb: Codebook) -> str:
-    if code < 0:
-        marker = next(m for m in cb.missing_markers if m.code == code and m.text)
-        return marker.text
+def _missing_cell(cb: Codebook, var: Variable, reason: str) -> str:
+    """The cell the platform writes for a `var` answer missing for `reason`, as the codebook
+    declares it (a visible marker such as "(空)" before a blank cell)."""
+    declared = [m for m in var.missing if m.reason == reason]
+    if not declared:
+        raise CodebookError(
+            [
+                Violation(
+                    cb.path,
+                    "missing-marker-for-generator",
+                    f"the codebook declares no missing marker with reason {reason!r} for "
+                    f"{var.name}; the generator writes its {reason} cells with one",
+                )
+            ]
+        )
+    return next((m.cell for m in declared if m.cell), declared[0].cell)
+
+
+def _answer_text(var: Variable, code: int, *, as_code: bool) -> str:
     if as_code:
         return str(code)
     return next(o.zh for o in var.options if o.code == code)
