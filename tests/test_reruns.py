@@ -204,10 +204,23 @@ def test_editing_a_policy_text_reruns_the_policy_strand_only(built_copy):
             # the population targets analyse clean respondents: no exclusion rule applies
             SURVEY_FROM_CLEANING | (SIMULATION - {"simulation_truth"}),
         ),
+        (
+            "config.yaml",
+            ("analysis", "regression", "controls"),
+            ["sector", "gender"],
+            # the same respondents (analysis.missing_data.required), the same multiverse grid
+            {"regressions", "multiverse_summary", *SIMULATION},
+        ),
         ("air_quality.yaml", ("air_quality", "thresholds", "heavy"), 200, {"air_quality_analysis"}),
         ("config.yaml", ("paper", "formats"), ["html"], {"render_paper", *PRIVACY_GATES}),
     ],
-    ids=["bootstrap-size", "exclusion-threshold", "air-threshold", "paper-formats"],
+    ids=[
+        "bootstrap-size",
+        "exclusion-threshold",
+        "regression-controls",
+        "air-threshold",
+        "paper-formats",
+    ],
 )
 def test_a_config_value_reruns_exactly_its_dependants(
     built_copy, config_file, keys, value, expected
