@@ -73,9 +73,19 @@ EXTENSIONS = {
 
 
 def _tracked() -> list[str]:
-    listed = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+    """The repository's files: git's list, or (outside a git checkout) the files on disk less
+    the build outputs and caches."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".git", ".venv", "results", "logs", ".snakemake", "__pycache__", ".ruff_cache"}
+        listed = [
+            str(p.relative_to(ROOT))
+            for p in ROOT.rglob("*")
+            if p.is_file() and not skip & set(p.relative_to(ROOT).parts)
+        ]
     return [p for p in listed if (ROOT / p).exists()] + [str(p.relative_to(ROOT)) for p in PAGES]
 
 
