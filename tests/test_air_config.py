@@ -113,13 +113,14 @@ def test_cli_reports_a_wrong_primary_once_with_a_clear_message(
     assert "config/air_quality.yaml, line " in captured.err
 
 
-def test_readme_station_example_is_a_valid_config_once_its_placeholders_are_filled(
+def test_docs_station_example_is_a_valid_config_once_its_placeholders_are_filled(
     tmp_path, monkeypatch, capsys
 ):
-    """The README's `my_air.yaml`, with the simulated file in place of the UCI one and its
-    real sha256, passes `hazegov check config` and is told that its list replaces the default."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    snippet = readme.split("# my_air.yaml\n", 1)[1].split("```", 1)[0]
+    """The `my_air.yaml` of docs/real-data.md, with the simulated file in place of the UCI one
+    and its real sha256, passes `hazegov check config` and is told that its list replaces the
+    default."""
+    page = (ROOT / "docs" / "real-data.md").read_text(encoding="utf-8")
+    snippet = page.split("# my_air.yaml\n", 1)[1].split("```", 1)[0]
     example = yaml.safe_load(snippet)
     (entry,) = example["air_quality"]["stations"]
     assert entry["file"].startswith("data/raw/air/PRSA_Data_") and "C5RK5G" in entry["attribution"]
