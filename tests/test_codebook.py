@@ -205,6 +205,13 @@ def _line_of(text: str, fragment: str) -> int:
             "questions.3.options.3.code",
             "      - {code: 4, zh: 硕士研究生",
         ),
+        (
+            '               en: "The market, social organisations and citizens should be brought',
+            "               en: The market, social organisations and citizens should be brought",
+            "bilingual-text",
+            "questions.11.items.2.text",
+            "        text: {zh: 应将市场、社会组织和公民纳入网格化治理,\n",
+        ),
     ],
     ids=[
         "item-without-header",
@@ -215,6 +222,7 @@ def _line_of(text: str, fragment: str) -> int:
         "reverse-as-text",
         "key-twice",
         "duplicate-code",
+        "text-cut-at-a-comma",
     ],
 )
 def test_codebook_errors_name_the_line_and_key(tmp_path, old, new, rule, column, at):

@@ -481,6 +481,15 @@ class _Checker:
         if not isinstance(raw, dict) or not raw.get("zh") or not raw.get("en"):
             self.bad(path, "bilingual-text", f"{what} needs non-empty 'zh' and 'en' text")
             return "", ""
+        if stray := sorted(str(k) for k, v in raw.items() if v is None):
+            # YAML ends an unquoted text inside {...} at its first comma and reads the rest as
+            # a key without a value: the wording would be cut short without a word
+            self.bad(
+                path,
+                "bilingual-text",
+                f"{what} has keys without a value: {stray}; a text with a comma inside {{...}} "
+                "must be quoted",
+            )
         return str(raw["zh"]), str(raw["en"])
 
     def flag(self, entry: dict[str, Any], key: str, path: tuple[Any, ...]) -> bool:
