@@ -865,7 +865,14 @@ def _pos_tokenizer() -> Any:
     tokenizer.tmp_dir = str(cache.parent)
     tokenizer.cache_file = cache.name
     tokenizer.initialize()
-    return posseg.POSTokenizer(tokenizer)
+    if tokenizer.dictionary != posseg.dt.tokenizer.dictionary:
+        return posseg.POSTokenizer(tokenizer)
+    # Importing jieba.posseg already read the default dictionary's tags (about 1 CPU-s, in
+    # every job that redacts free text); a tokenizer of the same dictionary shares that table.
+    tagger = posseg.POSTokenizer.__new__(posseg.POSTokenizer)
+    tagger.tokenizer = tokenizer
+    tagger.word_tag_tab = posseg.dt.word_tag_tab
+    return tagger
 
 
 @functools.lru_cache(maxsize=1)

@@ -475,8 +475,9 @@ class _ReplicationCache:
         if record is not None:
             return record["digest"], functools.cache(build)
         frame = build()
-        pointer.put(key, {"digest": frame_digest(frame)})
-        return frame_digest(frame), lambda: frame
+        digest = frame_digest(frame)
+        pointer.put(key, {"digest": digest})
+        return digest, lambda: frame
 
     def rows(self, kind: str, digest: str, settings: Mapping[str, Any], fit: Any) -> list[dict]:
         """A model's rows on the sample with `digest`: kept, or `fit()`ted and kept."""
