@@ -369,3 +369,56 @@ def test_the_wenjuanxing_preset_reads_the_study_export_as_the_listed_columns_do(
     pd.testing.assert_frame_equal(got.responses, expected.responses)
     pd.testing.assert_frame_equal(got.quality_log, expected.quality_log)
     assert got.report == expected.report
+
+
+def test_a_listed_platform_column_replaces_the_presets_in_place(tmp_path):
+    raw = qualtrics_codebook_raw()
+    raw["instrument"]["platform"] = "Qualtrics"  # a preset's name in any case
+    raw["platform_columns"] = [
+        {
+            "name": "response",
+            "header": "ResponseId",
+            "role": "submission_id",
+            "label": {"zh": "答卷编号", "en": "Response"},
+        },
+        {
+            "name": "panel",
+            "header": "panel_wave",
+            "role": "metadata",
+            "label": {"zh": "调查批次", "en": "Panel wave"},
+            "optional": True,
+        },
+    ]
+    cb = write_codebook(raw, tmp_path / "codebook.yaml")
+    platform = [v for v in cb.variables if v.kind == "platform"]
+    preset = [c["header"] for c in PLATFORM_PRESETS["qualtrics"]["columns"]]
+    assert [v.header for v in platform] == [*preset, "panel_wave"]
+    listed = {
+        v.header: (v.name, v.optional) for v in platform if v.header in ("ResponseId", "panel_wave")
+    }
+    assert listed == {"ResponseId": ("response", False), "panel_wave": ("panel", True)}
+    export = tmp_path / "qualtrics.csv"
+    body = qualtrics_export(cb, export)
+    assert ingest_export(export, cb).responses["response"].tolist() == body["ResponseId"].tolist()
+
+
+def test_a_repeated_response_id_is_named_by_its_row(tmp_path, qualtrics):
+    cb = qualtrics[0]
+    export = tmp_path / "qualtrics.csv"
+    qualtrics_export(cb, export)
+    lines = export.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    first_id = lines[3].split(",")[8]
+    assert first_id.startswith("R_1abc")
+    cells = lines[5].split(",")
+    cells[8] = first_id
+    lines[5] = ",".join(cells)
+    export.write_text("".join(lines), encoding="utf-8-sig")
+    with pytest.raises(ExportError) as info:
+        ingest_export(export, cb)
+    (violation,) = info.value.violations
+    assert (violation.rule, violation.row, violation.column) == (
+        "unique-submission-number",
+        6,
+        "ResponseId",
+    )
+    assert f"submission id {first_id} is already used by row 4" in violation.message

@@ -255,9 +255,10 @@ PLATFORM_PRESETS: dict[str, dict[str, Any]] = {
         ),
     },
 }
-# A value of `instrument.platform` of this form names a preset; any other text (such as this
-# study's "Wenjuanxing-style online survey export ...") describes the platform in words only.
-PRESET_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+# A value of `instrument.platform` of this form (one word, any case) names a preset; any other
+# text (such as this study's "Wenjuanxing-style online survey export ...") describes the
+# platform in words only.
+PRESET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -1060,13 +1061,14 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
 def _platform_preset(instrument: dict[str, Any], check: _Checker) -> str | None:
     """The platform preset `instrument.platform` names, or None.
 
-    A one-word lower-case value (``wenjuanxing``, ``qualtrics``) names a preset and must be
-    one; any other text describes the platform in words (as codebooks did before presets) and
-    leaves the platform columns to `platform_columns` alone.
+    A one-word value (``wenjuanxing``, ``Qualtrics``: case does not matter) names a preset
+    and must be one; any other text describes the platform in words (as codebooks did before
+    presets) and leaves the platform columns to `platform_columns` alone.
     """
     value = instrument.get("platform")
-    if not isinstance(value, str) or not PRESET_NAME.fullmatch(value):
+    if not isinstance(value, str) or not PRESET_NAME.fullmatch(value.strip()):
         return None
+    value = value.strip().lower()
     if value not in PLATFORM_PRESETS:
         check.bad(
             ("instrument", "platform"),
@@ -1213,7 +1215,7 @@ def _instrument_markers(instrument: dict[str, Any], check: _Checker) -> list[Mis
     if preset is None and "missing_markers" in instrument:
         return listed
     if preset is None:
-        named = instrument.get("platform")
+        named = str(instrument.get("platform", "")).strip().lower()
         preset = named if named in MISSING_PRESETS else DEFAULT_MISSING_PRESET
     if preset not in MISSING_PRESETS:
         check.bad(
