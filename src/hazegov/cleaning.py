@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hazegov.codebook import Codebook
+from hazegov.errors import ConfigError
 from hazegov.outputs import atomic_path
 
 # Order in which exclusion rules are applied; each sees only what the previous ones kept.
@@ -94,8 +95,52 @@ def _flag_attention(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> 
     return failed
 
 
-def _flag_speeders(frame: pd.DataFrame, rule: dict[str, Any]) -> pd.Series:
-    return frame["duration_s"] < float(rule["seconds"])
+def _flag_speeders(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
+    duration = needed_duration(cb, frame.columns)
+    return frame[duration] < float(rule["seconds"])
+
+
+def needed_duration(cb: Codebook, columns: pd.Index | None = None) -> str:
+    """The completion-time column `exclusions.min_duration` reads; a clear error without one.
+
+    Platform columns are optional (a Qualtrics export may leave its duration out): the
+    completion time is needed only when the rule is enabled, and then its absence, from the
+    codebook or from the export read, is said naming the config key and the codebook.
+
+    Parameters
+    ----------
+    cb
+        The codebook, whose platform column with role duration_seconds is the completion time.
+    columns
+        The columns of the responses read, or None to check the codebook only.
+
+    Returns
+    -------
+    str
+        The name of the completion-time column.
+    """
+    duration = cb.duration
+    if duration is None:
+        raise ConfigError.single(
+            cb.path,
+            "min-duration-needs-duration",
+            "exclusions.min_duration is enabled, but the codebook "
+            f"{cb.path} declares no platform column with role duration_seconds: add one "
+            "(the platform's completion time in whole seconds, as the Wenjuanxing and "
+            "Qualtrics presets do) or disable exclusions.min_duration",
+            column="exclusions.min_duration",
+        )
+    if columns is not None and duration.name not in columns:
+        raise ConfigError.single(
+            cb.path,
+            "min-duration-needs-duration",
+            "exclusions.min_duration is enabled, but the export read had no "
+            f"{duration.header!r} column ({duration.name}, role duration_seconds in the "
+            f"codebook {cb.path}): export the completion time, or disable "
+            "exclusions.min_duration",
+            column="exclusions.min_duration",
+        )
+    return duration.name
 
 
 def modal_share(frame: pd.DataFrame, items: list[str]) -> pd.Series:
@@ -173,8 +218,11 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
         The analysis data set (reverse-coded, no identifying columns), the participant flow
         and which rule excluded each submission.
     """
-    frame = responses.sort_values("submission_no", kind="stable").reset_index(drop=True)
-    flags = {"submission_no": frame["submission_no"]}
+    if rules.get("min_duration", {}).get("enabled", False):
+        needed_duration(cb, responses.columns)
+    key = submission_order(cb, responses)
+    frame = responses.sort_values(key, kind="stable").reset_index(drop=True)
+    flags = {key: frame[key]}
     flow = [
         {
             "step": "received",
@@ -195,7 +243,7 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
         elif name == "attention_check":
             hit = _flag_attention(frame, cb, rule)[kept]
         elif name == "min_duration":
-            hit = _flag_speeders(frame, rule)[kept]
+            hit = _flag_speeders(frame, cb, rule)[kept]
         elif name == "straight_lining":
             hit = _flag_straight_lining(frame, cb, rule)[kept]
         else:
@@ -224,6 +272,16 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
     )
     analysis = _analysis_frame(frame[kept].reset_index(drop=True), cb)
     return CleanedSurvey(analysis=analysis, flow=pd.DataFrame(flow), flags=pd.DataFrame(flags))
+
+
+def submission_order(cb: Codebook, responses: pd.DataFrame) -> str:
+    """The column submissions are ordered by, earliest first (the duplicate rule keeps the
+    first): the submission number where the platform numbers submissions (Wenjuanxing's
+    序号); else the export's row (a text id such as Qualtrics' ResponseId has no order)."""
+    key = cb.submission_key
+    if key is not None and key.role == "submission_number" and key.name in responses.columns:
+        return key.name
+    return "export_row"
 
 
 def reverse_code(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:

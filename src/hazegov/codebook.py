@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import re
 import unicodedata
@@ -20,11 +21,19 @@ T = TypeVar("T")
 QUESTION_TYPES = {"single_choice", "likert_matrix", "rating", "free_text"}
 PLATFORM_ROLES = {
     "submission_number",
+    "submission_id",
+    "start_time",
     "submission_time",
     "duration_seconds",
     "metadata",
     "direct_identifier",
 }
+# The roles a codebook gives to at most one platform column: the analysis finds them by role.
+# A submission is keyed by a whole number (Wenjuanxing's 序号) or a text id (Qualtrics'
+# ResponseId, such as R_1abc), not both.
+SINGLE_PLATFORM_ROLES = ("start_time", "submission_time", "duration_seconds")
+SUBMISSION_KEY_ROLES = ("submission_number", "submission_id")
+ANSWER_FORMS = ("labels", "codes")
 # Fewer than two items leave no internal consistency to estimate; there is no upper bound, as
 # other instruments use long scales (the haze questionnaire's scales have four items).
 MIN_ITEMS_PER_SCALE = 2
@@ -64,6 +73,9 @@ class Variable:
     # with those its scale, question and item declare (the most specific declaration of a
     # cell wins).
     missing: tuple[MissingMarker, ...] = ()
+    # A platform column the export may lack (one a platform preset supplies, or one declared
+    # `optional: true`): the analysis that needs it says so when it is absent.
+    optional: bool = False
 
     def missing_reason(self, cell: str) -> MissingMarker | None:
         """The marker a (stripped) cell is, or None when the cell is not declared missing."""
@@ -137,6 +149,118 @@ MISSING_PRESETS: dict[str, tuple[dict[str, Any], ...]] = {
 DEFAULT_MISSING_PRESET = "wenjuanxing"
 
 
+def _column(name: str, header: str, role: str, zh: str, en: str, **more: Any) -> dict[str, Any]:
+    return {"name": name, "header": header, "role": role, "label": {"zh": zh, "en": en}, **more}
+
+
+# The columns each survey platform adds to every export, by the header it writes, with the
+# role the analysis finds them by. An instrument names its platform (`instrument.platform`);
+# its `platform_columns` then add columns or replace a preset's (matched by name or header).
+# A preset's columns are optional: an export may lack any of them, and an analysis that needs
+# one (the completion time for `exclusions.min_duration`) says so. Identifier columns (IP
+# address, names, e-mail, location) are direct identifiers: never read, counted in the ingest
+# report. `header_rows` is how many rows the header takes: Qualtrics writes the column names,
+# then the question texts, then the ImportId of every column.
+PLATFORM_PRESETS: dict[str, dict[str, Any]] = {
+    "wenjuanxing": {
+        "header_rows": 1,
+        "columns": (
+            _column("submission_no", "序号", "submission_number", "答卷序号", "Submission number"),
+            _column(
+                "submitted_at", "提交答卷时间", "submission_time", "提交答卷时间", "Submission time"
+            ),
+            _column(
+                "duration_s",
+                "所用时间",
+                "duration_seconds",
+                "所用时间（秒）",
+                "Completion time (seconds)",
+                unit_suffix="秒",
+            ),
+            _column("source", "来源", "metadata", "来源渠道", "Channel"),
+            _column(
+                "source_detail", "来源详情", "direct_identifier", "来源详情", "Referrer details"
+            ),
+            _column("source_ip", "来自IP", "direct_identifier", "来源IP地址", "Source IP address"),
+        ),
+    },
+    "qualtrics": {
+        "header_rows": 3,
+        "columns": (
+            _column("started_at", "StartDate", "start_time", "开始时间", "Start date"),
+            _column("submitted_at", "EndDate", "submission_time", "结束时间", "End date"),
+            _column("response_status", "Status", "metadata", "答卷类型", "Response type"),
+            _column("ip_address", "IPAddress", "direct_identifier", "IP地址", "IP address"),
+            _column("progress", "Progress", "metadata", "完成进度", "Progress"),
+            _column(
+                "duration_s",
+                "Duration (in seconds)",
+                "duration_seconds",
+                "所用时间（秒）",
+                "Duration (in seconds)",
+            ),
+            _column("finished", "Finished", "metadata", "是否完成", "Finished"),
+            _column("recorded_at", "RecordedDate", "metadata", "记录时间", "Recorded date"),
+            _column("response_id", "ResponseId", "submission_id", "答卷编号", "Response ID"),
+            _column(
+                "recipient_last_name",
+                "RecipientLastName",
+                "direct_identifier",
+                "受访者姓",
+                "Recipient last name",
+            ),
+            _column(
+                "recipient_first_name",
+                "RecipientFirstName",
+                "direct_identifier",
+                "受访者名",
+                "Recipient first name",
+            ),
+            _column(
+                "recipient_email",
+                "RecipientEmail",
+                "direct_identifier",
+                "受访者邮箱",
+                "Recipient e-mail",
+            ),
+            _column(
+                "external_reference",
+                "ExternalReference",
+                "direct_identifier",
+                "外部参考编号",
+                "External data reference",
+            ),
+            _column(
+                "location_latitude",
+                "LocationLatitude",
+                "direct_identifier",
+                "位置纬度",
+                "Location latitude",
+            ),
+            _column(
+                "location_longitude",
+                "LocationLongitude",
+                "direct_identifier",
+                "位置经度",
+                "Location longitude",
+            ),
+            _column(
+                "distribution_channel",
+                "DistributionChannel",
+                "metadata",
+                "分发渠道",
+                "Distribution channel",
+            ),
+            _column("user_language", "UserLanguage", "metadata", "答卷语言", "User language"),
+        ),
+    },
+}
+# A value of `instrument.platform` of this form (one word, any case) names a preset; any other
+# text (such as this study's "Wenjuanxing-style online survey export ...") describes the
+# platform in words only.
+PRESET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
 @dataclass(frozen=True)
 class MissingMarker:
     """What a cell holds when the answer is missing, and why.
@@ -182,6 +306,34 @@ def marker_key(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class IgnoreRule:
+    """Export columns the study does not use, dropped when the export is read.
+
+    A platform exports every column it has (a Qualtrics export of a short questionnaire has
+    hundreds: timers, display orders, embedded data); listing each in the codebook would be
+    noise. An ignored column is never read into any output; the ingest report counts the
+    columns each rule dropped. `kind` is "name" (the header, compared as headers are), "glob"
+    (shell-style, such as ``Q*_DO``) or "regex" (matching the whole header); `declared` is the
+    rule's key path, to name it in messages.
+    """
+
+    kind: str
+    pattern: str
+    declared: str
+
+    def matches(self, header: str) -> bool:
+        """Whether a (stripped) export header is one this rule ignores."""
+        if self.kind == "name":
+            return marker_key(header) == marker_key(self.pattern)
+        if self.kind == "glob":
+            return fnmatch.fnmatchcase(header, self.pattern)
+        return re.fullmatch(self.pattern, header) is not None
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pattern!r} ({self.declared})"
+
+
+@dataclass(frozen=True)
 class Codebook:
     path: str
     instrument_id: str
@@ -195,6 +347,13 @@ class Codebook:
     missing_markers: tuple[MissingMarker, ...]
     fill_in_brackets: tuple[str, str]
     questions: tuple[dict[str, Any], ...] = field(repr=False, default=())
+    # The platform preset named by `instrument.platform` (None: the columns listed only), how
+    # the export writes answers ("labels", or "codes": Qualtrics' numeric values), how many
+    # rows its header takes, and the export columns the study leaves unread.
+    platform: str | None = None
+    answers: str = "labels"
+    header_rows: int = 1
+    ignore_columns: tuple[IgnoreRule, ...] = ()
 
     def variable(self, name: str) -> Variable:
         return _find(self.variables, "name", name)
@@ -204,6 +363,24 @@ class Codebook:
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} variables with role {role!r}")
         return matches[0]
+
+    def platform_role(self, *roles: str) -> Variable | None:
+        """The platform column with one of these roles, or None when the codebook has none."""
+        return next((v for v in self.variables if v.kind == "platform" and v.role in roles), None)
+
+    @property
+    def submission_key(self) -> Variable | None:
+        """The column that tells submissions apart: a number (序号) or a text id (ResponseId)."""
+        return self.platform_role(*SUBMISSION_KEY_ROLES)
+
+    @property
+    def duration(self) -> Variable | None:
+        """The completion-time column (whole seconds), which `exclusions.min_duration` needs."""
+        return self.platform_role("duration_seconds")
+
+    def ignored_by(self, header: str) -> IgnoreRule | None:
+        """The first `ignore_columns` rule that drops an export column, or None."""
+        return next((r for r in self.ignore_columns if r.matches(header)), None)
 
     @property
     def export_variables(self) -> tuple[Variable, ...]:
@@ -685,9 +862,9 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
 
     variables: list[Variable] = []
     var_paths: list[tuple[Any, ...]] = []  # where each variable is defined, parallel to variables
-    for where, col in check.entries(
-        raw.get("platform_columns"), ("platform_columns",), "platform_columns"
-    ):
+    platform = _platform_preset(instrument, check)
+    ignore_rules = _ignore_rules(raw.get("ignore_columns"), check)
+    for where, col, optional in _platform_entries(raw, platform, check):
         name = check.required(col, "name", where, "a platform column")
         header = check.required(col, "header", where, f"platform column {name}")
         zh, en = check.bilingual(col.get("label"), (*where, "label"), f"platform column {name}")
@@ -701,6 +878,9 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
             )
         if name is None or header is None:
             continue
+        rule = next((r for r in ignore_rules if r.matches(str(header))), None)
+        if rule is not None and optional and where[0] == "instrument":
+            continue  # a preset's column the codebook ignores: dropped, not an error
         variables.append(
             Variable(
                 name=str(name),
@@ -711,6 +891,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                 role=role,
                 unit_suffix=col.get("unit_suffix"),
                 missing=tuple(markers),
+                optional=optional or check.flag(col, "optional", where),
             )
         )
         var_paths.append(where)
@@ -863,13 +1044,159 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
         missing_markers=tuple(markers),
         fill_in_brackets=(str(brackets[0]), str(brackets[1])),
         questions=tuple(q for _, q in questions),
+        platform=platform,
+        answers=_answer_form(instrument, check),
+        header_rows=int(PLATFORM_PRESETS[platform]["header_rows"]) if platform else 1,
+        ignore_columns=tuple(ignore_rules),
     )
     where = _Places(var_paths, construct_paths, construct_question)
     check.problems.extend(_check_consistency(codebook, sector_ids, locate, where))
     check.problems.extend(_missing_answer_collisions(codebook, locate))
+    check.problems.extend(_ignored_codebook_columns(codebook, locate, where))
     if check.problems:
         raise LocatedCodebookError(check.problems)
     return codebook
+
+
+def _platform_preset(instrument: dict[str, Any], check: _Checker) -> str | None:
+    """The platform preset `instrument.platform` names, or None.
+
+    A one-word value (``wenjuanxing``, ``Qualtrics``: case does not matter) names a preset
+    and must be one; any other text describes the platform in words (as codebooks did before
+    presets) and leaves the platform columns to `platform_columns` alone.
+    """
+    value = instrument.get("platform")
+    if not isinstance(value, str) or not PRESET_NAME.fullmatch(value.strip()):
+        return None
+    value = value.strip().lower()
+    if value not in PLATFORM_PRESETS:
+        check.bad(
+            ("instrument", "platform"),
+            "known-platform-preset",
+            f"platform {value!r} is not a platform preset; choose one of "
+            f"{sorted(PLATFORM_PRESETS)}, or describe the platform in words and list its "
+            "columns under platform_columns",
+            value,
+        )
+        return None
+    return value
+
+
+def _platform_entries(
+    raw: dict[str, Any], platform: str | None, check: _Checker
+) -> list[tuple[tuple[Any, ...], dict[str, Any], bool]]:
+    """(key path, entry, optional) of every platform column: the preset's, each replaced in
+    place by a `platform_columns` entry of the same name or header, then the other entries.
+
+    A preset's column is optional (exports differ in the columns they include); a listed one
+    is required unless it says `optional: true`.
+    """
+    listed = check.entries(raw.get("platform_columns"), ("platform_columns",), "platform_columns")
+    if platform is None:
+        return [(where, col, False) for where, col in listed]
+    used: set[int] = set()
+    out = []
+    for col in PLATFORM_PRESETS[platform]["columns"]:
+        replaced = next(
+            (
+                k
+                for k, (_, entry) in enumerate(listed)
+                if k not in used
+                and (
+                    entry.get("name") == col["name"]
+                    or marker_key(str(entry.get("header") or "")) == marker_key(col["header"])
+                )
+            ),
+            None,
+        )
+        if replaced is None:
+            out.append((("instrument", "platform"), dict(col), True))
+        else:
+            used.add(replaced)
+            out.append((*listed[replaced], False))
+    out.extend((where, col, False) for k, (where, col) in enumerate(listed) if k not in used)
+    return out
+
+
+def _answer_form(instrument: dict[str, Any], check: _Checker) -> str:
+    """How the export writes answers: "labels" (option text, as Wenjuanxing and Qualtrics'
+    "Use choice text" download do; a whole number in range is read as a code, as keyed paper
+    forms have it) or "codes" (Qualtrics' "Use numeric values": only codes are answers)."""
+    value = instrument.get("answers", "labels")
+    if value not in ANSWER_FORMS:
+        check.bad(
+            ("instrument", "answers"),
+            "known-answer-form",
+            f"answers {value!r} is not how an export writes answers; choose one of "
+            f"{list(ANSWER_FORMS)}",
+            value,
+        )
+        return "labels"
+    return str(value)
+
+
+def _ignore_rules(raw: Any, check: _Checker) -> list[IgnoreRule]:
+    """The `ignore_columns` rules: a header as text, or ``{name: ...}``, ``{glob: ...}`` or
+    ``{regex: ...}``; a regular expression that does not compile is refused here, naming its
+    line, not when the export is read."""
+    rules = []
+    for i, entry in enumerate(check.listing(raw, ("ignore_columns",), "ignore_columns")):
+        where = ("ignore_columns", i)
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        given = sorted(entry) if isinstance(entry, dict) else []
+        if len(given) != 1 or given[0] not in ("name", "glob", "regex"):
+            check.bad(
+                where,
+                "ignore-rule",
+                "an ignore_columns entry is a column header, or a mapping with one key: name "
+                "(a header), glob (such as 'Q*_DO') or regex (matching the whole header)",
+            )
+            continue
+        kind = given[0]
+        pattern = entry[kind]
+        if not isinstance(pattern, str) or not pattern.strip():
+            check.bad(
+                (*where, kind), "ignore-rule", f"the {kind} to ignore must be a non-empty text"
+            )
+            continue
+        if kind == "regex":
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                check.bad(
+                    (*where, kind),
+                    "ignore-regex",
+                    f"the regular expression {pattern!r} does not compile: {exc}",
+                    pattern,
+                )
+                continue
+        rules.append(IgnoreRule(kind, pattern, check.locate.dotted(where)))
+    return rules
+
+
+def _ignored_codebook_columns(cb: Codebook, locate: _Locator, places: _Places) -> list[Violation]:
+    """An ignore rule that matches a column the codebook reads: the column cannot be both
+    read and dropped, and ignoring it silently would lose an item."""
+    problems = []
+    for i, var in enumerate(cb.variables):
+        if var.header is None:
+            continue
+        rule = cb.ignored_by(var.header)
+        if rule is None:
+            continue
+        path = tuple(int(p) if p.isdigit() else p for p in rule.declared.split("."))
+        problems.append(
+            locate.at(
+                path,
+                "ignore-not-codebook-column",
+                f"the ignore_columns rule {rule} matches the header {var.header!r} of "
+                f"{var.name}, which the codebook reads (at {locate.dotted(places.variables[i])}); "
+                "narrow the pattern, or remove the variable from the codebook",
+                value=var.header,
+            )
+        )
+    return problems
 
 
 def _instrument_markers(instrument: dict[str, Any], check: _Checker) -> list[MissingMarker]:
@@ -877,8 +1204,8 @@ def _instrument_markers(instrument: dict[str, Any], check: _Checker) -> list[Mis
 
     `missing_markers` alone: exactly the markers listed. `missing_preset`: the platform
     preset's markers, with any listed ones added (a listed cell replaces the preset's
-    declaration of it). With neither key, the Wenjuanxing preset applies: the platform this
-    study's exports come from.
+    declaration of it). With neither key, the preset of the platform `instrument.platform`
+    names applies, else Wenjuanxing's: the platform this study's exports come from.
     """
     where = ("instrument", "missing_preset")
     listed = check.markers(
@@ -887,7 +1214,9 @@ def _instrument_markers(instrument: dict[str, Any], check: _Checker) -> list[Mis
     preset = instrument.get("missing_preset")
     if preset is None and "missing_markers" in instrument:
         return listed
-    preset = DEFAULT_MISSING_PRESET if preset is None else preset
+    if preset is None:
+        named = str(instrument.get("platform", "")).strip().lower()
+        preset = named if named in MISSING_PRESETS else DEFAULT_MISSING_PRESET
     if preset not in MISSING_PRESETS:
         check.bad(
             where,
@@ -1071,14 +1400,15 @@ def _check_consistency(
                 )
             )
     roles = Counter(v.role for v in cb.variables if v.kind == "platform")
-    for needed in ("submission_number", "duration_seconds"):
-        if roles[needed] != 1:
+    for needed in (SUBMISSION_KEY_ROLES, *((r,) for r in SINGLE_PLATFORM_ROLES)):
+        found = sum(roles[r] for r in needed)
+        if found > 1:
             problems.append(
                 locate.at(
                     ("platform_columns",),
                     "platform-column",
-                    f"exactly one platform column must have role "
-                    f"{needed!r} (found {roles[needed]})",
+                    f"at most one platform column may have role {' or '.join(needed)} "
+                    f"(found {found})",
                 )
             )
     return problems

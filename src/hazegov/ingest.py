@@ -468,6 +468,19 @@ class _Sheet:
     def table_head(self) -> ExportTable:
         return ExportTable(self.header, self.header_row, self.head, self.encoding)
 
+    def below(self, row: int) -> _Sheet:
+        """The sheet without its body rows up to `row` (header rows a platform adds)."""
+        keep = self.rows > row
+        encode = self.encode
+        return replace(
+            self,
+            rows=self.rows[keep],
+            odd=[(n, cells) for n, cells in self.odd if n > row],
+            head=[(n, cells) for n, cells in self.head if n > row],
+            encode=lambda j: (encode(j)[0][keep], encode(j)[1]),
+            _columns={},
+        )
+
 
 def _read_sheet(
     path: Path, encoding: str, sheet_name: str | None, header_chars: frozenset[str] = frozenset()
@@ -710,8 +723,10 @@ def ingest_export(
     file = export_label(path)
     _check_header_encoding(path, sheet, codebook, encoding)
     _check_header_row(sheet.table_head(), codebook, path)
+    sheet, header_rows = _platform_header_rows(sheet, codebook, file)
     problems: list[Violation] = []
-    columns = _match_columns(sheet.table_head(), codebook, file, problems)
+    ignored: Counter[str] = Counter()
+    columns = _match_columns(sheet.table_head(), codebook, file, problems, ignored)
     if problems:
         raise ExportTableError(problems)
 
@@ -793,6 +808,17 @@ def ingest_export(
     report["direct_identifier_columns_absent"] = sorted(
         v.name for v in codebook.direct_identifiers if v not in columns
     )
+    if header_rows:
+        report["platform_header_rows"] = {
+            "rows": header_rows,
+            "action": "read as the platform's header (question texts, import ids), not as "
+            "responses",
+        }
+    if codebook.ignore_columns:
+        report["ignored_columns"] = sum(ignored.values())
+        report["ignored_columns_by_rule"] = {
+            str(rule): ignored[rule.declared] for rule in codebook.ignore_columns
+        }
     if sheet.footer is not None:
         report["platform_footer_row"] = {
             "row": sheet.footer[0],
@@ -963,6 +989,51 @@ class _Cells:
         self.found.append((int(self.rows[i]), self.position, violation))
 
 
+def _platform_header_rows(sheet: _Sheet, cb: Codebook, file: str) -> tuple[_Sheet, list[int]]:
+    """The sheet below the header rows the codebook's platform writes, and those rows.
+
+    A Qualtrics CSV export has three header rows: the column names (row 1, matched against
+    the codebook's headers), the question texts and a row of ImportId JSON
+    (``{"ImportId":"QID1"}``). The second and third are not respondents; the third is checked,
+    so that an export saved without it (its first respondent would otherwise be dropped as a
+    header row) is refused naming the row and the first column that is not an ImportId.
+    """
+    extra = cb.header_rows - 1
+    if extra <= 0:
+        return sheet, []
+    numbers = sorted([*sheet.rows.tolist(), *(n for n, _ in sheet.odd)])[:extra]
+    if len(numbers) < extra:
+        raise _no_respondents(Path(file), sheet.header_row)
+    last = numbers[-1]
+    cells = next((c for n, c in sheet.head if n == last), None)
+    if cells is not None:
+        for j, cell in enumerate(cells):
+            if cell.strip() and not _is_import_id(cell):
+                raise ExportTableError.single(
+                    file,
+                    "qualtrics-import-id-row",
+                    f"the codebook's platform ({cb.platform}) writes {cb.header_rows} header "
+                    f'rows, the last of them import ids such as {{"ImportId":"QID1"}}; '
+                    f"row {last} is not that row (this cell is no ImportId): export the CSV "
+                    "with its three header rows, or declare the platform the export is from",
+                    row=last,
+                    column=_column_name(sheet.header, j + 1),
+                )
+    rest = sheet.below(last)
+    if not len(rest.rows) and not rest.odd:
+        raise _no_respondents(Path(file), sheet.header_row)
+    return rest, numbers
+
+
+def _is_import_id(cell: str) -> bool:
+    """Whether a cell is a Qualtrics import id: a JSON object with an "ImportId" key."""
+    try:
+        value = json.loads(cell)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and "ImportId" in value
+
+
 def _structure_problems(
     sheet: _Sheet, cb: Codebook, file: str, found: list[tuple[int, int, Violation]]
 ) -> np.ndarray:
@@ -1096,7 +1167,10 @@ def _check_header_encoding(path: Path, sheet: _Sheet, cb: Codebook, encoding: st
 
 
 def _header_keys(cb: Codebook) -> set[str]:
-    return {_norm(v.header) for v in cb.export_variables}  # type: ignore[arg-type]
+    """The headers every export of the codebook has (optional platform columns left out, so
+    that an export without them still reads as having its header)."""
+    required = [v for v in cb.export_variables if not v.optional] or cb.export_variables
+    return {_norm(v.header) for v in required}  # type: ignore[arg-type]
 
 
 def _header_score(cells: list[str], expected: set[str]) -> int:
@@ -1195,12 +1269,28 @@ def _unanswered_scales(
 
 
 def _match_columns(
-    table: ExportTable, cb: Codebook, file: str, problems: list[Violation]
+    table: ExportTable,
+    cb: Codebook,
+    file: str,
+    problems: list[Violation],
+    ignored: Counter[str] | None = None,
 ) -> dict[Variable, int]:
+    """Which export column each codebook variable is read from.
+
+    A column an `ignore_columns` rule matches is dropped here, before any of its cells is
+    read, and counted in `ignored` under the rule's key path; any other column must be in the
+    codebook. A codebook column the export lacks is an error unless it is a direct identifier
+    (never read) or an optional platform column.
+    """
     header, row = table.header, table.header_row
     seen: dict[str, int] = {}
     for idx, name in enumerate(header):
         key = _norm(name)
+        rule = cb.ignored_by(name) if key else None
+        if rule is not None:
+            if ignored is not None:
+                ignored[rule.declared] += 1
+            continue
         if not key:
             problems.append(
                 Violation(
@@ -1228,11 +1318,12 @@ def _match_columns(
     for key, idx in seen.items():
         var = known.get(key)
         if var is None:
+            hint = " nor ignored by its ignore_columns" if cb.ignore_columns else ""
             problems.append(
                 Violation(
                     file,
                     "export-column-in-codebook",
-                    f"this export column is not in the codebook {cb.path}",
+                    f"this export column is not in the codebook {cb.path}{hint}",
                     row=row,
                     column=header[idx],
                 )
@@ -1241,7 +1332,7 @@ def _match_columns(
             columns[var] = idx
     for var in cb.export_variables:
         # identifier columns are never read: an export whose owner deleted them is welcome
-        if var not in columns and var.role != "direct_identifier":
+        if var not in columns and var.role != "direct_identifier" and not var.optional:
             problems.append(
                 Violation(
                     file,
@@ -1295,6 +1386,10 @@ def _platform_value(var: Variable, cell: str) -> tuple[Any, tuple[str, str] | No
         if not cell.isdigit():
             return None, ("integer-submission-number", "submission number must be a whole number")
         return int(cell), None
+    if var.role == "submission_id":
+        if not cell:
+            return None, ("submission-id", "the submission id is empty")
+        return cell, None
     if var.role == "duration_seconds":
         text = cell.removesuffix(var.unit_suffix or "").strip()
         if not text.isdigit():
@@ -1304,7 +1399,7 @@ def _platform_value(var: Variable, cell: str) -> tuple[Any, tuple[str, str] | No
                 f"seconds (optionally followed by {var.unit_suffix!r})",
             )
         return int(text), None
-    if var.role == "submission_time":
+    if var.role in ("submission_time", "start_time"):
         value = _timestamp(cell)
         if value is None:
             return None, ("valid-timestamp", "not a date and time such as 2016/3/7 9:05:01")
@@ -1320,13 +1415,13 @@ def _platform_column(var: Variable, cells: _Cells) -> list[Any]:
     broken = np.array([problem is not None for _, problem in results], dtype=bool)
     for i in cells.rows_where(broken):
         cells.problem(i, *results[cells.codes[i]][1])  # type: ignore[misc]
-    if var.role == "submission_number":
+    if var.role in ("submission_number", "submission_id"):
         _repeated_numbers(values, broken, cells)
     return values[cells.codes].tolist()
 
 
 def _repeated_numbers(values: np.ndarray, broken: np.ndarray, cells: _Cells) -> None:
-    """A submission number used by an earlier row ('7' and '07' are one number)."""
+    """A submission number (or id) used by an earlier row ('7' and '07' are one number)."""
     number_id: dict[int, int] = {}
     ids = np.array(
         [
@@ -1345,7 +1440,8 @@ def _repeated_numbers(values: np.ndarray, broken: np.ndarray, cells: _Cells) -> 
         cells.problem(
             i,
             "unique-submission-number",
-            f"submission number {value} is already used by row "
+            f"submission {'number' if isinstance(value, int) else 'id'} {value} is already "
+            f"used by row "
             f"{int(cells.rows[first_row[ids[cells.codes[i]]]])}; every answer sheet has its own "
             "number (a row copied, or two exports joined?)",
         )
@@ -1369,10 +1465,13 @@ class _Answers:
     def __init__(self, var: Variable, cb: Codebook) -> None:
         self.var = var
         self.labels: dict[str, int] = {}
+        self.left, self.right = cb.fill_in_brackets
+        self.fill_ins: list[tuple[int, str]] = []
+        if cb.answers == "codes":  # a numeric-values export: a label is no answer there
+            return
         for opt in var.options:
             for text in (opt.zh, opt.en):
                 self.labels.setdefault(_norm(text), opt.code)
-        self.left, self.right = cb.fill_in_brackets
         self.fill_ins = [
             (opt.code, _norm(opt.zh) + _norm(self.left)) for opt in var.options if opt.fill_in
         ]
@@ -1476,6 +1575,14 @@ def _code_column(
                         },
                     )
                 )
+        elif cb.answers == "codes":
+            codes = ", ".join(str(o.code) for o in var.options)
+            cells.problem(
+                i,
+                "label-in-codebook",
+                f"not a code of {var.name} ({codes}): the codebook declares instrument.answers: "
+                "codes (a numeric-values export)",
+            )
         else:
             labels = " / ".join(o.zh for o in var.options)
             cells.problem(
@@ -1486,10 +1593,14 @@ def _code_column(
 
 def response_schema(cb: Codebook) -> pa.DataFrameSchema:
     """The codebook as a pandera schema: a second, independent gate on the mapped responses."""
-    columns: dict[str, pa.Column] = {
-        "submission_no": pa.Column(int, pa.Check.ge(1), unique=True),
-        "duration_s": pa.Column(int, pa.Check.ge(0)),
-    }
+    columns: dict[str, pa.Column] = {}
+    key, duration = cb.submission_key, cb.duration
+    if key is not None and key.role == "submission_number":
+        columns[key.name] = pa.Column(int, pa.Check.ge(1), unique=True, required=False)
+    elif key is not None:
+        columns[key.name] = pa.Column(str, unique=True, required=False)
+    if duration is not None:
+        columns[duration.name] = pa.Column(int, pa.Check.ge(0), required=False)
     for var in cb.variables:
         if var.is_coded:
             codes = [o.code for o in var.options]
@@ -1527,20 +1638,28 @@ def _validate_frame(frame: pd.DataFrame, cb: Codebook, file: str) -> None:
 def _schema_holds(frame: pd.DataFrame, cb: Codebook) -> bool:
     """Whether the responses meet every condition of `response_schema`, on whole columns.
 
-    True only when pandera would find nothing: 64-bit integer submission numbers from 1, all
-    different; 64-bit integer durations from 0; codes (as numbers) among the variable's codes,
-    or missing. Pandera then need not run; otherwise it runs and lists what fails.
+    True only when pandera would find nothing: 64-bit integer submission numbers from 1 (or
+    text submission ids), all different; 64-bit integer durations from 0; codes (as numbers)
+    among the variable's codes, or missing. Pandera then need not run; otherwise it runs and
+    lists what fails.
     """
-    required = ["submission_no", "duration_s", *(v.name for v in cb.variables if v.is_coded)]
+    required = [v.name for v in cb.variables if v.is_coded]
     if any(name not in frame.columns for name in required) or not frame.columns.is_unique:
         return False
-    number, duration = frame["submission_no"], frame["duration_s"]
-    if number.dtype != np.int64 or duration.dtype != np.int64:
-        return False
-    if not (number.to_numpy() >= 1).all() or not number.is_unique:
-        return False
-    if not (duration.to_numpy() >= 0).all():
-        return False
+    key, duration = cb.submission_key, cb.duration
+    if key is not None and key.name in frame.columns:
+        number = frame[key.name]
+        if not number.is_unique:
+            return False
+        if key.role == "submission_number":
+            if number.dtype != np.int64 or not (number.to_numpy() >= 1).all():
+                return False
+        elif not all(isinstance(v, str) for v in number.tolist()):
+            return False
+    if duration is not None and duration.name in frame.columns:
+        seconds = frame[duration.name]
+        if seconds.dtype != np.int64 or not (seconds.to_numpy() >= 0).all():
+            return False
     for var in cb.variables:
         if not var.is_coded:
             continue
@@ -1561,7 +1680,11 @@ def _typed(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
             frame[var.name] = pd.array(frame[var.name].tolist(), dtype="Int64")
         elif var.kind in ("free_text", "fill_in"):
             frame[var.name] = frame[var.name].astype("string")
-    frame["source"] = frame["source"].astype("string")
+    for var in cb.variables:  # the channel (quarantined as free text) and a text submission id
+        if var.kind != "platform" or var.name not in frame.columns:
+            continue
+        if var.role in ("metadata", "submission_id"):
+            frame[var.name] = frame[var.name].astype("string")
     return frame
 
 
