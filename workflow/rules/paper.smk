@@ -4,6 +4,9 @@ rule stage_paper_sources:
         [str(PAPER_SOURCE_DIR / source) for source in paper_sources()],
     output:
         [f"{PAPER_BUILD_DIR}/{source}" for source in paper_sources()],
+    params:
+        # the chapters of strands switched off: index.qmd's includes of them are dropped
+        left_out=paper_left_out(),
     log:
         "logs/stage_paper_sources.log",
     conda:
@@ -63,6 +66,8 @@ rule render_paper:
         reproducibility=f"{PAPER_BUILD_DIR}/appendix/reproducibility.md",
         variable_sources=f"{PAPER_BUILD_DIR}/appendix/variable_sources.md",
         rule_graph=f"{PAPER_BUILD_DIR}/figures/rule_graph.png",
+        # nothing, or the error naming the parts of the paper that need a strand switched off
+        strands=paper_needs_strands,
     output:
         paper_outputs(),
     params:

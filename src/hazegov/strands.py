@@ -1,0 +1,258 @@
+"""The strands of the study a build runs, and what the paper needs of each.
+
+Besides the questionnaire, the study has four strands that a user of another questionnaire (or
+a reviewer short of time) may not want: the air-quality series, the policy documents, the
+multiverse of analytic choices and the simulation checks of the methods. ``config["strands"]``
+switches each one; a strand switched off has none of its rules in the workflow, so a dry run
+plans none of its jobs and nothing else may ask for its outputs.
+
+The paper is the one consumer of every strand. A chapter that belongs to one strand alone
+(:data:`STRAND_CHAPTERS`) is left out of the staged paper with its strand. The study's own
+paper also quotes the air-quality and policy numbers in its abstract, introduction and
+conclusion, between the survey's; those parts cannot be dropped without rewriting the argument,
+so with such a strand off the paper is not built and :func:`paper_blockers` names every part
+that needs it. Kept free of pandas and numpy: the Snakefile imports it on every start.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "STRANDS",
+    "STRAND_CHAPTERS",
+    "StrandPaperParts",
+    "enabled_strands",
+    "left_out_chapters",
+    "paper_blockers",
+    "paper_for_strands",
+    "stage_paper",
+    "staged_index",
+    "strand_of",
+    "without_strands_off",
+]
+
+
+@dataclass(frozen=True)
+class StrandPaperParts:
+    """What one strand puts into the paper.
+
+    Attributes
+    ----------
+    variables
+        Top-level key of its numbers in ``_variables.yml`` (``{{< var air.… >}}``).
+    fragments
+        Its variables fragments, the inputs of rule paper_variables.
+    tables, figures
+        Names under ``results/paper/tables/*.md`` and ``figures/*.png``.
+    labels
+        Cross-reference labels of those tables and figures (keys of ``MADE_BY``).
+    """
+
+    variables: str
+    fragments: tuple[str, ...]
+    tables: tuple[str, ...]
+    figures: tuple[str, ...]
+    labels: tuple[str, ...]
+
+
+STRANDS: dict[str, StrandPaperParts] = {
+    "air_quality": StrandPaperParts(
+        variables="air",
+        fragments=("results/analysis/air/variables.yml",),
+        tables=("air_annual", "air_stations", "its"),
+        figures=("pm25_calendar", "pm25_stations", "pm25_monthly_its", "pm25_official_annual"),
+        labels=(
+            "tbl-air-annual",
+            "tbl-air-stations",
+            "tbl-its",
+            "fig-pm25-calendar",
+            "fig-pm25-stations",
+            "fig-pm25-its",
+            "fig-pm25-official",
+        ),
+    ),
+    "policy": StrandPaperParts(
+        variables="policy",
+        fragments=("results/analysis/policy/variables.yml",),
+        tables=("policy_instruments", "policy_register"),
+        figures=("policy_timeline", "department_network"),
+        labels=(
+            "tbl-policy-instruments",
+            "tbl-policy-register",
+            "fig-policy-timeline",
+            "fig-department-network",
+        ),
+    ),
+    "multiverse": StrandPaperParts(
+        variables="multiverse",
+        fragments=("results/multiverse/variables.yml",),
+        tables=("multiverse", "multiverse_by_choice"),
+        figures=("specification_curve",),
+        labels=("tbl-multiverse", "tbl-multiverse-by-choice", "fig-specification-curve"),
+    ),
+    "simulation": StrandPaperParts(
+        variables="simulation",
+        fragments=("results/simulation/variables.yml",),
+        tables=("simulation",),
+        figures=("simulation",),
+        labels=("tbl-simulation", "fig-simulation"),
+    ),
+}
+
+# Chapters of paper/ that report one strand and nothing else: the paper leaves them out (and
+# index.qmd's include of them) when the strand is off. Anything else that quotes a strand blocks
+# the paper instead (paper_blockers).
+STRAND_CHAPTERS: dict[str, tuple[str, ...]] = {
+    "multiverse": ("_robustness.qmd",),
+    "simulation": ("_appendix-simulation.qmd",),
+}
+
+
+def enabled_strands(config: Mapping[str, Any]) -> dict[str, bool]:
+    """Each strand's switch, ``config["strands"]``; a strand the config does not name is on.
+
+    On by default so that a config written before the switches existed builds what it built.
+    """
+    switches = config.get("strands") or {}
+    unknown = sorted(set(switches) - set(STRANDS))
+    if unknown:
+        raise ValueError(f"strands: unknown strand(s) {unknown}; the strands are {list(STRANDS)}")
+    return {name: bool(switches.get(name, True)) for name in STRANDS}
+
+
+def strand_of(kind: str, item: str) -> str | None:
+    """The strand whose paper part ``item`` is (``kind``: fragments, tables, figures or
+    labels), or None for the survey's own parts, which every build has."""
+    for name, parts in STRANDS.items():
+        if item in getattr(parts, kind):
+            return name
+    return None
+
+
+def without_strands_off(kind: str, items: Iterable[str], enabled: Mapping[str, bool]) -> list[str]:
+    """``items`` without those of the strands switched off, in their order.
+
+    The paper's lists keep one order with every strand on, so the default build asks for the
+    same inputs and parameters as before the switches existed (and reruns nothing).
+    """
+    kept = []
+    for item in items:
+        strand = strand_of(kind, item)
+        if strand is None or enabled[strand]:
+            kept.append(item)
+    return kept
+
+
+def paper_for_strands(sources: Sequence[str], enabled: Mapping[str, bool]) -> list[str]:
+    """The paper's source files (relative to paper/) without the chapters of strands off."""
+    dropped = set(left_out_chapters(enabled))
+    return [source for source in sources if source not in dropped]
+
+
+def left_out_chapters(enabled: Mapping[str, bool]) -> list[str]:
+    """The chapters left out of the paper with their strands (none with every strand on)."""
+    return [c for name, chapters in STRAND_CHAPTERS.items() if not enabled[name] for c in chapters]
+
+
+_INCLUDE_RE = re.compile(r"^\s*\{\{<\s*include\s+(?P<target>\S+)\s*>\}\}\s*$")
+
+
+def staged_index(text: str, left_out: Iterable[str]) -> str:
+    """index.qmd without the includes of the chapters ``left_out`` (and the blank line after
+    each, so that every remaining include keeps Quarto's blank line around it).
+
+    With nothing left out the text comes back unchanged, byte for byte.
+    """
+    dropped = set(left_out)
+    if not dropped:
+        return text
+    kept: list[str] = []
+    skip_blank = False
+    for line in text.splitlines(keepends=True):
+        match = _INCLUDE_RE.match(line)
+        if match and match["target"] in dropped:
+            skip_blank = True
+            continue
+        if skip_blank and not line.strip():
+            skip_blank = False
+            continue
+        skip_blank = False
+        kept.append(line)
+    return "".join(kept)
+
+
+def stage_paper(
+    sources: Sequence[str | Path], staged: Sequence[str | Path], left_out: Iterable[str]
+) -> None:
+    """Copy the paper's sources into the build directory; the staged index.qmd leaves out the
+    includes of the chapters ``left_out`` (those of strands switched off, not staged)."""
+    from hazegov.outputs import stage_files, write_text
+
+    stage_files(list(sources), list(staged))
+    left_out = list(left_out)
+    if not left_out:
+        return
+    for target in staged:
+        if Path(target).name == "index.qmd":
+            text = Path(target).read_text(encoding="utf-8")
+            write_text(target, staged_index(text, left_out))
+
+
+_HEADING_RE = re.compile(r"^(#{1,6})\s+(?P<title>.*?)\s*(\{[^}]*\})?\s*$")
+
+
+def _needs(parts: StrandPaperParts) -> re.Pattern[str]:
+    """A line of the paper that quotes the strand: one of its numbers, tables, figures or
+    labels."""
+    names = [
+        r"\{\{<\s*var\s+" + re.escape(parts.variables) + r"\.",
+        *(r"tables/" + re.escape(t) + r"\.md" for t in parts.tables),
+        *(r"figures/" + re.escape(f) + r"\.png" for f in parts.figures),
+        *(r"@" + re.escape(label) + r"\b" for label in parts.labels),
+    ]
+    return re.compile("|".join(names))
+
+
+def paper_blockers(
+    paper_dir: str | Path, sources: Sequence[str], enabled: Mapping[str, bool]
+) -> dict[str, list[str]]:
+    """Parts of the paper that quote a strand switched off: strand -> "file, section: lines".
+
+    Read from the paper's own sources (those staged, so without the chapters of strands off),
+    so the list stays true when the paper changes. An empty answer means the paper builds.
+    The abstract is the metadata block of index.qmd, before its first heading.
+    """
+    paper_dir = Path(paper_dir)
+    blockers: dict[str, list[str]] = {}
+    for name, parts in STRANDS.items():
+        if enabled[name]:
+            continue
+        pattern = _needs(parts)
+        found: list[str] = []
+        for source in sources:
+            if not source.endswith(".qmd"):
+                continue
+            lines: dict[str, list[int]] = {}
+            text = (paper_dir / source).read_text(encoding="utf-8")
+            section = "front matter (title, abstract)" if text.startswith("---") else "(top)"
+            for number, line in enumerate(text.splitlines(), start=1):
+                heading = _HEADING_RE.match(line)
+                if heading and not line.startswith("#|"):
+                    section = heading["title"]
+                if pattern.search(line):
+                    lines.setdefault(section, []).append(number)
+            for where, numbers in lines.items():
+                span = (
+                    f"line {numbers[0]}"
+                    if len(numbers) == 1
+                    else f"lines {numbers[0]}-{numbers[-1]}"
+                )
+                found.append(f"{paper_dir.name}/{source}, {where}: {span}")
+        if found:
+            blockers[name] = found
+    return blockers
