@@ -51,7 +51,7 @@ def paper_blocked_message():
         for strand, parts in PAPER_BLOCKERS.items()
     ]
     return (
-        "The paper is not built: "
+        "The paper is not rendered (its numbers, tables and figures are built): "
         + "\n".join(lines)
         + "\nSwitch the strand on, or edit these parts (a chapter of one strand alone is left "
         "out by hazegov.strands.STRAND_CHAPTERS)."
@@ -75,6 +75,15 @@ def paper_outputs():
     return [f"{PAPER_BUILD_DIR}/_output/index.{suffix[f]}" for f in config["paper"]["formats"]]
 
 
+def paper_inputs():
+    """The paper's numbers, tables and figures (those of the strands switched on)."""
+    return [
+        f"{PAPER_BUILD_DIR}/_variables.yml",
+        *(f"{PAPER_BUILD_DIR}/tables/{table}.md" for table in PAPER_TABLES),
+        *(f"{PAPER_BUILD_DIR}/figures/{figure}.png" for figure in PAPER_FIGURES),
+    ]
+
+
 def release_files():
     """The released data set, named by config release.basename."""
     return [
@@ -86,11 +95,12 @@ def release_files():
 def final_outputs():
     """What a build delivers: the paper, the released data set and the supplementary tables.
 
-    The paper only when every strand it quotes is on (PAPER_BLOCKERS). The identifier scan
+    With a strand off that the paper quotes (PAPER_BLOCKERS), the paper's inputs instead of
+    the paper: every number, table and figure of the analyses that run. The identifier scan
     (workflow/rules/privacy.smk) runs after all of them.
     """
     return [
-        *([] if PAPER_BLOCKERS else paper_outputs()),
+        *(paper_inputs() if PAPER_BLOCKERS else paper_outputs()),
         *release_files(),
         "results/release/data_dictionary.csv",
         "results/release/k_anonymity.json",
