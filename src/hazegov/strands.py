@@ -10,8 +10,10 @@ The paper is the one consumer of every strand. A chapter that belongs to one str
 (:data:`STRAND_CHAPTERS`) is left out of the staged paper with its strand. The study's own
 paper also quotes the air-quality and policy numbers in its abstract, introduction and
 conclusion, between the survey's; those parts cannot be dropped without rewriting the argument,
-so with such a strand off the paper is not built and :func:`paper_blockers` names every part
-that needs it. Kept free of pandas and numpy: the Snakefile imports it on every start.
+so with such a strand off the paper is not rendered (its numbers, tables and figures still are)
+and :func:`paper_blockers` names every part that needs it.
+
+Kept free of pandas and numpy: the Snakefile imports it on every start.
 """
 
 from __future__ import annotations
