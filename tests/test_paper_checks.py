@@ -35,6 +35,7 @@ from hazegov.paper_checks import (
     unresolved_crossrefs,
     unused_variables,
 )
+from hazegov.strands import STRANDS, stage_paper
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "paper"
@@ -87,11 +88,13 @@ def stage_real_paper(base: Path) -> Path:
         assert run.returncode == 0, run.stderr[-4000:]
         generated = workdir / "results" / "paper"
     shutil.copytree(generated, build, ignore=shutil.ignore_patterns("_output", ".quarto"))
-    for pattern in STAGED_PATTERNS:
-        for source in PAPER.glob(pattern):
-            target = build / source.relative_to(PAPER)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+    sources = sorted({source for pattern in STAGED_PATTERNS for source in PAPER.glob(pattern)})
+    # as the rule stages them with every strand on: without the strand markers
+    stage_paper(
+        sources,
+        [build / source.relative_to(PAPER) for source in sources],
+        dict.fromkeys(STRANDS, True),
+    )
     done.touch()
     return build
 

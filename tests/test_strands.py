@@ -15,11 +15,14 @@ from hazegov.strands import (
     STRANDS,
     enabled_strands,
     left_out_chapters,
+    paper_blocked_message,
     paper_blockers,
     paper_for_strands,
     stage_paper,
     staged_index,
     strand_of,
+    strand_passages,
+    strand_text,
     without_strands_off,
 )
 
@@ -149,16 +152,88 @@ def test_the_staged_index_drops_the_includes_of_chapters_left_out_and_their_blan
     assert "\n\n\n" not in staged
 
 
-def test_staging_copies_the_sources_and_rewrites_only_the_index(tmp_path):
+def test_staging_leaves_out_the_chapters_and_passages_of_strands_off(tmp_path):
     source, build = tmp_path / "paper", tmp_path / "build"
     source.mkdir()
-    (source / "index.qmd").write_text("{{< include _a.qmd >}}\n\n{{< include _b.qmd >}}\n")
-    (source / "_a.qmd").write_text("{{< include _b.qmd >}}\n")
-    names = ["index.qmd", "_a.qmd"]
-    stage_paper([source / n for n in names], [build / n for n in names], left_out=["_b.qmd"])
-    assert (build / "index.qmd").read_text() == "{{< include _a.qmd >}}\n\n"
-    # only index.qmd includes chapters; a chapter's own text is copied as it is
-    assert (build / "_a.qmd").read_text() == "{{< include _b.qmd >}}\n"
+    (source / "index.qmd").write_text(
+        "{{< include _a.qmd >}}\n\n{{< include _robustness.qmd >}}\n", encoding="utf-8"
+    )
+    (source / "_a.qmd").write_text(
+        "Survey.\n<!-- strand:policy -->\nPolicy.\n<!-- /strand:policy -->\nEnd.\n",
+        encoding="utf-8",
+    )
+    (source / "paper.css").write_text("/* <!-- strand:policy --> */\n", encoding="utf-8")
+    names = ["index.qmd", "_a.qmd", "paper.css"]
+    stage_paper(
+        [source / n for n in names], [build / n for n in names], _off("multiverse", "policy")
+    )
+    assert (build / "index.qmd").read_text(encoding="utf-8") == "{{< include _a.qmd >}}\n\n"
+    assert (build / "_a.qmd").read_text(encoding="utf-8") == "Survey.\nEnd.\n"
+    # only the chapters are read for passages
+    assert (build / "paper.css").read_text(encoding="utf-8") == "/* <!-- strand:policy --> */\n"
+
+
+# ------------------------------------------------------------------------------ marked passages
+
+
+def test_with_every_strand_on_the_staged_paper_is_the_paper_without_its_markers():
+    """The default paper does not change: stripping the markers gives back the unmarked text."""
+    marked = 0
+    for path in sorted(PAPER.glob("*.qmd")):
+        text = path.read_text(encoding="utf-8")
+        staged = strand_text(text, ALL_ON, source=path.name)
+        assert "strand:" not in staged, path.name
+        marked += len(strand_passages(text, path.name))
+        unmarked = re.sub(r"^<!-- /?strand:\w+ -->\n|<!-- /?strand:\w+ -->", "", text, flags=re.M)
+        assert staged == unmarked, path.name
+    assert marked >= 7
+
+
+def test_a_passage_inside_a_line_leaves_one_space_between_its_neighbours():
+    text = (
+        "  Haze is bad. <!-- strand:air_quality -->It was {{< var air.x >}}\n"
+        "  µg/m³.<!-- /strand:air_quality --> This study asks.\n"
+    )
+    assert strand_text(text, _off("air_quality")) == "  Haze is bad. This study asks.\n"
+    assert strand_text(text, ALL_ON) == (
+        "  Haze is bad. It was {{< var air.x >}}\n  µg/m³. This study asks.\n"
+    )
+    # with the line breaks kept, line numbers still point into the source
+    assert strand_text(text, _off("air_quality"), keep_lines=True).count("\n") == 2
+
+
+def test_the_study_paper_reads_on_without_air_quality_and_policy():
+    enabled = _off("air_quality", "policy")
+    index = strand_text((PAPER / "index.qmd").read_text(encoding="utf-8"), enabled)
+    assert "citizens alike.\n  This study asks whether" in index
+    introduction = strand_text((PAPER / "_introduction.qmd").read_text("utf-8"), enabled)
+    assert "## How severe the haze was" not in introduction
+    assert "## The policy wave {#sec-policy-wave}" in introduction  # the plans, cited
+    assert "{{< var air." not in introduction and "{{< var policy." not in introduction
+    conclusion = strand_text((PAPER / "_conclusion.qmd").read_text("utf-8"), enabled)
+    assert "@tbl-ordinal). Define each department's duties" in conclusion
+    assert "**Policy texts.**" not in conclusion and "**Air-quality evidence.**" not in conclusion
+    assert "**Cross-sectional design.**" in conclusion
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "<!-- strand:weather -->x<!-- /strand:weather -->",
+            "line 1: marker of an unknown strand 'weather'",
+        ),
+        ("a\n<!-- strand:policy -->\nb\n", "line 2: strand:policy is never closed"),
+        ("<!-- /strand:policy -->", "line 1: /strand:policy closes no open passage"),
+        (
+            "<!-- strand:policy -->\n<!-- strand:air_quality -->\n",
+            "line 2: strand:air_quality opens inside the passage of strand:policy",
+        ),
+    ],
+)
+def test_a_broken_marker_is_refused_with_its_file_and_line(text, message):
+    with pytest.raises(ValueError, match=re.escape(f"_x.qmd, {message}")):
+        strand_text(text, ALL_ON, source="_x.qmd")
 
 
 # ------------------------------------------------------------------------- what blocks the paper
@@ -169,17 +244,32 @@ def test_the_study_paper_builds_without_the_multiverse_and_the_simulation():
     assert paper_blockers(PAPER, paper_for_strands(_paper_sources(), enabled), enabled) == {}
 
 
-def test_air_quality_and_policy_off_name_the_parts_of_the_paper_that_quote_them():
-    enabled = _off("air_quality", "policy")
-    blockers = paper_blockers(PAPER, paper_for_strands(_paper_sources(), enabled), enabled)
-    assert set(blockers) == {"air_quality", "policy"}
-    air = "\n".join(blockers["air_quality"])
-    assert "paper/index.qmd, front matter (title, abstract)" in air
-    assert "paper/_introduction.qmd, How severe the haze was: lines" in air
-    assert "paper/_conclusion.qmd, Limitations" in air
-    policy = "\n".join(blockers["policy"])
-    assert "paper/_introduction.qmd, The policy wave: lines" in policy
-    assert "How severe the haze was" not in policy
+def test_the_study_paper_builds_with_any_strand_off():
+    for off in STRANDS:
+        enabled = _off(off)
+        sources = paper_for_strands(_paper_sources(), enabled)
+        assert paper_blockers(PAPER, sources, enabled) == {}, off
+
+
+def test_an_unmarked_quote_of_a_strand_off_is_named_by_file_section_and_lines(tmp_path):
+    (tmp_path / "index.qmd").write_text(
+        "---\nabstract: |\n  It was {{< var air.mean >}}.\n---\n\n# Intro\n\n"
+        "<!-- strand:air_quality -->\n{{< var air.marked >}}\n<!-- /strand:air_quality -->\n"
+        "Then {{< var air.a >}}\nand {{< var air.b >}}.\n",
+        encoding="utf-8",
+    )
+    blockers = paper_blockers(tmp_path, ["index.qmd"], _off("air_quality"))
+    name = tmp_path.name
+    assert blockers == {
+        "air_quality": [
+            f"{name}/index.qmd, front matter (title, abstract): line 3",
+            f"{name}/index.qmd, Intro: lines 11-12",
+        ]
+    }
+    message = paper_blocked_message(blockers)
+    assert "strand 'air_quality' is switched off (config strands.air_quality: false)" in message
+    assert f"    {name}/index.qmd, Intro: lines 11-12" in message
+    assert "<!-- strand:NAME -->" in message
 
 
 def test_a_quoted_table_figure_or_reference_blocks_the_paper_too(tmp_path):

@@ -352,25 +352,35 @@ def test_a_strand_switched_off_plans_none_of_its_rules(dry_workdir, tmp_path, st
     others = set().union(*(rules for name, rules in STRAND_RULES.items() if name != strand))
     assert others <= planned
     assert {"release_data_set", "regressions", "paper_variables", "identifier_scan"} <= planned
-    if strand in ("multiverse", "simulation"):
-        # its chapter leaves the paper, which is still rendered
-        assert "render_paper" in planned and "The paper is not rendered" not in out
-    else:
-        # the paper quotes it in the introduction: the run says where, and does not render
-        assert "render_paper" not in planned
-        assert f"strand {strand!r} is switched off" in out
-        assert "paper/_introduction.qmd, The policy wave: lines" in out
+    # its chapter or its marked passages leave the paper, which is still rendered
+    assert "render_paper" in planned and "The paper is not rendered" not in out
 
 
-def test_asking_for_the_paper_with_a_strand_it_quotes_off_names_the_parts(dry_workdir, tmp_path):
-    off = _override(tmp_path, "off.yaml", {"strands": {"air_quality": False}})
+def test_a_paper_quoting_a_strand_off_unmarked_is_not_rendered_and_says_where(
+    dry_workdir, tmp_path
+):
+    paper = tmp_path / "paper"
+    shutil.copytree(ROOT / "paper", paper)
+    with (paper / "_conclusion.qmd").open("a", encoding="utf-8") as conclusion:
+        conclusion.write("\nThe mean was {{< var air.severity.mean_pm25 >}} µg/m³.\n")
+    off = _override(
+        tmp_path,
+        "off.yaml",
+        {"strands": {"air_quality": False}, "paper": {"source_dir": str(paper)}},
+    )
+    run = _snakemake(dry_workdir, "--dry-run", "--configfile", off)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-4000:]
+    planned = _planned_rules(run.stdout)
+    assert "render_paper" not in planned and "paper_variables" in planned
+    assert "strand 'air_quality' is switched off" in out
+    assert "paper/_conclusion.qmd, Limitations: line 54" in out
+    # asked for, the paper is refused with the same lines
     run = _snakemake(
         dry_workdir, "results/paper/_output/index.html", "--dry-run", "--configfile", off
     )
-    out = run.stdout + run.stderr
     assert run.returncode != 0
-    assert "strand 'air_quality' is switched off" in out
-    assert "paper/index.qmd, front matter (title, abstract)" in out
+    assert "paper/_conclusion.qmd, Limitations: line 54" in run.stdout + run.stderr
 
 
 def test_a_strand_off_needs_none_of_its_inputs(dry_workdir, tmp_path):

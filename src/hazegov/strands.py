@@ -6,12 +6,16 @@ multiverse of analytic choices and the simulation checks of the methods. ``confi
 switches each one; a strand switched off has none of its rules in the workflow, so a dry run
 plans none of its jobs and nothing else may ask for its outputs.
 
-The paper is the one consumer of every strand. A chapter that belongs to one strand alone
-(:data:`STRAND_CHAPTERS`) is left out of the staged paper with its strand. The study's own
-paper also quotes the air-quality and policy numbers in its abstract, introduction and
-conclusion, between the survey's; those parts cannot be dropped without rewriting the argument,
-so with such a strand off the paper is not rendered (its numbers, tables and figures still are)
-and :func:`paper_blockers` names every part that needs it.
+The paper is the one consumer of every strand, and leaves each one out cleanly: a chapter that
+belongs to one strand alone (:data:`STRAND_CHAPTERS`) is not staged and index.qmd does not
+include it; a passage of a chapter that reports one strand between the survey's text (the
+abstract's PM2.5 sentence, the introduction's haze and policy sections, a recommendation's
+sentence, a limitation) is marked ``<!-- strand:NAME -->`` ... ``<!-- /strand:NAME -->`` and
+staged without it (:func:`strand_text`). With every strand on the staged paper is the paper as
+it was, byte for byte; the markers never reach Quarto, so no Quarto feature is relied on. A
+quote of a strand outside its chapters and passages would leave the paper with an undefined
+number or a missing table: then the paper is not rendered (its numbers, tables and figures still
+are) and :func:`paper_blockers` names every such line.
 
 Kept free of pandas and numpy: the Snakefile imports it on every start.
 """
@@ -30,11 +34,14 @@ __all__ = [
     "StrandPaperParts",
     "enabled_strands",
     "left_out_chapters",
+    "paper_blocked_message",
     "paper_blockers",
     "paper_for_strands",
     "stage_paper",
     "staged_index",
     "strand_of",
+    "strand_passages",
+    "strand_text",
     "without_strands_off",
 ]
 
@@ -107,8 +114,9 @@ STRANDS: dict[str, StrandPaperParts] = {
 }
 
 # Chapters of paper/ that report one strand and nothing else: the paper leaves them out (and
-# index.qmd's include of them) when the strand is off. Anything else that quotes a strand blocks
-# the paper instead (paper_blockers).
+# index.qmd's include of them) when the strand is off. A passage inside another chapter is
+# marked in the chapter instead (strand_text); an unmarked quote blocks the paper
+# (paper_blockers).
 STRAND_CHAPTERS: dict[str, tuple[str, ...]] = {
     "multiverse": ("_robustness.qmd",),
     "simulation": ("_appendix-simulation.qmd",),
@@ -188,21 +196,105 @@ def staged_index(text: str, left_out: Iterable[str]) -> str:
     return "".join(kept)
 
 
+# A passage of a chapter that reports one strand, between the chapter's other text:
+# <!-- strand:air_quality --> ... <!-- /strand:air_quality -->, on lines of their own (the lines
+# go) or inside a line (the markers go). The markers never reach Quarto.
+_MARK_RE = re.compile(r"<!--\s*(?P<end>/)?strand:(?P<name>\w+)\s*-->")
+
+
+def _marker_span(text: str, start: int, end: int) -> tuple[int, int, bool]:
+    """Where a marker's text ends up removed: its whole line when it stands alone on it."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    if not text[line_start:start].strip() and not text[end:line_end].strip():
+        return line_start, min(line_end + 1, len(text)), True
+    return start, end, False
+
+
+def strand_passages(text: str, source: str = "<text>") -> list[tuple[str, int, int, int, int]]:
+    """Every marked passage: (strand, removal start and end, content start and end).
+
+    Raises
+    ------
+    ValueError
+        For a marker of an unknown strand, one not closed, closed without being opened, or a
+        passage inside another (each passage belongs to one strand).
+    """
+    passages = []
+    opened: tuple[str, int, int, int] | None = None
+    for match in _MARK_RE.finditer(text):
+        name = match["name"]
+        line = text.count("\n", 0, match.start()) + 1
+        if name not in STRANDS:
+            raise ValueError(f"{source}, line {line}: marker of an unknown strand {name!r}")
+        start, end, _ = _marker_span(text, match.start(), match.end())
+        if not match["end"]:
+            if opened is not None:
+                raise ValueError(
+                    f"{source}, line {line}: strand:{name} opens inside the passage of "
+                    f"strand:{opened[0]} (line {opened[3]}); close that one first"
+                )
+            opened = (name, start, end, line)
+            continue
+        if opened is None or opened[0] != name:
+            raise ValueError(f"{source}, line {line}: /strand:{name} closes no open passage")
+        passages.append((name, opened[1], end, opened[2], start))
+        opened = None
+    if opened is not None:
+        raise ValueError(f"{source}, line {opened[3]}: strand:{opened[0]} is never closed")
+    return passages
+
+
+def strand_text(
+    text: str, enabled: Mapping[str, bool], source: str = "<text>", keep_lines: bool = False
+) -> str:
+    """The paper's text without the passages of strands off and without any marker.
+
+    With every strand on, the text comes back as it was before it was marked, byte for byte:
+    the default paper does not change. A passage removed from inside a line leaves one space
+    between its neighbours. With ``keep_lines`` a removed passage leaves its line breaks, so
+    line numbers still point into the source.
+    """
+    out: list[str] = []
+    position = 0
+
+    def removed(start: int, end: int) -> str:
+        return "\n" * text.count("\n", start, end) if keep_lines else ""
+
+    for name, start, end, content_start, content_end in strand_passages(text, source):
+        out.append(text[position:start])
+        if enabled[name]:
+            out += [removed(start, content_start), text[content_start:content_end]]
+            out.append(removed(content_end, end))
+        else:
+            out.append(removed(start, end))
+            if not keep_lines and out[-2].endswith(" ") and text[end : end + 1] in (" ", "\n"):
+                out[-2] = out[-2][:-1]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
 def stage_paper(
-    sources: Sequence[str | Path], staged: Sequence[str | Path], left_out: Iterable[str]
+    sources: Sequence[str | Path], staged: Sequence[str | Path], enabled: Mapping[str, bool]
 ) -> None:
-    """Copy the paper's sources into the build directory; the staged index.qmd leaves out the
-    includes of the chapters ``left_out`` (those of strands switched off, not staged)."""
+    """Copy the paper's sources into the build directory, each chapter without the passages
+    of strands off (:func:`strand_text`) and index.qmd without the includes of their chapters
+    (:func:`staged_index`)."""
     from hazegov.outputs import stage_files, write_text
 
     stage_files(list(sources), list(staged))
-    left_out = list(left_out)
-    if not left_out:
-        return
-    for target in staged:
+    left_out = left_out_chapters(enabled)
+    for source, target in zip(sources, staged, strict=True):
+        if Path(target).suffix != ".qmd":
+            continue
+        text = Path(target).read_text(encoding="utf-8")
+        staged_text = strand_text(text, enabled, source=str(source))
         if Path(target).name == "index.qmd":
-            text = Path(target).read_text(encoding="utf-8")
-            write_text(target, staged_index(text, left_out))
+            staged_text = staged_index(staged_text, left_out)
+        if staged_text != text:
+            write_text(target, staged_text)
 
 
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(?P<title>.*?)\s*(\{[^}]*\})?\s*$")
@@ -225,8 +317,10 @@ def paper_blockers(
 ) -> dict[str, list[str]]:
     """Parts of the paper that quote a strand switched off: strand -> "file, section: lines".
 
-    Read from the paper's own sources (those staged, so without the chapters of strands off),
-    so the list stays true when the paper changes. An empty answer means the paper builds.
+    Read from the paper's own sources as they are staged (without the chapters and passages
+    of strands off), so the list stays true when the paper changes; line numbers are the
+    sources'. An empty answer means the paper builds, as the study's own paper does with any
+    strand off.
     The abstract is the metadata block of index.qmd, before its first heading.
     """
     paper_dir = Path(paper_dir)
@@ -240,7 +334,12 @@ def paper_blockers(
             if not source.endswith(".qmd"):
                 continue
             lines: dict[str, list[int]] = {}
-            text = (paper_dir / source).read_text(encoding="utf-8")
+            text = strand_text(
+                (paper_dir / source).read_text(encoding="utf-8"),
+                enabled,
+                source=f"{paper_dir.name}/{source}",
+                keep_lines=True,
+            )
             section = "front matter (title, abstract)" if text.startswith("---") else "(top)"
             for number, line in enumerate(text.splitlines(), start=1):
                 heading = _HEADING_RE.match(line)
@@ -258,3 +357,20 @@ def paper_blockers(
         if found:
             blockers[name] = found
     return blockers
+
+
+def paper_blocked_message(blockers: Mapping[str, Sequence[str]]) -> str:
+    """What the run says when :func:`paper_blockers` found lines: each strand, its switch and
+    the lines that quote it, and the two ways out."""
+    parts = [
+        f"strand {strand!r} is switched off (config strands.{strand}: false), but the paper "
+        "quotes it in:\n" + "\n".join(f"    {line}" for line in lines)
+        for strand, lines in blockers.items()
+    ]
+    return (
+        "The paper is not rendered (its numbers, tables and figures are built): "
+        + "\n".join(parts)
+        + "\nSwitch the strand on, or mark these lines <!-- strand:NAME --> ... "
+        "<!-- /strand:NAME --> so that the paper leaves them out with it (a chapter of one "
+        "strand alone: hazegov.strands.STRAND_CHAPTERS)."
+    )

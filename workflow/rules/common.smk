@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from hazegov.policy.register import register_text_files
 from hazegov.strands import (
     enabled_strands,
-    left_out_chapters,
+    paper_blocked_message,
     paper_blockers,
     paper_for_strands,
     without_strands_off,
@@ -35,38 +35,20 @@ def paper_sources():
     return paper_for_strands(sources, STRANDS_ON)
 
 
-def paper_left_out():
-    """The chapters left out of the paper with their strands (empty with every strand on)."""
-    return left_out_chapters(STRANDS_ON)
-
-
-# Parts of the paper that quote a strand switched off: then the paper is not built.
+# Lines of the paper that quote a strand switched off outside its chapters and marked passages:
+# then the paper is not rendered (none in the study's own paper).
 PAPER_BLOCKERS = paper_blockers(PAPER_SOURCE_DIR, paper_sources(), STRANDS_ON)
 
 
-def paper_blocked_message():
-    lines = [
-        f"strand {strand!r} is switched off (config strands.{strand}: false), but the paper "
-        "quotes it in:\n" + "\n".join(f"    {part}" for part in parts)
-        for strand, parts in PAPER_BLOCKERS.items()
-    ]
-    return (
-        "The paper is not rendered (its numbers, tables and figures are built): "
-        + "\n".join(lines)
-        + "\nSwitch the strand on, or edit these parts (a chapter of one strand alone is left "
-        "out by hazegov.strands.STRAND_CHAPTERS)."
-    )
-
-
 if PAPER_BLOCKERS and workflow.is_main_process:
-    logger.warning(paper_blocked_message())
+    logger.warning(paper_blocked_message(PAPER_BLOCKERS))
 
 
 def paper_needs_strands(wildcards):
     """No input; asked for the paper while a strand it quotes is off, the error naming the
     parts that need it (rather than a missing table of a rule that is not there)."""
     if PAPER_BLOCKERS:
-        raise WorkflowError(paper_blocked_message())
+        raise WorkflowError(paper_blocked_message(PAPER_BLOCKERS))
     return []
 
 

@@ -5,8 +5,8 @@ rule stage_paper_sources:
     output:
         [f"{PAPER_BUILD_DIR}/{source}" for source in paper_sources()],
     params:
-        # the chapters of strands switched off: index.qmd's includes of them are dropped
-        left_out=paper_left_out(),
+        # the passages and chapters of the strands switched off are left out
+        strands=STRANDS_ON,
     log:
         "logs/stage_paper_sources.log",
     conda:
