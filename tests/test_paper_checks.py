@@ -439,3 +439,16 @@ def test_appendix_letters_links_and_callouts(fixture_build: Path) -> None:
         "_two.qmd:11: Appendix C should be Appendix B: appendices are lettered in order",
         "_two.qmd:11: an appendix heading must be {.unnumbered}",
     ]
+
+
+def test_the_supplementary_entries_of_a_strand_switched_off_are_not_stale(
+    fixture_build: Path,
+) -> None:
+    """With config strands.air_quality false the build has no air.* number at all."""
+    kept = ["extra.kept", "extra.also_kept", "sample.unused_*"]
+    assert unused_variables(fixture_build, [*kept, "air.by_series.*", "simulation.alpha"]) == []
+    # a namespace that is no strand's is still reported
+    stale = unused_variables(fixture_build, [*kept, "ari.by_series.*"])
+    assert [p.message for p in stale] == [
+        "supplementary entry 'ari.by_series.*' matches no variable"
+    ]
