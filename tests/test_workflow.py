@@ -431,3 +431,15 @@ def test_the_release_files_are_named_by_the_config(dry_workdir, tmp_path):
     assert "results/release/other_survey.sav" in run.stdout
     assert "results/release/other_survey.csv" in run.stdout
     assert "haze_governance_survey_release" not in run.stdout
+
+
+def test_the_reproducibility_appendix_draws_only_the_strands_switched_on(dry_workdir):
+    from hazegov.reproducibility import rule_graph, rule_graph_dot
+
+    snakefile = ROOT / "Snakefile"
+    every = rule_graph(rule_graph_dot(snakefile, dry_workdir))
+    assert set().union(*STRAND_RULES.values()) <= set(every.nodes)
+    off = {"strands": {"multiverse": False, "simulation": False}}
+    fewer = rule_graph(rule_graph_dot(snakefile, dry_workdir, off))
+    assert not set(fewer.nodes) & (STRAND_RULES["multiverse"] | STRAND_RULES["simulation"])
+    assert "render_paper" in fewer.nodes and "air_quality_analysis" in fewer.nodes

@@ -97,6 +97,11 @@ rule reproducibility_appendix:
     params:
         snakefile=workflow.main_snakefile,
         repository_url=config["paper"].get("repository_url", ""),
+        # what decides which rules the graph shows (an override file would not reach it)
+        rule_graph_config={
+            "strands": STRANDS_ON,
+            "paper": {"source_dir": config["paper"].get("source_dir", "paper")},
+        },
     log:
         "logs/reproducibility_appendix.log",
     conda:
