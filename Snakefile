@@ -35,10 +35,27 @@ include: "workflow/rules/clean.smk"
 include: "workflow/rules/describe.smk"
 include: "workflow/rules/measurement.smk"
 include: "workflow/rules/explanatory.smk"
-include: "workflow/rules/air.smk"
-include: "workflow/rules/policy.smk"
-include: "workflow/rules/multiverse.smk"
-include: "workflow/rules/simulation.smk"
+# The strands switched off in config["strands"] have no rules at all (workflow/rules/common.smk).
+if STRANDS_ON["air_quality"]:
+
+    include: "workflow/rules/air.smk"
+
+
+if STRANDS_ON["policy"]:
+
+    include: "workflow/rules/policy.smk"
+
+
+if STRANDS_ON["multiverse"]:
+
+    include: "workflow/rules/multiverse.smk"
+
+
+if STRANDS_ON["simulation"]:
+
+    include: "workflow/rules/simulation.smk"
+
+
 include: "workflow/rules/paper.smk"
 include: "workflow/rules/privacy.smk"
 

@@ -29,8 +29,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = ("Snakefile", "workflow", "config", "data", "paper", "notebooks")
+_RELEASE = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))["release"]
 BACKBONE = [
-    "results/release/haze_governance_survey_release.sav",
+    f"results/release/{_RELEASE['basename']}.sav",
     "results/paper/figures/participant_flow.png",
     "results/tables/sample_by_group.csv",
 ]

@@ -35,6 +35,7 @@ from hazegov.paper_checks import (
     unresolved_crossrefs,
     unused_variables,
 )
+from hazegov.strands import STRANDS, stage_paper
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "paper"
@@ -87,11 +88,13 @@ def stage_real_paper(base: Path) -> Path:
         assert run.returncode == 0, run.stderr[-4000:]
         generated = workdir / "results" / "paper"
     shutil.copytree(generated, build, ignore=shutil.ignore_patterns("_output", ".quarto"))
-    for pattern in STAGED_PATTERNS:
-        for source in PAPER.glob(pattern):
-            target = build / source.relative_to(PAPER)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+    sources = sorted({source for pattern in STAGED_PATTERNS for source in PAPER.glob(pattern)})
+    # as the rule stages them with every strand on: without the strand markers
+    stage_paper(
+        sources,
+        [build / source.relative_to(PAPER) for source in sources],
+        dict.fromkeys(STRANDS, True),
+    )
     done.touch()
     return build
 
@@ -435,4 +438,17 @@ def test_appendix_letters_links_and_callouts(fixture_build: Path) -> None:
         "@preview/fontawesome for it, which needs the network; use a .block div",
         "_two.qmd:11: Appendix C should be Appendix B: appendices are lettered in order",
         "_two.qmd:11: an appendix heading must be {.unnumbered}",
+    ]
+
+
+def test_the_supplementary_entries_of_a_strand_switched_off_are_not_stale(
+    fixture_build: Path,
+) -> None:
+    """With config strands.air_quality false the build has no air.* number at all."""
+    kept = ["extra.kept", "extra.also_kept", "sample.unused_*"]
+    assert unused_variables(fixture_build, [*kept, "air.by_series.*", "simulation.alpha"]) == []
+    # a namespace that is no strand's is still reported
+    stale = unused_variables(fixture_build, [*kept, "ari.by_series.*"])
+    assert [p.message for p in stale] == [
+        "supplementary entry 'ari.by_series.*' matches no variable"
     ]

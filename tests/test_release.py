@@ -240,3 +240,33 @@ def test_the_synthetic_data_sets_are_k_anonymous_as_configured(codebook, export,
         "sector, government or not, gender and age band (coarsened to under 45 and 45 or older)"
     )
     assert words["smallest_class"] == result.smallest_class
+
+
+@pytest.mark.parametrize(
+    ("synthetic", "label"),
+    [(True, "SYNTHETIC DATA - Clean-air survey"), (False, "Clean-air survey")],
+)
+def test_the_release_sav_is_labelled_from_the_config(tmp_path, analysis, synthetic, label):
+    """config release.label names the data set: another questionnaire's is not the haze survey."""
+    from hazegov.pipeline import run_release
+
+    source = tmp_path / "analysis.parquet"
+    write_parquet(analysis, source, {"synthetic": synthetic})
+    out = {
+        name: tmp_path / f"out.{name}"
+        for name in ("sav", "csv", "dictionary", "report", "variables")
+    }
+    run_release(
+        analysis=source,
+        codebook=ROOT / "config" / "codebook.yaml",
+        release=CONFIG["privacy"]["release"],
+        min_cell_count=5,
+        sav_out=out["sav"],
+        csv_out=out["csv"],
+        dictionary_out=out["dictionary"],
+        report_out=out["report"],
+        variables_out=out["variables"],
+        file_label="Clean-air survey",
+    )
+    _, meta = pyreadstat.read_sav(str(out["sav"]), metadataonly=True)
+    assert meta.file_label == label

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -306,3 +307,139 @@ def test_paper_pdf_has_no_overprinted_or_off_page_text(build):
     assert len(pages) > 10
     problems = check_paper(paper, ROOT / "paper", pdf=pdf)
     assert problems == [], "\n" + format_problems(problems)
+
+
+# ------------------------------------------------------------------------------ strands by config
+
+STRAND_RULES = {
+    "air_quality": {"air_quality_data", "air_quality_analysis"},
+    "policy": {"policy_corpus", "policy_text_analysis"},
+    "multiverse": {"multiverse_group", "multiverse_summary"},
+    "simulation": {"simulation_truth", "simulation_replications", "simulation_summary"},
+}
+
+
+def _planned_rules(output: str) -> set[str]:
+    return set(re.findall(r"^(?:local)?rule (\w+):$", output, re.MULTILINE))
+
+
+def _override(tmp_path: Path, name: str, content: dict) -> str:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def dry_workdir(tmp_path_factory) -> Path:
+    return _workdir(tmp_path_factory.mktemp("strands"))
+
+
+def test_with_every_strand_on_the_dry_run_plans_every_strand_and_the_paper(dry_workdir):
+    run = _snakemake(dry_workdir, "--dry-run")
+    assert run.returncode == 0, run.stderr[-4000:]
+    planned = _planned_rules(run.stdout)
+    assert set().union(*STRAND_RULES.values()) | {"render_paper"} <= planned
+
+
+@pytest.mark.parametrize("strand", sorted(STRAND_RULES))
+def test_a_strand_switched_off_plans_none_of_its_rules(dry_workdir, tmp_path, strand):
+    off = _override(tmp_path, "off.yaml", {"strands": {strand: False}})
+    run = _snakemake(dry_workdir, "--dry-run", "--configfile", off)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-4000:]
+    planned = _planned_rules(run.stdout)
+    assert not planned & STRAND_RULES[strand]
+    others = set().union(*(rules for name, rules in STRAND_RULES.items() if name != strand))
+    assert others <= planned
+    assert {"release_data_set", "regressions", "paper_variables", "identifier_scan"} <= planned
+    # its chapter or its marked passages leave the paper, which is still rendered
+    assert "render_paper" in planned and "The paper is not rendered" not in out
+
+
+def test_a_paper_quoting_a_strand_off_unmarked_is_not_rendered_and_says_where(
+    dry_workdir, tmp_path
+):
+    paper = tmp_path / "paper"
+    shutil.copytree(ROOT / "paper", paper)
+    with (paper / "_conclusion.qmd").open("a", encoding="utf-8") as conclusion:
+        conclusion.write("\nThe mean was {{< var air.severity.mean_pm25 >}} µg/m³.\n")
+    off = _override(
+        tmp_path,
+        "off.yaml",
+        {"strands": {"air_quality": False}, "paper": {"source_dir": str(paper)}},
+    )
+    run = _snakemake(dry_workdir, "--dry-run", "--configfile", off)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-4000:]
+    planned = _planned_rules(run.stdout)
+    assert "render_paper" not in planned and "paper_variables" in planned
+    assert "strand 'air_quality' is switched off" in out
+    assert "paper/_conclusion.qmd, Limitations: line 54" in out
+    # asked for, the paper is refused with the same lines
+    run = _snakemake(
+        dry_workdir, "results/paper/_output/index.html", "--dry-run", "--configfile", off
+    )
+    assert run.returncode != 0
+    assert "paper/_conclusion.qmd, Limitations: line 54" in run.stdout + run.stderr
+
+
+def test_a_strand_off_needs_none_of_its_inputs(dry_workdir, tmp_path):
+    off = _override(
+        tmp_path,
+        "off.yaml",
+        {
+            "strands": {"air_quality": False, "policy": False},
+            "air_quality": {"official": "nowhere/official.csv"},
+            "policies": {"register": "nowhere/register.csv"},
+        },
+    )
+    run = _snakemake(dry_workdir, "--dry-run", "--configfile", off)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    assert "nowhere" not in run.stdout
+
+
+def test_a_population_model_of_another_questionnaire_stops_the_run_before_any_job(
+    dry_workdir, tmp_path
+):
+    from .conftest import POPULATION
+
+    model = yaml.safe_load(POPULATION.read_text(encoding="utf-8"))
+    model["loadings"]["LEAD5"] = 0.5
+    del model["group_sizes"]["fengtai_epb"]
+    path = tmp_path / "population_model.yaml"
+    path.write_text(yaml.safe_dump(model, allow_unicode=True), encoding="utf-8")
+    simulation = yaml.safe_load((dry_workdir / "config/simulation.yaml").read_text("utf-8"))
+    simulation["simulation"]["population_model"] = str(path)
+    override = _override(tmp_path, "simulation.yaml", simulation)
+    run = _snakemake(dry_workdir, "--dry-run", "--configfile", override)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert f"{path}, column 'loadings': names items ['LEAD5'] that the codebook" in out
+    assert f"{path}, column 'group_sizes': lacks the codebook's respondent groups" in out
+    assert "fengtai_epb" in out
+    assert _planned_rules(run.stdout) == set()
+    # switched off, the simulation does not read the model at all
+    off = _override(tmp_path, "off.yaml", {"strands": {"simulation": False}})
+    run = _snakemake(dry_workdir, "--dry-run", "--configfile", override, off)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+
+
+def test_the_release_files_are_named_by_the_config(dry_workdir, tmp_path):
+    named = _override(tmp_path, "release.yaml", {"release": {"basename": "other_survey"}})
+    run = _snakemake(dry_workdir, "--dry-run", "--configfile", named)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    assert "results/release/other_survey.sav" in run.stdout
+    assert "results/release/other_survey.csv" in run.stdout
+    assert "haze_governance_survey_release" not in run.stdout
+
+
+def test_the_reproducibility_appendix_draws_only_the_strands_switched_on(dry_workdir):
+    from hazegov.reproducibility import rule_graph, rule_graph_dot
+
+    snakefile = ROOT / "Snakefile"
+    every = rule_graph(rule_graph_dot(snakefile, dry_workdir))
+    assert set().union(*STRAND_RULES.values()) <= set(every.nodes)
+    off = {"strands": {"multiverse": False, "simulation": False}}
+    fewer = rule_graph(rule_graph_dot(snakefile, dry_workdir, off))
+    assert not set(fewer.nodes) & (STRAND_RULES["multiverse"] | STRAND_RULES["simulation"])
+    assert "render_paper" in fewer.nodes and "air_quality_analysis" in fewer.nodes

@@ -176,7 +176,8 @@ def check_config(
     problems = schema_violations(config, schema_path, origins)
     if problems:
         raise ConfigError(problems)
-    if "air_quality" in config:
+    # the station files of a strand switched off are not read, so need not exist
+    if "air_quality" in config and (config.get("strands") or {}).get("air_quality", True):
         _locate("air_quality", lambda: _air_checks(config["air_quality"]), origins)
     return station_list_notes(ordered)
 

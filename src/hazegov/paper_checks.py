@@ -35,6 +35,7 @@ from hazegov.quarto_syntax import (
     shortcode_params,
 )
 from hazegov.quarto_syntax import SHORTCODE_SPAN_RE as _SHORTCODE_RE
+from hazegov.strands import STRANDS
 
 __all__ = [
     "DIGIT_ALLOWLIST",
@@ -521,7 +522,8 @@ def unused_variables(
     the pipeline.  ``supplementary`` is a file of key patterns (see
     :func:`read_supplementary`) or the patterns themselves: keys kept for readers of the
     build rather than for the prose.  A pattern that matches no variable is reported too,
-    so the list cannot go stale.
+    so the list cannot go stale (except the entries of a strand switched off, whose
+    numbers are all absent: :mod:`hazegov.strands`).
     """
     build_dir = Path(build_dir)
     variables, problems = _variables(build_dir)
@@ -545,7 +547,12 @@ def unused_variables(
         entries = [(entry, index) for index, entry in enumerate(supplementary, start=1)]
 
     leaves = _leaves(build_dir)
+    # a strand switched off (config strands) has no numbers at all: its entries are not stale
+    present = {key.split(".", 1)[0] for key in leaves}
+    switched_off = {parts.variables for parts in STRANDS.values()} - present
     for pattern, line in entries:
+        if pattern.split(".", 1)[0] in switched_off:
+            continue
         if not any(fnmatch.fnmatchcase(key, pattern) for key in leaves):
             problems.append(
                 Problem(where, line, f"supplementary entry {pattern!r} matches no variable")

@@ -126,10 +126,14 @@ def run_release(
     dictionary_out: str | Path,
     report_out: str | Path,
     variables_out: str | Path,
+    file_label: str = "Beijing haze governance survey",
 ) -> None:
     """The data set released with the paper: withheld columns dropped, generalised, checked for
     k-anonymity on the quasi-identifiers before anything is written, then written as SPSS and
-    UTF-8 CSV with its data dictionary, the k-anonymity report and the paper's variables."""
+    UTF-8 CSV with its data dictionary, the k-anonymity report and the paper's variables.
+
+    ``file_label`` is the SPSS file label (config ``release.label``: another questionnaire's
+    data set should not call itself the haze survey); synthetic data say so before it."""
     cb = load_codebook(codebook)
     provenance = read_provenance(analysis)
     spec = ReleaseSpec.from_config(release)
@@ -145,10 +149,8 @@ def run_release(
         result.smallest_class,
     )
     label = source_label(provenance)
-    file_label = (
-        "SYNTHETIC DATA - " if label == "synthetic" else ""
-    ) + "Beijing haze governance survey"
-    write_sav(frame, cb, sav_out, file_label, spec)
+    sav_label = ("SYNTHETIC DATA - " if label == "synthetic" else "") + file_label
+    write_sav(frame, cb, sav_out, sav_label, spec)
     write_csv(frame, csv_out)
     write_csv(data_dictionary(cb, frame, spec), dictionary_out)
     write_json(result.to_dict(spec) | {"data_source": label}, report_out)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -50,26 +51,44 @@ _NODE = re.compile(r'^\s*(\d+)\[label = "([^"]+)"')
 _EDGE = re.compile(r"^\s*(\d+) -> (\d+)")
 
 
-def rule_graph_dot(snakefile: str | Path, workdir: str | Path) -> str:
-    """The rule graph as Snakemake prints it (a nested run: the outer run holds the lock)."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(snakefile),
-            "--directory",
-            str(workdir),
-            "--rulegraph",
-            "--nolock",
-            "--quiet",
-            "all",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+def rule_graph_dot(
+    snakefile: str | Path, workdir: str | Path, config: dict[str, Any] | None = None
+) -> str:
+    """The rule graph as Snakemake prints it (a nested run: the outer run holds the lock).
+
+    ``config`` is the part of the outer run's configuration that decides which rules exist
+    (the strands switched on): the nested run reads only the config files, not the outer
+    run's ``--configfile`` overrides, and would draw the rules of a strand switched off.
+    """
+    import tempfile
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        override: list[str] = []
+        if config:
+            path = Path(tmp) / "rule_graph_config.yaml"
+            path.write_text(yaml.safe_dump(config), encoding="utf-8")
+            override = ["--configfile", str(path)]
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "--snakefile",
+                str(snakefile),
+                "--directory",
+                str(workdir),
+                *override,
+                "--rulegraph",
+                "--nolock",
+                "--quiet",
+                "all",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     return out.stdout
 
 
@@ -231,8 +250,9 @@ def run_reproducibility_appendix(
     dot_out: str | Path,
     figure_out: str | Path,
     markdown_out: str | Path,
+    rule_graph_config: dict[str, Any] | None = None,
 ) -> None:
-    graph = rule_graph(rule_graph_dot(snakefile, workdir))
+    graph = rule_graph(rule_graph_dot(snakefile, workdir, rule_graph_config))
     write_text(dot_out, canonical_dot(graph))
     plot_rule_graph(stage_graph(graph, Path(snakefile).parent / "workflow" / "rules"), figure_out)
     write_text(markdown_out, reproducibility_markdown(raw_inputs, repository_url))

@@ -14,13 +14,7 @@ AIR_TABLES = (
     "official",
 )
 AIR_VARIABLES = "results/analysis/air/variables.yml"
-AIR_PAPER_TABLES = ["air_annual", "air_stations", "its"]
-AIR_PAPER_FIGURES = [
-    "pm25_calendar",
-    "pm25_stations",
-    "pm25_monthly_its",
-    "pm25_official_annual",
-]
+# Its tables and figures in the paper: hazegov.strands.STRANDS["air_quality"].
 
 
 rule air_quality_data:

@@ -23,14 +23,15 @@ rule release_data_set:
         analysis="results/processed/analysis.parquet",
         codebook=config["survey"]["codebook"],
     output:
-        sav="results/release/haze_governance_survey_release.sav",
-        csv="results/release/haze_governance_survey_release.csv",
+        sav=f"results/release/{RELEASE_BASENAME}.sav",
+        csv=f"results/release/{RELEASE_BASENAME}.csv",
         dictionary="results/release/data_dictionary.csv",
         report="results/release/k_anonymity.json",
         variables="results/release/variables.yml",
     params:
         release=config["privacy"]["release"],
         min_cell_count=config["privacy"]["min_cell_count"],
+        file_label=config["release"]["label"],
     log:
         "logs/release_data_set.log",
     conda:

@@ -2,19 +2,54 @@ import json
 import os
 from pathlib import Path
 
-from hazegov.policy.register import register_text_files
+from snakemake.exceptions import WorkflowError
 
-PAPER_SOURCE_DIR = Path(workflow.basedir) / "paper"
+from hazegov.policy.register import register_text_files
+from hazegov.strands import (
+    enabled_strands,
+    paper_blocked_message,
+    paper_blockers,
+    paper_for_strands,
+    without_strands_off,
+)
+
+# The strands switched on in config["strands"] (all by default); the Snakefile includes the
+# rules of these only, so nothing can plan a job of a strand that is off.
+STRANDS_ON = enabled_strands(config)
+
+# The paper's sources: a relative paper.source_dir is read from the workflow's own directory.
+PAPER_SOURCE_DIR = Path(workflow.basedir) / config["paper"].get("source_dir", "paper")
 PAPER_BUILD_DIR = "results/paper"
 # The one restricted file that holds free text (redacted); only rule free_text_counts reads it.
 FREE_TEXT_QUARANTINE = "results/interim/restricted/free_text.parquet"
+# The data set released with the paper: results/release/<basename>.sav and .csv.
+RELEASE_BASENAME = config["release"]["basename"]
 
 
 def paper_sources():
-    """Paper source files (relative to paper/) that are staged into the build directory."""
+    """Paper source files (relative to paper/) that are staged into the build directory,
+    without the chapters of the strands switched off."""
     patterns = ("*.qmd", "_quarto.yml", "*.bib", "*.csl", "*.css", "*.typ")
     found = {p for pattern in patterns for p in PAPER_SOURCE_DIR.glob(pattern)}
-    return sorted(str(p.relative_to(PAPER_SOURCE_DIR)) for p in found)
+    sources = sorted(str(p.relative_to(PAPER_SOURCE_DIR)) for p in found)
+    return paper_for_strands(sources, STRANDS_ON)
+
+
+# Lines of the paper that quote a strand switched off outside its chapters and marked passages:
+# then the paper is not rendered (none in the study's own paper).
+PAPER_BLOCKERS = paper_blockers(PAPER_SOURCE_DIR, paper_sources(), STRANDS_ON)
+
+
+if PAPER_BLOCKERS and workflow.is_main_process:
+    logger.warning(paper_blocked_message(PAPER_BLOCKERS))
+
+
+def paper_needs_strands(wildcards):
+    """No input; asked for the paper while a strand it quotes is off, the error naming the
+    parts that need it (rather than a missing table of a rule that is not there)."""
+    if PAPER_BLOCKERS:
+        raise WorkflowError(paper_blocked_message(PAPER_BLOCKERS))
+    return []
 
 
 def paper_outputs():
@@ -22,15 +57,33 @@ def paper_outputs():
     return [f"{PAPER_BUILD_DIR}/_output/index.{suffix[f]}" for f in config["paper"]["formats"]]
 
 
+def paper_inputs():
+    """The paper's numbers, tables and figures (those of the strands switched on)."""
+    return [
+        f"{PAPER_BUILD_DIR}/_variables.yml",
+        *(f"{PAPER_BUILD_DIR}/tables/{table}.md" for table in PAPER_TABLES),
+        *(f"{PAPER_BUILD_DIR}/figures/{figure}.png" for figure in PAPER_FIGURES),
+    ]
+
+
+def release_files():
+    """The released data set, named by config release.basename."""
+    return [
+        f"results/release/{RELEASE_BASENAME}.sav",
+        f"results/release/{RELEASE_BASENAME}.csv",
+    ]
+
+
 def final_outputs():
     """What a build delivers: the paper, the released data set and the supplementary tables.
 
-    The identifier scan (workflow/rules/privacy.smk) runs after all of them.
+    With a strand off that the paper quotes (PAPER_BLOCKERS), the paper's inputs instead of
+    the paper: every number, table and figure of the analyses that run. The identifier scan
+    (workflow/rules/privacy.smk) runs after all of them.
     """
     return [
-        *paper_outputs(),
-        "results/release/haze_governance_survey_release.sav",
-        "results/release/haze_governance_survey_release.csv",
+        *(paper_inputs() if PAPER_BLOCKERS else paper_outputs()),
+        *release_files(),
         "results/release/data_dictionary.csv",
         "results/release/k_anonymity.json",
         "results/analysis/cfa/residual_correlations.csv",
@@ -88,16 +141,14 @@ def raw_inputs(wildcards):
     """Every raw input of the build, for the sha256 table of the reproducibility appendix."""
     export = config["survey"]["export"]
     sidecar = f"{export}.synthetic.json"
-    files = [
-        export,
-        config["survey"]["codebook"],
-        *[station["file"] for station in config["air_quality"]["stations"]],
-        config["air_quality"]["official"],
-        config["policies"]["register"],
-        *register_text_files(config["policies"]["register"]),
-        config["policies"]["departments"],
-        config["policies"]["instruments"],
-    ]
+    files = [export, config["survey"]["codebook"]]
+    if STRANDS_ON["air_quality"]:
+        files += [station["file"] for station in config["air_quality"]["stations"]]
+        files.append(config["air_quality"]["official"])
+    if STRANDS_ON["policy"]:
+        policies = config["policies"]
+        files += [policies["register"], *register_text_files(policies["register"])]
+        files += [policies["departments"], policies["instruments"]]
     if os.path.exists(sidecar):
         files.append(sidecar)
     return sorted(set(files))
@@ -139,7 +190,11 @@ MADE_BY = {
 from hazegov.multiverse import group_settings, job_groups
 
 # The sample variants split into a few jobs; each job fits all their specifications.
-MULTIVERSE_GROUPS = job_groups(config["multiverse"], config["multiverse"]["jobs"])
+MULTIVERSE_GROUPS = (
+    job_groups(config["multiverse"], config["multiverse"]["jobs"])
+    if STRANDS_ON["multiverse"]
+    else {}
+)
 MULTIVERSE_CACHE = "results/cache/multiverse"
 
 
@@ -163,7 +218,11 @@ MADE_BY.update(
 # ------------------------------------------------------------------------------------------
 # Simulation (issue 7; rules in workflow/rules/simulation.smk, grid in config/simulation.yaml)
 # ------------------------------------------------------------------------------------------
-from hazegov.simulation_plan import batch_replications, check_simulation_sizes
+from hazegov.simulation_plan import (
+    batch_replications,
+    check_population_model_matches,
+    check_simulation_sizes,
+)
 
 SIMULATION = config["simulation"]
 
@@ -174,7 +233,10 @@ def simulation_population_model():
     return str(path if path.is_absolute() else Path(workflow.basedir) / path)
 
 
-check_simulation_sizes(SIMULATION["sizes"], simulation_population_model())
+if STRANDS_ON["simulation"]:
+    check_simulation_sizes(SIMULATION["sizes"], simulation_population_model())
+    # the model must describe the questionnaire in use, before any job starts
+    check_population_model_matches(simulation_population_model(), config["survey"]["codebook"])
 
 
 def sample_required_answers():
@@ -237,3 +299,15 @@ ANALYSIS_VARIABLES.append("results/simulation/variables.yml")
 PAPER_TABLES.append("simulation")
 PAPER_FIGURES.append("simulation")
 MADE_BY.update({"tbl-simulation": "simulation_summary", "fig-simulation": "simulation_summary"})
+
+
+# The paper asks only for the parts of the strands switched on (the same lists, in the same
+# order, with every strand on).
+ANALYSIS_VARIABLES = without_strands_off("fragments", ANALYSIS_VARIABLES, STRANDS_ON)
+PAPER_TABLES = without_strands_off("tables", PAPER_TABLES, STRANDS_ON)
+PAPER_FIGURES = without_strands_off("figures", PAPER_FIGURES, STRANDS_ON)
+MADE_BY = {
+    label: rule
+    for label, rule in MADE_BY.items()
+    if label in without_strands_off("labels", [label], STRANDS_ON)
+}

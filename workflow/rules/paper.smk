@@ -4,6 +4,9 @@ rule stage_paper_sources:
         [str(PAPER_SOURCE_DIR / source) for source in paper_sources()],
     output:
         [f"{PAPER_BUILD_DIR}/{source}" for source in paper_sources()],
+    params:
+        # the passages and chapters of the strands switched off are left out
+        strands=STRANDS_ON,
     log:
         "logs/stage_paper_sources.log",
     conda:
@@ -63,6 +66,8 @@ rule render_paper:
         reproducibility=f"{PAPER_BUILD_DIR}/appendix/reproducibility.md",
         variable_sources=f"{PAPER_BUILD_DIR}/appendix/variable_sources.md",
         rule_graph=f"{PAPER_BUILD_DIR}/figures/rule_graph.png",
+        # nothing, or the error naming the parts of the paper that need a strand switched off
+        strands=paper_needs_strands,
     output:
         paper_outputs(),
     params:
@@ -92,6 +97,11 @@ rule reproducibility_appendix:
     params:
         snakefile=workflow.main_snakefile,
         repository_url=config["paper"].get("repository_url", ""),
+        # what decides which rules the graph shows (an override file would not reach it)
+        rule_graph_config={
+            "strands": STRANDS_ON,
+            "paper": {"source_dir": config["paper"].get("source_dir", "paper")},
+        },
     log:
         "logs/reproducibility_appendix.log",
     conda:

@@ -39,7 +39,7 @@ rule identifier_scan:
         # copied into an answer is not a leak of the answer
         public=[
             str(Path(config["survey"]["codebook"]).parent),
-            str(Path(config["policies"]["register"]).parent),
+            *([str(Path(config["policies"]["register"]).parent)] if STRANDS_ON["policy"] else []),
             str(PAPER_SOURCE_DIR),
         ],
         min_cell_count=config["privacy"]["min_cell_count"],

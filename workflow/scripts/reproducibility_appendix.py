@@ -13,4 +13,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         dot_out=out.dot,
         figure_out=out.figure,
         markdown_out=out.markdown,
+        rule_graph_config=dict(snakemake.params.rule_graph_config),  # noqa: F821
     )
