@@ -18,7 +18,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from hazegov.analysis.sample import build_analysis_sample
+from hazegov.analysis.regression import ols_hc3
+from hazegov.analysis.reliability import scale_reliability
+from hazegov.analysis.sample import build_analysis_sample, measurement_model
 from hazegov.cleaning import apply_exclusions
 from hazegov.codebook import Codebook, load_codebook
 from hazegov.display import shown
@@ -254,3 +256,63 @@ def test_a_condition_on_free_text_is_refused(tmp_path: Path):
 
     found, _ = _refused(tmp_path, mutate)
     assert [v.rule for v in found] == ["shown-if-coded"]
+
+
+def test_scale_analyses_use_the_respondents_shown_the_scale(arm_study):
+    """Reliability of a scale shown to some respondents rests on those shown it; a regression
+    uses the respondents with every variable it uses, and reports how many it left out."""
+    cb, path, _, _ = arm_study
+    cleaned = apply_exclusions(ingest_export(path, cb).responses, cb, {}).analysis
+    sample = build_analysis_sample(cleaned, cb, "listwise", controls=[])
+    frame, model = sample.frame, measurement_model(cb)
+    shown_n = sample.report["n_shown_by_construct"]
+    reliability = scale_reliability(
+        frame, model, reverse_items={c: cb.reverse_items(c) for c in model}
+    ).set_index("construct")
+    assert reliability["n"].to_dict() == shown_n
+    assert shown_n["EFF"] < shown_n["LEAD"] == len(frame)
+    predictors = ["score_RESP", "score_EVAL"]
+    fit = ols_hc3(frame, "score_EFF", predictors).to_frames()["fit"].iloc[0]
+    assert (fit["n"], fit["n_dropped"]) == (shown_n["EFF"], len(frame) - shown_n["EFF"])
+    fit = ols_hc3(frame, "score_LEAD", predictors).to_frames()["fit"].iloc[0]
+    assert (fit["n"], fit["n_dropped"]) == (len(frame), 0)
+
+
+def test_an_attention_check_not_shown_is_neither_passed_nor_failed(
+    tmp_path: Path, export_table: pd.DataFrame, write_table
+):
+    raw = arm_codebook_raw()
+    part = next(q for q in raw["questions"] if q.get("construct") == "PART")
+    part["shown_if"] = {"variable": "arm", "not_in": [1]}
+    path = tmp_path / "part_by_arm.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    cb = load_codebook(path)
+    table = export_table.copy()
+    arms = np.arange(len(table)) % 3 + 1
+    table[ARM_HEADER] = [str(a) for a in arms]
+    part_headers = [cb.variable(i).header for i in (*cb.construct("PART").items, "ATTN")]
+    table.loc[arms == 1, part_headers] = "(跳过)"
+    responses = ingest_export(write_table(table), cb).responses
+    rule = {"attention_check": {"enabled": True, "missing_counts_as_failure": True}}
+    failed = apply_exclusions(responses, cb, rule).flags.set_index("submission_no")
+    failed = failed["attention_check"]
+    number = responses["submission_no"].to_numpy()
+    attn = responses["ATTN"]
+    expected_fail = (arms != 1) & (attn.isna() | attn.ne(4).fillna(False)).to_numpy(dtype=bool)
+    assert failed.loc[number].to_numpy().tolist() == expected_fail.tolist()
+    assert not failed.loc[number[arms == 1]].any()
+
+
+def test_straight_lining_reads_only_items_shown(arm_study):
+    """Answers in the cells of items not shown (responses that did not come through the
+    ingest) do not make or break a straight-liner."""
+    cb, path, _, arms = arm_study
+    responses = ingest_export(path, cb).responses
+    likert = [v.name for v in cb.likert_items]
+    block = _block_items(cb)
+    row = int(np.flatnonzero(arms == 1)[1])
+    responses.loc[row, [i for i in likert if i not in block]] = 4
+    responses.loc[row, block] = [1, 2, 3, 5, 1, 2, 3, 5]
+    rule = {"straight_lining": {"enabled": True, "min_modal_share": 0.95}}
+    flags = apply_exclusions(responses, cb, rule).flags.set_index("submission_no")
+    assert flags.loc[responses.loc[row, "submission_no"], "straight_lining"]
