@@ -26,6 +26,7 @@ from hazegov.codebook import Codebook, load_codebook
 from hazegov.display import shown
 from hazegov.errors import CodebookError
 from hazegov.ingest import ingest_export
+from hazegov.pipeline_analysis import shown_every_item
 
 from .other_instrument import ARM_BLOCKS, ARM_HEADER, arm_codebook_raw, write_arm_codebook
 
@@ -316,3 +317,18 @@ def test_straight_lining_reads_only_items_shown(arm_study):
     rule = {"straight_lining": {"enabled": True, "min_modal_share": 0.95}}
     flags = apply_exclusions(responses, cb, rule).flags.set_index("submission_no")
     assert flags.loc[responses.loc[row, "submission_no"], "straight_lining"]
+
+
+def test_the_joint_factor_analysis_uses_the_respondents_shown_every_item(
+    arm_study, codebook: Codebook
+):
+    cb, path, _, _ = arm_study
+    cleaned = apply_exclusions(ingest_export(path, cb).responses, cb, {}).analysis
+    frame = build_analysis_sample(cleaned, cb, "listwise", controls=[]).frame
+    items = [i for c in cb.constructs for i in c.items]
+    joint = shown_every_item(frame, cb, items, what="factor structure")
+    assert joint["arm"].isin([2, 3]).all()
+    assert len(joint) == int((frame["arm"] != 1).sum())
+    assert joint[items].notna().all().all()
+    # without display logic the sample is analysed as it is
+    assert shown_every_item(frame, codebook, [], what="factor structure") is frame
