@@ -82,8 +82,11 @@ def test_items_not_shown_are_counted_apart_from_non_response(arm_study):
         {"rule": "shown-if", "action": "set to missing", "cells": 1}
     ]
     assert result.report["missing_cells_by_reason"]["not_shown"] == len(block) * int(arm1.sum()) - 1
-    # items without display logic are counted as before
+    # items without display logic are counted as before, and every item in export order
     assert "not_shown" not in by_item.get("LEAD1", {})
+    # (an item whose only missing cells are out of range is listed after the counts)
+    counted = [cb.variable(i).header for i in by_item if set(by_item[i]) - {"out_of_range"}]
+    assert counted == [h for h in table.columns if h in counted]
 
 
 def test_item_nonresponse_counts_only_items_shown(arm_study, tmp_path: Path):
@@ -251,7 +254,7 @@ def test_a_condition_on_a_later_item_of_its_own_question_is_refused(tmp_path: Pa
     assert found[0].column.endswith("items.0.shown_if.variable")
 
 
-def test_a_condition_on_free_text_is_refused(tmp_path: Path):
+def test_a_condition_on_a_column_without_codes_is_refused(tmp_path: Path):
     def mutate(raw):
         _grid(raw)["shown_if"] = {"variable": "source", "in": [1]}
 

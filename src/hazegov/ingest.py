@@ -750,8 +750,9 @@ def ingest_export(
             answered[var.name] = int(counts[~missing].sum())
         if var.shown_if is None:
             missing_cells.extend(_missing_counts(var, header[idx], reasons, counts))
-        else:  # counted once it is known who was shown the item
+        else:  # counted once it is known who was shown the item, in this place of the log
             displayed.append((var, header[idx], reasons, codes))
+            missing_cells.append({"shown_if": var.name})
         if var.kind == "free_text" or var.name in quarantined:
             texts = ["" if m else c for c, m in zip(cells, missing, strict=True)]
             other[var.name] = _redacted(texts, counts, redactions)[codes].tolist()
@@ -770,7 +771,12 @@ def ingest_export(
         raise ExportTableError(problems)
 
     if displayed:
-        missing_cells.extend(_not_shown(displayed, coded, other, codebook))
+        counted = _not_shown(displayed, coded, other, codebook)
+        missing_cells = [
+            entry
+            for slot in missing_cells
+            for entry in (counted[slot["shown_if"]] if "shown_if" in slot else [slot])
+        ]
     inferred = pd.DataFrame.from_records(list(zip(*other.values(), strict=True)), columns=other)
     responses = pd.DataFrame({name: coded.get(name, inferred.get(name)) for name in order})
     _validate_frame(responses, codebook, file)
@@ -841,8 +847,8 @@ def _not_shown(
     coded: dict[str, pd.arrays.IntegerArray],
     other: dict[str, list[Any]],
     cb: Codebook,
-) -> list[dict[str, Any]]:
-    """Data-quality entries of the items with display logic, which `coded` and `other` are
+) -> dict[str, list[dict[str, Any]]]:
+    """Data-quality entries of each item with display logic, which `coded` and `other` are
     brought in line with.
 
     A missing cell of a respondent not shown the item is counted under the reason
@@ -853,10 +859,11 @@ def _not_shown(
     is counted so and kept: it is not analysed and is quarantined anyway. Items are handled in
     codebook order, as a condition may test an item that itself was not shown.
     """
-    entries: list[dict[str, Any]] = []
+    counted: dict[str, list[dict[str, Any]]] = {}
     order = {v.name: i for i, v in enumerate(cb.variables)}
     for var, column, reasons, codes in sorted(displayed, key=lambda d: order[d[0].name]):
         assert var.shown_if is not None
+        entries = counted.setdefault(var.name, [])
         tested = pd.DataFrame(
             {name: coded[name] if name in coded else other[name] for name in var.shown_if.variables}
         )
@@ -888,7 +895,7 @@ def _not_shown(
                         "" if hide else text
                         for text, hide in zip(other[fill_var], answered, strict=True)
                     ]
-    return entries
+    return counted
 
 
 def _display_entry(var: Variable, column: str, value: str, reason: str, n: int) -> dict[str, Any]:
