@@ -26,6 +26,7 @@ from hazegov.codebook import Codebook, load_codebook
 from hazegov.display import shown
 from hazegov.errors import CodebookError
 from hazegov.ingest import ingest_export
+from hazegov.paper_inputs import questionnaire_markdown
 from hazegov.pipeline_analysis import shown_every_item
 
 from .other_instrument import ARM_BLOCKS, ARM_HEADER, arm_codebook_raw, write_arm_codebook
@@ -335,3 +336,18 @@ def test_the_joint_factor_analysis_uses_the_respondents_shown_every_item(
     assert joint[items].notna().all().all()
     # without display logic the sample is analysed as it is
     assert shown_every_item(frame, codebook, [], what="factor structure") is frame
+
+
+def test_the_questionnaire_appendix_says_who_was_shown_a_block(tmp_path: Path, codebook):
+    raw = arm_codebook_raw()
+    grid = _grid(raw)
+    grid["items"][0]["shown_if"] = {"variable": "gender", "not_in": [1]}
+    path = tmp_path / "appendix.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    text = questionnaire_markdown(load_codebook(path))
+    arm = "Experimental arm (arm) is 2 第2组 (Arm 2) or 3 第3组 (Arm 3)"
+    # EFF: one line for the block; GRID: a line per item, GRID1's with both conditions
+    assert text.count(f"Shown if / 显示条件: {arm}\n") == 1
+    assert f"GRID1 shown if / 显示条件: ({arm}) and (Gender: (gender) is not 1 男 (Male))" in text
+    assert f"GRID2 shown if / 显示条件: {arm}  " in text
+    assert "显示条件" not in questionnaire_markdown(codebook)
