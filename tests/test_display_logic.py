@@ -24,7 +24,7 @@ from hazegov.analysis.sample import build_analysis_sample, measurement_model
 from hazegov.cleaning import apply_exclusions
 from hazegov.codebook import Codebook, load_codebook
 from hazegov.display import shown
-from hazegov.errors import CodebookError
+from hazegov.errors import CodebookError, ExportError
 from hazegov.ingest import ingest_export
 from hazegov.paper_inputs import questionnaire_markdown
 from hazegov.pipeline_analysis import shown_every_item
@@ -351,3 +351,26 @@ def test_the_questionnaire_appendix_says_who_was_shown_a_block(tmp_path: Path, c
     assert f"GRID1 shown if / 显示条件: ({arm}) and (Gender: (gender) is not 1 男 (Male))" in text
     assert f"GRID2 shown if / 显示条件: {arm}  " in text
     assert "显示条件" not in questionnaire_markdown(codebook)
+
+
+def test_the_arm_column_is_read_as_codes_or_labels_and_checked(
+    tmp_path: Path, export_table: pd.DataFrame, write_table
+):
+    raw = arm_codebook_raw()
+    arm = next(c for c in raw["platform_columns"] if c["name"] == "arm")
+    arm["options"] = [o for o in arm["options"] if o["code"] != 2]  # arms 1 and 3
+    for question in raw["questions"]:
+        if "shown_if" in question:
+            question["shown_if"]["in"] = [3]
+    path = tmp_path / "arms_1_3.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    cb = load_codebook(path)
+    table = export_table.copy()
+    table[ARM_HEADER] = ["第3组" if i % 2 else "1" for i in range(len(table))]
+    responses = ingest_export(write_table(table), cb).responses
+    assert responses["arm"].dtype == "Int64"
+    assert responses["arm"].tolist() == [3 if i % 2 else 1 for i in range(len(table))]
+    table.loc[5, ARM_HEADER] = "2"  # within 1..3, but no arm's code
+    with pytest.raises(ExportError) as info:
+        ingest_export(write_table(table, "bad_arm.csv"), cb)
+    assert any(v.column == "arm" for v in info.value.violations), str(info.value)

@@ -1571,6 +1571,12 @@ def _code_column(
     return code[cells.codes], fill
 
 
+def _has_codes(var: Variable) -> bool:
+    """Whether the variable's cells are answer codes: a coded answer, or an embedded-data
+    column that lists its codes (an experimental arm)."""
+    return var.is_coded or (var.kind == "platform" and bool(var.options))
+
+
 def response_schema(cb: Codebook) -> pa.DataFrameSchema:
     """The codebook as a pandera schema: a second, independent gate on the mapped responses."""
     columns: dict[str, pa.Column] = {
@@ -1578,7 +1584,7 @@ def response_schema(cb: Codebook) -> pa.DataFrameSchema:
         "duration_s": pa.Column(int, pa.Check.ge(0)),
     }
     for var in cb.variables:
-        if var.is_coded:
+        if _has_codes(var):
             codes = [o.code for o in var.options]
             columns[var.name] = pa.Column(float, pa.Check.isin(codes), nullable=True)
     return pa.DataFrameSchema(columns, strict=False, coerce=False)
@@ -1589,7 +1595,7 @@ def _validate_frame(frame: pd.DataFrame, cb: Codebook, file: str) -> None:
         return
     check = frame.copy()
     for var in cb.variables:
-        if var.is_coded:
+        if _has_codes(var):
             check[var.name] = pd.to_numeric(check[var.name]).astype(float)
     try:
         response_schema(cb).validate(check, lazy=True)
@@ -1618,7 +1624,7 @@ def _schema_holds(frame: pd.DataFrame, cb: Codebook) -> bool:
     different; 64-bit integer durations from 0; codes (as numbers) among the variable's codes,
     or missing. Pandera then need not run; otherwise it runs and lists what fails.
     """
-    required = ["submission_no", "duration_s", *(v.name for v in cb.variables if v.is_coded)]
+    required = ["submission_no", "duration_s", *(v.name for v in cb.variables if _has_codes(v))]
     if any(name not in frame.columns for name in required) or not frame.columns.is_unique:
         return False
     number, duration = frame["submission_no"], frame["duration_s"]
@@ -1629,7 +1635,7 @@ def _schema_holds(frame: pd.DataFrame, cb: Codebook) -> bool:
     if not (duration.to_numpy() >= 0).all():
         return False
     for var in cb.variables:
-        if not var.is_coded:
+        if not _has_codes(var):
             continue
         column = frame[var.name]
         if isinstance(column.array, pd.arrays.IntegerArray):
