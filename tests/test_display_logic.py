@@ -28,6 +28,7 @@ from hazegov.errors import CodebookError, ExportError
 from hazegov.ingest import ingest_export
 from hazegov.paper_inputs import questionnaire_markdown
 from hazegov.pipeline_analysis import shown_every_item
+from hazegov.release import data_dictionary
 
 from .other_instrument import ARM_BLOCKS, ARM_HEADER, arm_codebook_raw, write_arm_codebook
 
@@ -374,3 +375,15 @@ def test_the_arm_column_is_read_as_codes_or_labels_and_checked(
     with pytest.raises(ExportError) as info:
         ingest_export(write_table(table, "bad_arm.csv"), cb)
     assert any(v.column == "arm" for v in info.value.violations), str(info.value)
+
+
+def test_the_data_dictionary_says_who_was_shown_each_item(arm_study, codebook: Codebook):
+    cb, path, _, _ = arm_study
+    cleaned = apply_exclusions(ingest_export(path, cb).responses, cb, {}).analysis
+    dictionary = data_dictionary(cb, cleaned).set_index("variable")
+    arm = "Experimental arm (arm) is 2 第2组 (Arm 2) or 3 第3组 (Arm 3)"
+    assert dictionary.loc["GRID1", "shown_if"] == arm
+    assert dictionary.loc[["LEAD1", "sector", "arm"], "shown_if"].tolist() == ["", "", ""]
+    assert dictionary.loc["arm", "values"] == "1=Arm 1; 2=Arm 2; 3=Arm 3"
+    plain = apply_exclusions(ingest_export(path, cb).responses, codebook, {}).analysis
+    assert "shown_if" not in data_dictionary(codebook, plain).columns
