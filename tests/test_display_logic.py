@@ -20,7 +20,11 @@ import yaml
 
 from hazegov.analysis.regression import ols_hc3
 from hazegov.analysis.reliability import scale_reliability
-from hazegov.analysis.sample import build_analysis_sample, measurement_model
+from hazegov.analysis.sample import (
+    apply_missing_data_rule,
+    build_analysis_sample,
+    measurement_model,
+)
 from hazegov.cleaning import apply_exclusions
 from hazegov.codebook import Codebook, load_codebook
 from hazegov.display import shown
@@ -387,3 +391,28 @@ def test_the_data_dictionary_says_who_was_shown_each_item(arm_study, codebook: C
     assert dictionary.loc["arm", "values"] == "1=Arm 1; 2=Arm 2; 3=Arm 3"
     plain = apply_exclusions(ingest_export(path, cb).responses, codebook, {}).analysis
     assert "shown_if" not in data_dictionary(codebook, plain).columns
+
+
+def test_person_mean_counts_answered_items_not_items_not_shown():
+    """Under person_mean, a scale's gap is filled only from enough answered items: an item
+    not shown is neither a gap nor an answer."""
+    answers = pd.DataFrame(
+        {"LEAD1": [4.0, 4.0], "LEAD2": [2.0, 2.0], "LEAD3": [np.nan, np.nan], "LEAD4": [np.nan] * 2}
+    )
+    shown_items = pd.DataFrame(
+        {"LEAD1": [True] * 2, "LEAD2": [True] * 2, "LEAD3": [True] * 2, "LEAD4": [False, True]}
+    )
+    model = {"LEAD": ["LEAD1", "LEAD2", "LEAD3", "LEAD4"]}
+    sample = apply_missing_data_rule(
+        answers, model, "person_mean", min_items_answered=2, shown=shown_items
+    )
+    # respondent 1: LEAD3 filled from 2 answers, LEAD4 not shown; respondent 2: both filled
+    assert sample.report["cells_imputed"] == 3
+    assert sample.frame["LEAD3"].tolist() == [3.0, 3.0]
+    assert np.isnan(sample.frame.loc[0, "LEAD4"]) and sample.frame.loc[1, "LEAD4"] == 3.0
+    assert sample.report["not_shown_by_variable"] == {"LEAD4": 1}
+    strict = apply_missing_data_rule(
+        answers, model, "person_mean", min_items_answered=3, shown=shown_items
+    )
+    # two answers are too few: no gap is filled, and both respondents lack a shown item
+    assert (strict.report["cells_imputed"], strict.report["n_after"]) == (0, 0)

@@ -115,9 +115,11 @@ def apply_missing_data_rule(
     if rule == "person_mean":
         for construct_items in model.values():
             block = np.column_stack([values[c] for c in construct_items])
-            missing = np.isnan(block) & np.column_stack([applicable[c] for c in construct_items])
+            answered = ~np.isnan(block)
+            # only an item shown and left unanswered is a gap to fill
+            missing = ~answered & np.column_stack([applicable[c] for c in construct_items])
             fill = _row_means(block)
-            fill[(~missing).sum(axis=1) < min_items_answered] = np.nan
+            fill[answered.sum(axis=1) < min_items_answered] = np.nan
             holes = missing & ~np.isnan(fill)[:, None]
             imputed += int(holes.sum())
             block[holes] = np.broadcast_to(fill[:, None], block.shape)[holes]
