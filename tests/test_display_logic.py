@@ -258,6 +258,7 @@ def test_a_condition_on_a_later_item_of_its_own_question_is_refused(tmp_path: Pa
     found, _ = _refused(tmp_path, mutate)
     assert [v.rule for v in found] == ["shown-if-earlier"]
     assert found[0].column.endswith("items.0.shown_if.variable")
+    assert "the display condition of item GRID1 of question 12 tests GRID2" in found[0].message
 
 
 def test_a_condition_on_a_column_without_codes_is_refused(tmp_path: Path):

@@ -844,15 +844,15 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
     questions = check.entries(raw.get("questions"), ("questions",), "questions")
     construct_question: dict[str, tuple[Any, ...]] = {}
     # each display condition declared, with the index of the first variable of its question
-    # (what it tests must come before) and the question's number
-    conditions: list[tuple[int, Any, ShownIf]] = []
+    # (what it tests must come before) and what it belongs to, to name in messages
+    conditions: list[tuple[int, str, ShownIf]] = []
     for qpath, q in questions:
         qtype = q.get("type")
         number = q.get("number")
         what = f"question {number}"
         question_shown = check.shown_if(q.get("shown_if"), (*qpath, "shown_if"), what)
         if question_shown is not None:
-            conditions.append((len(variables), number, question_shown))
+            conditions.append((len(variables), what, question_shown))
         if not isinstance(number, int) or isinstance(number, bool):
             bad((*qpath, "number"), "question-number", "a question needs an integer 'number'")
         if qtype not in QUESTION_TYPES:
@@ -900,7 +900,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                 )
                 if item_shown is not None:
                     first = len(variables) - sum(v.question == number for v in variables)
-                    conditions.append((first, number, item_shown))
+                    conditions.append((first, f"item {name} of {what}", item_shown))
                 if name is None or header is None:
                     continue
                 variables.append(
@@ -1022,7 +1022,7 @@ def _both(question: ShownIf | None, item: ShownIf | None) -> ShownIf | None:
 
 
 def _display_problems(
-    cb: Codebook, conditions: list[tuple[int, Any, ShownIf]], locate: _Locator
+    cb: Codebook, conditions: list[tuple[int, str, ShownIf]], locate: _Locator
 ) -> list[Violation]:
     """Display conditions that name an unknown variable, a variable not before their question
     (or one of its own items), a variable without answer codes, or codes it does not have.
@@ -1032,10 +1032,10 @@ def _display_problems(
     """
     problems = []
     position = {v.name: i for i, v in enumerate(cb.variables)}
-    for first, number, condition in conditions:
+    for first, owner, condition in conditions:
         for leaf in condition.leaves:
             test = "not_in" if leaf.negate else "in"
-            where = f"question {number}'s display condition"
+            where = f"the display condition of {owner}"
             index = position.get(str(leaf.variable))
             if index is None:
                 problems.append(
@@ -1055,9 +1055,9 @@ def _display_problems(
                     locate.at(
                         (*leaf.declared, "variable"),
                         "shown-if-earlier",
-                        f"{where} tests {target.name}, which is not asked before question "
-                        f"{number}: whether a question is shown can only depend on answers "
-                        "already given or on embedded data",
+                        f"{where} tests {target.name}, which is not asked before it: whether "
+                        "a question is shown can only depend on answers already given or on "
+                        "embedded data",
                         leaf.variable,
                     )
                 )
