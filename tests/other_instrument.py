@@ -117,3 +117,35 @@ def other_analysis_frame(cb: Codebook, n: int = 60, seed: int = 14) -> pd.DataFr
     share = np.clip(tendency + rng.normal(0, 0.25, n), 0, 1)
     out[rating.name] = pd.array(np.rint(lo + share * (hi - lo)).astype(int), dtype="Int64")
     return pd.DataFrame(out)
+
+
+# An experimental-arm design (issue 14, display logic): the platform writes each respondent's
+# arm in an embedded-data column, and the effectiveness and grid-model blocks (questions 11
+# and 12) are shown to arms 2 and 3 only.
+ARM_HEADER = "实验组"
+ARM_BLOCKS = ("EFF", "GRID")
+ARM_SHOWN = [2, 3]
+
+
+def arm_codebook_raw(raw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A codebook (default: the haze study's) with an arm column and blocks shown by arm."""
+    raw = yaml.safe_load(CODEBOOK.read_text(encoding="utf-8")) if raw is None else raw
+    raw["platform_columns"].append(
+        {
+            "name": "arm",
+            "header": ARM_HEADER,
+            "role": "embedded_data",
+            "label": {"zh": "实验组别", "en": "Experimental arm"},
+            "options": [{"code": c, "zh": f"第{c}组", "en": f"Arm {c}"} for c in (1, 2, 3)],
+        }
+    )
+    for construct in ARM_BLOCKS:
+        _question(raw, construct)["shown_if"] = {"variable": "arm", "in": list(ARM_SHOWN)}
+    return raw
+
+
+def write_arm_codebook(directory: Path, raw: dict[str, Any] | None = None) -> Path:
+    path = directory / "arm_codebook.yaml"
+    text = yaml.safe_dump(arm_codebook_raw(raw), allow_unicode=True, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hazegov import display
 from hazegov.codebook import Codebook
 from hazegov.errors import ConfigError
 from hazegov.outputs import atomic_path
@@ -91,6 +92,8 @@ def _flag_attention(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> 
         answer = frame[check.name]
         wrong = answer.ne(check.expected_code).fillna(False).astype(bool)
         missing = answer.isna() if rule.get("missing_counts_as_failure", True) else False
+        if check.shown_if is not None:  # a check not shown is neither passed nor failed
+            missing = missing & display.holds(check.shown_if, frame, cb)
         failed |= wrong | missing
     return failed
 
@@ -185,13 +188,32 @@ def _row_modal_share(row: pd.Series) -> float:
 
 
 def _flag_straight_lining(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
+    """Respondents whose shown, answered Likert items mostly carry one answer.
+
+    An item not shown has no answer (the ingest sets any it has to missing), so the modal
+    share is over the items the respondent was shown and answered; masked here as well for
+    responses that did not come through the ingest.
+    """
     items = [v.name for v in cb.likert_items]
-    return modal_share(frame, items).ge(float(rule["min_modal_share"])).fillna(False)
+    answers = frame[items]
+    if cb.has_display_logic:
+        answers = answers.where(display.shown(frame, cb, items))
+    return modal_share(answers, items).ge(float(rule["min_modal_share"])).fillna(False)
 
 
 def _flag_nonresponse(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
+    """Respondents who left more than the allowed share of the Likert items they were shown
+    unanswered; an item not shown (display logic) is not applicable, not non-response."""
     items = [v.name for v in cb.likert_items]
-    return frame[items].isna().mean(axis=1) > float(rule["max_missing_share"])
+    if not cb.has_display_logic:
+        return frame[items].isna().mean(axis=1) > float(rule["max_missing_share"])
+    shown = display.shown(frame, cb, items).to_numpy()
+    unanswered = (frame[items].isna().to_numpy() & shown).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = unanswered / shown.sum(axis=1)
+    # a respondent shown no Likert item left none unanswered
+    share = np.nan_to_num(share, nan=0.0)
+    return pd.Series(share > float(rule["max_missing_share"]), index=frame.index)
 
 
 def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any]) -> CleanedSurvey:
@@ -319,6 +341,11 @@ def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
         out[var.name] = _int64(answers)
     for var in cb.variables:
         if var.kind == "rating":  # the overall rating, whatever its name
+            out[var.name] = _int64(kept[var.name])
+    # what display conditions test (an experimental arm, an earlier answer) is kept as codes,
+    # so that the analyses can tell an item not shown from one left unanswered
+    for var in cb.display_variables:
+        if var.name not in out:
             out[var.name] = _int64(kept[var.name])
     return pd.DataFrame(out, index=kept.index)
 

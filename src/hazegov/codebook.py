@@ -27,6 +27,7 @@ PLATFORM_ROLES = {
     "duration_seconds",
     "metadata",
     "direct_identifier",
+    "embedded_data",
 }
 # The roles a codebook gives to at most one platform column: the analysis finds them by role.
 # A submission is keyed by a whole number (Wenjuanxing's 序号) or a text id (Qualtrics'
@@ -34,6 +35,9 @@ PLATFORM_ROLES = {
 SINGLE_PLATFORM_ROLES = ("start_time", "submission_time", "duration_seconds")
 SUBMISSION_KEY_ROLES = ("submission_number", "submission_id")
 ANSWER_FORMS = ("labels", "codes")
+# The keys of a display condition (`shown_if`): a test on one variable, or several combined.
+SHOWN_IF_TESTS = ("in", "not_in")
+SHOWN_IF_COMBINERS = ("all", "any")
 # Fewer than two items leave no internal consistency to estimate; there is no upper bound, as
 # other instruments use long scales (the haze questionnaire's scales have four items).
 MIN_ITEMS_PER_SCALE = 2
@@ -48,6 +52,38 @@ class Option:
     id: str | None = None
     sector: str | None = None
     fill_in: str | None = None
+
+
+@dataclass(frozen=True)
+class ShownIf:
+    """When an item is shown to a respondent (display logic), as the codebook's `shown_if`.
+
+    Items a respondent was not shown are not applicable, not missing: the ingest counts them
+    as ``not_shown``, and the exclusion and missing-data rules leave them out (issue 14: items
+    hidden by design were counted as non-response). A condition either tests one earlier
+    variable (`variable`, its answer code among `codes`, or not among them when `negate`),
+    or combines `parts` with ``all`` or ``any`` (`combine`). `declared` is the key path of
+    the condition in the codebook, to point at it in messages.
+    """
+
+    variable: str | None = None
+    codes: tuple[int, ...] = ()
+    negate: bool = False
+    combine: str | None = None
+    parts: tuple[ShownIf, ...] = ()
+    declared: tuple[Any, ...] = field(default=(), compare=False)
+
+    @property
+    def leaves(self) -> tuple[ShownIf, ...]:
+        """The single-variable tests of the condition, depth first."""
+        if self.combine is None:
+            return (self,)
+        return tuple(leaf for part in self.parts for leaf in part.leaves)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The variables the condition reads, each once, in the order it names them."""
+        return tuple(dict.fromkeys(str(leaf.variable) for leaf in self.leaves))
 
 
 @dataclass(frozen=True)
@@ -76,6 +112,9 @@ class Variable:
     # A platform column the export may lack (one a platform preset supplies, or one declared
     # `optional: true`): the analysis that needs it says so when it is absent.
     optional: bool = False
+    # When the respondent is shown the variable (question and item conditions together);
+    # None: shown to every respondent (`skipped_for_groups` aside).
+    shown_if: ShownIf | None = None
 
     def missing_reason(self, cell: str) -> MissingMarker | None:
         """The marker a (stripped) cell is, or None when the cell is not declared missing."""
@@ -421,6 +460,18 @@ class Codebook:
         return _find(self.constructs, "id", construct_id)
 
     @property
+    def has_display_logic(self) -> bool:
+        """Whether any item is shown to some respondents only (a `shown_if` condition)."""
+        return any(v.shown_if is not None for v in self.variables)
+
+    @property
+    def display_variables(self) -> tuple[Variable, ...]:
+        """The variables display conditions read, in codebook order: the analysis data set
+        keeps them, so that which items each respondent was shown can be told there too."""
+        named = {n for v in self.variables if v.shown_if for n in v.shown_if.variables}
+        return tuple(v for v in self.variables if v.name in named)
+
+    @property
     def overall_rating(self) -> Variable:
         """The overall rating question, found by its role so that it may have any name."""
         return self.by_role(OVERALL_RATING_ROLE)
@@ -750,6 +801,73 @@ class _Checker:
             out.append(marker)
         return out
 
+    def shown_if(self, raw: Any, path: tuple[Any, ...], what: str) -> ShownIf | None:
+        """The display condition a `shown_if` key declares, its form checked here.
+
+        Whether its variables exist, come before the condition and have the codes it names is
+        checked once the whole codebook is read (`_display_problems`). The forms:
+        ``{variable: arm, in: [2, 3]}``, ``{variable: arm, not_in: [1]}`` and
+        ``{all: [...]}`` / ``{any: [...]}`` of such conditions.
+        """
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            self.bad(
+                path,
+                "shown-if-form",
+                f"{what} shown_if must be a mapping such as {{variable: arm, in: [2, 3]}}, "
+                f"not {raw!r}",
+                raw,
+            )
+            return None
+        combiners = [k for k in SHOWN_IF_COMBINERS if k in raw]
+        if combiners:
+            key = combiners[0]
+            stray = sorted(str(k) for k in raw if k != key)
+            parts_raw = raw[key]
+            if stray or not isinstance(parts_raw, list) or not parts_raw:
+                self.bad(
+                    path,
+                    "shown-if-form",
+                    f"{what} shown_if {key!r} takes a non-empty list of conditions and no "
+                    f"other key" + (f" (found {stray})" if stray else ""),
+                )
+                return None
+            parts = [self.shown_if(part, (*path, key, i), what) for i, part in enumerate(parts_raw)]
+            if any(part is None for part in parts):
+                return None
+            return ShownIf(combine=key, parts=tuple(parts), declared=path)  # type: ignore[arg-type]
+        tests = [k for k in SHOWN_IF_TESTS if k in raw]
+        stray = sorted(str(k) for k in raw if k not in {"variable", *SHOWN_IF_TESTS})
+        if not isinstance(raw.get("variable"), str) or len(tests) != 1 or stray:
+            self.bad(
+                path,
+                "shown-if-form",
+                f"{what} shown_if needs 'variable' and exactly one of 'in' or 'not_in' (or "
+                "'all' / 'any' of such conditions)" + (f"; unknown keys {stray}" if stray else ""),
+            )
+            return None
+        codes = raw[tests[0]]
+        if (
+            not isinstance(codes, list)
+            or not codes
+            or any(not isinstance(c, int) or isinstance(c, bool) for c in codes)
+        ):
+            self.bad(
+                (*path, tests[0]),
+                "shown-if-codes",
+                f"{what} shown_if {tests[0]!r} needs a non-empty list of answer codes "
+                f"(whole numbers), not {codes!r}",
+                codes,
+            )
+            return None
+        return ShownIf(
+            variable=raw["variable"],
+            codes=tuple(codes),
+            negate=tests[0] == "not_in",
+            declared=path,
+        )
+
     def options(self, raw: Any, path: tuple[Any, ...], what: str) -> tuple[Option, ...]:
         if not isinstance(raw, list) or not raw:
             self.bad(path, "options-listed", f"{what} needs a list of options")
@@ -876,6 +994,13 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                 f"platform column {name} has role {role!r}; expected one of "
                 f"{sorted(PLATFORM_ROLES)}",
             )
+        # an embedded-data column (such as an experimental arm) holds codes display
+        # conditions can test: it lists them as a question lists its options
+        arm_options = (
+            check.options(col.get("options"), (*where, "options"), f"platform column {name}")
+            if role == "embedded_data"
+            else ()
+        )
         if name is None or header is None:
             continue
         rule = next((r for r in ignore_rules if r.matches(str(header))), None)
@@ -889,6 +1014,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                 text_zh=zh,
                 text_en=en,
                 role=role,
+                options=arm_options,
                 unit_suffix=col.get("unit_suffix"),
                 missing=tuple(markers),
                 optional=optional or check.flag(col, "optional", where),
@@ -898,10 +1024,16 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
 
     questions = check.entries(raw.get("questions"), ("questions",), "questions")
     construct_question: dict[str, tuple[Any, ...]] = {}
+    # each display condition declared, with the index of the first variable of its question
+    # (what it tests must come before) and what it belongs to, to name in messages
+    conditions: list[tuple[int, str, ShownIf]] = []
     for qpath, q in questions:
         qtype = q.get("type")
         number = q.get("number")
         what = f"question {number}"
+        question_shown = check.shown_if(q.get("shown_if"), (*qpath, "shown_if"), what)
+        if question_shown is not None:
+            conditions.append((len(variables), what, question_shown))
         if not isinstance(number, int) or isinstance(number, bool):
             bad((*qpath, "number"), "question-number", "a question needs an integer 'number'")
         if qtype not in QUESTION_TYPES:
@@ -944,6 +1076,12 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                 item_missing = check.markers(
                     item.get("missing"), (*ipath, "missing"), f"item {name} missing"
                 )
+                item_shown = check.shown_if(
+                    item.get("shown_if"), (*ipath, "shown_if"), f"item {name}"
+                )
+                if item_shown is not None:
+                    first = len(variables) - sum(v.question == number for v in variables)
+                    conditions.append((first, f"item {name} of {what}", item_shown))
                 if name is None or header is None:
                     continue
                 variables.append(
@@ -963,6 +1101,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                         missing=_declared_missing(
                             markers, scale_missing.get(scale, []), question_missing, item_missing
                         ),
+                        shown_if=_both(question_shown, item_shown),
                     )
                 )
                 var_paths.append(ipath)
@@ -1007,6 +1146,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                     scale_missing.get(q.get("scale"), []) if qtype == "rating" else [],
                     question_missing,
                 ),
+                shown_if=question_shown,
             )
         )
         var_paths.append(qpath)
@@ -1022,6 +1162,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                         question=number,
                         fill_in_of=str(name),
                         missing=tuple(markers),
+                        shown_if=question_shown,
                     )
                 )
                 var_paths.append((*qpath, "options", i, "fill_in"))
@@ -1053,6 +1194,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
     check.problems.extend(_check_consistency(codebook, sector_ids, locate, where))
     check.problems.extend(_missing_answer_collisions(codebook, locate))
     check.problems.extend(_ignored_codebook_columns(codebook, locate, where))
+    check.problems.extend(_display_problems(codebook, conditions, locate))
     if check.problems:
         raise LocatedCodebookError(check.problems)
     return codebook
@@ -1196,6 +1338,81 @@ def _ignored_codebook_columns(cb: Codebook, locate: _Locator, places: _Places) -
                 value=var.header,
             )
         )
+    return problems
+
+
+def _both(question: ShownIf | None, item: ShownIf | None) -> ShownIf | None:
+    """An item's display condition: its question's and its own, both to hold."""
+    if question is None or item is None:
+        return question or item
+    return ShownIf(combine="all", parts=(question, item), declared=item.declared)
+
+
+def _display_problems(
+    cb: Codebook, conditions: list[tuple[int, str, ShownIf]], locate: _Locator
+) -> list[Violation]:
+    """Display conditions that name an unknown variable, a variable not before their question
+    (or one of its own items), a variable without answer codes, or codes it does not have.
+
+    A condition can only test what the platform knows when it shows the question: an earlier
+    answer or an embedded-data column (platform column with role ``embedded_data``).
+    """
+    problems = []
+    position = {v.name: i for i, v in enumerate(cb.variables)}
+    for first, owner, condition in conditions:
+        for leaf in condition.leaves:
+            test = "not_in" if leaf.negate else "in"
+            where = f"the display condition of {owner}"
+            index = position.get(str(leaf.variable))
+            if index is None:
+                problems.append(
+                    locate.at(
+                        (*leaf.declared, "variable"),
+                        "shown-if-variable",
+                        f"{where} tests {leaf.variable!r}, which the codebook does not define "
+                        "(name an earlier question's variable or a platform column with role "
+                        "embedded_data)",
+                        leaf.variable,
+                    )
+                )
+                continue
+            target = cb.variables[index]
+            if target.kind != "platform" and index >= first:
+                problems.append(
+                    locate.at(
+                        (*leaf.declared, "variable"),
+                        "shown-if-earlier",
+                        f"{where} tests {target.name}, which is not asked before it: whether "
+                        "a question is shown can only depend on answers already given or on "
+                        "embedded data",
+                        leaf.variable,
+                    )
+                )
+                continue
+            codes = {o.code for o in target.options}
+            if not codes or not (target.is_coded or target.role == "embedded_data"):
+                problems.append(
+                    locate.at(
+                        (*leaf.declared, "variable"),
+                        "shown-if-coded",
+                        f"{where} tests {target.name}, which has no answer codes (a "
+                        "single-choice, rating or Likert answer, or a platform column with "
+                        "role embedded_data and options)",
+                        leaf.variable,
+                    )
+                )
+                continue
+            unknown = [c for c in leaf.codes if c not in codes]
+            if unknown:
+                problems.append(
+                    locate.at(
+                        (*leaf.declared, test),
+                        "shown-if-codes",
+                        f"{where} tests {target.name} for codes {unknown}, which are not "
+                        f"among its codes {sorted(codes)}",
+                        unknown,
+                    )
+                )
     return problems
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from hazegov import display
 from hazegov.codebook import Codebook, MissingMarker, Variable
 from hazegov.errors import ExportError, InputError, Violation
 from hazegov.export_encoding import FIRST_LINE_BYTES, TRIED, likely_encoding
@@ -742,6 +743,7 @@ def ingest_export(
     quarantined = set(quarantined_columns(codebook))
     other: dict[str, list[Any]] = {"export_row": rows.tolist()}
     coded: dict[str, pd.arrays.IntegerArray] = {}
+    displayed: list[tuple[Variable, str, list[MissingMarker | None], np.ndarray]] = []
     order = ["export_row"]
     for var, idx in columns.items():
         if var.role == "direct_identifier":
@@ -754,14 +756,18 @@ def ingest_export(
         free = var.name in quarantined or any(o.fill_in for o in var.options)
         cell = _Cells(file, rows, header[idx], idx, codes, cells, found, free)
         order.append(var.name)
-        if var.kind == "platform" and var.name not in quarantined:
+        if var.kind == "platform" and var.name not in quarantined and not var.options:
             other[var.name] = _platform_column(var, cell)
             continue
         reasons = [var.missing_reason(c) for c in cells]
         missing = np.array([r is not None for r in reasons], dtype=bool)
         if var.name in scale_items:
             answered[var.name] = int(counts[~missing].sum())
-        missing_cells.extend(_missing_counts(var, header[idx], reasons, counts))
+        if var.shown_if is None:
+            missing_cells.extend(_missing_counts(var, header[idx], reasons, counts))
+        else:  # counted once it is known who was shown the item, in this place of the log
+            displayed.append((var, header[idx], reasons, codes))
+            missing_cells.append({"shown_if": var.name})
         if var.kind == "free_text" or var.name in quarantined:
             texts = ["" if m else c for c, m in zip(cells, missing, strict=True)]
             other[var.name] = _redacted(texts, counts, redactions)[codes].tolist()
@@ -779,6 +785,13 @@ def ingest_export(
     if problems:
         raise ExportTableError(problems)
 
+    if displayed:
+        counted = _not_shown(displayed, coded, other, codebook)
+        missing_cells = [
+            entry
+            for slot in missing_cells
+            for entry in (counted[slot["shown_if"]] if "shown_if" in slot else [slot])
+        ]
     inferred = pd.DataFrame.from_records(list(zip(*other.values(), strict=True)), columns=other)
     responses = pd.DataFrame({name: coded.get(name, inferred.get(name)) for name in order})
     _validate_frame(responses, codebook, file)
@@ -853,6 +866,80 @@ def _missing_counts(
         for marker in var.missing
         if cells[marker]
     ]
+
+
+def _not_shown(
+    displayed: list[tuple[Variable, str, list[MissingMarker | None], np.ndarray]],
+    coded: dict[str, pd.arrays.IntegerArray],
+    other: dict[str, list[Any]],
+    cb: Codebook,
+) -> dict[str, list[dict[str, Any]]]:
+    """Data-quality entries of each item with display logic, which `coded` and `other` are
+    brought in line with.
+
+    A missing cell of a respondent not shown the item is counted under the reason
+    ``not_shown`` (not applicable), apart from the markers' reasons of those shown. An answer
+    to an item the respondent was not shown cannot be told from a platform's or a merge's
+    error; it is set to missing under ``answered_not_shown`` (the respondent's fill-in text
+    with it), so that "not shown" means "no answer" everywhere downstream. A free-text answer
+    is counted so and kept: it is not analysed and is quarantined anyway. Items are handled in
+    codebook order, as a condition may test an item that itself was not shown.
+    """
+    counted: dict[str, list[dict[str, Any]]] = {}
+    order = {v.name: i for i, v in enumerate(cb.variables)}
+    for var, column, reasons, codes in sorted(displayed, key=lambda d: order[d[0].name]):
+        assert var.shown_if is not None
+        entries = counted.setdefault(var.name, [])
+        tested = pd.DataFrame(
+            {name: coded[name] if name in coded else other[name] for name in var.shown_if.variables}
+        )
+        shown = display.holds(var.shown_if, tested, cb)
+        marker_of = np.array(reasons, dtype=object)[codes]
+        declared = np.array([r is not None for r in reasons], dtype=bool)[codes]
+        for marker in var.missing:
+            n = int(((marker_of == marker) & shown).sum())
+            if n:
+                entries.append(_display_entry(var, column, marker.cell, marker.reason, n))
+        hidden = int((declared & ~shown).sum())
+        if hidden:
+            entries.append(_display_entry(var, column, "", "not_shown", hidden))
+        if var.name in coded:
+            answered = ~np.asarray(coded[var.name].isna()) & ~shown
+        else:
+            answered = ~declared & ~shown
+        if answered.any():
+            entries.append(
+                _display_entry(var, column, "(answer)", "answered_not_shown", int(answered.sum()))
+            )
+            if var.name in coded:
+                values = coded[var.name].copy()
+                values[answered] = pd.NA
+                coded[var.name] = values
+                fill_var = next((o.fill_in for o in var.options if o.fill_in), None)
+                if fill_var:
+                    other[fill_var] = [
+                        "" if hide else text
+                        for text, hide in zip(other[fill_var], answered, strict=True)
+                    ]
+    return counted
+
+
+def _display_entry(var: Variable, column: str, value: str, reason: str, n: int) -> dict[str, Any]:
+    """One count of the data-quality log for an item with display logic."""
+    return {
+        "row": None,
+        "column": column,
+        "variable": var.name,
+        "value": value,
+        "rule": "declared-missing" if reason not in DISPLAY_REASONS else "shown-if",
+        "action": "set to missing",
+        "reason": reason,
+        "cells": n,
+    }
+
+
+# The data-quality log's reasons for cells of items with display logic (`shown_if`).
+DISPLAY_REASONS = ("not_shown", "answered_not_shown")
 
 
 def missing_cell_counts(quality_log: pd.DataFrame) -> dict[str, Any]:
@@ -1591,6 +1678,12 @@ def _code_column(
     return code[cells.codes], fill
 
 
+def _has_codes(var: Variable) -> bool:
+    """Whether the variable's cells are answer codes: a coded answer, or an embedded-data
+    column that lists its codes (an experimental arm)."""
+    return var.is_coded or (var.kind == "platform" and bool(var.options))
+
+
 def response_schema(cb: Codebook) -> pa.DataFrameSchema:
     """The codebook as a pandera schema: a second, independent gate on the mapped responses."""
     columns: dict[str, pa.Column] = {}
@@ -1602,7 +1695,7 @@ def response_schema(cb: Codebook) -> pa.DataFrameSchema:
     if duration is not None:
         columns[duration.name] = pa.Column(int, pa.Check.ge(0), required=False)
     for var in cb.variables:
-        if var.is_coded:
+        if _has_codes(var):
             codes = [o.code for o in var.options]
             columns[var.name] = pa.Column(float, pa.Check.isin(codes), nullable=True)
     return pa.DataFrameSchema(columns, strict=False, coerce=False)
@@ -1613,7 +1706,7 @@ def _validate_frame(frame: pd.DataFrame, cb: Codebook, file: str) -> None:
         return
     check = frame.copy()
     for var in cb.variables:
-        if var.is_coded:
+        if _has_codes(var):
             check[var.name] = pd.to_numeric(check[var.name]).astype(float)
     try:
         response_schema(cb).validate(check, lazy=True)
@@ -1643,7 +1736,7 @@ def _schema_holds(frame: pd.DataFrame, cb: Codebook) -> bool:
     among the variable's codes, or missing. Pandera then need not run; otherwise it runs and
     lists what fails.
     """
-    required = [v.name for v in cb.variables if v.is_coded]
+    required = [v.name for v in cb.variables if _has_codes(v)]
     if any(name not in frame.columns for name in required) or not frame.columns.is_unique:
         return False
     key, duration = cb.submission_key, cb.duration
@@ -1661,7 +1754,7 @@ def _schema_holds(frame: pd.DataFrame, cb: Codebook) -> bool:
         if seconds.dtype != np.int64 or not (seconds.to_numpy() >= 0).all():
             return False
     for var in cb.variables:
-        if not var.is_coded:
+        if not _has_codes(var):
             continue
         column = frame[var.name]
         if isinstance(column.array, pd.arrays.IntegerArray):

@@ -10,6 +10,7 @@ import yaml
 
 from hazegov.codebook import Codebook
 from hazegov.disclosure import as_count, numeric_counts
+from hazegov.display import describe
 from hazegov.outputs import write_text
 from hazegov.tables import markdown_table
 
@@ -129,6 +130,22 @@ def _declared_missing_lines(cb: Codebook, variables: list[Any]) -> list[str]:
     return [f"Missing / 缺失: {shown}", ""]
 
 
+def _shown_if_lines(cb: Codebook, variables: list[Any]) -> list[str]:
+    """Who was shown a question (display logic): one line when all its items share the
+    condition, else one per item that has one. Nothing for a question shown to everyone."""
+    conditions = [v.shown_if for v in variables]
+    if not any(conditions):
+        return []
+    if all(c == conditions[0] for c in conditions):
+        return [f"Shown if / 显示条件: {describe(conditions[0], cb)}", ""]
+    lines = [
+        f"{v.name} shown if / 显示条件: {describe(c, cb)}  "
+        for v, c in zip(variables, conditions, strict=True)
+        if c is not None
+    ]
+    return [*lines, ""]
+
+
 def questionnaire_markdown(cb: Codebook) -> str:
     """The questionnaire in both languages, printed from the codebook for the appendix."""
     out = [f"**{cb.title_zh}**  ", f"*{cb.title_en}*", "", cb.intro_zh, "", cb.intro_en, ""]
@@ -153,6 +170,7 @@ def questionnaire_markdown(cb: Codebook) -> str:
                 ["Item", "题项", "Statement", "Reverse-worded"], items, ["left"] * 4
             )
             out.append("")
+            out += _shown_if_lines(cb, [v for v in cb.variables if v.question == number])
             out += _declared_missing_lines(cb, [v for v in cb.variables if v.question == number])
             if q["scale"] not in scales_printed:
                 scales_printed.add(q["scale"])
@@ -164,6 +182,7 @@ def questionnaire_markdown(cb: Codebook) -> str:
             continue
         var = cb.variable(q["name"])
         out += [f"**Q{number}.** {var.text_zh}  ", f"*{var.text_en}*", ""]
+        out += _shown_if_lines(cb, [var])
         if var.options:
             out.append("; ".join(f"{o.code} {o.zh} ({o.en})" for o in var.options))
             out.append("")

@@ -44,6 +44,32 @@ def _load_measurement(
     return frame, cb, synthetic, model, [i for group in model.values() for i in group]
 
 
+def shown_every_item(
+    frame: pd.DataFrame, cb: Codebook, items: list[str], *, what: str
+) -> pd.DataFrame:
+    """The respondents shown every one of `items` (display logic), for an analysis of all
+    the scales together.
+
+    A joint analysis of the items (the EFA, which needs complete data, and the KMO, Bartlett
+    and parallel analysis that go with it) rests on the respondents shown every item: a scale
+    shown to some respondents only has no answers to be correlated for the others. The
+    analysis sample keeps those others for the analyses that do not use that scale. Without
+    display logic the frame is returned as it is.
+    """
+    if not cb.has_display_logic:
+        return frame
+    from hazegov import display
+
+    every = display.shown(frame, cb, items).all(axis=1)
+    log.info(
+        "%s: %d of %d respondents were shown every item (display logic)",
+        what,
+        int(every.sum()),
+        len(frame),
+    )
+    return frame[every.to_numpy()].reset_index(drop=True)
+
+
 def _write_frames(frames: Mapping[str, pd.DataFrame], outputs: Mapping[str, str | Path]) -> None:
     for name, path in outputs.items():
         write_csv(frames[name], path)
@@ -588,7 +614,8 @@ def run_factor_structure(
     from hazegov.analysis.factorability import bartlett_sphericity, kmo, parallel_analysis
     from hazegov.plots import loading_heatmap, scree_with_parallel_analysis
 
-    frame, _cb, synthetic, model, items = _load_measurement(sample, codebook)
+    frame, cb, synthetic, model, items = _load_measurement(sample, codebook)
+    frame = shown_every_item(frame, cb, items, what="factor structure")
     kmo_overall, kmo_items = kmo(frame, items)
     bartlett = bartlett_sphericity(frame, items)
     pa_settings = settings["parallel_analysis"]

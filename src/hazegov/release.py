@@ -30,6 +30,7 @@ import pandas as pd
 import pyreadstat
 
 from hazegov.codebook import Codebook
+from hazegov.display import describe
 from hazegov.errors import ConfigError, InputError, Violation
 from hazegov.outputs import atomic_path
 
@@ -361,6 +362,9 @@ def data_dictionary(
                 "values": values,
                 "export_header": var.header or "",
             }
+        if cb.has_display_logic:  # who was shown it: a missing answer may be not applicable
+            condition = None if column in DERIVED else cb.variable(column).shown_if
+            row["shown_if"] = describe(condition, cb) if condition else ""
         if spec is not None:
             if column in spec.quasi_identifiers:
                 notes.append(f"quasi-identifier: every combination holds at least {spec.k} cases")

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hazegov import display
 from hazegov.analysis._common import AnalysisError, MeasurementModel
 
 MISSING_DATA_RULES = ("listwise", "person_mean")
@@ -37,6 +38,7 @@ def apply_missing_data_rule(
     *,
     also_required: Sequence[str] = (),
     min_items_answered: int = 3,
+    shown: pd.DataFrame | None = None,
 ) -> AnalysisSample:
     """Apply the study's missing-data rule to the scale items and the other variables analysed.
 
@@ -60,6 +62,12 @@ def apply_missing_data_rule(
         Other variables every kept respondent must have (group, controls).
     min_items_answered : int, default 3
         Under ``person_mean``, the fewest answered items of a scale for its gaps to be filled.
+    shown : pandas.DataFrame, optional
+        Which items each respondent was shown (`hazegov.display.shown`; bool, indexed as
+        `frame`, a column per item with display logic). An item not shown is not applicable:
+        it neither drops the respondent nor is imputed (a scale not shown is left unanswered
+        and its score missing, as the items' mean needs them), and the report counts it
+        apart (``not_shown_by_variable``). None: every item was shown to everyone.
 
     Returns
     -------
@@ -97,13 +105,21 @@ def apply_missing_data_rule(
         raise AnalysisError(f"missing-data rule: columns not in the data: {absent}")
     out = frame.copy()
     values = {column: _as_float(out[column]) for column in items}
+    applicable = {
+        column: np.ones(len(frame), dtype=bool)
+        if shown is None or column not in shown.columns
+        else shown[column].to_numpy(dtype=bool)
+        for column in [*items, *also_required]
+    }
     imputed = 0
     if rule == "person_mean":
         for construct_items in model.values():
             block = np.column_stack([values[c] for c in construct_items])
-            missing = np.isnan(block)
+            answered = ~np.isnan(block)
+            # only an item shown and left unanswered is a gap to fill
+            missing = ~answered & np.column_stack([applicable[c] for c in construct_items])
             fill = _row_means(block)
-            fill[(~missing).sum(axis=1) < min_items_answered] = np.nan
+            fill[answered.sum(axis=1) < min_items_answered] = np.nan
             holes = missing & ~np.isnan(fill)[:, None]
             imputed += int(holes.sum())
             block[holes] = np.broadcast_to(fill[:, None], block.shape)[holes]
@@ -112,11 +128,11 @@ def apply_missing_data_rule(
     for column, column_values in values.items():
         out[column] = column_values
     required = [*items, *also_required]
-    absent_cells = out[required].isna()
-    complete = ~absent_cells.to_numpy().any(axis=1)
-    per_variable = {
-        c: int(n) for c, n in zip(required, absent_cells.to_numpy().sum(axis=0), strict=True) if n
-    }
+    applies = np.column_stack([applicable[c] for c in required])
+    gaps = out[required].isna().to_numpy()
+    absent_cells = gaps & applies
+    complete = ~absent_cells.any(axis=1)
+    per_variable = {c: int(n) for c, n in zip(required, absent_cells.sum(axis=0), strict=True) if n}
     kept = out[complete].reset_index(drop=True)
     report = {
         "rule": rule,
@@ -127,7 +143,26 @@ def apply_missing_data_rule(
         "cells_imputed": imputed,
         "missing_after_imputation_by_variable": dict(sorted(per_variable.items())),
     }
+    if shown is not None:
+        hidden = (gaps & ~applies)[complete]
+        report["not_shown_by_variable"] = {
+            c: int(n) for c, n in sorted(zip(required, hidden.sum(axis=0), strict=True)) if n
+        }
+        # respondents of the sample shown each scale: the n its scores and analyses rest on
+        report["n_shown_by_construct"] = {
+            construct: int(
+                np.column_stack([applicable[c] for c in construct_items])[complete]
+                .any(axis=1)
+                .sum()
+            )
+            for construct, construct_items in model.items()
+        }
     return AnalysisSample(frame=kept, report=report)
+
+
+def model_items(model: MeasurementModel) -> list[str]:
+    """The items of a measurement model, each once, in its order."""
+    return list(dict.fromkeys(i for construct_items in model.values() for i in construct_items))
 
 
 def construct_scores(frame: pd.DataFrame, model: MeasurementModel) -> pd.DataFrame:
@@ -260,17 +295,22 @@ def build_analysis_sample(
         if skipped:
             frame[name] = years_in_post_numeric(frame, skipped, column=name)
     rating = codebook.overall_rating.name
+    shown = None
+    if getattr(codebook, "has_display_logic", False):
+        shown = display.shown(frame, codebook, [*model_items(model), *required, rating])
     sample = apply_missing_data_rule(
         frame,
         model,
         rule,
         also_required=[*required, rating],
         min_items_answered=min_items_answered,
+        shown=shown,
     )
     scores = construct_scores(sample.frame, model).add_prefix("score_")
     out = pd.concat([sample.frame, scores], axis=1)
     for column in [*required, rating]:
-        if not codebook.variable(column).skipped_for_groups:
+        var = codebook.variable(column)
+        if not var.skipped_for_groups and getattr(var, "shown_if", None) is None:
             out[column] = out[column].astype("Int64").astype(np.int64)
     sample.frame = out
     sample.report["n_by_sector"] = {
