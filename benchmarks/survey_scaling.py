@@ -75,6 +75,12 @@ def _export(workdir: Path, n: int) -> Path:
     return path
 
 
+def _required(config: dict) -> list[str]:
+    """What every analysed respondent must have answered (as the workflow's analysis_sample)."""
+    analysis = config["analysis"]
+    return list(analysis["missing_data"].get("required", analysis["regression"]["controls"]))
+
+
 def _stage(name: str, workdir: Path, n: int) -> None:
     """Run one stage on the previous one's pickled output; print seconds and memory."""
     from hazegov.analysis.sample import build_analysis_sample, construct_scores, measurement_model
@@ -105,7 +111,11 @@ def _stage(name: str, workdir: Path, n: int) -> None:
         target = "analysis"
     elif name == "missing-data rule":
         out = build_analysis_sample(
-            data, cb, rule["rule"], min_items_answered=int(rule["min_items_answered"])
+            data,
+            cb,
+            rule["rule"],
+            controls=_required(config),
+            min_items_answered=int(rule["min_items_answered"]),
         ).frame
         target = "sample"
     else:
@@ -135,7 +145,11 @@ def _chain(workdir: Path, n: int) -> None:
     ).responses
     analysis = apply_exclusions(responses, cb, config["exclusions"]).analysis
     sample = build_analysis_sample(
-        analysis, cb, rule["rule"], min_items_answered=int(rule["min_items_answered"])
+        analysis,
+        cb,
+        rule["rule"],
+        controls=_required(config),
+        min_items_answered=int(rule["min_items_answered"]),
     )
     seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     print(f"{seconds:.3f} {cpu:.3f} {_rss_mib():.0f} {before:.0f} {len(sample.frame)}")
@@ -184,7 +198,11 @@ def _replications(count: int) -> None:
             cleaned = apply_exclusions(ingested.responses, cb, dict(s.exclusions))
             t.append(now())
             build_analysis_sample(
-                cleaned.analysis, cb, s.missing_rule, min_items_answered=s.min_items_answered
+                cleaned.analysis,
+                cb,
+                s.missing_rule,
+                controls=s.required,
+                min_items_answered=s.min_items_answered,
             )
             t.append(now())
             if r:
