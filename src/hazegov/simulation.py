@@ -449,12 +449,18 @@ class _ReplicationCache:
 
         self.responses_kept = None
         self.caches = None
+        self.rows_kept: dict[str, FrameShard] = {}
         if directory is not None:
             inputs = [model.path, cb.path]
             self.responses_kept = FrameShard(directory, inputs, "simulation-responses", shard)
             self.caches = {
-                kind: ResultCache(directory, inputs, f"simulation-{kind}", shard)
-                for kind in ("sample-of", "ols", "sem")
+                "sample-of": ResultCache(directory, inputs, "simulation-sample-of", shard)
+            }
+            # model rows as tables: the identifier scan reads a parquet file's text cells, where
+            # a JSON file is all text (a second per batch when a changed choice rewrites it)
+            self.rows_kept = {
+                kind: FrameShard(directory, inputs, f"simulation-{kind}", shard)
+                for kind in ("ols", "sem")
             }
 
     def responses(self, n: int, seed: int, out_of_range: str, draw: Any) -> pd.DataFrame:
@@ -481,19 +487,17 @@ class _ReplicationCache:
 
     def rows(self, kind: str, digest: str, settings: Mapping[str, Any], fit: Any) -> list[dict]:
         """A model's rows on the sample with `digest`: kept, or `fit()`ted and kept."""
-        if self.caches is None:
+        if not self.rows_kept:
             return fit()
-        cache = self.caches[kind]
-        key = cache.key({"sample": digest, "model": dict(settings)})
-        record = cache.get(key)
-        if record is None:
-            record = cache.put(key, {"rows": fit()})
-        return record["rows"]
+        kept = self.rows_kept[kind]
+        key = kept.key({"sample": digest, "model": dict(settings)})
+        return kept.get(key, lambda: pd.DataFrame(fit())).to_dict("records")
 
     def save(self) -> None:
         """Write what this job added (one file per kind)."""
-        if self.responses_kept is not None:
-            self.responses_kept.save()
+        for shard in [self.responses_kept, *self.rows_kept.values()]:
+            if shard is not None:
+                shard.save()
         for cache in (self.caches or {}).values():
             cache.save()
 
