@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hazegov.result_cache import FrameShard, ResultCache
+from hazegov.result_cache import FrameShard, ResultCache, RowsShard
 
 
 def test_keys_depend_on_settings_inputs_and_namespace(tmp_path: Path) -> None:
@@ -104,3 +104,24 @@ def test_a_member_kept_by_another_job_is_found_and_copied(tmp_path: Path) -> Non
     split.save()
     kept = json.loads((tmp_path / "cache" / "spec" / "half1.json").read_text(encoding="utf-8"))
     assert list(kept["members"].values()) == [{"estimate": 1}]
+
+
+def test_kept_rows_give_the_values_of_computed_rows(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x")
+    computed = {
+        "a": [{"estimate": "b_LEAD", "value": 0.25, "p": None, "converged": True, "n": 230}],
+        "b": [{"estimate": "b_LEAD", "value": 1 / 3, "p": 0.01, "converged": False, "n": 7}],
+    }
+    shard = RowsShard(tmp_path / "cache", [data], "ols", "n230_r0-1")
+    fresh = {k: shard.get(shard.key({"rep": k}), lambda r=rows: r) for k, rows in computed.items()}
+    shard.save()
+    kept = RowsShard(tmp_path / "cache", [data], "ols", "n230_r0-1")
+    again = {k: kept.get(kept.key({"rep": k}), lambda: pytest.fail("recomputed")) for k in fresh}
+    assert (kept.hits, kept.misses) == (2, 0)
+    # the same table whichever way the rows came (a missing number is NaN in a table)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame([row for rows in fresh.values() for row in rows]),
+        pd.DataFrame([row for rows in again.values() for row in rows]),
+    )
+    assert [p.name for p in (tmp_path / "cache").rglob("*.parquet")] == ["n230_r0-1.parquet"]

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["FrameShard", "ResultCache", "code_digest", "file_digest"]
+__all__ = ["FrameShard", "ResultCache", "RowsShard", "code_digest", "file_digest"]
 
 
 @lru_cache(maxsize=1)
@@ -254,4 +254,61 @@ class FrameShard(_Keyed):
         )
         together.attrs = {"base": self.base_digest}
         _write_atomically(self.path, lambda h: together.to_parquet(h, index=False), mode="wb")
+        self._changed = False
+
+
+class RowsShard(_Keyed):
+    """Lists of result rows (flat mappings of numbers, text, booleans) of one job, one table.
+
+    Used for the simulation's model rows: kept as one parquet table per batch, because the
+    identifier scan reads a parquet file's text cells only, where a JSON file is all text. A
+    computed list is returned as JSON gives it back (what a parquet round trip of every small
+    list would cost tens of CPU-seconds a build); a kept one as parquet gives it back, the same
+    values, with a missing number NaN where JSON has None.
+
+    Parameters
+    ----------
+    directory, inputs, namespace
+        As for `ResultCache`.
+    shard
+        The job's name; the file is ``<directory>/<namespace>/<shard>.parquet``.
+    """
+
+    KEY = FrameShard.KEY
+
+    def __init__(
+        self, directory: str | Path, inputs: Iterable[str | Path], namespace: str, shard: str
+    ) -> None:
+        super().__init__(directory, inputs, namespace)
+        self.path = self._shard_path(shard, ".parquet")
+        self._rows: dict[str, list[dict[str, Any]]] = {}
+        self._changed = False
+        try:
+            kept = pd.read_parquet(self.path)
+        except (OSError, ValueError):
+            return
+        if kept.attrs.get("base") != self.base_digest or self.KEY not in kept.columns:
+            return
+        for key, rows in kept.groupby(self.KEY, sort=False):
+            self._rows[str(key)] = rows.drop(columns=self.KEY).to_dict("records")
+
+    def get(self, key: str, compute: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """The rows kept under `key`, or `compute()`'s, kept for `save`."""
+        if key in self._rows:
+            self.hits += 1
+            return [dict(row) for row in self._rows[key]]
+        self.misses += 1
+        rows = json.loads(json.dumps(compute()))
+        self._rows[key] = rows
+        self._changed = True
+        return [dict(row) for row in rows]
+
+    def save(self) -> None:
+        """Write the shard (every key's rows, in key order), if rows were added."""
+        if not self._changed:
+            return
+        records = [{**row, self.KEY: key} for key in sorted(self._rows) for row in self._rows[key]]
+        table = pd.DataFrame.from_records(records)
+        table.attrs = {"base": self.base_digest}
+        _write_atomically(self.path, lambda h: table.to_parquet(h, index=False), mode="wb")
         self._changed = False

@@ -445,11 +445,11 @@ class _ReplicationCache:
     def __init__(
         self, directory: str | Path | None, model: PopulationModel, cb: Codebook, shard: str
     ) -> None:
-        from hazegov.result_cache import FrameShard, ResultCache
+        from hazegov.result_cache import FrameShard, ResultCache, RowsShard
 
         self.responses_kept = None
         self.caches = None
-        self.rows_kept: dict[str, FrameShard] = {}
+        self.rows_kept: dict[str, RowsShard] = {}
         if directory is not None:
             inputs = [model.path, cb.path]
             self.responses_kept = FrameShard(directory, inputs, "simulation-responses", shard)
@@ -459,7 +459,7 @@ class _ReplicationCache:
             # model rows as tables: the identifier scan reads a parquet file's text cells, where
             # a JSON file is all text (a second per batch when a changed choice rewrites it)
             self.rows_kept = {
-                kind: FrameShard(directory, inputs, f"simulation-{kind}", shard)
+                kind: RowsShard(directory, inputs, f"simulation-{kind}", shard)
                 for kind in ("ols", "sem")
             }
 
@@ -491,7 +491,7 @@ class _ReplicationCache:
             return fit()
         kept = self.rows_kept[kind]
         key = kept.key({"sample": digest, "model": dict(settings)})
-        return kept.get(key, lambda: pd.DataFrame(fit())).to_dict("records")
+        return kept.get(key, fit)
 
     def save(self) -> None:
         """Write what this job added (one file per kind)."""
