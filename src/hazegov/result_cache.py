@@ -95,6 +95,20 @@ class _Keyed:
     def _shard_path(self, shard: str, suffix: str) -> Path:
         return self.directory / self.namespace / f"{shard}{suffix}"
 
+    def _kept_members(self, path: Path) -> list[tuple[str, pd.DataFrame]]:
+        """(key, its rows) of a parquet shard made with this code and these inputs; none of
+        a missing, damaged or stale one (its members can never be looked up again)."""
+        try:
+            kept = pd.read_parquet(path)
+        except (OSError, ValueError):
+            return []
+        if kept.attrs.get("base") != self.base_digest or FrameShard.KEY not in kept.columns:
+            return []
+        return [
+            (str(key), rows.drop(columns=FrameShard.KEY))
+            for key, rows in kept.groupby(FrameShard.KEY, sort=False)
+        ]
+
 
 class ResultCache(_Keyed):
     """JSON results under ``directory``, keyed by settings, input content and code.
@@ -220,16 +234,10 @@ class FrameShard(_Keyed):
     ) -> None:
         super().__init__(directory, inputs, namespace)
         self.path = self._shard_path(shard, ".parquet")
-        self._frames: dict[str, pd.DataFrame] = {}
+        self._frames: dict[str, pd.DataFrame] = {
+            key: frame.reset_index(drop=True) for key, frame in self._kept_members(self.path)
+        }
         self._changed = False
-        try:
-            kept = pd.read_parquet(self.path)
-        except (OSError, ValueError):
-            return
-        if kept.attrs.get("base") != self.base_digest or self.KEY not in kept.columns:
-            return
-        for key, frame in kept.groupby(self.KEY, sort=False):
-            self._frames[str(key)] = frame.drop(columns=self.KEY).reset_index(drop=True)
 
     def get(self, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """The frame kept under `key`, or `compute()`'s, kept for `save`."""
@@ -281,16 +289,10 @@ class RowsShard(_Keyed):
     ) -> None:
         super().__init__(directory, inputs, namespace)
         self.path = self._shard_path(shard, ".parquet")
-        self._rows: dict[str, list[dict[str, Any]]] = {}
+        self._rows: dict[str, list[dict[str, Any]]] = {
+            key: rows.to_dict("records") for key, rows in self._kept_members(self.path)
+        }
         self._changed = False
-        try:
-            kept = pd.read_parquet(self.path)
-        except (OSError, ValueError):
-            return
-        if kept.attrs.get("base") != self.base_digest or self.KEY not in kept.columns:
-            return
-        for key, rows in kept.groupby(self.KEY, sort=False):
-            self._rows[str(key)] = rows.drop(columns=self.KEY).to_dict("records")
 
     def get(self, key: str, compute: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """The rows kept under `key`, or `compute()`'s, kept for `save`."""

@@ -349,6 +349,21 @@ def _pair_rows(
     return out
 
 
+def _scores_by_group(
+    frame: pd.DataFrame, outcome: str, group: str, what: str
+) -> tuple[pd.DataFrame, int]:
+    """The outcome's scores with each respondent's group (columns ``score`` and ``group``),
+    complete cases only, and how many respondents lacked one or the other."""
+    if group not in frame.columns:
+        raise AnalysisError(f"{what}: column not in the data: {group!r}")
+    if group == outcome:
+        raise AnalysisError(f"{what}: the outcome cannot also be the group")
+    scores = numeric_items(frame, [outcome], what=what)[outcome]
+    data = pd.DataFrame({"score": scores, "group": frame[group]})
+    n_missing = int(data.isna().any(axis=1).sum())
+    return data.dropna(), n_missing
+
+
 def compare_groups(
     frame: pd.DataFrame,
     outcome: str,
@@ -405,14 +420,7 @@ def compare_groups(
     """
     _validate_settings(n_boot, ci, p_adjust)
     what = f"compare_groups({outcome!r} by {group!r})"
-    if group not in frame.columns:
-        raise AnalysisError(f"{what}: column not in the data: {group!r}")
-    if group == outcome:
-        raise AnalysisError(f"{what}: the outcome cannot also be the group")
-    scores = numeric_items(frame, [outcome], what=what)[outcome]
-    data = pd.DataFrame({"score": scores, "group": frame[group]})
-    n_missing = int(data.isna().any(axis=1).sum())
-    data = data.dropna()
+    data, n_missing = _scores_by_group(frame, outcome, group, what)
     notes: list[str] = []
 
     order = _group_order(data["group"])
@@ -732,14 +740,7 @@ def one_way_anova(frame: pd.DataFrame, outcome: str, group: str) -> dict[str, ob
     (6.791, 3, 15, 0.576)
     """
     what = f"one_way_anova({outcome!r} by {group!r})"
-    if group not in frame.columns:
-        raise AnalysisError(f"{what}: column not in the data: {group!r}")
-    if group == outcome:
-        raise AnalysisError(f"{what}: the outcome cannot also be the group")
-    scores = numeric_items(frame, [outcome], what=what)[outcome]
-    data = pd.DataFrame({"score": scores, "group": frame[group]})
-    n_missing = int(data.isna().any(axis=1).sum())
-    data = data.dropna()
+    data, n_missing = _scores_by_group(frame, outcome, group, what)
     order = _group_order(data["group"])
     if len(order) < 2:
         raise AnalysisError(f"{what}: {len(order)} group(s) with data; 2 needed")
