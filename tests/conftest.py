@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from semopy.examples import holzinger39
 
 from hazegov.codebook import Codebook, load_codebook
 from hazegov.synthetic import load_population_model, synthesize_export, write_export
@@ -38,3 +39,13 @@ def write_table(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def hs() -> pd.DataFrame:
+    """The Holzinger-Swineford (1939) data (301 pupils, x1-x9, school), as semopy ships it.
+
+    Shared by the CFA, invariance/SEM and ML-estimator tests. Tests must not modify it in
+    place; derive a new frame (``hs.assign``, ``hs.drop``) instead.
+    """
+    return holzinger39.get_data()

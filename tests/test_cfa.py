@@ -13,7 +13,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from semopy.examples import holzinger39
 
 from hazegov.analysis._common import AnalysisError
 from hazegov.analysis.cfa import (
@@ -29,11 +28,6 @@ HS_MODEL = {
     "textual": ["x4", "x5", "x6"],
     "speed": ["x7", "x8", "x9"],
 }
-
-
-@pytest.fixture(scope="module")
-def hs() -> pd.DataFrame:
-    return holzinger39.get_data()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from semopy.examples import holzinger39
 
 from hazegov.analysis._common import AnalysisError
 from hazegov.analysis.invariance import fit_multigroup, measurement_invariance
@@ -30,11 +29,6 @@ HS_MODEL = {
     "textual": ["x4", "x5", "x6"],
     "speed": ["x7", "x8", "x9"],
 }
-
-
-@pytest.fixture(scope="module")
-def hs() -> pd.DataFrame:
-    return holzinger39.get_data()
 
 
 @pytest.fixture(scope="module")

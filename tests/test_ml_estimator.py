@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from semopy.examples import holzinger39
 
 from hazegov import simulation as sim
 from hazegov.analysis.cfa import (
@@ -45,11 +44,6 @@ PATHS = [tuple(p) for p in CONFIG["analysis"]["path_model"]["paths"]]
 # semopy run to its optimum (it stops with "ABNORMAL" in the line search, ~1e-7 from it)
 TIGHT = {"ftol": 1e-15, "gtol": 1e-10}
 COLUMNS = ["estimate", "se", "std_estimate", "std_se"]
-
-
-@pytest.fixture(scope="module")
-def hs() -> pd.DataFrame:
-    return holzinger39.get_data()
 
 
 @pytest.fixture(scope="module")
