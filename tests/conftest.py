@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK = ROOT / "config" / "codebook.yaml"
 POPULATION = ROOT / "config" / "population_model.yaml"
 DEFAULT_EXPORT = ROOT / "data" / "raw" / "haze_governance_survey.csv"
+BFI = Path(__file__).parent / "fixtures" / "bfi" / "bfi_items.csv"
 TEST_EXPORT = ROOT / ".test" / "data" / "raw" / "haze_governance_survey.csv"
 
 # The default population model's defect counts: what the exclusion rules must find.
@@ -49,3 +50,12 @@ def hs() -> pd.DataFrame:
     place; derive a new frame (``hs.assign``, ``hs.drop``) instead.
     """
     return holzinger39.get_data()
+
+
+@pytest.fixture(scope="session")
+def bfi() -> pd.DataFrame:
+    """psych's `bfi` items A1-O5 (2,800 x 25, skipped answers NaN; fixtures/bfi/README.md).
+
+    Shared by the factorability/EFA and reliability tests. Tests must not modify it in place.
+    """
+    return pd.read_csv(BFI)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import factor_analyzer.factor_analyzer as fa_module
 import numpy as np
@@ -416,9 +415,7 @@ def test_parallel_analysis_simulation_equals_fresh_draws_and_np_corrcoef(two_fac
 #   correlation matrix is an identity matrix", personality-project.github.io/psych/reference/
 #   cortest.bartlett.html (example section). A rendering of the page for psych 2.5.6 prints
 #   366.5438 for the same call instead; the author's page agrees with psych 2.2.9, whose bfi the
-#   fixture is.
-
-BFI = Path(__file__).parent / "fixtures" / "bfi" / "bfi_items.csv"
+#   fixture is. The `bfi` fixture is in tests/conftest.py.
 
 # KMO(bfi[1:25]): "Overall MSA = 0.85" and the MSA of each item, to 2 decimals
 PSYCH_BFI_MSA = {
@@ -428,11 +425,6 @@ PSYCH_BFI_MSA = {
     "N1": 0.78, "N2": 0.78, "N3": 0.86, "N4": 0.88, "N5": 0.86,
     "O1": 0.85, "O2": 0.78, "O3": 0.84, "O4": 0.76, "O5": 0.76,
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def bfi() -> pd.DataFrame:
-    return pd.read_csv(BFI)
 
 
 def test_the_bfi_fixture_has_psychs_missing_answers(bfi: pd.DataFrame) -> None:

@@ -313,12 +313,66 @@ def test_item_reliability_matches_data_level_formulas(survey: pd.DataFrame) -> N
         assert row.warnings == ""
 
 
-def test_item_reliability_pairwise_agrees_with_alpha_of_the_rest(survey: pd.DataFrame) -> None:
+def covariance_alpha(cov: np.ndarray) -> float:
+    """Cronbach's alpha from a covariance matrix, written out independently of the package.
+
+    Parameters
+    ----------
+    cov : numpy.ndarray
+        k x k covariance matrix of the items.
+
+    Returns
+    -------
+    float
+        ``k / (k - 1) * (1 - trace(cov) / sum(cov))``.
+    """
+    k = cov.shape[0]
+    return k / (k - 1) * (1 - np.trace(cov) / cov.sum())
+
+
+def test_item_reliability_pairwise_matches_a_hand_computation(survey: pd.DataFrame) -> None:
+    """Alpha if deleted under pairwise deletion, computed by hand with numpy from the
+    pairwise-complete covariance matrix of the remaining items (pandas' ``DataFrame.cov``
+    uses every pair of answers), not with the package's own `cronbach_alpha`."""
     table = item_reliability(survey, {"trust": MODEL["trust"]}).set_index("item")
+    assert survey[MODEL["trust"]].isna().any().any()  # gaps: pairwise differs from listwise
     for item in MODEL["trust"]:
         rest = [i for i in MODEL["trust"] if i != item]
-        expected = cronbach_alpha(survey, rest).alpha
+        expected = covariance_alpha(survey[rest].cov().to_numpy())
         assert table.loc[item, "alpha_if_deleted"] == pytest.approx(expected, abs=1e-12)
+
+
+# psych::alpha's "Reliability if an item is dropped" raw_alpha column, printed to 2 decimals,
+# for alpha(bfi[,1:25]) (as is) and alpha(bfi[,1:25], check.keys = TRUE) (13 items reversed,
+# psych's 7 - x), both with psych's default pairwise-complete covariances. Source: Jinjian Mu,
+# "Factor Analysis in R" (blog post, 2021-04-15), section "Preliminary Work": knitted
+# R Markdown output on psych's bfi data (tests/fixtures/bfi/README.md).
+PSYCH_BFI_ALPHA_DROP = {
+    "A1": 0.54, "A2": 0.52, "A3": 0.52, "A4": 0.53, "A5": 0.53,
+    "C1": 0.53, "C2": 0.52, "C3": 0.54, "C4": 0.53, "C5": 0.54,
+    "E1": 0.56, "E2": 0.55, "E3": 0.52, "E4": 0.54, "E5": 0.53,
+    "N1": 0.48, "N2": 0.49, "N3": 0.47, "N4": 0.50, "N5": 0.49,
+    "O1": 0.53, "O2": 0.53, "O3": 0.53, "O4": 0.52, "O5": 0.54,
+}  # fmt: skip
+PSYCH_BFI_KEYED_ALPHA_DROP = {
+    "A1": 0.82, "A2": 0.81, "A3": 0.81, "A4": 0.82, "A5": 0.81,
+    "C1": 0.82, "C2": 0.82, "C3": 0.82, "C4": 0.81, "C5": 0.81,
+    "E1": 0.82, "E2": 0.81, "E3": 0.81, "E4": 0.81, "E5": 0.81,
+    "N1": 0.81, "N2": 0.81, "N3": 0.81, "N4": 0.81, "N5": 0.82,
+    "O1": 0.82, "O2": 0.82, "O3": 0.81, "O4": 0.83, "O5": 0.82,
+}  # fmt: skip
+PSYCH_BFI_REVERSED = ["A1", "C4", "C5", "E1", "E2", "N1", "N2", "N3", "N4", "N5", "O2", "O4", "O5"]
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["as_is", "check_keys"])
+def test_item_reliability_pairwise_reproduces_psych_on_bfi(bfi: pd.DataFrame, keyed: bool) -> None:
+    data = bfi.assign(**{c: 7 - bfi[c] for c in PSYCH_BFI_REVERSED}) if keyed else bfi
+    printed = PSYCH_BFI_KEYED_ALPHA_DROP if keyed else PSYCH_BFI_ALPHA_DROP
+    table = item_reliability(data, {"bfi": list(bfi.columns)}).set_index("item")
+    assert list(table.index) == list(printed)
+    for item, value in printed.items():
+        # printed to 2 decimals: within half a unit of the last digit
+        assert table.loc[item, "alpha_if_deleted"] == pytest.approx(value, abs=5e-3)
 
 
 def test_item_reliability_flags_short_scales_and_reversed_items(survey: pd.DataFrame) -> None:
