@@ -235,8 +235,12 @@ def simulation_population_model():
 
 if STRANDS_ON["simulation"]:
     check_simulation_sizes(SIMULATION["sizes"], simulation_population_model())
-    # the model must describe the questionnaire in use, before any job starts
-    check_population_model_matches(simulation_population_model(), config["survey"]["codebook"])
+    # the model must describe the questionnaire in use, before any job starts; checked once,
+    # by the run that plans the jobs (a cluster job parses this file again: 0.2 s each)
+    if workflow.is_main_process:
+        check_population_model_matches(
+            simulation_population_model(), config["survey"]["codebook"]
+        )
 
 
 def sample_required_answers():
