@@ -1,4 +1,4 @@
-"""The per-member result cache: a result is found only under everything it depends on."""
+"""The result cache: a result is found only under everything it depends on, one file a job."""
 
 from __future__ import annotations
 
@@ -14,36 +14,39 @@ from hazegov.result_cache import FrameShard, ResultCache, RowsShard
 def test_keys_depend_on_settings_inputs_and_namespace(tmp_path: Path) -> None:
     data = tmp_path / "data.bin"
     data.write_bytes(b"one")
-    cache = ResultCache(tmp_path / "cache", [data], "spec")
+    cache = ResultCache(tmp_path / "cache", [data], "spec", "g1")
     key = cache.key({"a": 1, "b": [1, 2]})
     assert key == cache.key({"b": [1, 2], "a": 1})  # order of keys does not matter
     assert key != cache.key({"a": 2, "b": [1, 2]})
-    assert key != ResultCache(tmp_path / "cache", [data], "sample").key({"a": 1, "b": [1, 2]})
+    other_kind = ResultCache(tmp_path / "cache", [data], "sample", "g1")
+    assert key != other_kind.key({"a": 1, "b": [1, 2]})
     data.write_bytes(b"two")  # another input content: another key
-    assert key != ResultCache(tmp_path / "cache", [data], "spec").key({"a": 1, "b": [1, 2]})
+    assert key != ResultCache(tmp_path / "cache", [data], "spec", "g1").key({"a": 1, "b": [1, 2]})
 
 
 def test_get_put_round_trip_and_counts(tmp_path: Path) -> None:
     data = tmp_path / "data.bin"
     data.write_bytes(b"x")
-    cache = ResultCache(tmp_path / "cache", [data], "spec")
+    cache = ResultCache(tmp_path / "cache", [data], "spec", "g1")
     key = cache.key({"spec": "s1"})
     assert cache.get(key) is None
     stored = cache.put(key, {"estimate": 0.25, "effects": ("LEAD",)})
     assert stored == {"estimate": 0.25, "effects": ["LEAD"]}  # as JSON gives it back
     assert cache.get(key) == stored
     assert (cache.hits, cache.misses) == (1, 1)
+    cache.save()
     assert not list((tmp_path / "cache").rglob("*.tmp"))  # written atomically
 
 
 def test_a_damaged_entry_counts_as_missing(tmp_path: Path) -> None:
     data = tmp_path / "data.bin"
     data.write_bytes(b"x")
-    cache = ResultCache(tmp_path / "cache", [data], "spec")
+    cache = ResultCache(tmp_path / "cache", [data], "spec", "g1")
     key = cache.key({"spec": "s1"})
     cache.put(key, {"estimate": 1})
-    next((tmp_path / "cache").rglob(f"{key}.json")).write_text("{", encoding="utf-8")
-    assert cache.get(key) is None
+    cache.save()
+    (tmp_path / "cache" / "spec" / "g1.json").write_text("{", encoding="utf-8")
+    assert ResultCache(tmp_path / "cache", [data], "spec", "g1").get(key) is None
 
 
 def test_a_shard_keeps_a_jobs_members_in_one_file_written_once(tmp_path: Path) -> None:

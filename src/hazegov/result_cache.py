@@ -123,8 +123,7 @@ class ResultCache(_Keyed):
         Keeps the members of different kinds (e.g. sample variants and specifications) apart.
     shard
         The job's name (e.g. its batch): its members are kept in one file, written by `save`;
-        a member missing there is looked up in the other jobs' shards. Without it each member
-        is its own file, written by `put`.
+        a member missing there is looked up in the other jobs' shards.
 
     Examples
     --------
@@ -139,15 +138,13 @@ class ResultCache(_Keyed):
         directory: str | Path,
         inputs: Iterable[str | Path],
         namespace: str,
-        shard: str | None = None,
+        shard: str,
     ) -> None:
         super().__init__(directory, inputs, namespace)
-        self.shard = shard
-        self._records: dict[str, Any] = {}
+        self.path = self._shard_path(shard, ".json")
+        self._records: dict[str, Any] = self._members(self.path)
         self._others: dict[str, Any] | None = None
         self._changed = False
-        if shard is not None:
-            self._records = self._members(self._shard_path(shard, ".json"))
 
     def _members(self, path: Path) -> dict[str, Any]:
         """A shard's members, if they were made with this code and these inputs."""
@@ -164,26 +161,16 @@ class ResultCache(_Keyed):
         """A member kept by another job (the work split otherwise), read on the first miss."""
         if self._others is None:
             self._others = {}
-            own = self._shard_path(str(self.shard), ".json")
             for path in sorted((self.directory / self.namespace).glob("*.json")):
-                if path != own:
+                if path != self.path:
                     self._others.update(self._members(path))
         return self._others.get(key)
 
-    def _path(self, key: str) -> Path:
-        return self.directory / self.namespace / key[:2] / f"{key}.json"
-
     def get(self, key: str) -> dict[str, Any] | None:
-        if self.shard is not None:
-            record = self._records.get(key)
-            if record is None and (record := self._from_other_shards(key)) is not None:
-                self._records[key] = record  # the job's own shard stays complete
-                self._changed = True
-        else:
-            try:
-                record = json.loads(self._path(key).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                record = None
+        record = self._records.get(key)
+        if record is None and (record := self._from_other_shards(key)) is not None:
+            self._records[key] = record  # the job's own shard stays complete
+            self._changed = True
         if record is None:
             self.misses += 1
             return None
@@ -193,22 +180,19 @@ class ResultCache(_Keyed):
     def put(self, key: str, record: Mapping[str, Any]) -> dict[str, Any]:
         """Store ``record`` and return it as it will be read back (through JSON)."""
         text = json.dumps(dict(record), sort_keys=True, ensure_ascii=False)
-        if self.shard is not None:
-            self._records[key] = json.loads(text)
-            self._changed = True
-        else:
-            _write_atomically(self._path(key), lambda handle: handle.write(text))
+        self._records[key] = json.loads(text)
+        self._changed = True
         return json.loads(text)
 
     def save(self) -> None:
-        """Write the shard, if members were added (a no-op without a shard)."""
-        if self.shard is None or not self._changed:
+        """Write the shard, if members were added."""
+        if not self._changed:
             return
         members = dict(sorted(self._records.items()))
         text = json.dumps(
             {"base": self.base_digest, "members": members}, sort_keys=True, ensure_ascii=False
         )
-        _write_atomically(self._shard_path(self.shard, ".json"), lambda h: h.write(text + "\n"))
+        _write_atomically(self.path, lambda h: h.write(text + "\n"))
         self._changed = False
 
 
