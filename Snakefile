@@ -58,6 +58,8 @@ if STRANDS_ON["simulation"]:
 
 include: "workflow/rules/paper.smk"
 include: "workflow/rules/privacy.smk"
+# The generic results report (`snakemake results_report`); not part of `rule all`.
+include: "workflow/rules/report.smk"
 
 
 rule all:
