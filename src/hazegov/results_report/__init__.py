@@ -43,6 +43,7 @@ __all__ = [
     "ALPHA",
     "MAX_CFI_DROP",
     "MAX_RMSEA_RISE",
+    "NOT_ESTIMABLE",
     "RELIABILITY_THRESHOLD",
     "ReportInputs",
     "render_report",
@@ -124,7 +125,13 @@ def _anchor(key: str) -> str:
     return key.lower().replace("_", "-")
 
 
+NOT_ESTIMABLE = "not estimable"
+
+
 def _num(value: object, digits: int = 2) -> str:
+    """A statistic for the prose; a missing one (e.g. ω of a two-item scale) in words."""
+    if value is None or float(value) != float(value):  # type: ignore[arg-type]
+        return NOT_ESTIMABLE
     rounded = round(float(value), digits)  # type: ignore[arg-type]
     return f"{rounded + 0.0 if rounded == 0 else rounded:.{digits}f}"
 
@@ -466,7 +473,7 @@ _TABLE_SOURCES = {
 def _cell(value: object, digits: int = 2) -> str:
     """A number with ``digits`` decimals; a suppressed count or a text as it is."""
     if value is None or (isinstance(value, float) and value != value):
-        return ""
+        return "–"
     try:
         return _num(float(value), digits)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -602,8 +609,17 @@ def _tables(
         factors = [c for c in loadings.columns if c != "item"]
         table(
             "efa_loadings",
-            loadings.assign(**{f: [_cell(v) for v in loadings[f]] for f in factors}),
-            [Column("item", "Item", align="left"), *(Column(f, f) for f in factors)],
+            # factor names (e.g. "LEAD (factor_2)") need not be attribute names: numbered columns
+            pd.DataFrame(
+                {
+                    "item": loadings["item"],
+                    **{f"f{i}": [_cell(v) for v in loadings[f]] for i, f in enumerate(factors)},
+                }
+            ),
+            [
+                Column("item", "Item", align="left"),
+                *(Column(f"f{i}", f) for i, f in enumerate(factors)),
+            ],
             "Rotated loadings of the exploratory factor analysis",
             label="tbl-efa-loadings",
         )
