@@ -426,3 +426,29 @@ def test_the_workflow_target_builds_and_renders_the_report(tmp_path):
     assert f"holds {variables['sample']['received']} submissions" in html
     fit = pd.read_csv(workdir / "results/analysis/cfa/fit.csv").iloc[0]
     assert f"CFI = {fit['cfi']:.3f}" in html
+
+
+def test_a_small_exclusion_count_stays_suppressed(study, tmp_path):
+    from hazegov.describe import published_flow
+    from hazegov.disclosure import check_results
+
+    raw = pd.read_csv(study["inputs"].flow)
+    raw.loc[raw["step"] == "attention_check", "excluded"] = 2
+    steps = ~raw["step"].isin(["received", "analysed"])
+    start = int(raw.loc[raw["step"] == "received", "remaining"].iloc[0])
+    raw.loc[steps, "remaining"] = start - raw.loc[steps, "excluded"].cumsum()
+    raw.loc[raw["step"] == "analysed", "remaining"] = raw.loc[steps, "remaining"].iloc[-1]
+    published = published_flow(raw.drop(columns="data_source"), MIN_CELL_COUNT)
+    flow = tmp_path / "flow.csv"
+    published.assign(data_source="synthetic").to_csv(flow, index=False)
+    results = tmp_path / "results"
+    variables = write_report(
+        ReportInputs(flow=flow, scale_reliability=study["inputs"].scale_reliability),
+        study["codebook"],
+        {},
+        results / "report",
+        min_cell_count=MIN_CELL_COUNT,
+    )
+    assert variables["sample"]["steps"]["attention_check"]["excluded"] == f"<{MIN_CELL_COUNT}"
+    assert check_results(results, MIN_CELL_COUNT) == ([], [])
+    assert undefined_variables(results / "report") == []

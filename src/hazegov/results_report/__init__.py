@@ -171,8 +171,9 @@ def _synthetic(inputs: ReportInputs) -> bool:
 def _sample(inputs: ReportInputs) -> dict[str, Any]:
     flow = _read(inputs.flow)
     by_step = flow.set_index("step")
-    received = int(as_count(by_step.loc["received", "remaining"]))
-    analysed = int(as_count(by_step.loc["analysed", "remaining"]))
+    # the flow as published (hazegov.describe.published_flow): a small count is "<m" or "x"
+    received = as_count(by_step.loc["received", "remaining"])
+    analysed = as_count(by_step.loc["analysed", "remaining"])
     steps = {
         str(row.step): {"rule": str(row.rule), "excluded": as_count(row.excluded)}
         for row in flow.itertuples(index=False)
@@ -181,7 +182,11 @@ def _sample(inputs: ReportInputs) -> dict[str, Any]:
     return {
         "received": received,
         "analysed": analysed,
-        "analysed_percent": _num(100 * analysed / received, 1),
+        "analysed_percent": (
+            _num(100 * analysed / received, 1)
+            if isinstance(received, int) and isinstance(analysed, int) and received
+            else "withheld"
+        ),
         "steps": steps,
     }
 
