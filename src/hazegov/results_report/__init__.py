@@ -289,7 +289,7 @@ def _invariance(inputs: ReportInputs, group: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "group": group,
         "n_groups": int(rows.loc["configural", "n_groups"]),
-        "group_sizes": f"n = {as_count(rows.loc['configural', 'n'])}",
+        "n": as_count(rows.loc["configural", "n"]),
         "highest_level": highest,
         "max_cfi_drop": f"{MAX_CFI_DROP:.3f}",
         "max_rmsea_rise": f"{MAX_RMSEA_RISE:.3f}",
