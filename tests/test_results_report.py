@@ -426,6 +426,10 @@ def test_the_workflow_target_builds_and_renders_the_report(tmp_path):
     assert f"holds {variables['sample']['received']} submissions" in html
     fit = pd.read_csv(workdir / "results/analysis/cfa/fit.csv").iloc[0]
     assert f"CFI = {fit['cfi']:.3f}" in html
+    # the default target plans no report
+    planned = _snakemake(workdir, "--dry-run", "--quiet", "rules")
+    assert planned.returncode == 0, planned.stderr[-4000:]
+    assert "render_paper" in planned.stdout and "results_report" not in planned.stdout
 
 
 def test_a_small_exclusion_count_stays_suppressed(study, tmp_path):

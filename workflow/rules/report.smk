@@ -1,6 +1,8 @@
 # The results report for any questionnaire (issue 14): a generated Quarto report of the analyses,
 # built by `snakemake --cores 2 results_report`. Not part of `rule all`.
 REPORT_DIR = "results/report"
+# HTML always, and the paper's other formats (config paper.formats)
+REPORT_FORMATS = ["html", *(f for f in config["paper"]["formats"] if f != "html")]
 
 
 rule results_report:
@@ -28,7 +30,7 @@ rule results_report:
         project=f"{REPORT_DIR}/_quarto.yml",
         variables=f"{REPORT_DIR}/_variables.yml",
         tables=directory(f"{REPORT_DIR}/tables"),
-        rendered=[f"{REPORT_DIR}/_output/index.{fmt}" for fmt in config["paper"]["formats"]],
+        rendered=[f"{REPORT_DIR}/_output/index.{fmt}" for fmt in REPORT_FORMATS],
     params:
         settings={
             "invariance_group": config["analysis"]["invariance_group"],
@@ -36,7 +38,7 @@ rule results_report:
             "regression": config["analysis"]["regression"],
         },
         min_cell_count=config["privacy"]["min_cell_count"],
-        formats=config["paper"]["formats"],
+        formats=REPORT_FORMATS,
         renderer=config["paper"]["renderer"],
     log:
         "logs/results_report.log",
