@@ -88,7 +88,18 @@ class ReportInputs:
     ordinal_fit: Path | str | None = None
 
     def has(self, *names: str) -> bool:
-        """Whether every named input is given and exists."""
+        """Whether every named input is given and exists.
+
+        Parameters
+        ----------
+        *names : str
+            Field names of this class.
+
+        Returns
+        -------
+        bool
+            False when one of them is ``None`` or names no file.
+        """
         return all(getattr(self, n) is not None and Path(getattr(self, n)).is_file() for n in names)
 
 
@@ -798,7 +809,7 @@ def _tables(
 # --------------------------------------------------------------------------- sources
 
 
-def _section_text(name: str, variables: Mapping[str, Any], cb: Codebook) -> str:
+def _section_text(name: str, variables: Mapping[str, Any]) -> str:
     """One family's text from its templates (per-scale and per-step blocks repeated)."""
     if name == "sample":
         steps = "".join(
@@ -826,17 +837,13 @@ def _section_text(name: str, variables: Mapping[str, Any], cb: Codebook) -> str:
     return template(name).template
 
 
-def report_sources(
-    variables: Mapping[str, Any], cb: Codebook, tables: Mapping[str, str]
-) -> dict[str, str]:
+def report_sources(variables: Mapping[str, Any], tables: Mapping[str, str]) -> dict[str, str]:
     """The report's source files (relative path -> text) from its variables and tables.
 
     Parameters
     ----------
     variables : Mapping
         As :func:`report_variables` returns them.
-    cb : Codebook
-        The questionnaire's codebook.
     tables : Mapping
         Relative path -> pipe table, as the sections include them.
 
@@ -845,7 +852,7 @@ def report_sources(
     dict
         ``index.qmd``, ``_quarto.yml`` and the tables.
     """
-    sections = "".join(_section_text(s, variables, cb) for s in variables["sections"])
+    sections = "".join(_section_text(s, variables) for s in variables["sections"])
     index = template("index").substitute(sections=sections.rstrip("\n") + "\n")
     project = resources.files(__package__).joinpath("templates", QUARTO_PROJECT)
     return {"index.qmd": index, "_quarto.yml": project.read_text("utf-8"), **tables}
@@ -887,7 +894,7 @@ def write_report(
     )
     shutil.rmtree(out / "tables", ignore_errors=True)
     (out / "tables").mkdir(parents=True, exist_ok=True)
-    for relative, text in report_sources(variables, cb, tables).items():
+    for relative, text in report_sources(variables, tables).items():
         write_text(out / relative, text)
     write_variables(variables, out / "_variables.yml", rule="results_report")
     return variables
