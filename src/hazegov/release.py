@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 import pyreadstat
 
-from hazegov.codebook import Codebook
+from hazegov.codebook import Codebook, both
 from hazegov.display import describe
 from hazegov.errors import ConfigError, InputError, Violation
 from hazegov.outputs import atomic_path
@@ -370,7 +370,9 @@ def data_dictionary(
                 notes.append(f"quasi-identifier: every combination holds at least {spec.k} cases")
             row["release"] = "; ".join(notes)
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # an English-only codebook has no Chinese labels: the dictionary prints English only
+    return frame if cb.bilingual else frame.drop(columns="label_zh")
 
 
 def write_sav(
@@ -401,20 +403,21 @@ def write_sav(
     value_labels: dict[str, dict[float, str]] = {}
     for column in out.columns:
         if column in DERIVED:
-            column_labels[column] = f"{DERIVED[column][0]} / {DERIVED[column][1]}"
+            column_labels[column] = both(*DERIVED[column]) if cb.bilingual else DERIVED[column][0]
             continue
         var = cb.variable(column)
         if column in generalised:
-            column_labels[column] = f"{var.text_en} (generalised) / {var.text_zh}"
+            column_labels[column] = both(f"{var.text_en} (generalised)", var.text_zh)
             value_labels[column] = {
-                float(lv.code): f"{lv.en} / {lv.zh}" for lv in generalised[column]
+                float(lv.code): both(lv.en, lv.zh if cb.bilingual else "")
+                for lv in generalised[column]
             }
             continue
         suffix = " (reverse-coded)" if var.reverse else ""
-        column_labels[column] = f"{var.text_en}{suffix} / {var.text_zh}"
-        value_labels[column] = {float(o.code): f"{o.en} / {o.zh}" for o in var.options}
+        column_labels[column] = both(f"{var.text_en}{suffix}", var.text_zh)
+        value_labels[column] = {float(o.code): both(o.en, o.zh) for o in var.options}
     if "sector" in out.columns:
-        value_labels["sector"] = {float(sector_codes[s.id]): f"{s.en} / {s.zh}" for s in cb.sectors}
+        value_labels["sector"] = {float(sector_codes[s.id]): both(s.en, s.zh) for s in cb.sectors}
     if "government" in out.columns:
         value_labels["government"] = {0.0: "No", 1.0: "Yes"}
     with atomic_path(path) as tmp:
