@@ -11,7 +11,7 @@ ImportId JSON) and the platform's many columns the study does not read.
 
 The population model (``form: latent_scales``) states, for respondent i in sector s::
 
-    exogenous factors  eta_i ~ N(mu_s, Phi)                        (`factors`, `factor_correlations`)
+    exogenous factors  eta_i ~ N(mu_s, Phi)        (`factors`, `factor_correlations`)
     endogenous factor  eta_ie = mu_s[e] + sum_k b_ek eta_ik + zeta  (`structural`; unit variance
                        within a sector: Var(zeta) = 1 - b' Phi b)
     item response      y*_ij = +-lambda_j eta_i,c(j) + sqrt(1 - lambda_j^2) eps + intercept_j
@@ -431,10 +431,10 @@ def draw_answers(model: ScaleModel, cb: Codebook, n: int | None = None) -> pd.Da
             )
         frame[name] = codes[index]
     for var in cb.variables:  # other single-choice questions: each option equally likely
-        if var.kind == "single_choice" and var.name not in frame.columns:
-            if var.role != "respondent_group":
-                codes = np.array([o.code for o in var.options])
-                frame[var.name] = codes[rng.integers(0, len(codes), m)]
+        drawn = var.name in frame.columns or var.role == "respondent_group"
+        if var.kind == "single_choice" and not drawn:
+            codes = np.array([o.code for o in var.options])
+            frame[var.name] = codes[rng.integers(0, len(codes), m)]
     group_codes = {o.id: o.code for o in cb.respondent_group.options}
     frame[cb.respondent_group.name] = frame["resp_group"].map(group_codes)
     for var in cb.variables:
