@@ -154,7 +154,7 @@ class ReleaseSpec:
 
 def _level_problems(column: str, levels: Sequence[Level], cb: Codebook) -> list[str]:
     try:
-        var = cb.variable(column)
+        var = _column_variable(cb, column)
     except KeyError:
         return [f"generalise: {column!r} is not a coded codebook variable"]
     codes = [o.code for o in var.options]
@@ -310,6 +310,12 @@ def _generalised_text(column: str, levels: Sequence[Level], cb: Codebook) -> str
     return "generalised from the questionnaire's codes: " + "; ".join(parts)
 
 
+def _column_variable(cb: Codebook, column: str):
+    """The codebook variable of a data-set column: the respondent group is the column
+    ``resp_group`` (its option ids) whatever the codebook names the question."""
+    return cb.respondent_group if column == "resp_group" else cb.variable(column)
+
+
 def data_dictionary(
     cb: Codebook, frame: pd.DataFrame, spec: ReleaseSpec | None = None
 ) -> pd.DataFrame:
@@ -337,7 +343,7 @@ def data_dictionary(
                 "export_header": "(derived)",
             }
         else:
-            var = cb.variable(column)
+            var = _column_variable(cb, column)
             if column in generalised:
                 levels = generalised[column]
                 values = "; ".join(f"{lv.code}={lv.en}" for lv in levels)
@@ -363,7 +369,7 @@ def data_dictionary(
                 "export_header": var.header or "",
             }
         if cb.has_display_logic:  # who was shown it: a missing answer may be not applicable
-            condition = None if column in DERIVED else cb.variable(column).shown_if
+            condition = None if column in DERIVED else _column_variable(cb, column).shown_if
             row["shown_if"] = describe(condition, cb) if condition else ""
         if spec is not None:
             if column in spec.quasi_identifiers:
@@ -405,7 +411,7 @@ def write_sav(
         if column in DERIVED:
             column_labels[column] = both(*DERIVED[column]) if cb.bilingual else DERIVED[column][0]
             continue
-        var = cb.variable(column)
+        var = _column_variable(cb, column)
         if column in generalised:
             column_labels[column] = both(f"{var.text_en} (generalised)", var.text_zh)
             value_labels[column] = {
