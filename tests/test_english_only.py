@@ -149,3 +149,34 @@ def test_data_dictionary_and_spss_labels_are_english_only(english, tmp_path):
     assert labels["sector"] == "Respondent sector"
     assert meta.variable_value_labels["TRUST1"][-3.0] == "Strongly disagree"
     assert meta.variable_value_labels["sector"][1.0] == "Government"
+
+
+def _age_levels() -> tuple[dict, list[dict]]:
+    """A release spec and English-only levels of the second questionnaire's age bands."""
+    levels = [
+        {"code": 1, "en": "Under 50", "from": [1, 2]},
+        {"code": 2, "en": "50 or older", "from": [3, 4]},
+    ]
+    return {"k": 5, "quasi_identifiers": ["age_band"], "withheld": [], "generalise": {}}, levels
+
+
+def test_generalised_levels_need_chinese_labels_only_for_a_bilingual_codebook(english, codebook):
+    from hazegov.errors import ConfigError
+    from hazegov.release import ReleaseSpec
+
+    release, levels = _age_levels()
+    spec = ReleaseSpec.from_config(release | {"generalise": {"age_band": levels}})
+    spec.validate(["age_band"], english)
+    # the haze codebook's age bands differ: give it levels of its own five codes
+    haze_levels = [
+        {"code": 1, "en": "Under 45", "from": [1, 2, 3]},
+        {"code": 2, "en": "45 or older", "from": [4, 5]},
+    ]
+    spec = ReleaseSpec.from_config(release | {"generalise": {"age_band": haze_levels}})
+    with pytest.raises(ConfigError, match=r"age_band level 1 needs a Chinese label \(zh\)"):
+        spec.validate(["age_band"], codebook)
+    for level, text in zip(haze_levels, ("45岁以下", "45岁及以上"), strict=True):
+        level["zh"] = text
+    ReleaseSpec.from_config(release | {"generalise": {"age_band": haze_levels}}).validate(
+        ["age_band"], codebook
+    )

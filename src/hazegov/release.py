@@ -95,7 +95,10 @@ class ReleaseSpec:
         generalise = {
             str(column): tuple(
                 Level(
-                    int(lv["code"]), str(lv["en"]), str(lv["zh"]), tuple(int(c) for c in lv["from"])
+                    int(lv["code"]),
+                    str(lv["en"]),
+                    str(lv.get("zh") or ""),
+                    tuple(int(c) for c in lv["from"]),
                 )
                 for lv in levels
             )
@@ -171,6 +174,13 @@ def _level_problems(column: str, levels: Sequence[Level], cb: Codebook) -> list[
     new = [lv.code for lv in levels]
     if len(set(new)) != len(new):
         problems.append(f"generalise: {column} has two levels with the same code")
+    if cb.bilingual:  # the second language is optional with an English-only codebook
+        for lv in levels:
+            if not lv.zh:
+                problems.append(
+                    f"generalise: {column} level {lv.code} needs a Chinese label (zh): the "
+                    "codebook is bilingual"
+                )
     return problems
 
 
@@ -208,7 +218,12 @@ class KAnonymity:
             "smallest_class": self.smallest_class,
             "generalised": {
                 column: [
-                    {"code": lv.code, "en": lv.en, "zh": lv.zh, "from": list(lv.source)}
+                    {
+                        "code": lv.code,
+                        "en": lv.en,
+                        **({"zh": lv.zh} if lv.zh else {}),  # none: English-only codebook
+                        "from": list(lv.source),
+                    }
                     for lv in levels
                 ]
                 for column, levels in spec.generalise.items()
