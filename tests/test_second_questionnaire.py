@@ -134,7 +134,7 @@ def _scores(answers: pd.DataFrame, cb, construct: str) -> tuple[np.ndarray, np.n
     for item in cb.construct(construct).items:
         var = cb.variable(item)
         lo, hi = var.valid_range
-        x = answers[item].astype(float).to_numpy()
+        x = answers[item].to_numpy(dtype=float, na_value=np.nan)  # NaN: not shown
         columns.append(lo + hi - x if var.reverse else x)
     matrix = np.column_stack(columns)
     return matrix.mean(axis=1), matrix
@@ -188,10 +188,13 @@ def test_the_working_directory_holds_only_codebook_config_and_export(built):
 def test_standardized_loadings_are_those_of_the_population(built, cb, reference):
     latent, answers = reference
     loadings = pd.read_csv(built / "results/analysis/cfa/loadings.csv")
-    n = int(json.loads((built / "results/analysis/missing_data.json").read_text())["n_after"])
+    # respondents shown every item (the NORM block is shown to one arm only)
+    n = int(pd.read_csv(built / "results/analysis/cfa/fit.csv")["n"].iloc[0])
     assert len(loadings) == len(cb.likert_items)
     for row in loadings.itertuples():
-        truth = np.corrcoef(answers[row.item].astype(float), latent[f"eta_{row.construct}"])[0, 1]
+        shown = answers[row.item].notna().to_numpy()  # the NORM block: arm 2 only
+        x = answers[row.item].to_numpy(dtype=float, na_value=np.nan)[shown]
+        truth = np.corrcoef(x, latent[f"eta_{row.construct}"].to_numpy()[shown])[0, 1]
         # a reverse-worded item correlates negatively with its factor; the scale reverses it
         assert truth < 0 if cb.variable(row.item).reverse else truth > 0
         assert abs(row.std_estimate - abs(truth)) < _widen(row.std_se, n), (row.item, truth)
@@ -203,6 +206,7 @@ def test_alpha_is_that_of_the_population(built, cb, reference):
     assert sorted(scales["construct"]) == sorted(c.id for c in cb.constructs)
     for row in scales.itertuples():
         _score, items = _scores(answers, cb, row.construct)
+        items = items[np.isfinite(items).all(axis=1)]  # those shown the scale
         k = items.shape[1]
         cov = np.cov(items.T)
         truth = k / (k - 1) * (1 - np.trace(cov) / cov.sum())
@@ -225,7 +229,9 @@ def test_ols_slopes_are_those_of_the_population(built, cb, reference):
     columns["age_band"] = answers["age_band"].astype(float).to_numpy()
     design = np.column_stack(list(columns.values()))
     outcome = _scores(answers, cb, regression["outcome"])[0]
-    truth = dict(zip(columns, np.linalg.lstsq(design, outcome, rcond=None)[0], strict=True))
+    shown = np.isfinite(design).all(axis=1) & np.isfinite(outcome)  # NORM: arm 2 only
+    slopes = np.linalg.lstsq(design[shown], outcome[shown], rcond=None)[0]
+    truth = dict(zip(columns, slopes, strict=True))
     fitted = coefficients.set_index("column")
     assert sorted(fitted.index) == sorted(truth)
     n = int(fitted["df"].iloc[0]) + len(truth)
@@ -251,7 +257,7 @@ def test_group_means_are_those_of_the_population(built, cb, reference):
     descriptives = pd.read_csv(built / "results/analysis/groups/descriptives.csv")
     for row in descriptives.itertuples():
         score = _scores(answers, cb, row.outcome)[0]
-        truth = float(score[(answers["sector"] == row.group).to_numpy()].mean())
+        truth = float(np.nanmean(score[(answers["sector"] == row.group).to_numpy()]))
         assert abs(row.mean - truth) < _widen(row.sd / np.sqrt(row.n), row.n), (
             row.outcome,
             row.group,
@@ -262,14 +268,34 @@ def test_group_means_are_those_of_the_population(built, cb, reference):
     assert trust["civil_society"] < trust["business"] < trust["government"]
 
 
-def test_items_not_shown_are_not_applicable_not_missing(built, export):
+def test_items_not_shown_are_not_applicable_not_missing(built, export, cb):
     report = json.loads((built / "results/interim/ingest_report.json").read_text("utf-8"))
     not_shown = int((export["arm"] == "1").sum())
     assert 0 < not_shown < len(export)
-    assert report["missing_cells_by_item"]["info_recall"] == {"not_shown": not_shown}
+    by_item = report["missing_cells_by_item"]
+    assert by_item["info_recall"] == {"not_shown": not_shown}
+    for item in cb.construct("NORM").items:
+        assert by_item[item]["not_shown"] == not_shown
+        # seen but unanswered is counted apart, among the arm shown the block only
+        shown_cells = export.loc[export["arm"] == "2", cb.variable(item).header]
+        assert by_item[item]["unanswered"] == (shown_cells == "-99").sum()
     flow = pd.read_csv(built / "results/processed/participant_flow.csv").set_index("step")
-    # the control arm never saw the question: nobody is excluded for leaving it empty
+    # the control arm never saw the block: nobody is excluded for leaving it empty
     assert flow.loc["item_nonresponse", "excluded"] == 0
+    # nor dropped by the listwise rule: the NORM analyses rest on the arm shown it, the
+    # others on everyone
+    missing = json.loads((built / "results/analysis/missing_data.json").read_text("utf-8"))
+    analysed = pd.read_parquet(built / "results/analysis/analysis_sample.parquet")
+    assert len(analysed) == missing["n_after"]
+    arm_one = int((analysed["arm"] == 1).sum())
+    assert 0 < arm_one < len(analysed)
+    assert missing["not_shown_by_variable"] == dict.fromkeys(cb.construct("NORM").items, arm_one)
+    assert missing["n_shown_by_construct"]["NORM"] == len(analysed) - arm_one
+    assert missing["n_shown_by_construct"]["TRUST"] == len(analysed)
+    scales = pd.read_csv(built / "results/analysis/measurement/scale_reliability.csv")
+    assert dict(zip(scales["construct"], scales["n"], strict=True)) == {
+        **missing["n_shown_by_construct"]
+    }
 
 
 def test_negative_codes_and_declared_missing_codes_are_kept_apart(built, export, cb):
