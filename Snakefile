@@ -1,4 +1,6 @@
 # Beijing haze (PM2.5) governance study: raw questionnaire export -> cleaned data -> paper.
+import os
+
 from snakemake.utils import min_version, validate
 
 from hazegov.build_lock import release_stale_lock
@@ -6,12 +8,24 @@ from hazegov.config_check import check_config
 
 min_version("9.0")
 
+STRAND_CONFIG_FILES = (
+    "config/air_quality.yaml",
+    "config/policies.yaml",
+    "config/multiverse.yaml",
+    "config/simulation.yaml",
+)
+
 
 configfile: "config/config.yaml"
-configfile: "config/air_quality.yaml"
-configfile: "config/policies.yaml"
-configfile: "config/multiverse.yaml"
-configfile: "config/simulation.yaml"
+
+
+# The strands' settings; a study whose config.yaml switches a strand off may leave its file out
+# (the schema requires the settings of the strands that are on).
+for strand_config in STRAND_CONFIG_FILES:
+    if os.path.exists(strand_config):
+
+        configfile: strand_config
+
 
 
 for note in check_config(

@@ -75,3 +75,37 @@ def test_check_export_command(tmp_path, capsys):
     bad.write_bytes(b"")
     assert main(["check-export", str(bad), "--codebook", str(ROOT / "config/codebook.yaml")]) == 2
     assert "non-empty-file" in capsys.readouterr().err
+
+
+STRAND_SECTIONS = {
+    "air_quality": "air_quality",
+    "policy": "policies",
+    "multiverse": "multiverse",
+    "simulation": "simulation",
+}
+
+
+@pytest.mark.parametrize("strand", sorted(STRAND_SECTIONS))
+def test_a_strand_switched_off_needs_no_settings_but_one_on_does(strand):
+    """Issue 14: another questionnaire builds with only its config.yaml; the schema asks for
+    a strand's section (its config file) only while the strand is on."""
+    section = STRAND_SECTIONS[strand]
+    config = copy.deepcopy(CONFIG)
+    del config[section]
+    config["strands"][strand] = False
+    validate(config, SCHEMA)
+    config["strands"][strand] = True
+    with pytest.raises(WorkflowError, match=f"'{section}' is a required property"):
+        validate(config, SCHEMA)
+    # a config without a strands key has every strand on
+    del config["strands"]
+    with pytest.raises(WorkflowError, match=f"'{section}' is a required property"):
+        validate(config, SCHEMA)
+
+
+def test_the_second_questionnaires_config_alone_satisfies_the_schema():
+    config = yaml.safe_load(
+        (ROOT / "tests/fixtures/second_questionnaire/config.yaml").read_text(encoding="utf-8")
+    )
+    validate(config, SCHEMA)
+    assert not set(STRAND_SECTIONS.values()) & set(config)

@@ -1,4 +1,5 @@
-"""The questionnaire instrument as data: load and check the bilingual codebook."""
+"""The questionnaire instrument as data: load and check the codebook (English, and optionally
+Chinese beside it)."""
 
 from __future__ import annotations
 
@@ -394,6 +395,12 @@ class Codebook:
     header_rows: int = 1
     ignore_columns: tuple[IgnoreRule, ...] = ()
 
+    @property
+    def bilingual(self) -> bool:
+        """Whether the codebook gives Chinese text besides English (an English-only codebook
+        has "" for every Chinese text, and prints English only)."""
+        return bool(self.title_zh)
+
     def variable(self, name: str) -> Variable:
         return _find(self.variables, "name", name)
 
@@ -503,6 +510,12 @@ class Codebook:
     def group_sector(self) -> dict[str, str]:
         """Respondent-group id -> respondent-sector id."""
         return {o.id: o.sector for o in self.respondent_group.options}  # type: ignore[misc]
+
+
+def both(en: str, zh: str, joiner: str = " / ") -> str:
+    """English and Chinese text joined for printing, or the English alone when there is no
+    Chinese (an English-only codebook)."""
+    return f"{en}{joiner}{zh}" if zh else en
 
 
 def _find(items: tuple[T, ...], attr: str, value: str) -> T:
@@ -668,9 +681,10 @@ class _Locator:
 class _Checker:
     """Collects the codebook's violations while its parts are read."""
 
-    def __init__(self, locate: _Locator) -> None:
+    def __init__(self, locate: _Locator, english_only: bool = False) -> None:
         self.locate = locate
         self.problems: list[Violation] = []
+        self.english_only = english_only
 
     def bad(self, path: tuple[Any, ...], rule: str, message: str, value: object = None) -> None:
         self.problems.append(self.locate.at(path, rule, message, value))
@@ -706,7 +720,26 @@ class _Checker:
         return value
 
     def bilingual(self, raw: Any, path: tuple[Any, ...], what: str) -> tuple[str, str]:
-        if not isinstance(raw, dict) or not raw.get("zh") or not raw.get("en"):
+        """(zh, en) of a text; zh is "" throughout an English-only codebook.
+
+        A codebook is English-only when its `instrument.title` has no 'zh' text (issue 14: the
+        second language is optional); it is then refused if any other text gives 'zh'.
+        Otherwise every text needs both languages.
+        """
+        if self.english_only:
+            if not isinstance(raw, dict) or not raw.get("en"):
+                self.bad(path, "english-text", f"{what} needs non-empty 'en' text")
+                return "", ""
+            if "zh" in raw:
+                self.bad(
+                    (*path, "zh"),
+                    "one-language",
+                    f"{what} gives 'zh' text in an English-only codebook (instrument.title has "
+                    "no 'zh'): give instrument.title 'zh' text to make the codebook bilingual, "
+                    "or leave this 'zh' out",
+                    value=raw["zh"],
+                )
+        elif not isinstance(raw, dict) or not raw.get("zh") or not raw.get("en"):
             self.bad(path, "bilingual-text", f"{what} needs non-empty 'zh' and 'en' text")
             return "", ""
         if stray := sorted(str(k) for k, v in raw.items() if v is None):
@@ -718,7 +751,7 @@ class _Checker:
                 f"{what} has keys without a value: {stray}; a text with a comma inside {{...}} "
                 "must be quoted",
             )
-        return str(raw["zh"]), str(raw["en"])
+        return ("" if self.english_only else str(raw["zh"])), str(raw["en"])
 
     def flag(self, entry: dict[str, Any], key: str, path: tuple[Any, ...]) -> bool:
         value = entry.get(key, False)
@@ -875,6 +908,7 @@ class _Checker:
         options: list[Option] = []
         first_code: dict[int, int] = {}
         first_label: dict[str, int] = {}
+        first_en: dict[str, int] = {}
         for i, opt in enumerate(raw):
             where = (*path, i)
             code = opt.get("code") if isinstance(opt, dict) else None
@@ -904,6 +938,14 @@ class _Checker:
                     value=zh,
                 )
             first_label.setdefault(zh, i)
+            if self.english_only and en and en in first_en:
+                self.bad(
+                    (*where, "en"),
+                    "unique-option-label",
+                    f"{what} repeats the label {en!r} of its option {first_en[en] + 1}",
+                    value=en,
+                )
+            first_en.setdefault(en, i)
             options.append(
                 Option(
                     code=code,
@@ -924,6 +966,8 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
     if "instrument" not in raw:
         bad(("instrument",), "required-key", "the codebook lacks required key 'instrument'")
     instrument = check.mapping(raw.get("instrument") or {}, ("instrument",), "instrument") or {}
+    title = instrument.get("title")
+    check.english_only = isinstance(title, dict) and bool(title.get("en")) and "zh" not in title
     title_zh, title_en = check.bilingual(
         instrument.get("title"), ("instrument", "title"), "instrument.title"
     )
@@ -985,7 +1029,12 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
     for where, col, optional in _platform_entries(raw, platform, check):
         name = check.required(col, "name", where, "a platform column")
         header = check.required(col, "header", where, f"platform column {name}")
-        zh, en = check.bilingual(col.get("label"), (*where, "label"), f"platform column {name}")
+        label = col.get("label")
+        if check.english_only and where[0] == "instrument" and isinstance(label, dict):
+            # a platform preset's own column: its Chinese label is the preset's, not the
+            # codebook's, and an English-only codebook leaves it out
+            label = {k: v for k, v in label.items() if k != "zh"}
+        zh, en = check.bilingual(label, (*where, "label"), f"platform column {name}")
         role = col.get("role")
         if role not in PLATFORM_ROLES:
             bad(
@@ -1157,7 +1206,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
                         name=opt.fill_in,
                         kind="fill_in",
                         header=None,
-                        text_zh=f"{zh}（{opt.zh}，请注明）",
+                        text_zh=f"{zh}（{opt.zh}，请注明）" if zh else "",
                         text_en=f"{en} ({opt.en}, please specify)",
                         question=number,
                         fill_in_of=str(name),
@@ -1484,7 +1533,7 @@ def _missing_answer_collisions(cb: Codebook, locate: _Locator) -> list[Violation
     first: dict[str, MissingMarker] = {}
     for var in cb.variables:
         codes = {o.code for o in var.options}
-        labels = {marker_key(t) for o in var.options for t in (o.zh, o.en)}
+        labels = {marker_key(t) for o in var.options for t in (o.zh, o.en) if t}
         for marker in var.missing:
             kind, value = _marker_identity(marker)
             if (kind == "code" and value in codes) or (kind == "text" and value in labels):

@@ -56,7 +56,9 @@ def sample_by_group(analysis: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
             "percent": 100.0 if total else 0.0,
         }
     )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # an English-only codebook has no Chinese group names: the table has none either
+    return frame if cb.bilingual else frame.drop(columns="group_zh")
 
 
 def published_sample_by_group(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
@@ -87,15 +89,17 @@ def sample_table_markdown(
     """Pipe table with a Quarto table caption and label; counts below `min_count` suppressed
     and the suppression rule stated in the caption."""
     shown = published_sample_by_group(table, min_count)
+    bilingual = "group_zh" in shown.columns  # none for an English-only codebook
     rows = []
     for row in shown.itertuples(index=False):
         name = f"**{row.group_en}**" if row.resp_group == "total" else row.group_en
         percent = row.percent if isinstance(row.percent, str) else f"{row.percent:.1f}"
-        rows.append([name, row.group_zh, row.sector, str(row.n), percent])
+        zh = [row.group_zh] if bilingual else []
+        rows.append([name, *zh, row.sector, str(row.n), percent])
     lines = markdown_table(
-        ["Respondent group", "受访单位", "Sector", "n", "%"],
+        ["Respondent group", *(["受访单位"] if bilingual else []), "Sector", "n", "%"],
         rows,
-        ["left", "left", "left", "right", "right"],
+        ["left", *(["left"] if bilingual else []), "left", "right", "right"],
     )
     mark = " Synthetic data." if synthetic else ""
     lines.append("")

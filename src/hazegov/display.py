@@ -86,13 +86,16 @@ def shown(frame: pd.DataFrame, cb: Codebook, items: Iterable[str]) -> pd.DataFra
 
 def describe(condition: ShownIf, cb: Codebook) -> str:
     """A display condition in words, both languages' labels of the codes named, for the
-    questionnaire appendix: "Experimental arm (arm) is 2 第2组 (Arm 2) or 3 第3组 (Arm 3)"."""
+    questionnaire appendix: "Experimental arm (arm) is 2 第2组 (Arm 2) or 3 第3组 (Arm 3)"
+    (English labels only in an English-only codebook: "... is 2 Arm 2 or 3 Arm 3")."""
     if condition.combine is not None:
         joiner = " and " if condition.combine == "all" else " or "
         parts = [describe(part, cb) for part in condition.parts]
         return joiner.join(f"({p})" if len(parts) > 1 else p for p in parts)
     var = cb.variable(str(condition.variable))
-    label = {o.code: f"{o.code} {o.zh} ({o.en})" for o in var.options}
+    label = {
+        o.code: f"{o.code} {o.zh} ({o.en})" if o.zh else f"{o.code} {o.en}" for o in var.options
+    }
     codes = " or ".join(label[c] for c in condition.codes)
     return f"{var.text_en} ({var.name}) is {'not ' if condition.negate else ''}{codes}"
 

@@ -496,9 +496,7 @@ def _columns(codebook: Any | None) -> _Columns:
     for var in codebook.variables:
         if var.kind == "fill_in" and var.fill_in_of:
             parent = codebook.variable(var.fill_in_of)
-            labels = {_header_key(o.zh) for o in parent.options} | {
-                _header_key(o.en) for o in parent.options
-            }
+            labels = {_header_key(t) for o in parent.options for t in (o.zh, o.en) if t}
             columns.fill_in[_header_key(parent.header)] = labels
     return columns
 

@@ -1330,7 +1330,7 @@ def _looks_like_answer(cell: str, cb: Codebook) -> bool:
     key = _norm(cell)
     if re.fullmatch(r"\d+(秒)?|\d{4}[/-]\d{1,2}[/-]\d{1,2}.*", key) or _is_missing_marker(cell, cb):
         return True
-    return any(key in (_norm(o.zh), _norm(o.en)) for v in cb.variables for o in v.options)
+    return any(key in (_norm(o.zh), _norm(o.en)) for v in cb.variables for o in v.options if key)
 
 
 def _unanswered_scales(
@@ -1558,9 +1558,14 @@ class _Answers:
             return
         for opt in var.options:
             for text in (opt.zh, opt.en):
-                self.labels.setdefault(_norm(text), opt.code)
+                if text:  # an English-only codebook has no Chinese label ("")
+                    self.labels.setdefault(_norm(text), opt.code)
+        # the platform writes the option in the questionnaire's language: Chinese, or the
+        # English of an English-only codebook
         self.fill_ins = [
-            (opt.code, _norm(opt.zh) + _norm(self.left)) for opt in var.options if opt.fill_in
+            (opt.code, _norm(opt.zh or opt.en) + _norm(self.left))
+            for opt in var.options
+            if opt.fill_in
         ]
         self.closing = _norm(self.right)
 
@@ -1671,7 +1676,7 @@ def _code_column(
                 "codes (a numeric-values export)",
             )
         else:
-            labels = " / ".join(o.zh for o in var.options)
+            labels = " / ".join(o.zh or o.en for o in var.options)
             cells.problem(
                 i, "label-in-codebook", f"not an answer label of {var.name} ({labels}) nor a code"
             )

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from hazegov.codebook import Codebook
+from hazegov.codebook import Codebook, both
 from hazegov.disclosure import as_count, numeric_counts
 from hazegov.display import describe
 from hazegov.outputs import write_text
@@ -126,8 +126,11 @@ def _declared_missing_lines(cb: Codebook, variables: list[Any]) -> list[str]:
                 own.append(m)
     if not own:
         return []
-    shown = "; ".join(f"{m.cell or '(blank)'} {m.zh} ({m.en})" for m in own)
-    return [f"Missing / 缺失: {shown}", ""]
+    if cb.bilingual:
+        shown = "; ".join(f"{m.cell or '(blank)'} {m.zh} ({m.en})" for m in own)
+        return [f"Missing / 缺失: {shown}", ""]
+    shown = "; ".join(f"{m.cell or '(blank)'} ({m.en})" for m in own)
+    return [f"Missing: {shown}", ""]
 
 
 def _shown_if_lines(cb: Codebook, variables: list[Any]) -> list[str]:
@@ -136,39 +139,49 @@ def _shown_if_lines(cb: Codebook, variables: list[Any]) -> list[str]:
     conditions = [v.shown_if for v in variables]
     if not any(conditions):
         return []
+    label = "Shown if / 显示条件" if cb.bilingual else "Shown if"
     if all(c == conditions[0] for c in conditions):
-        return [f"Shown if / 显示条件: {describe(conditions[0], cb)}", ""]
+        return [f"{label}: {describe(conditions[0], cb)}", ""]
     lines = [
-        f"{v.name} shown if / 显示条件: {describe(c, cb)}  "
+        f"{v.name} {label[0].lower()}{label[1:]}: {describe(c, cb)}  "
         for v, c in zip(variables, conditions, strict=True)
         if c is not None
     ]
     return [*lines, ""]
 
 
+def _options_line(options: Any) -> str:
+    """ "1 非常同意 (Strongly agree); ..." or, without Chinese labels, "1 Strongly agree; ..."."""
+    return "; ".join(f"{o.code} {o.zh} ({o.en})" if o.zh else f"{o.code} {o.en}" for o in options)
+
+
 def questionnaire_markdown(cb: Codebook) -> str:
-    """The questionnaire in both languages, printed from the codebook for the appendix."""
-    out = [f"**{cb.title_zh}**  ", f"*{cb.title_en}*", "", cb.intro_zh, "", cb.intro_en, ""]
+    """The questionnaire in both languages (English only for an English-only codebook),
+    printed from the codebook for the appendix."""
+    zh = cb.bilingual
+    if zh:
+        out = [f"**{cb.title_zh}**  ", f"*{cb.title_en}*", "", cb.intro_zh, "", cb.intro_en, ""]
+    else:
+        out = [f"**{cb.title_en}**", "", cb.intro_en, ""]
     scales_printed: set[str] = set()
     for q in cb.questions:
         number = q["number"]
         if q["type"] == "likert_matrix":
             construct = cb.construct(q["construct"])
-            out += [
-                f"**Q{number}.** {q['text']['zh']}  ",
-                f"*{q['text']['en']}*  ",
-                f"Scale: {construct.en} / {construct.zh}",
-                "",
-            ]
+            if zh:
+                out += [f"**Q{number}.** {q['text']['zh']}  ", f"*{q['text']['en']}*  "]
+            else:
+                out += [f"**Q{number}.** {q['text']['en']}  "]
+            out += [f"Scale: {both(construct.en, construct.zh)}", ""]
             items = []
             for item in (v for v in cb.variables if v.question == number):
                 flag = "yes" if item.reverse else ""
                 if item.role == "attention_check":
                     flag = "attention check"
-                items.append([item.name, item.text_zh, item.text_en, flag])
-            out += markdown_table(
-                ["Item", "题项", "Statement", "Reverse-worded"], items, ["left"] * 4
-            )
+                texts = [item.text_zh, item.text_en] if zh else [item.text_en]
+                items.append([item.name, *texts, flag])
+            headers = ["Item", *(["题项"] if zh else []), "Statement", "Reverse-worded"]
+            out += markdown_table(headers, items, ["left"] * len(headers))
             out.append("")
             out += _shown_if_lines(cb, [v for v in cb.variables if v.question == number])
             out += _declared_missing_lines(cb, [v for v in cb.variables if v.question == number])
@@ -177,16 +190,19 @@ def questionnaire_markdown(cb: Codebook) -> str:
                 options = cb.variable(
                     next(v.name for v in cb.variables if v.question == number)
                 ).options
-                out.append("Answers: " + "; ".join(f"{o.code} {o.zh} ({o.en})" for o in options))
+                out.append("Answers: " + _options_line(options))
                 out.append("")
             continue
         var = cb.variable(q["name"])
-        out += [f"**Q{number}.** {var.text_zh}  ", f"*{var.text_en}*", ""]
+        if zh:
+            out += [f"**Q{number}.** {var.text_zh}  ", f"*{var.text_en}*", ""]
+        else:
+            out += [f"**Q{number}.** {var.text_en}", ""]
         out += _shown_if_lines(cb, [var])
         if var.options:
-            out.append("; ".join(f"{o.code} {o.zh} ({o.en})" for o in var.options))
+            out.append(_options_line(var.options))
             out.append("")
             out += _declared_missing_lines(cb, [var])
         elif var.kind == "free_text":
-            out += ["(open answer / 开放式回答)", ""]
+            out += ["(open answer / 开放式回答)" if zh else "(open answer)", ""]
     return "\n".join(out)

@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 import pyreadstat
 
-from hazegov.codebook import Codebook
+from hazegov.codebook import Codebook, both
 from hazegov.display import describe
 from hazegov.errors import ConfigError, InputError, Violation
 from hazegov.outputs import atomic_path
@@ -95,7 +95,10 @@ class ReleaseSpec:
         generalise = {
             str(column): tuple(
                 Level(
-                    int(lv["code"]), str(lv["en"]), str(lv["zh"]), tuple(int(c) for c in lv["from"])
+                    int(lv["code"]),
+                    str(lv["en"]),
+                    str(lv.get("zh") or ""),
+                    tuple(int(c) for c in lv["from"]),
                 )
                 for lv in levels
             )
@@ -154,7 +157,7 @@ class ReleaseSpec:
 
 def _level_problems(column: str, levels: Sequence[Level], cb: Codebook) -> list[str]:
     try:
-        var = cb.variable(column)
+        var = _column_variable(cb, column)
     except KeyError:
         return [f"generalise: {column!r} is not a coded codebook variable"]
     codes = [o.code for o in var.options]
@@ -171,6 +174,13 @@ def _level_problems(column: str, levels: Sequence[Level], cb: Codebook) -> list[
     new = [lv.code for lv in levels]
     if len(set(new)) != len(new):
         problems.append(f"generalise: {column} has two levels with the same code")
+    if cb.bilingual:  # the second language is optional with an English-only codebook
+        for lv in levels:
+            if not lv.zh:
+                problems.append(
+                    f"generalise: {column} level {lv.code} needs a Chinese label (zh): the "
+                    "codebook is bilingual"
+                )
     return problems
 
 
@@ -208,7 +218,12 @@ class KAnonymity:
             "smallest_class": self.smallest_class,
             "generalised": {
                 column: [
-                    {"code": lv.code, "en": lv.en, "zh": lv.zh, "from": list(lv.source)}
+                    {
+                        "code": lv.code,
+                        "en": lv.en,
+                        **({"zh": lv.zh} if lv.zh else {}),  # none: English-only codebook
+                        "from": list(lv.source),
+                    }
                     for lv in levels
                 ]
                 for column, levels in spec.generalise.items()
@@ -310,6 +325,12 @@ def _generalised_text(column: str, levels: Sequence[Level], cb: Codebook) -> str
     return "generalised from the questionnaire's codes: " + "; ".join(parts)
 
 
+def _column_variable(cb: Codebook, column: str):
+    """The codebook variable of a data-set column: the respondent group is the column
+    ``resp_group`` (its option ids) whatever the codebook names the question."""
+    return cb.respondent_group if column == "resp_group" else cb.variable(column)
+
+
 def data_dictionary(
     cb: Codebook, frame: pd.DataFrame, spec: ReleaseSpec | None = None
 ) -> pd.DataFrame:
@@ -337,7 +358,7 @@ def data_dictionary(
                 "export_header": "(derived)",
             }
         else:
-            var = cb.variable(column)
+            var = _column_variable(cb, column)
             if column in generalised:
                 levels = generalised[column]
                 values = "; ".join(f"{lv.code}={lv.en}" for lv in levels)
@@ -363,14 +384,16 @@ def data_dictionary(
                 "export_header": var.header or "",
             }
         if cb.has_display_logic:  # who was shown it: a missing answer may be not applicable
-            condition = None if column in DERIVED else cb.variable(column).shown_if
+            condition = None if column in DERIVED else _column_variable(cb, column).shown_if
             row["shown_if"] = describe(condition, cb) if condition else ""
         if spec is not None:
             if column in spec.quasi_identifiers:
                 notes.append(f"quasi-identifier: every combination holds at least {spec.k} cases")
             row["release"] = "; ".join(notes)
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # an English-only codebook has no Chinese labels: the dictionary prints English only
+    return frame if cb.bilingual else frame.drop(columns="label_zh")
 
 
 def write_sav(
@@ -401,20 +424,21 @@ def write_sav(
     value_labels: dict[str, dict[float, str]] = {}
     for column in out.columns:
         if column in DERIVED:
-            column_labels[column] = f"{DERIVED[column][0]} / {DERIVED[column][1]}"
+            column_labels[column] = both(*DERIVED[column]) if cb.bilingual else DERIVED[column][0]
             continue
-        var = cb.variable(column)
+        var = _column_variable(cb, column)
         if column in generalised:
-            column_labels[column] = f"{var.text_en} (generalised) / {var.text_zh}"
+            column_labels[column] = both(f"{var.text_en} (generalised)", var.text_zh)
             value_labels[column] = {
-                float(lv.code): f"{lv.en} / {lv.zh}" for lv in generalised[column]
+                float(lv.code): both(lv.en, lv.zh if cb.bilingual else "")
+                for lv in generalised[column]
             }
             continue
         suffix = " (reverse-coded)" if var.reverse else ""
-        column_labels[column] = f"{var.text_en}{suffix} / {var.text_zh}"
-        value_labels[column] = {float(o.code): f"{o.en} / {o.zh}" for o in var.options}
+        column_labels[column] = both(f"{var.text_en}{suffix}", var.text_zh)
+        value_labels[column] = {float(o.code): both(o.en, o.zh) for o in var.options}
     if "sector" in out.columns:
-        value_labels["sector"] = {float(sector_codes[s.id]): f"{s.en} / {s.zh}" for s in cb.sectors}
+        value_labels["sector"] = {float(sector_codes[s.id]): both(s.en, s.zh) for s in cb.sectors}
     if "government" in out.columns:
         value_labels["government"] = {0.0: "No", 1.0: "Yes"}
     with atomic_path(path) as tmp:

@@ -638,8 +638,22 @@ def generate(
     fmt: str = "csv-utf8",
     n: int | None = None,
 ) -> Path:
-    """Draw, write the export and its synthetic-data sidecar; returns the export path."""
+    """Draw, write the export and its synthetic-data sidecar; returns the export path.
+
+    A latent-scale population model (``form: latent_scales``) of any other questionnaire is
+    drawn by `hazegov.synthetic_general` as a Qualtrics-style CSV (`fmt` must be csv-utf8).
+    """
     from hazegov.codebook import load_codebook
+    from hazegov.synthetic_general import generate as generate_any
+    from hazegov.synthetic_general import is_scale_model
+
+    if is_scale_model(population_path):
+        if fmt != "csv-utf8":
+            raise ValueError(
+                f"a latent-scale population model is written as a Qualtrics-style CSV "
+                f"(csv-utf8), not {fmt!r}"
+            )
+        return generate_any(codebook_path, population_path, out, n)
 
     cb = load_codebook(codebook_path)
     model = load_population_model(population_path, cb)

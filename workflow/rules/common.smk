@@ -224,7 +224,8 @@ from hazegov.simulation_plan import (
     check_simulation_sizes,
 )
 
-SIMULATION = config["simulation"]
+# the simulation strand's settings ({} when it is off and its config file left out)
+SIMULATION = config.get("simulation", {})
 
 
 def simulation_population_model():
