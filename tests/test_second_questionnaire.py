@@ -77,6 +77,11 @@ TARGETS: dict[str, list[str]] = {
         "results/release/data_dictionary.csv",
         "results/tables/free_text_answers.csv",
     ],
+    # the results report for any questionnaire, generated from the codebook (issue 14.6)
+    "report": [
+        "results/report/_variables.yml",
+        "results/report/_output/index.html",
+    ],
 }
 # Export columns the codebook ignores (ignore_columns): no output may hold them.
 IGNORED_COLUMNS = ("IPAddress", "LocationLatitude", "LocationLongitude", "RecipientEmail")
@@ -364,3 +369,19 @@ def test_the_export_is_drawn_again_byte_for_byte(built, tmp_path):
     )
     digest = hashlib.sha256(again.read_bytes()).hexdigest()
     assert digest == hashlib.sha256((built / EXPORT).read_bytes()).hexdigest()
+
+
+def test_the_generated_report_describes_this_questionnaire(built, cb):
+    """The results report (issue 14.6) is generated from this codebook alone: each scale under
+    its own label, its alpha as the reliability output gives it, and the sample's n."""
+    variables = yaml.safe_load((built / "results/report/_variables.yml").read_text("utf-8"))
+    html = (built / "results/report/_output/index.html").read_text("utf-8")
+    reliability = pd.read_csv(built / "results/analysis/measurement/scale_reliability.csv")
+    flow = pd.read_csv(built / "results/processed/participant_flow.csv")
+    for construct in cb.constructs:
+        assert construct.en in html
+        row = reliability.set_index("construct").loc[construct.id]
+        assert variables["reliability"][construct.id]["alpha"] == f"{row['alpha_listwise']:.2f}"
+    analysed = int(flow.loc[flow["step"] == "analysed", "remaining"].iloc[0])
+    assert variables["missing"]["n_before"] == analysed
+    assert "haze" not in html.lower() and "Beijing" not in html
