@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import tempfile
@@ -26,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["FrameShard", "ResultCache", "RowsShard", "code_digest", "file_digest"]
@@ -95,19 +97,22 @@ class _Keyed:
     def _shard_path(self, shard: str, suffix: str) -> Path:
         return self.directory / self.namespace / f"{shard}{suffix}"
 
-    def _kept_members(self, path: Path) -> list[tuple[str, pd.DataFrame]]:
-        """(key, its rows) of a parquet shard made with this code and these inputs; none of
-        a missing, damaged or stale one (its members can never be looked up again)."""
+    def _kept_table(self, path: Path) -> tuple[pd.DataFrame, dict[str, slice]] | None:
+        """A parquet shard made with this code and these inputs, and each member's rows (one
+        run: `save` writes a member's rows together); None for a missing, damaged or stale
+        one (its members can never be looked up again)."""
         try:
             kept = pd.read_parquet(path)
         except (OSError, ValueError):
-            return []
+            return None
         if kept.attrs.get("base") != self.base_digest or FrameShard.KEY not in kept.columns:
-            return []
-        return [
-            (str(key), rows.drop(columns=FrameShard.KEY))
-            for key, rows in kept.groupby(FrameShard.KEY, sort=False)
-        ]
+            return None
+        keys = kept[FrameShard.KEY].to_numpy(dtype=object)
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else []
+        runs = {str(keys[a]): slice(a, b) for a, b in itertools.pairwise([*starts, len(keys)])}
+        if len(runs) != len(starts):  # a member's rows apart: not written by `save`
+            return None
+        return kept, runs
 
 
 class ResultCache(_Keyed):
@@ -218,16 +223,24 @@ class FrameShard(_Keyed):
     ) -> None:
         super().__init__(directory, inputs, namespace)
         self.path = self._shard_path(shard, ".parquet")
-        self._frames: dict[str, pd.DataFrame] = {
-            key: frame.reset_index(drop=True) for key, frame in self._kept_members(self.path)
-        }
+        # a kept frame is cut from the shard when first asked for: a job reading a few of its
+        # members does not split all of them
+        kept = self._kept_table(self.path)
+        self._kept, self._kept_rows = kept if kept is not None else (None, {})
+        self._frames: dict[str, pd.DataFrame] = {}
         self._changed = False
+
+    def _frame(self, key: str) -> pd.DataFrame | None:
+        if key not in self._frames and key in self._kept_rows:
+            rows = self._kept.iloc[self._kept_rows[key]]  # type: ignore[union-attr]
+            self._frames[key] = rows.drop(columns=self.KEY).reset_index(drop=True)
+        return self._frames.get(key)
 
     def get(self, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """The frame kept under `key`, or `compute()`'s, kept for `save`."""
-        if key in self._frames:
+        if (frame := self._frame(key)) is not None:
             self.hits += 1
-            return self._frames[key]
+            return frame
         self.misses += 1
         buffer = io.BytesIO()
         compute().to_parquet(buffer, index=False)
@@ -240,9 +253,10 @@ class FrameShard(_Keyed):
         """Write the shard (every frame kept, in key order), if a frame was added."""
         if not self._changed:
             return
-        keys = sorted(self._frames)
+        keys = sorted({*self._frames, *self._kept_rows})
         together = pd.concat(
-            [self._frames[k].assign(**{self.KEY: k}) for k in keys], ignore_index=True
+            [self._frame(k).assign(**{self.KEY: k}) for k in keys],  # type: ignore[union-attr]
+            ignore_index=True,
         )
         together.attrs = {"base": self.base_digest}
         _write_atomically(self.path, lambda h: together.to_parquet(h, index=False), mode="wb")
@@ -273,9 +287,11 @@ class RowsShard(_Keyed):
     ) -> None:
         super().__init__(directory, inputs, namespace)
         self.path = self._shard_path(shard, ".parquet")
-        self._rows: dict[str, list[dict[str, Any]]] = {
-            key: rows.to_dict("records") for key, rows in self._kept_members(self.path)
-        }
+        self._rows: dict[str, list[dict[str, Any]]] = {}
+        kept = self._kept_table(self.path)
+        if kept is not None:  # one conversion for the whole table, then cut by member
+            records = kept[0].drop(columns=self.KEY).to_dict("records")
+            self._rows = {key: records[rows] for key, rows in kept[1].items()}
         self._changed = False
 
     def get(self, key: str, compute: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -421,9 +421,28 @@ def frame_digest(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256()
     for name, column in frame.items():
         digest.update(f"{name}\0{column.dtype}\0".encode())
-        digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+        digest.update(_column_bytes(column))
     digest.update(f"{len(frame)}".encode())
     return digest.hexdigest()
+
+
+def _column_bytes(column: pd.Series) -> bytes:
+    """Bytes equal only where the values are (with the dtype, which the digest adds first).
+
+    Numbers are taken as they are stored (a masked array's values where present, then its
+    mask); other columns through pandas' hash of each value. Hashing every column's values
+    cost more than fitting a replication's regression.
+    """
+    values = column.array
+    if isinstance(values, pd.arrays.NumpyExtensionArray) and values.dtype.kind in "biuf":
+        return np.ascontiguousarray(values.to_numpy()).tobytes()
+    if isinstance(
+        values, pd.arrays.IntegerArray | pd.arrays.BooleanArray | pd.arrays.FloatingArray
+    ):
+        mask = values.isna()
+        data = np.where(mask, 0, values.to_numpy(dtype=values.dtype.numpy_dtype, na_value=0))
+        return data.tobytes() + np.packbits(mask).tobytes()
+    return pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes()
 
 
 class _ReplicationCache:

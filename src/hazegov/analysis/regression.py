@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from scipy import special, stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.stats.outliers_influence import variance_inflation_factor
@@ -106,22 +107,39 @@ def build_design(
     if missing:
         raise AnalysisError(f"{what}: columns not in the data: {missing}")
 
-    data = frame.loc[:, [outcome, *terms]]
-    complete = data.notna().all(axis=1)
+    # Column by column on numpy arrays: a replication of the simulation and a multiverse
+    # specification build a design each, and pandas indexing per term cost more than the fit.
+    complete = np.ones(len(frame), dtype=bool)
+    for column in dict.fromkeys([outcome, *terms]):
+        complete &= frame[column].notna().to_numpy()
     n_dropped = int((~complete).sum())
-    data = data.loc[complete]
-    y = numeric_items(data, [outcome], what=what)[outcome] if numeric_outcome else data[outcome]
+    index = frame.index[complete]
+
+    def usable(column: str) -> pd.Series:
+        return frame[column][complete]
+
+    def as_float(column: str) -> np.ndarray:
+        series = frame[column]
+        if is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype):
+            return series.to_numpy()[complete].astype(float)  # as numeric_items gives them
+        return numeric_items(frame.loc[complete, [column]], [column], what=what)[column].to_numpy()
+
+    if numeric_outcome:
+        y = pd.Series(as_float(outcome), index=index, name=outcome)
+    else:
+        y = usable(outcome)
     if y.nunique() < 2:
         raise AnalysisError(f"{what}: the outcome {outcome!r} is constant in the usable cases")
 
-    columns: dict[str, pd.Series] = {}
+    columns: dict[str, np.ndarray] = {}
     term_columns: dict[str, list[str]] = {}
     column_kind: dict[str, str] = {}
     rows = []
     for term in terms:
         role = "predictor" if term in predictors else "control"
         if term in categorical:
-            levels = _levels(data[term])
+            values = usable(term)
+            levels = _levels(values)
             if len(levels) < 2:
                 raise AnalysisError(f"{what}: categorical {term!r} is constant (one level)")
             ref = reference.get(term, levels[0])
@@ -130,25 +148,26 @@ def build_design(
                     f"{what}: reference level {ref!r} of {term!r} is not among its levels "
                     f"in the usable cases {levels}"
                 )
+            observed = values.to_numpy()
             names = []
             for level in levels:
                 if level == ref:
                     continue
                 name = f"{term}[T.{level}]"
-                columns[name] = (data[term] == level).astype(float)
+                columns[name] = (observed == level).astype(float)
                 column_kind[name] = "dummy"
                 names.append(name)
             rows.append((term, role, "categorical", len(names), ref, names))
         else:
-            values = numeric_items(data, [term], what=what)[term]
-            if not np.var(values.to_numpy()) > 0:
+            values = as_float(term)
+            if not np.var(values) > 0:
                 raise AnalysisError(f"{what}: term {term!r} is constant in the usable cases")
             columns[term] = values
             column_kind[term] = "numeric"
             names = [term]
             rows.append((term, role, "numeric", 1, None, names))
         term_columns[term] = names
-    X = pd.DataFrame(columns, index=data.index)
+    X = pd.DataFrame(columns, index=index)
     info = pd.DataFrame(rows, columns=["term", "role", "kind", "df", "reference", "columns"])
     return _Design(y, X, info, term_columns, column_kind, n_dropped)
 

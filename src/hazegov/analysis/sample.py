@@ -103,8 +103,7 @@ def apply_missing_data_rule(
     absent = [c for c in [*items, *also_required] if c not in frame.columns]
     if absent:
         raise AnalysisError(f"missing-data rule: columns not in the data: {absent}")
-    out = frame.copy()
-    values = {column: _as_float(out[column]) for column in items}
+    values = {column: _as_float(frame[column]) for column in items}
     applicable = {
         column: np.ones(len(frame), dtype=bool)
         if shown is None or column not in shown.columns
@@ -125,15 +124,21 @@ def apply_missing_data_rule(
             block[holes] = np.broadcast_to(fill[:, None], block.shape)[holes]
             for j, column in enumerate(construct_items):
                 values[column] = block[:, j]
-    for column, column_values in values.items():
-        out[column] = column_values
     required = [*items, *also_required]
     applies = np.column_stack([applicable[c] for c in required])
-    gaps = out[required].isna().to_numpy()
+    gaps = np.column_stack(
+        [np.isnan(values[c]) if c in values else frame[c].isna().to_numpy() for c in required]
+    )
     absent_cells = gaps & applies
     complete = ~absent_cells.any(axis=1)
     per_variable = {c: int(n) for c, n in zip(required, absent_cells.sum(axis=0), strict=True) if n}
-    kept = out[complete].reset_index(drop=True)
+    # the kept rows built column by column: the items as floats (imputed), the rest as they are
+    kept = pd.DataFrame(
+        {
+            column: values[column][complete] if column in values else frame[column].array[complete]
+            for column in frame.columns
+        }
+    )
     report = {
         "rule": rule,
         "min_items_answered": min_items_answered if rule == "person_mean" else None,
