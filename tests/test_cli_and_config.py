@@ -47,6 +47,8 @@ def test_default_and_test_configs_satisfy_the_schema():
         (("survey", "out_of_range"), "ignore"),
         (("paper", "formats"), ["html", "epub"]),
         (("exclusions", "duplicates", "enabled"), "yes"),
+        (("privacy", "identifier_locales"), ["CN", "ZA"]),
+        (("privacy", "identifier_locales"), []),
     ],
 )
 def test_config_values_of_wrong_type_or_range_are_refused(path, value):

@@ -93,6 +93,40 @@ def test_labels_are_matched_ignoring_width_and_spacing(codebook, export_table, w
     assert frame.loc[2, "LEAD1"] == 4
 
 
+SUGGESTIONS = "14、您对北京雾霾治理还有哪些意见和建议？"
+
+
+@pytest.mark.parametrize(
+    ("locales", "kind"),
+    [
+        (("CN",), "licence_plate"),
+        (("international",), None),
+        (("CN", "international"), "licence_plate"),
+    ],
+)
+def test_free_text_is_redacted_with_the_configured_locales(
+    codebook, export_table, write_table, locales, kind
+):
+    """privacy.identifier_locales selects the pattern sets of the redaction at ingest: a
+    mainland licence plate is an identifier to the CN set only."""
+    table = export_table.copy()
+    table[SUGGESTIONS] = ""
+    table.loc[3, SUGGESTIONS] = "我的车牌京A12345常被限行"
+    result = ingest_export(write_table(table), codebook, locales=locales)
+    answer = result.free_text.loc[3, "suggestions"]
+    if kind is None:
+        assert "京A12345" in answer
+        assert result.report["identifiers_redacted_in_free_text"] == {}
+    else:
+        assert "京A12345" not in answer and f"[{kind} removed]" in answer
+        assert result.report["identifiers_redacted_in_free_text"] == {kind: 1}
+
+
+def test_an_unknown_locale_is_refused_before_the_export_is_read(codebook, tmp_path):
+    with pytest.raises(KeyError, match="unknown locale"):
+        ingest_export(tmp_path / "not_there.csv", codebook, locales=("XX",))
+
+
 def _violation(info: pytest.ExceptionInfo, rule: str):
     matches = [v for v in info.value.violations if v.rule == rule]
     assert matches, str(info.value)

@@ -191,6 +191,20 @@ def test_config_change_reruns_only_what_depends_on_it(build, tmp_path):
     assert "rule ingest_export" not in out and "rule questionnaire_appendix" not in out
 
 
+def test_the_identifier_locales_reach_the_redaction_and_the_scan(build, tmp_path):
+    """privacy.identifier_locales is a parameter of the ingest's redaction and of the scan:
+    changing it reruns both (and what follows the ingest), nothing planned without them."""
+    changed = _override(tmp_path, "locales.yaml", {"privacy": {"identifier_locales": ["CN"]}})
+    run = _snakemake(build, "--cores", "2", "--dry-run", "--configfile", changed)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    planned = _planned_rules(run.stdout)
+    assert {"ingest_export", "identifier_scan"} <= planned
+    for rule in ("ingest_export", "identifier_scan"):
+        block = out.split(f"rule {rule}:", 1)[1].split("\n\n", 1)[0]
+        assert "Params have changed" in block and "'CN'" in block
+
+
 def test_two_clean_builds_in_different_directories_are_identical(build, tmp_path):
     other = _workdir(tmp_path / "elsewhere")
     run = _snakemake(other, "--cores", "2")

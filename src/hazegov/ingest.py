@@ -20,7 +20,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +36,7 @@ from hazegov.errors import ExportError, InputError, Violation
 from hazegov.export_encoding import FIRST_LINE_BYTES, TRIED, likely_encoding
 from hazegov.export_workbook import WorkbookSheet, read_workbook_sheet
 from hazegov.input_files import MAX_CELL_CHARS, input_path_problem, oversized_cell
-from hazegov.privacy import export_label, quote_cell, redact
+from hazegov.privacy import DEFAULT_LOCALES, export_label, quote_cell, redact, rules_for
 from hazegov.synthetic import sha256_file, sidecar_path
 
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -683,6 +683,7 @@ def ingest_export(
     encoding: str = "auto",
     out_of_range: str = "missing",
     sheet_name: str | None = None,
+    locales: Iterable[str] = DEFAULT_LOCALES,
 ) -> IngestResult:
     """Map an export through the codebook; raise ExportError listing every violation.
 
@@ -704,6 +705,9 @@ def ingest_export(
     sheet_name
         The sheet of an XLSX export to read (`survey.sheet`); needed when more than one sheet
         holds cells. The report names the sheet read and the other sheets that hold cells.
+    locales
+        The identifier pattern sets free text is redacted with (`privacy.identifier_locales`;
+        keys of `hazegov.privacy.LOCALES`); the report names them.
 
     Returns
     -------
@@ -717,6 +721,8 @@ def ingest_export(
         Listing every violation by file, row, column, value and rule.
     """
     path = Path(path)
+    locales = tuple(locales)
+    rules_for(locales)  # an unknown locale is refused before the export is read
     if out_of_range not in OUT_OF_RANGE_POLICIES:
         raise ValueError(f"out_of_range must be one of {OUT_OF_RANGE_POLICIES}")
     sheet = _read_sheet(path, encoding, sheet_name, _header_chars(codebook))
@@ -770,14 +776,14 @@ def ingest_export(
             missing_cells.append({"shown_if": var.name})
         if var.kind == "free_text" or var.name in quarantined:
             texts = ["" if m else c for c, m in zip(cells, missing, strict=True)]
-            other[var.name] = _redacted(texts, counts, redactions)[codes].tolist()
+            other[var.name] = _redacted(texts, counts, redactions, locales)[codes].tolist()
         else:
             code, fill = _code_column(var, cell, codebook, out_of_range, quality)
             coded[var.name] = code
             fill_var = next((o.fill_in for o in var.options if o.fill_in), None)
             if fill_var:
                 texts = [f or "" for f in fill]
-                other[fill_var] = _redacted(texts, counts, redactions)[codes].tolist()
+                other[fill_var] = _redacted(texts, counts, redactions, locales)[codes].tolist()
                 order.append(fill_var)
     tail = _unanswered_scales(codebook, answered, len(rows), file) if len(rows) else []
     found.sort(key=lambda item: item[:2])
@@ -1209,12 +1215,14 @@ def _repeated_header_rows(sheet: _Sheet, expected: set[str], need: int) -> np.nd
     return repeated
 
 
-def _redacted(texts: list[str], counts: np.ndarray, redactions: Counter[str]) -> np.ndarray:
+def _redacted(
+    texts: list[str], counts: np.ndarray, redactions: Counter[str], locales: tuple[str, ...]
+) -> np.ndarray:
     """Each distinct text with its direct identifiers redacted (None when empty), as an object
     array; `counts` (rows per text) adds what was removed to `redactions`."""
     out = np.empty(len(texts), dtype=object)
     for k, text in enumerate(texts):
-        clean, removed = redact(text)
+        clean, removed = redact(text, locales)
         out[k] = clean or None
         if counts[k]:
             for kind, n in removed.items():

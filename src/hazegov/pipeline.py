@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from hazegov.describe import (
 from hazegov.ingest import data_source, ingest_export, missing_cell_lines
 from hazegov.outputs import atomic_path, write_text
 from hazegov.paper_inputs import paper_variables, questionnaire_markdown, write_variables
+from hazegov.privacy import DEFAULT_LOCALES
 from hazegov.release import (
     ReleaseSpec,
     check_k_anonymity,
@@ -55,18 +57,21 @@ def run_ingest(
     report_out: str | Path,
     free_text_out: str | Path,
     sheet: str | None = None,
+    locales: Sequence[str] = DEFAULT_LOCALES,
 ) -> dict[str, Any]:
     """Raw export -> de-identified, codebook-mapped responses (no exclusions yet), and the
     redacted free text in its restricted file (`free_text_out`), which only the free-text
-    aggregate rule reads; `sheet` is the sheet of an XLSX export (`survey.sheet`).
+    aggregate rule reads; `sheet` is the sheet of an XLSX export (`survey.sheet`), `locales`
+    the identifier pattern sets free text is redacted with (`privacy.identifier_locales`).
 
     Returns the ingest report as written, so that `hazegov check` can say what was set to
     missing."""
     export = Path(export)
     cb = load_codebook(codebook)
     provenance = data_source(export)
+    log.info("free text redacted with the identifier patterns of: %s", ", ".join(locales))
     result = ingest_export(
-        export, cb, encoding=encoding, out_of_range=out_of_range, sheet_name=sheet
+        export, cb, encoding=encoding, out_of_range=out_of_range, sheet_name=sheet, locales=locales
     )
     label = result.report["export_file"]
     log.info("read %s rows from %s (%s)", result.report["rows"], label, result.report["encoding"])

@@ -22,6 +22,8 @@ PAPER_SOURCE_DIR = Path(workflow.basedir) / config["paper"].get("source_dir", "p
 PAPER_BUILD_DIR = "results/paper"
 # The one restricted file that holds free text (redacted); only rule free_text_counts reads it.
 FREE_TEXT_QUARANTINE = "results/interim/restricted/free_text.parquet"
+# identifier pattern sets of the redaction at ingest and of the identifier scan
+IDENTIFIER_LOCALES = list(config["privacy"].get("identifier_locales", ["CN", "international"]))
 # The data set released with the paper: results/release/<basename>.sav and .csv.
 RELEASE_BASENAME = config["release"]["basename"]
 

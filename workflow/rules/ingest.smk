@@ -14,6 +14,7 @@ rule ingest_export:
         encoding=config["survey"]["encoding"],
         out_of_range=config["survey"]["out_of_range"],
         sheet=config["survey"].get("sheet"),
+        locales=IDENTIFIER_LOCALES,
     log:
         "logs/ingest_export.log",
     conda:

@@ -44,6 +44,8 @@ rule identifier_scan:
         ],
         min_cell_count=config["privacy"]["min_cell_count"],
         memo="results/cache/identifier_scan",
+        # the identifier patterns the ingest redacted free text with, looked for again
+        locales=IDENTIFIER_LOCALES,
     log:
         "logs/identifier_scan.log",
     conda:

@@ -14,4 +14,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         public=snakemake.params.public,  # noqa: F821
         min_count=snakemake.params.min_cell_count,  # noqa: F821
         memo=snakemake.params.memo,  # noqa: F821
+        locales=snakemake.params.locales,  # noqa: F821
     )

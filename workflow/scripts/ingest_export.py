@@ -12,4 +12,5 @@ with rule_log(snakemake.log[0]):  # noqa: F821
         report_out=snakemake.output.report,  # noqa: F821
         sheet=snakemake.params.sheet,  # noqa: F821
         free_text_out=snakemake.output.free_text,  # noqa: F821
+        locales=snakemake.params.locales,  # noqa: F821
     )
