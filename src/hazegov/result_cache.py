@@ -223,16 +223,22 @@ class FrameShard(_Keyed):
     ) -> None:
         super().__init__(directory, inputs, namespace)
         self.path = self._shard_path(shard, ".parquet")
-        # a kept frame is cut from the shard when first asked for: a job reading a few of its
-        # members does not split all of them
-        kept = self._kept_table(self.path)
-        self._kept, self._kept_rows = kept if kept is not None else (None, {})
+        # the shard is read when a member is first asked for, and a kept frame cut from it then:
+        # a job that needs none of its members (or a few) does not pay for all of them
+        self._kept: pd.DataFrame | None = None
+        self._kept_rows: dict[str, slice] | None = None
         self._frames: dict[str, pd.DataFrame] = {}
         self._changed = False
 
+    def _read(self) -> dict[str, slice]:
+        if self._kept_rows is None:
+            kept = self._kept_table(self.path)
+            self._kept, self._kept_rows = kept if kept is not None else (None, {})
+        return self._kept_rows
+
     def _frame(self, key: str) -> pd.DataFrame | None:
-        if key not in self._frames and key in self._kept_rows:
-            rows = self._kept.iloc[self._kept_rows[key]]  # type: ignore[union-attr]
+        if key not in self._frames and key in self._read():
+            rows = self._kept.iloc[self._read()[key]]  # type: ignore[union-attr]
             self._frames[key] = rows.drop(columns=self.KEY).reset_index(drop=True)
         return self._frames.get(key)
 
@@ -253,7 +259,7 @@ class FrameShard(_Keyed):
         """Write the shard (every frame kept, in key order), if a frame was added."""
         if not self._changed:
             return
-        keys = sorted({*self._frames, *self._kept_rows})
+        keys = sorted({*self._frames, *self._read()})
         together = pd.concat(
             [self._frame(k).assign(**{self.KEY: k}) for k in keys],  # type: ignore[union-attr]
             ignore_index=True,
