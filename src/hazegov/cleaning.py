@@ -162,11 +162,12 @@ def modal_share(frame: pd.DataFrame, items: list[str]) -> pd.Series:
         Per row, the count of the most frequent answer over the count of answered items
         (float; NaN where no item is answered), indexed as `frame`.
     """
-    values = frame[items]
-    try:
-        data = values.to_numpy(dtype=float, na_value=np.nan)
+    try:  # column by column: taking the columns as one frame first costs more than the rest
+        data = np.column_stack(
+            [frame[item].to_numpy(dtype=float, na_value=np.nan) for item in items]
+        )
     except (TypeError, ValueError):  # answers that are not numbers: row by row
-        return values.apply(_row_modal_share, axis=1).astype(float)
+        return frame[items].apply(_row_modal_share, axis=1).astype(float)
     answered = np.count_nonzero(~np.isnan(data), axis=1)
     # Sorted, equal answers are adjacent (missing ones last, equal to nothing): the longest run
     # of equal neighbours is the count of the most frequent answer.
@@ -195,9 +196,9 @@ def _flag_straight_lining(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any
     responses that did not come through the ingest.
     """
     items = [v.name for v in cb.likert_items]
-    answers = frame[items]
+    answers = frame
     if cb.has_display_logic:
-        answers = answers.where(display.shown(frame, cb, items))
+        answers = frame[items].where(display.shown(frame, cb, items))
     return modal_share(answers, items).ge(float(rule["min_modal_share"])).fillna(False)
 
 
@@ -206,7 +207,9 @@ def _flag_nonresponse(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -
     unanswered; an item not shown (display logic) is not applicable, not non-response."""
     items = [v.name for v in cb.likert_items]
     if not cb.has_display_logic:
-        return frame[items].isna().mean(axis=1) > float(rule["max_missing_share"])
+        unanswered = np.column_stack([frame[item].isna().to_numpy() for item in items])
+        share = unanswered.mean(axis=1)  # as DataFrame.mean: the count over the items
+        return pd.Series(share > float(rule["max_missing_share"]), index=frame.index)
     shown = display.shown(frame, cb, items).to_numpy()
     unanswered = (frame[items].isna().to_numpy() & shown).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -292,7 +295,7 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
             "remaining": int(kept.sum()),
         }
     )
-    analysis = _analysis_frame(frame[kept].reset_index(drop=True), cb)
+    analysis = _analysis_frame(frame, kept, cb)
     return CleanedSurvey(analysis=analysis, flow=pd.DataFrame(flow), flags=pd.DataFrame(flags))
 
 
@@ -316,38 +319,56 @@ def reverse_code(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     return out
 
 
-def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
-    """The released data set: no submission numbers, times, channels or free text."""
+def _analysis_frame(frame: pd.DataFrame, kept: np.ndarray, cb: Codebook) -> pd.DataFrame:
+    """The released data set of the `kept` rows: no submission numbers, times, channels or
+    free text. Built column by column on the kept rows' arrays (the simulation builds one per
+    replication)."""
+
+    def answers(name: str) -> pd.api.extensions.ExtensionArray:
+        return _int64(frame[name])[kept]
+
     group = cb.respondent_group
     code_to_id = {o.code: o.id for o in group.options}
     group_sector = cb.group_sector()
     government = {s.id: s.government for s in cb.sectors}
-    ids = pd.DataFrame({"respondent_id": [f"R{i + 1:03d}" for i in range(len(kept))]})
-    resp_group = kept[group.name].map(code_to_id).astype("string")
-    sector = resp_group.map(group_sector).astype("string")
+    resp_group = _mapped(answers(group.name), code_to_id, "string")
+    sector = _mapped(resp_group, group_sector, "string")
+    ids = [f"R{i + 1:03d}" for i in range(int(kept.sum()))]
+    # as pandas makes the column: text, or float when no respondent is left
+    ids = np.array(ids, dtype=object) if ids else np.array([], dtype=float)
     out: dict[str, Any] = {
-        "respondent_id": ids["respondent_id"].to_numpy(),
-        "resp_group": resp_group.array,
-        "sector": sector.array,
-        "government": sector.map(government).astype("boolean").array,
+        "respondent_id": ids,
+        "resp_group": resp_group,
+        "sector": sector,
+        "government": _mapped(sector, government, "boolean"),
     }
     for var in cb.demographics:
-        out[var.name] = _int64(kept[var.name])
+        out[var.name] = answers(var.name)
     for var in cb.likert_items:
-        answers = kept[var.name]
         if var.reverse:  # as reverse_code turns it round
             lo, hi = var.valid_range  # type: ignore[misc]
-            answers = (lo + hi) - answers
-        out[var.name] = _int64(answers)
+            out[var.name] = (lo + hi) - answers(var.name)
+        else:
+            out[var.name] = answers(var.name)
     for var in cb.variables:
         if var.kind == "rating":  # the overall rating, whatever its name
-            out[var.name] = _int64(kept[var.name])
+            out[var.name] = answers(var.name)
     # what display conditions test (an experimental arm, an earlier answer) is kept as codes,
     # so that the analyses can tell an item not shown from one left unanswered
     for var in cb.display_variables:
         if var.name not in out:
-            out[var.name] = _int64(kept[var.name])
-    return pd.DataFrame(out, index=kept.index)
+            out[var.name] = answers(var.name)
+    return pd.DataFrame(out)
+
+
+def _mapped(
+    values: pd.api.extensions.ExtensionArray, mapping: Mapping[Any, Any], dtype: str
+) -> pd.api.extensions.ExtensionArray:
+    """`Series.map(mapping).astype(dtype)` of the values: missing where a value is missing
+    or not in `mapping`."""
+    return pd.array(
+        [None if value is pd.NA else mapping.get(value) for value in values], dtype=dtype
+    )
 
 
 def _int64(column: pd.Series) -> pd.api.extensions.ExtensionArray:
