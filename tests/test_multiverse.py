@@ -632,8 +632,8 @@ def test_group_jobs_give_the_same_records_however_the_grid_is_split(tmp_path, co
     a changed option refits only the specifications that use it."""
     import logging
 
-    from hazegov.cleaning import write_parquet
     from hazegov.ingest import ingest_export
+    from hazegov.io import write_parquet
     from hazegov.multiverse import group_settings, job_groups, run_multiverse_group
 
     responses = tmp_path / "responses.parquet"

@@ -14,7 +14,7 @@ import pytest
 
 from hazegov.analysis.reliability import NO_REVERSE_ITEM_WARNING
 from hazegov.analysis.sample import build_analysis_sample
-from hazegov.cleaning import write_parquet
+from hazegov.io import write_parquet
 from hazegov.pipeline_analysis import invariance_caption, run_regressions, run_reliability
 
 from .other_instrument import CONTROLS, other_analysis_frame, write_other_codebook

@@ -7,9 +7,10 @@ import pyreadstat
 import pytest
 import yaml
 
-from hazegov.cleaning import apply_exclusions, read_provenance, write_parquet
+from hazegov.cleaning import apply_exclusions
 from hazegov.errors import ConfigError
 from hazegov.ingest import ingest_export
+from hazegov.io import read_provenance, write_parquet
 from hazegov.release import (
     KAnonymityError,
     ReleaseSpec,

@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 from hazegov.analysis.sample import build_analysis_sample
-from hazegov.cleaning import RULE_LABELS, write_parquet
+from hazegov.cleaning import RULE_LABELS
 from hazegov.codebook import Codebook, load_codebook
+from hazegov.io import write_parquet
 from hazegov.paper_checks import (
     digits_in_prose,
     quarto_syntax,

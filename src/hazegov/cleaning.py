@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from hazegov import display
 from hazegov.codebook import Codebook
 from hazegov.errors import ConfigError
-from hazegov.outputs import atomic_path
 
 # Order in which exclusion rules are applied; each sees only what the previous ones kept.
 EXCLUSION_ORDER = (
@@ -353,25 +347,3 @@ def _analysis_frame(kept: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
 def _int64(column: pd.Series) -> pd.api.extensions.ExtensionArray:
     """The column's values as Int64 (`astype("Int64")`, without a copy when they are)."""
     return column.array if column.dtype == "Int64" else column.astype("Int64").array
-
-
-def write_parquet(frame: pd.DataFrame, path: str | Path, provenance: dict[str, Any]) -> None:
-    """Parquet with the data source (synthetic or real) stored in the file's own metadata."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[b"hazegov.provenance"] = json.dumps(
-        provenance, sort_keys=True, ensure_ascii=False
-    ).encode()
-    table = table.replace_schema_metadata(meta)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-
-
-def read_provenance(path: str | Path) -> dict[str, Any]:
-    meta = pq.read_schema(path).metadata or {}
-    return json.loads(meta.get(b"hazegov.provenance", b"{}"))
-
-
-def source_label(provenance: Mapping[str, Any]) -> str:
-    """What every output says of its data: "synthetic" or "real"."""
-    return "synthetic" if provenance.get("synthetic") else "real"

@@ -21,7 +21,7 @@ from hazegov.disclosure import (
     note_sentence,
     suppress,
 )
-from hazegov.outputs import atomic_path
+from hazegov.io import atomic_path
 from hazegov.tables import made_by, markdown_table
 
 SYNTHETIC_MARK = "Synthetic data drawn from the project's population model, not real responses"

@@ -527,7 +527,7 @@ def run_disclosure_check(results: str | Path, min_count: int, report_out: str | 
     import json
 
     from hazegov.errors import InputError, Violation
-    from hazegov.outputs import write_text
+    from hazegov.io import write_text
 
     findings, missing_note = check_results(results, min_count)
     problems = [Violation(f.where, "small-cell", str(f)) for f in findings] + [

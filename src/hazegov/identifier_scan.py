@@ -965,7 +965,7 @@ class ScanMemo:
 
     def save(self) -> int:
         """Write the entries this scan used; returns how many stale ones were dropped."""
-        from hazegov.outputs import write_text
+        from hazegov.io import write_text
 
         dropped = len(set(self._stored) - set(self._used))
         entries = dict(sorted(self._used.items()))
@@ -1257,7 +1257,7 @@ def run_identifier_scan(
     InputError
         With one violation (rule ``no-direct-identifier``) per finding; no report is written.
     """
-    from hazegov.outputs import write_text
+    from hazegov.io import write_text
 
     locales = tuple(locales)
     store = None if memo is None else ScanMemo(Path(memo))

@@ -71,7 +71,7 @@ def tidy_notebook_log(raw: str | Path, clean: str | Path, root: str | Path | Non
     """
     import json
 
-    from hazegov.outputs import write_text
+    from hazegov.io import write_text
 
     notebook = json.loads(Path(raw).read_text(encoding="utf-8"))
     notebook["cells"] = [

@@ -1376,18 +1376,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_json(record: Mapping[str, Any], path: str | Path) -> None:
-    """JSON as the pipeline writes it (sorted keys, NaN as null), without its heavy imports."""
-    from hazegov.outputs import write_text
-
-    text = json.dumps(_plain(dict(record)), ensure_ascii=False, indent=2, sort_keys=True)
-    write_text(path, text + "\n")
-
-
-def read_json(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
 def job_groups(settings: Mapping[str, Any], jobs: int) -> dict[str, list[str]]:
     """The sample variants split into ``jobs`` contiguous groups ("g1", "g2", ...), one job each.
 
@@ -1453,9 +1441,9 @@ def run_multiverse_group(
 
     import pandas as pd
 
-    from hazegov.cleaning import read_provenance, source_label
     from hazegov.codebook import load_codebook
     from hazegov.disclosure import rounded_counts
+    from hazegov.io import read_provenance, source_label, write_json
     from hazegov.result_cache import ResultCache
 
     log = logging.getLogger("hazegov")
@@ -1519,7 +1507,7 @@ def run_multiverse_group(
     sample_cache.save()
     spec_cache.save()
     published = {"samples": samples, "records": records}
-    write_json(rounded_counts(published, min_cell_count), group_out)  # type: ignore[arg-type]
+    write_json(_plain(rounded_counts(published, min_cell_count)), group_out)
 
 
 def run_multiverse_summary(
@@ -1545,9 +1533,8 @@ def run_multiverse_summary(
 
     from hazegov.codebook import load_codebook
     from hazegov.disclosure import suppress_columns
-    from hazegov.outputs import write_text
+    from hazegov.io import data_label, read_json, write_csv, write_json, write_text
     from hazegov.paper_inputs import write_variables
-    from hazegov.pipeline import write_csv
 
     settings = config["multiverse"]
     regression = config["analysis"]["regression"]
@@ -1567,12 +1554,12 @@ def run_multiverse_summary(
     preferred = preferred_specification(settings).id
     estimates = mark_agreement(gather(loaded), preferred, float(settings["alpha"]))
     summary, by_dimension = summarise(estimates, settings, effects)
-    summary["data_source"] = "synthetic" if synthetic else "real"
+    summary["data_source"] = data_label(synthetic)
     summary["outcome"] = regression["outcome"]
     write_csv(suppress_columns(estimates, ["n"], min_cell_count), estimates_out)
     write_csv(pd.DataFrame(grid_table(settings)), specifications_out)
     write_csv(by_dimension, by_dimension_out)
-    write_json(summary, summary_out)
+    write_json(_plain(dict(summary)), summary_out)
     lower = {e: label[0].lower() + label[1:] for e, label in labels.items()}
     write_variables(
         {

@@ -29,7 +29,7 @@ import pandas as pd
 import yaml
 
 from hazegov.errors import HazegovError
-from hazegov.outputs import atomic_path, write_text
+from hazegov.io import atomic_path, write_text
 
 # The renderer's own shortcode pattern, so the diff sees shortcodes exactly as the render does.
 from hazegov.paper_render import PaperRenderError, expand_shortcodes

@@ -11,7 +11,7 @@ import yaml
 from hazegov.codebook import Codebook, both
 from hazegov.disclosure import as_count, numeric_counts
 from hazegov.display import describe
-from hazegov.outputs import write_text
+from hazegov.io import data_label, write_text
 from hazegov.tables import markdown_table
 
 SYNTHETIC_NOTICE = (
@@ -60,7 +60,7 @@ def paper_variables(
         "levels": {"ci": "95%", "rmsea_ci": "90%", "robust_se": "HC3"},
         "data": {
             "synthetic": synthetic,
-            "source": "synthetic" if synthetic else "real",
+            "source": data_label(synthetic),
             "notice": SYNTHETIC_NOTICE if synthetic else REAL_NOTICE,
             "hedge": SYNTHETIC_HEDGE if synthetic else REAL_HEDGE,
             "abstract_caveat": (

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from hazegov.cleaning import apply_exclusions, read_provenance, source_label, write_parquet
+from hazegov.cleaning import apply_exclusions
 from hazegov.codebook import load_codebook
 from hazegov.describe import (
     plot_participant_flow,
@@ -20,7 +20,14 @@ from hazegov.describe import (
     sample_table_markdown,
 )
 from hazegov.ingest import data_source, ingest_export, missing_cell_lines
-from hazegov.outputs import atomic_path, write_text
+from hazegov.io import (
+    read_provenance,
+    source_label,
+    write_csv,
+    write_json,
+    write_parquet,
+    write_text,
+)
 from hazegov.paper_inputs import paper_variables, questionnaire_markdown, write_variables
 from hazegov.privacy import DEFAULT_LOCALES
 from hazegov.release import (
@@ -34,17 +41,6 @@ from hazegov.release import (
 from hazegov.tables import markdown_table
 
 log = logging.getLogger("hazegov")
-
-
-def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6g")
-
-
-def write_json(record: dict[str, Any], path: str | Path) -> None:
-    write_text(
-        path, json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
-    )
 
 
 def run_ingest(

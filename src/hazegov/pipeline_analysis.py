@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hazegov.cleaning import read_provenance
 from hazegov.codebook import Codebook, load_codebook
 from hazegov.disclosure import (
     DEFAULT_MIN_COUNT,
@@ -19,9 +18,8 @@ from hazegov.disclosure import (
     suppress,
     suppress_columns,
 )
-from hazegov.outputs import write_text
+from hazegov.io import data_label, read_provenance, write_csv, write_json, write_text
 from hazegov.paper_inputs import write_variables
-from hazegov.pipeline import write_csv, write_json
 from hazegov.tables import Column, fmt_ci, fmt_p, fmt_p_op, pipe_table
 
 log = logging.getLogger("hazegov")
@@ -77,7 +75,7 @@ def _write_frames(frames: Mapping[str, pd.DataFrame], outputs: Mapping[str, str 
 
 def _summary(result: Any, synthetic: bool, **extra: Any) -> dict[str, Any]:
     record = {
-        "data_source": "synthetic" if synthetic else "real",
+        "data_source": data_label(synthetic),
         "warnings": list(getattr(result, "warnings", ()) or ()),
     }
     settings = getattr(result, "settings", None)
@@ -655,7 +653,7 @@ def run_factor_structure(
     _write_frames(frames, tables)
     write_json(
         {
-            "data_source": "synthetic" if synthetic else "real",
+            "data_source": data_label(synthetic),
             "bartlett": bartlett,
             "kmo_overall": kmo_overall,
             "parallel_analysis": {
@@ -816,7 +814,7 @@ def run_common_method_variance(
     write_csv(clf.comparison(), comparison_out)
     write_json(
         {
-            "data_source": "synthetic" if synthetic else "real",
+            "data_source": data_label(synthetic),
             "harman": harman,
             "common_latent_factor": clf.to_dict(),
         },
@@ -876,7 +874,7 @@ def run_measurement_invariance(
     write_csv(suppress_columns(table, ["n"], min_cell_count), table_csv)
     write_json(
         {
-            "data_source": "synthetic" if synthetic else "real",
+            "data_source": data_label(synthetic),
             "group": group,
             "status": "estimated",
             "warnings": list(result.warnings),
@@ -977,7 +975,7 @@ def _invariance_not_estimable(
         pd.DataFrame({"model": ["configural", "metric", "scalar"], "status": "not estimable"}),
         table_csv,
     )
-    source = "synthetic" if synthetic else "real"
+    source = data_label(synthetic)
     write_json(
         {"data_source": source, "group": group, "status": "not estimable", "reason": reason},
         summary_out,
@@ -1128,7 +1126,7 @@ def run_path_model(
     frames = result.to_frames()
     _write_frames(_published_fit(frames, min_cell_count), tables)
     write_json(
-        {"data_source": "synthetic" if synthetic else "real", "warnings": list(result.warnings)},
+        {"data_source": data_label(synthetic), "warnings": list(result.warnings)},
         summary_out,
     )
     fit = frames["fit"].iloc[0]

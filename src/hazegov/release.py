@@ -32,7 +32,7 @@ import pyreadstat
 from hazegov.codebook import Codebook, both
 from hazegov.display import describe
 from hazegov.errors import ConfigError, InputError, Violation
-from hazegov.outputs import atomic_path
+from hazegov.io import atomic_path
 
 # Byte offsets of the creation date and time in a .sav header (the record starts with "$FL2",
 # product name 60 bytes, then five 4-byte integers and an 8-byte bias).

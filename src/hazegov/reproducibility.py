@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import networkx as nx
 
 from hazegov.describe import save_png
-from hazegov.outputs import write_text
+from hazegov.io import write_text
 from hazegov.privacy import export_label
 from hazegov.tables import markdown_table
 

@@ -875,6 +875,9 @@ def _clean_analysis_frame(
     return out
 
 
+# ten significant digits in the truth, check and summary CSVs (targets are compared with
+# estimates downstream)
+PRECISE = "%.10g"
 CHECK_CHUNK = 500  # rows per call of the missing-data rule (its cost grows with the frame)
 
 
@@ -1261,14 +1264,6 @@ def _load_model(population_model: str | Path, codebook: str | Path) -> tuple[Any
     return load_population_model(population_model, cb), cb
 
 
-def write_csv_precise(frame: pd.DataFrame, path: str | Path) -> None:
-    """CSV with ten significant digits (targets are compared with estimates downstream)."""
-    from hazegov.outputs import atomic_path
-
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
-
-
 def run_simulation_truth(
     population_model: str | Path,
     codebook: str | Path,
@@ -1281,6 +1276,8 @@ def run_simulation_truth(
 ) -> None:
     """The target of every key estimate at every size, and the large-draw check of them (rule
     simulation_truth)."""
+    from hazegov.io import write_csv
+
     model, cb = _load_model(population_model, codebook)
     study_size(sizes, model)
     truth = pd.concat(
@@ -1297,8 +1294,8 @@ def run_simulation_truth(
             row.draw_se,
             row.z,
         )
-    write_csv_precise(truth, truth_out)
-    write_csv_precise(check, check_out)
+    write_csv(truth, truth_out, float_format=PRECISE)
+    write_csv(check, check_out, float_format=PRECISE)
 
 
 def run_simulation_batch(
@@ -1312,7 +1309,7 @@ def run_simulation_batch(
     cache_dir: str | Path | None = None,
 ) -> None:
     """One job's replications at one sample size (rule simulation_replications)."""
-    from hazegov.cleaning import write_parquet
+    from hazegov.io import write_parquet
 
     model, cb = _load_model(population_model, codebook)
     reps = run_replications(
@@ -1352,7 +1349,7 @@ def run_simulation_summary(
 ) -> None:
     """Bias, RMSE, coverage and power from all batches; the appendix table, figure and variables
     (rule simulation_summary)."""
-    from hazegov.outputs import write_text
+    from hazegov.io import write_csv, write_text
     from hazegov.paper_inputs import write_variables
 
     model, _ = _load_model(population_model, codebook)
@@ -1369,7 +1366,7 @@ def run_simulation_summary(
     study_n = study_size(sizes, model)
     confidence, alpha = float(config["confidence"]), float(config["alpha"])
     summary = summarise(reps, targets, alpha)
-    write_csv_precise(summary, summary_out)
+    write_csv(summary, summary_out, float_format=PRECISE)
     write_variables(
         simulation_variables(summary, targets, pd.read_csv(check), config, study_n, model.beta),
         variables_out,

@@ -24,7 +24,7 @@ import yaml
 from hazegov import __version__
 from hazegov.codebook import Codebook, Variable
 from hazegov.errors import CodebookError, ConfigError, Violation
-from hazegov.outputs import atomic_path
+from hazegov.io import atomic_path
 
 EXPORT_FORMATS = ("csv-utf8", "csv-gb18030", "xlsx")
 SOURCES_ONLINE = ("手机提交", "微信", "链接")

@@ -38,7 +38,7 @@ import yaml
 from hazegov.codebook import PLATFORM_PRESETS, Codebook, Variable
 from hazegov.display import holds
 from hazegov.errors import CodebookError, ConfigError, Violation
-from hazegov.outputs import atomic_path
+from hazegov.io import atomic_path
 
 FORM = "latent_scales"
 # Why a generated cell has no answer: the reasons of the codebook markers the generator writes.

@@ -46,11 +46,9 @@ from hazegov.air.settings import (
     load_station_files,
 )
 from hazegov.analysis._common import AnalysisError
-from hazegov.cleaning import read_provenance, write_parquet
 from hazegov.errors import ConfigError, Violation
-from hazegov.outputs import write_text
+from hazegov.io import data_label, read_provenance, write_csv, write_json, write_parquet, write_text
 from hazegov.paper_inputs import write_variables
-from hazegov.pipeline import write_csv, write_json
 
 log = logging.getLogger("hazegov")
 TABLES = (
@@ -88,7 +86,7 @@ def run_air_quality_data(
             100 * report["pm25_missing_share"],
         )
     summary = {
-        "data_source": "real",
+        "data_source": data_label(False),
         "files": reports,
         "n_hours": len(hourly),
         "pm25_missing_share": float(hourly["pm25"].isna().mean()),
@@ -298,7 +296,7 @@ def run_air_quality_analysis(
         write_csv(frames[name], path)
     write_json(
         {
-            "data_source": "real",
+            "data_source": data_label(False),
             "primary_series": air.primary,
             "series": sorted(daily["series"].unique()),
             "city_wide": (

@@ -7,20 +7,16 @@ introduction's numbers, Markdown tables and PNG figures; nothing reaches the pap
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from hazegov.errors import InputError
-from hazegov.outputs import atomic_path, write_text
+from hazegov.io import write_csv, write_json, write_parquet, write_text
 from hazegov.paper_inputs import write_variables
-from hazegov.pipeline import write_csv, write_json
 from hazegov.policy.coding import (
     CodedCorpus,
     centralities,
@@ -48,7 +44,6 @@ from hazegov.policy.text import segmenter_for
 from hazegov.tables import Column, pipe_table
 
 log = logging.getLogger("hazegov.policy")
-PROVENANCE_KEY = b"hazegov.provenance"
 ANALYSIS_TABLES = (
     "documents",
     "mentions",
@@ -146,11 +141,7 @@ def run_policy_corpus(
         "register": str(register),
         "register_sha256": _sha256(register),
     }
-    table = pa.Table.from_pandas(corpus, preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True, ensure_ascii=False).encode()
-    with atomic_path(corpus_out) as tmp:
-        pq.write_table(table.replace_schema_metadata(meta), tmp)
+    write_parquet(corpus, corpus_out, provenance)
     write_json(
         {
             "register": str(register),

@@ -35,7 +35,7 @@ import pandas as pd
 
 from hazegov.codebook import Codebook, load_codebook
 from hazegov.disclosure import as_count
-from hazegov.outputs import write_text
+from hazegov.io import write_text
 from hazegov.paper_inputs import REAL_NOTICE, SYNTHETIC_NOTICE, write_variables
 from hazegov.tables import Column, fmt_ci, fmt_p, fmt_p_op, pipe_table
 
