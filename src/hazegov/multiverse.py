@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hazegov.errors import AnalysisError, ConfigError, Violation
+from hazegov.formatting import num, pct
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -76,6 +77,7 @@ ESTIMATORS = ("ols_hc3", "ordinal_logit", "sem")
 SCORE_METHODS = ("mean", "factor")
 LATENT = "latent"  # the score choice of SEM specifications
 LATENT_LABEL = "latent variables (SEM)"
+MISSING = "–"  # a number not estimated, in tables and prose
 SCORE = "score_"  # mean scores, as hazegov.analysis.sample names them
 FACTOR_SCORE = "fscore_"
 ORDINAL_SUFFIX = "_category"
@@ -1159,19 +1161,8 @@ def specification_curve(
     save_png(fig, path)
 
 
-def _pct(share: float | None) -> str:
-    return "–" if share is None else f"{100 * share:.1f}"
-
-
-def _num(value: float | None, digits: int = 2) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    rounded = round(float(value), digits)
-    return f"{rounded + 0.0 if rounded == 0 else rounded:.{digits}f}"
-
-
 def _ci(low: float | None, high: float | None) -> str:
-    return f"[{_num(low)}, {_num(high)}]"
+    return f"[{num(low, missing=MISSING)}, {num(high, missing=MISSING)}]"
 
 
 def _alpha_text(alpha: float) -> str:
@@ -1195,12 +1186,15 @@ def effects_table(summary: Mapping[str, Any], labels: Mapping[str, str], synthet
         rows.append(
             {
                 "effect": f"{effect}: {label}",
-                "preferred": f"{_num(pref['std_estimate'])} {preferred}",
-                "median": f"{_num(e['median_std_estimate'])} {iqr}",
-                "range": f"{_num(e['min_std_estimate'])} to {_num(e['max_std_estimate'])}",
-                "same": _pct(e["share_same_sign"]),
-                "same_sig": _pct(e["share_same_sign_significant"]),
-                "opposite_sig": _pct(e["share_opposite_sign_significant"]),
+                "preferred": f"{num(pref['std_estimate'], missing=MISSING)} {preferred}",
+                "median": f"{num(e['median_std_estimate'], missing=MISSING)} {iqr}",
+                "range": (
+                    f"{num(e['min_std_estimate'], missing=MISSING)} to "
+                    f"{num(e['max_std_estimate'], missing=MISSING)}"
+                ),
+                "same": pct(e["share_same_sign"], missing=MISSING),
+                "same_sig": pct(e["share_same_sign_significant"], missing=MISSING),
+                "opposite_sig": pct(e["share_opposite_sign_significant"], missing=MISSING),
             }
         )
     columns = [
@@ -1252,7 +1246,7 @@ def options_table(
             "specs": int(shares["n_specifications"].iloc[0]),
         }
         for effect in effects:
-            row[effect] = _pct(shares.loc[effect, "share_same_sign_significant"])
+            row[effect] = pct(shares.loc[effect, "share_same_sign_significant"], missing=MISSING)
         rows.append(row)
     columns = [
         Column("choice", "Choice", align="left"),
@@ -1334,18 +1328,19 @@ def multiverse_variables(
             weakest = rows.iloc[int(np.argmin(shares))]
             weakest_text = (
                 f"the share is lowest with {_lower_first(weakest['dimension_label'])}: "
-                f"{weakest['option_label']} ({_pct(weakest['share_same_sign_significant'])} "
+                f"{weakest['option_label']} "
+                f"({pct(weakest['share_same_sign_significant'], missing=MISSING)} "
                 "percent)"
             )
         effects[effect] = {
             "label": label,
-            "preferred_beta": _num(pref["std_estimate"]),
+            "preferred_beta": num(pref["std_estimate"], missing=MISSING),
             "preferred_ci": _ci(pref["std_ci_low"], pref["std_ci_high"]),
-            "median_beta": _num(e["median_std_estimate"]),
-            "min_beta": _num(e["min_std_estimate"]),
-            "max_beta": _num(e["max_std_estimate"]),
-            "share_same_sign": _pct(e["share_same_sign"]),
-            "share_same_sign_significant": _pct(e["share_same_sign_significant"]),
+            "median_beta": num(e["median_std_estimate"], missing=MISSING),
+            "min_beta": num(e["min_std_estimate"], missing=MISSING),
+            "max_beta": num(e["max_std_estimate"], missing=MISSING),
+            "share_same_sign": pct(e["share_same_sign"], missing=MISSING),
+            "share_same_sign_significant": pct(e["share_same_sign_significant"], missing=MISSING),
             "weakest_text": weakest_text,
         }
     out["effects"] = effects
@@ -1355,7 +1350,7 @@ def multiverse_variables(
         ("least_robust", min(shares.values())),
     ):
         tied = [f"{e} ({labels[e]})" for e in labels if shares[e] == target]
-        out[key] = {"label": _join(tied), "share": _pct(target)}
+        out[key] = {"label": _join(tied), "share": pct(target, missing=MISSING)}
     return out
 
 

@@ -18,9 +18,10 @@ from hazegov.disclosure import (
     suppress,
     suppress_columns,
 )
+from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num
 from hazegov.io import data_label, read_provenance, write_csv, write_json, write_text
 from hazegov.paper_inputs import write_variables
-from hazegov.tables import Column, fmt_ci, fmt_p, fmt_p_op, pipe_table
+from hazegov.tables import Column, pipe_table
 
 log = logging.getLogger("hazegov")
 SCORE = "score_"
@@ -88,11 +89,6 @@ def _sector_labels(cb: Codebook) -> dict[str, str]:
     return {s.id: s.en for s in cb.sectors}
 
 
-def _num(value: float, digits: int = 2) -> str:
-    rounded = round(float(value), digits)
-    return f"{rounded + 0.0 if rounded == 0 else rounded:.{digits}f}"
-
-
 def group_variables(
     omnibus: pd.DataFrame,
     descriptives: pd.DataFrame,
@@ -114,16 +110,16 @@ def group_variables(
         if means.empty:
             means = pd.Series({"no group large enough to report": 0.0})
         out[str(construct)] = {
-            "welch_f": _num(welch["statistic"]),
+            "welch_f": num(welch["statistic"]),
             "welch_df1": f"{welch['df1']:.0f}",
-            "welch_df2": _num(welch["df2"], 1),
+            "welch_df2": num(welch["df2"], 1),
             "welch_p": fmt_p_op(welch["p"]),
             "welch_p_holm": fmt_p_op(welch["p_adj"]),
-            "omega2": _num(welch["effect_size"]),
+            "omega2": num(welch["effect_size"]),
             "omega2_ci": fmt_ci(welch["ci_low"], welch["ci_high"]),
-            "kw_h": _num(kw["statistic"]),
+            "kw_h": num(kw["statistic"]),
             "kw_p_holm": fmt_p_op(kw["p_adj"]),
-            "epsilon2": _num(kw["effect_size"]),
+            "epsilon2": num(kw["effect_size"]),
             "highest_group": labels.get(str(means.idxmax()), str(means.idxmax())),
             "lowest_group": labels.get(str(means.idxmin()), str(means.idxmin())),
         }
@@ -366,20 +362,20 @@ def regression_variables(
     fit = ols["fit"].iloc[0]
     out: dict[str, Any] = {
         "n": _count(fit["n"], min_count),
-        "r2": _num(fit["r2"]),
-        "adj_r2": _num(fit["adj_r2"]),
-        "f_hc3": _num(fit["f_hc3"]),
+        "r2": num(fit["r2"]),
+        "adj_r2": num(fit["adj_r2"]),
+        "f_hc3": num(fit["f_hc3"]),
         "df_model": f"{fit['df_model']:.0f}",
         "df_resid": f"{fit['df_resid']:.0f}",
         "f_hc3_p": fmt_p_op(fit["f_hc3_p"]),
-        "max_vif": _num(ols["vif"]["gvif_root"].pow(2).max()),
+        "max_vif": num(ols["vif"]["gvif_root"].pow(2).max()),
     }
     for row in ols["coefficients"].itertuples(index=False):
         if row.term.startswith(SCORE):
             out[row.term.removeprefix(SCORE)] = {
                 "association": _association(row.b, row.p, outcome),
-                "b": _num(row.b),
-                "beta": _num(row.beta),
+                "b": num(row.b),
+                "beta": num(row.beta),
                 "p": fmt_p_op(row.p),
                 "ci": fmt_ci(row.ci_low, row.ci_high),
             }
@@ -387,11 +383,11 @@ def regression_variables(
     brant = ordinal["brant"].set_index("test").loc["omnibus"]
     out["ordinal"] = {
         "n": _count(ofit["n"], min_count),
-        "pseudo_r2": _num(ofit["pseudo_r2_mcfadden"]),
-        "lr_chi2": _num(ofit["lr_chi2"]),
+        "pseudo_r2": num(ofit["pseudo_r2_mcfadden"]),
+        "lr_chi2": num(ofit["lr_chi2"]),
         "lr_df": int(ofit["lr_df"]),
         "lr_p": fmt_p_op(ofit["lr_p"]),
-        "brant_chi2": _num(brant["chi2"]),
+        "brant_chi2": num(brant["chi2"]),
         "brant_df": int(brant["df"]),
         "brant_p": fmt_p_op(brant["p"]),
         "brant_verdict": "does not speak against" if brant["p"] >= 0.05 else "speaks against",
@@ -399,7 +395,7 @@ def regression_variables(
     for row in ordinal["coefficients"].itertuples(index=False):
         if row.term.startswith(SCORE):
             out["ordinal"][row.term.removeprefix(SCORE)] = {
-                "odds_ratio": _num(row.odds_ratio),
+                "odds_ratio": num(row.odds_ratio),
                 "ci": fmt_ci(row.or_ci_low, row.or_ci_high),
                 "p": fmt_p_op(row.p),
             }
@@ -526,17 +522,17 @@ def run_reliability(
     stats = frames["item_statistics"]
     alpha = scales["alpha_listwise"]
     variables = {
-        "alpha_min": _num(alpha.min()),
-        "alpha_max": _num(alpha.max()),
-        "omega_min": _num(scales["omega_total"].min()),
-        "omega_max": _num(scales["omega_total"].max()),
+        "alpha_min": num(alpha.min()),
+        "alpha_max": num(alpha.max()),
+        "omega_min": num(scales["omega_total"].min()),
+        "omega_max": num(scales["omega_total"].max()),
         "n_scales": len(scales),
         "n_alpha_below_070": int((alpha < 0.70).sum()),
-        "item_mean_min": _num(stats["mean"].min()),
-        "item_mean_max": _num(stats["mean"].max()),
-        "max_abs_skew": _num(stats["skewness"].abs().max()),
-        "max_abs_kurtosis": _num(stats["excess_kurtosis"].abs().max()),
-        "min_item_total": _num(frames["item_reliability"]["corrected_item_total_r"].min()),
+        "item_mean_min": num(stats["mean"].min()),
+        "item_mean_max": num(stats["mean"].max()),
+        "max_abs_skew": num(stats["skewness"].abs().max()),
+        "max_abs_kurtosis": num(stats["excess_kurtosis"].abs().max()),
+        "min_item_total": num(frames["item_reliability"]["corrected_item_total_r"].min()),
     }
     write_variables({"reliability": variables}, variables_out, rule="reliability")
     rows = scales.assign(
@@ -679,9 +675,9 @@ def run_factor_structure(
         [float(loadings.loc[i, c]) for c, group in model.items() for i in group] if matched else []
     )
     variables = {
-        "kmo": _num(kmo_overall),
-        "kmo_item_min": _num(kmo_items.min()),
-        "bartlett_chi2": _num(bartlett["chi2"], 1),
+        "kmo": num(kmo_overall),
+        "kmo_item_min": num(kmo_items.min()),
+        "bartlett_chi2": num(bartlett["chi2"], 1),
         "bartlett_df": int(bartlett["df"]),
         "bartlett_p": fmt_p_op(bartlett["p"]),
         "pa_method": pa.description.split(":", 1)[0],
@@ -690,8 +686,8 @@ def run_factor_structure(
         "efa_rotation": efa_settings["rotation"],
         "efa_method": efa_settings["method"],
         "efa_variance_pct": f"{100 * efa.variance['cumulative'].iloc[-1]:.1f}",
-        "efa_own_loading_min": _num(min(own)) if own else "not defined",
-        "efa_max_factor_correlation": _num(
+        "efa_own_loading_min": num(min(own)) if own else "not defined",
+        "efa_max_factor_correlation": num(
             phi.where(~np.eye(len(phi), dtype=bool)).abs().max().max()
         ),
         "efa_distinct_factors": len({n.split(" ")[0] for n in names.values()}),
@@ -706,14 +702,14 @@ def run_factor_structure(
 
 def _fit_variables(fit: Mapping[str, Any], min_count: int = DEFAULT_MIN_COUNT) -> dict[str, Any]:
     return {
-        "chi2": _num(fit["chi2"]),
+        "chi2": num(fit["chi2"]),
         "df": int(fit["df"]),
         "p": fmt_p_op(fit["p_value"]),
-        "cfi": _num(fit["cfi"], 3),
-        "tli": _num(fit["tli"], 3),
-        "rmsea": _num(fit["rmsea"], 3),
+        "cfi": num(fit["cfi"], 3),
+        "tli": num(fit["tli"], 3),
+        "rmsea": num(fit["rmsea"], 3),
         "rmsea_ci": fmt_ci(fit["rmsea_ci_lower"], fit["rmsea_ci_upper"], 3),
-        "srmr": _num(fit["srmr"], 3),
+        "srmr": num(fit["srmr"], 3),
         "n": _count(fit["n"], min_count),
     }
 
@@ -749,16 +745,16 @@ def run_cfa(
     pairs = validity_frames["pairs"]
     variables = _fit_variables(fit, min_cell_count) | {
         "converged": bool(fit["converged"]),
-        "std_loading_min": _num(loadings.min()),
-        "std_loading_max": _num(loadings.max()),
-        "cr_min": _num(reliability["composite_reliability"].min()),
-        "cr_max": _num(reliability["composite_reliability"].max()),
-        "ave_min": _num(reliability["ave"].min()),
-        "ave_max": _num(reliability["ave"].max()),
+        "std_loading_min": num(loadings.min()),
+        "std_loading_max": num(loadings.max()),
+        "cr_min": num(reliability["composite_reliability"].min()),
+        "cr_max": num(reliability["composite_reliability"].max()),
+        "ave_min": num(reliability["ave"].min()),
+        "ave_max": num(reliability["ave"].max()),
         "n_ave_below_050": int((reliability["ave"] < 0.5).sum()),
         "n_fornell_larcker_met": int(reliability["fornell_larcker_met"].sum()),
         "n_constructs": len(reliability),
-        "htmt_max": _num(pairs["htmt"].max()),
+        "htmt_max": num(pairs["htmt"].max()),
         "htmt_max_pair": " and ".join(
             pairs.loc[pairs["htmt"].idxmax(), ["construct_1", "construct_2"]].astype(str)
         ),
@@ -825,7 +821,7 @@ def run_common_method_variance(
             "cmv": {
                 "harman_share_pct": f"{100 * harman['first_component_share']:.1f}",
                 "harman_exceeds": "exceeds" if harman["exceeds_threshold"] else "stays below",
-                "clf_delta_chi2": _num(clf.delta_chi2),
+                "clf_delta_chi2": num(clf.delta_chi2),
                 "clf_delta_df": int(clf.delta_df),
                 "clf_p": fmt_p_op(clf.p_value),
                 "clf_method_variance_pct": f"{100 * clf.method_variance_share:.1f}",
@@ -905,16 +901,16 @@ def run_measurement_invariance(
     for level in ("configural", "metric", "scalar"):
         r = rows.loc[level]
         variables[level] = {
-            "chi2": _num(r["chi2"]),
+            "chi2": num(r["chi2"]),
             "df": int(r["df"]),
-            "cfi": _num(r["cfi"], 3),
-            "rmsea": _num(r["rmsea"], 3),
+            "cfi": num(r["cfi"], 3),
+            "rmsea": num(r["rmsea"], 3),
         }
         if level != "configural":
             variables[level] |= {
-                "delta_cfi": _num(r["delta_cfi"], 3),
-                "delta_rmsea": _num(r["delta_rmsea"], 3),
-                "delta_chi2": _num(r["delta_chi2"]),
+                "delta_cfi": num(r["delta_cfi"], 3),
+                "delta_rmsea": num(r["delta_rmsea"], 3),
+                "delta_chi2": num(r["delta_chi2"]),
                 "delta_df": int(r["delta_df"]),
                 "delta_p": fmt_p_op(r["delta_p_value"]),
             }
@@ -1137,14 +1133,14 @@ def run_path_model(
     }
     for row in frames["path_coefficients"].itertuples(index=False):
         variables["paths"][f"{row.predictor}_{row.outcome}"] = {
-            "std": _num(row.std_estimate),
+            "std": num(row.std_estimate),
             "p": fmt_p_op(row.p_value),
         }
     for row in frames["indirect_effects"].itertuples(index=False):
         variables["indirect"].append(
             {
                 "chain": row.chain,
-                "std": _num(row.std_estimate),
+                "std": num(row.std_estimate),
                 "std_ci": fmt_ci(row.std_ci_lower, row.std_ci_upper),
                 "excludes_zero": bool(row.std_ci_lower > 0 or row.std_ci_upper < 0),
                 "n_boot_ok": int(row.n_boot_ok),

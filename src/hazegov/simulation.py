@@ -56,6 +56,7 @@ from scipy import stats
 
 from hazegov.analysis._common import AnalysisError
 from hazegov.codebook import Codebook
+from hazegov.formatting import num, pct
 from hazegov.synthetic import (
     PopulationModel,
     construct_mean,
@@ -1010,15 +1011,6 @@ def summarise(reps: pd.DataFrame, truth: pd.DataFrame, alpha: float = 0.05) -> p
     return out.sort_values(["n", "_order"]).drop(columns="_order").reset_index(drop=True)
 
 
-def _pct(value: float, digits: int = 1) -> str:
-    return f"{100 * value:.{digits}f}"
-
-
-def _fmt(value: float, digits: int = 3) -> str:
-    rounded = round(float(value), digits)
-    return f"{rounded + 0.0 if rounded == 0 else rounded:.{digits}f}"
-
-
 def _alpha_text(alpha: float) -> str:
     """.05 as the prose and tables print a significance level."""
     return f"{alpha:g}".removeprefix("0")
@@ -1046,13 +1038,12 @@ def summary_table(summary: pd.DataFrame, study_n: int, confidence: float, alpha:
     rows = summary[summary["n"] == study_n].copy()
     replications = int(rows["replications"].max())
     rows["coverage_text"] = [
-        f"{_pct(c)} ({_pct(m)})"
-        for c, m in zip(rows["coverage"], rows["coverage_mcse"], strict=True)
+        f"{pct(c)} ({pct(m)})" for c, m in zip(rows["coverage"], rows["coverage_mcse"], strict=True)
     ]
     rows["power_text"] = [
-        f"{_pct(p)} ({_pct(m)})" for p, m in zip(rows["power"], rows["power_mcse"], strict=True)
+        f"{pct(p)} ({pct(m)})" for p, m in zip(rows["power"], rows["power_mcse"], strict=True)
     ]
-    rows["relative_text"] = [_pct(r) if math.isfinite(r) else "" for r in rows["relative_bias"]]
+    rows["relative_text"] = [pct(r) if math.isfinite(r) else "" for r in rows["relative_bias"]]
     level = f"{100 * confidence:g}%"
     columns = [
         Column("label", "Estimate", align="left"),
@@ -1123,19 +1114,19 @@ def simulation_variables(
         "seed": int(config["seed"]),
         "confidence": f"{100 * confidence:g}%",
         "alpha": _alpha_text(float(config["alpha"])),
-        "nominal_mcse": _pct(math.sqrt(confidence * (1 - confidence) / replications)),
-        "max_abs_bias": _fmt(effects["bias"].abs().max()),
-        "max_abs_relative_bias": _pct(effects["relative_bias"].abs().max()),
-        "se_ratio_min": _fmt(effects["se_ratio"].min(), 2),
-        "se_ratio_max": _fmt(effects["se_ratio"].max(), 2),
-        "coverage_min": _pct(at["coverage"].min()),
-        "coverage_max": _pct(at["coverage"].max()),
+        "nominal_mcse": pct(math.sqrt(confidence * (1 - confidence) / replications)),
+        "max_abs_bias": num(effects["bias"].abs().max(), 3),
+        "max_abs_relative_bias": pct(effects["relative_bias"].abs().max()),
+        "se_ratio_min": num(effects["se_ratio"].min(), 2),
+        "se_ratio_max": num(effects["se_ratio"].max(), 2),
+        "coverage_min": pct(at["coverage"].min()),
+        "coverage_max": pct(at["coverage"].max()),
         "fits_failed": int(summary["failed"].sum()),
         "fits_total": int(summary["replications"].sum()),
-        "power": {e.replace(".", "_"): _pct(effects.loc[e, "power"], 0) for e in effects.index},
+        "power": {e.replace(".", "_"): pct(effects.loc[e, "power"], 0) for e in effects.index},
         "weakest": {
             "label": str(at.loc[weakest, "label"]),
-            "power": _pct(at.loc[weakest, "power"], 0),
+            "power": pct(at.loc[weakest, "power"], 0),
             "verdict": (
                 f"reaches 80 percent at {min(enough)} submissions"
                 if enough
@@ -1144,15 +1135,15 @@ def simulation_variables(
         },
         "check": {
             "n_draw": f"{int(check['n_draw'].iloc[0]):,}",
-            "max_abs_z": _fmt(check["z"].abs().max(), 1),
-            "max_se": _fmt(check["draw_se"].max()),
+            "max_abs_z": num(check["z"].abs().max(), 1),
+            "max_se": num(check["draw_se"].max(), 3),
         },
     }
     nulls = at[at["kind"] == "no_effect"]
     if len(nulls):
         name = str(nulls.index[0])
         term = name.split(".", 1)[1].replace("_", " ")
-        rejection = _pct(nulls.loc[name, "power"])
+        rejection = pct(nulls.loc[name, "power"])
         out["no_effect"] = {
             "sentence": f"The test of {term}, which has no effect in the population, rejects at "
             f"the {out['alpha']} level in {rejection} percent of the replications.",
@@ -1167,9 +1158,9 @@ def simulation_variables(
         construct = ols[0].split(".", 1)[1]
         out["example"] = {
             "construct": construct,
-            "structural": _fmt(structural.get(construct, math.nan), 2),
-            "latent": _fmt(targets.loc[ols[0], "latent"]),
-            "target": _fmt(targets.loc[ols[0], "truth"]),
+            "structural": num(structural.get(construct, math.nan), 2),
+            "latent": num(targets.loc[ols[0], "latent"], 3),
+            "target": num(targets.loc[ols[0], "truth"], 3),
         }
     return {"simulation": out}
 

@@ -1,4 +1,4 @@
-"""Quarto pipe tables from tidy results: numbers formatted once, here, for every table.
+"""Quarto pipe tables from tidy results, their numbers written by `hazegov.formatting`.
 
 Column widths are set here too.  Pandoc (and so Quarto) gives a pipe table relative column
 widths from the dashes of its separator line whenever a line of the table is longer than 72
@@ -128,26 +128,6 @@ def column_shares(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[
         widths = [min(natural[i], max(minimum[i], low)) for i in range(n)]
     total = sum(widths)
     return [w / total for w in widths]
-
-
-def fmt_p(p: object) -> str:
-    """APA style: no leading zero, < .001 below that."""
-    value = float(p)  # type: ignore[arg-type]
-    if value != value:
-        return ""
-    if value < 0.001:
-        return "< .001"
-    return f"{value:.3f}".lstrip("0")
-
-
-def fmt_p_op(p: object) -> str:
-    """A p-value for prose after 'p': '= .023' or '< .001'."""
-    text = fmt_p(p)
-    return text if text.startswith("<") else f"= {text}"
-
-
-def fmt_ci(low: float, high: float, digits: int = 2) -> str:
-    return f"[{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def _cell(value: object, fmt: str | Callable[[object], str]) -> str:

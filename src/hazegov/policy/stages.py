@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from hazegov.errors import InputError
+from hazegov.formatting import num
 from hazegov.io import write_csv, write_json, write_parquet, write_text
 from hazegov.paper_inputs import write_variables
 from hazegov.policy.coding import (
@@ -44,6 +45,7 @@ from hazegov.policy.text import segmenter_for
 from hazegov.tables import Column, pipe_table
 
 log = logging.getLogger("hazegov.policy")
+NOT_DEFINED = "not defined"  # a statistic of no documents, in the prose
 ANALYSIS_TABLES = (
     "documents",
     "mentions",
@@ -164,14 +166,6 @@ def _date_words(text: str) -> str:
     return f"{issued.start:%B %Y}" if issued.precision == "month" else f"{issued.start:%Y}"
 
 
-def _pct(value: float) -> str:
-    return f"{value:.1f}"
-
-
-def _num(value: float, digits: int = 2) -> str:
-    return "not defined" if value != value else f"{value:.{digits}f}"
-
-
 def codings_source(n_digests: int, n_full: int) -> str:
     """Where the codings come from, in words, for captions and prose."""
     if n_full == 0:
@@ -231,13 +225,19 @@ def policy_variables(
         "window": settings.window,
         "typology": lexicon.typology,
         "instrument_mentions": int(categories["mentions"].sum()),
-        "instrument_share": {c: _pct(categories.loc[c, "mention_share"]) for c in categories.index},
+        "instrument_share": {
+            c: num(categories.loc[c, "mention_share"], 1) for c in categories.index
+        },
         "instrument_documents": {c: int(categories.loc[c, "documents"]) for c in categories.index},
         "departments_per_category": {
             c: int(spread_by.loc[c, "n_departments"]) for c in spread_by.index
         },
-        "mean_departments_per_category": _num(float(spread_by["n_departments"].mean())),
-        "hhi": {c: _num(float(spread_by.loc[c, "hhi"])) for c in spread_by.index},
+        "mean_departments_per_category": num(
+            float(spread_by["n_departments"].mean()), missing=NOT_DEFINED
+        ),
+        "hhi": {
+            c: num(float(spread_by.loc[c, "hhi"]), missing=NOT_DEFINED) for c in spread_by.index
+        },
         "tokens_coded": int(documents["tokens"].sum()),
     }
     if top is None:
@@ -248,9 +248,9 @@ def policy_variables(
             "department_zh": str(top["name_zh"]),
             "short": str(top["short"]),
             "by": settings.most_central_by,
-            "degree_centrality": _num(float(top["degree_centrality"])),
-            "betweenness": _num(float(top["betweenness"])),
-            "eigenvector": _num(float(top["eigenvector"])),
+            "degree_centrality": num(float(top["degree_centrality"]), missing=NOT_DEFINED),
+            "betweenness": num(float(top["betweenness"]), missing=NOT_DEFINED),
+            "eigenvector": num(float(top["eigenvector"]), missing=NOT_DEFINED),
             "ties": ties,
         }
     return variables

@@ -35,9 +35,10 @@ import pandas as pd
 
 from hazegov.codebook import Codebook, load_codebook
 from hazegov.disclosure import as_count
+from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num, pct
 from hazegov.io import write_text
 from hazegov.paper_inputs import REAL_NOTICE, SYNTHETIC_NOTICE, write_variables
-from hazegov.tables import Column, fmt_ci, fmt_p, fmt_p_op, pipe_table
+from hazegov.tables import Column, pipe_table
 
 __all__ = [
     "ALPHA",
@@ -139,18 +140,6 @@ def _anchor(key: str) -> str:
 NOT_ESTIMABLE = "not estimable"
 
 
-def _num(value: object, digits: int = 2) -> str:
-    """A statistic for the prose; a missing one (e.g. ω of a two-item scale) in words."""
-    if value is None or float(value) != float(value):  # type: ignore[arg-type]
-        return NOT_ESTIMABLE
-    rounded = round(float(value), digits)  # type: ignore[arg-type]
-    return f"{rounded + 0.0 if rounded == 0 else rounded:.{digits}f}"
-
-
-def _pct(share: object, digits: int = 1) -> str:
-    return _num(100 * float(share), digits)  # type: ignore[arg-type]
-
-
 def _read(path: Path | str) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
@@ -194,7 +183,7 @@ def _sample(inputs: ReportInputs) -> dict[str, Any]:
         "received": received,
         "analysed": analysed,
         "analysed_percent": (
-            _num(100 * analysed / received, 1)
+            num(100 * analysed / received, 1, missing=NOT_ESTIMABLE)
             if isinstance(received, int) and isinstance(analysed, int) and received
             else "withheld"
         ),
@@ -211,10 +200,10 @@ def _items(inputs: ReportInputs, cb: Codebook) -> dict[str, Any]:
             continue
         rows = stats.loc[items]
         out[scale_key(construct.id)] = {
-            "mean_min": _num(rows["mean"].min()),
-            "mean_max": _num(rows["mean"].max()),
-            "floor_max": _pct(rows["floor_share"].max()),
-            "ceiling_max": _pct(rows["ceiling_share"].max()),
+            "mean_min": num(rows["mean"].min(), missing=NOT_ESTIMABLE),
+            "mean_max": num(rows["mean"].max(), missing=NOT_ESTIMABLE),
+            "floor_max": pct(rows["floor_share"].max(), missing=NOT_ESTIMABLE),
+            "ceiling_max": pct(rows["ceiling_share"].max(), missing=NOT_ESTIMABLE),
         }
         out["n_scales"] += 1
         out["n_items"] += len(items)
@@ -225,19 +214,19 @@ def _reliability(inputs: ReportInputs) -> dict[str, Any]:
     scales = _read(inputs.scale_reliability)  # type: ignore[arg-type]
     alpha = scales["alpha_listwise"].astype(float)
     out: dict[str, Any] = {
-        "alpha_min": _num(alpha.min()),
-        "alpha_max": _num(alpha.max()),
-        "omega_min": _num(scales["omega_total"].min()),
-        "omega_max": _num(scales["omega_total"].max()),
+        "alpha_min": num(alpha.min(), missing=NOT_ESTIMABLE),
+        "alpha_max": num(alpha.max(), missing=NOT_ESTIMABLE),
+        "omega_min": num(scales["omega_total"].min(), missing=NOT_ESTIMABLE),
+        "omega_max": num(scales["omega_total"].max(), missing=NOT_ESTIMABLE),
         "n_scales": len(scales),
         "n_alpha_below_070": int((alpha < RELIABILITY_THRESHOLD).sum()),
-        "threshold": _num(RELIABILITY_THRESHOLD),
+        "threshold": num(RELIABILITY_THRESHOLD, missing=NOT_ESTIMABLE),
     }
     for row in scales.itertuples(index=False):
         out[scale_key(str(row.construct))] = {
-            "alpha": _num(row.alpha_listwise),
+            "alpha": num(row.alpha_listwise, missing=NOT_ESTIMABLE),
             "alpha_ci": fmt_ci(row.alpha_listwise_ci_lower, row.alpha_listwise_ci_upper),
-            "omega": _num(row.omega_total),
+            "omega": num(row.omega_total, missing=NOT_ESTIMABLE),
         }
     return out
 
@@ -249,8 +238,8 @@ def _efa(inputs: ReportInputs) -> dict[str, Any]:
     pa = summary["parallel_analysis"]
     efa = summary["efa"]
     return {
-        "kmo": _num(summary["kmo_overall"]),
-        "bartlett_chi2": _num(bartlett["chi2"]),
+        "kmo": num(summary["kmo_overall"], missing=NOT_ESTIMABLE),
+        "bartlett_chi2": num(bartlett["chi2"], missing=NOT_ESTIMABLE),
         "bartlett_df": int(bartlett["df"]),
         "bartlett_p": fmt_p_op(bartlett["p"]),
         "pa_method": str(pa["method"]),
@@ -258,7 +247,7 @@ def _efa(inputs: ReportInputs) -> dict[str, Any]:
         "n_factors": int(efa["n_factors"]),
         "method": str(efa["method"]),
         "rotation": str(efa["rotation"]),
-        "variance_pct": _pct(variance["cumulative"].iloc[-1]),
+        "variance_pct": pct(variance["cumulative"].iloc[-1], missing=NOT_ESTIMABLE),
     }
 
 
@@ -267,16 +256,16 @@ def _cfa(inputs: ReportInputs) -> dict[str, Any]:
     loadings = _read(inputs.cfa_loadings)["std_estimate"].astype(float)  # type: ignore[arg-type]
     return {
         "n": as_count(fit["n"]),
-        "chi2": _num(fit["chi2"]),
+        "chi2": num(fit["chi2"], missing=NOT_ESTIMABLE),
         "df": int(fit["df"]),
         "p": fmt_p_op(fit["p_value"]),
-        "cfi": _num(fit["cfi"], 3),
-        "tli": _num(fit["tli"], 3),
-        "rmsea": _num(fit["rmsea"], 3),
+        "cfi": num(fit["cfi"], 3, missing=NOT_ESTIMABLE),
+        "tli": num(fit["tli"], 3, missing=NOT_ESTIMABLE),
+        "rmsea": num(fit["rmsea"], 3, missing=NOT_ESTIMABLE),
         "rmsea_ci": fmt_ci(fit["rmsea_ci_lower"], fit["rmsea_ci_upper"], 3),
-        "srmr": _num(fit["srmr"], 3),
-        "loading_min": _num(loadings.min()),
-        "loading_max": _num(loadings.max()),
+        "srmr": num(fit["srmr"], 3, missing=NOT_ESTIMABLE),
+        "loading_min": num(loadings.min(), missing=NOT_ESTIMABLE),
+        "loading_max": num(loadings.max(), missing=NOT_ESTIMABLE),
     }
 
 
@@ -308,8 +297,8 @@ def _invariance(inputs: ReportInputs, group: str) -> dict[str, Any]:
     for level in ("metric", "scalar"):
         r = rows.loc[level]
         out[level] = {
-            "delta_cfi": _num(r["delta_cfi"], 3),
-            "delta_rmsea": _num(r["delta_rmsea"], 3),
+            "delta_cfi": num(r["delta_cfi"], 3, missing=NOT_ESTIMABLE),
+            "delta_rmsea": num(r["delta_rmsea"], 3, missing=NOT_ESTIMABLE),
         }
     return out
 
@@ -322,15 +311,15 @@ def _groups(inputs: ReportInputs, group: str) -> dict[str, Any]:
         "n_groups": int(welch["k_groups"].max()),
         "n_scales": len(welch),
         "n_significant": int((welch["p_adj"].astype(float) < ALPHA).sum()),
-        "alpha": _num(ALPHA),
+        "alpha": num(ALPHA, missing=NOT_ESTIMABLE),
     }
     for row in welch.itertuples(index=False):
         out[scale_key(str(row.outcome))] = {
-            "f": _num(row.statistic),
+            "f": num(row.statistic, missing=NOT_ESTIMABLE),
             "df1": f"{float(row.df1):.0f}",
-            "df2": _num(row.df2, 1),
+            "df2": num(row.df2, 1, missing=NOT_ESTIMABLE),
             "p_holm": fmt_p_op(row.p_adj),
-            "omega2": _num(row.effect_size),
+            "omega2": num(row.effect_size, missing=NOT_ESTIMABLE),
         }
     return out
 
@@ -345,12 +334,12 @@ def _regression(inputs: ReportInputs, cb: Codebook, settings: Mapping[str, Any])
         "predictors": _words([_scale_label(cb, p) for p in predictors]),
         "controls": _words(list(settings.get("controls", []))),
         "se_type": str(fit["se_type"]),
-        "alpha": _num(ALPHA),
+        "alpha": num(ALPHA, missing=NOT_ESTIMABLE),
         "ols": {
             "n": as_count(fit["n"]),
-            "r2": _num(fit["r2"]),
-            "adj_r2": _num(fit["adj_r2"]),
-            "f": _num(fit["f_hc3"]),
+            "r2": num(fit["r2"], missing=NOT_ESTIMABLE),
+            "adj_r2": num(fit["adj_r2"], missing=NOT_ESTIMABLE),
+            "f": num(fit["f_hc3"], missing=NOT_ESTIMABLE),
             "f_p": fmt_p_op(fit["f_hc3_p"]),
             "n_predictors": len(predictors),
             "n_significant": int((terms["p"].astype(float) < ALPHA).sum()),
@@ -361,10 +350,10 @@ def _regression(inputs: ReportInputs, cb: Codebook, settings: Mapping[str, Any])
         out["rating"] = cb.overall_rating.name
         out["ordinal"] = {
             "n": as_count(ordinal["n"]),
-            "lr_chi2": _num(ordinal["lr_chi2"]),
+            "lr_chi2": num(ordinal["lr_chi2"], missing=NOT_ESTIMABLE),
             "lr_df": int(ordinal["lr_df"]),
             "lr_p": fmt_p_op(ordinal["lr_p"]),
-            "pseudo_r2": _num(ordinal["pseudo_r2_mcfadden"], 3),
+            "pseudo_r2": num(ordinal["pseudo_r2_mcfadden"], 3, missing=NOT_ESTIMABLE),
         }
     return out
 
@@ -491,7 +480,7 @@ def _cell(value: object, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "–"
     try:
-        return _num(float(value), digits)  # type: ignore[arg-type]
+        return num(float(value), digits, missing=NOT_ESTIMABLE)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(value)
 
