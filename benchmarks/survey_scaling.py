@@ -3,7 +3,7 @@
 Usage: python benchmarks/survey_scaling.py [--sizes 230 23000 230000] [--replications 20]
                                            [--workdir DIR] [--skip-build]
 
-1. For each N, the project's generator (`hazegov.synthetic.generate`, the model of
+1. For each N, the project's generator (`hazegov.survey.synthetic.generate`, the model of
    `config/population_model.yaml` scaled to N) writes a synthetic export, kept in --workdir
    (default: a temporary folder) so a second run reuses it.
 2. Each stage then runs in a fresh process on the previous stage's output (read from a pickle,
@@ -63,7 +63,7 @@ def _config() -> dict[str, Any]:
 def _export(workdir: Path, n: int) -> Path:
     path = workdir / f"export_{n}.csv"
     if not path.exists():
-        from hazegov.synthetic import generate
+        from hazegov.survey.synthetic import generate
 
         start = time.perf_counter()
         generate(CODEBOOK, POPULATION, path, n=n)
@@ -84,9 +84,9 @@ def _required(config: dict) -> list[str]:
 def _stage(name: str, workdir: Path, n: int) -> None:
     """Run one stage on the previous one's pickled output; print seconds and memory."""
     from hazegov.analysis.sample import build_analysis_sample, construct_scores, measurement_model
-    from hazegov.cleaning import apply_exclusions
-    from hazegov.codebook import load_codebook
-    from hazegov.ingest import ingest_export
+    from hazegov.survey.cleaning import apply_exclusions
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.ingest import ingest_export
 
     config = _config()
     cb = load_codebook(CODEBOOK)
@@ -131,9 +131,9 @@ def _stage(name: str, workdir: Path, n: int) -> None:
 def _chain(workdir: Path, n: int) -> None:
     """Raw export to analysis sample in this process: seconds and peak RSS."""
     from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.cleaning import apply_exclusions
-    from hazegov.codebook import load_codebook
-    from hazegov.ingest import ingest_export
+    from hazegov.survey.cleaning import apply_exclusions
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.ingest import ingest_export
 
     config = _config()
     cb = load_codebook(CODEBOOK)
@@ -158,11 +158,11 @@ def _chain(workdir: Path, n: int) -> None:
 def _replications(count: int) -> None:
     """Mean milliseconds per step of one simulation replication at N = 230."""
     from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.cleaning import apply_exclusions
-    from hazegov.codebook import load_codebook
-    from hazegov.ingest import ingest_export
     from hazegov.simulation import _with_seed, replication_seed, settings_from
-    from hazegov.synthetic import load_population_model, synthesize_export, write_export
+    from hazegov.survey.cleaning import apply_exclusions
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.ingest import ingest_export
+    from hazegov.survey.synthetic import load_population_model, synthesize_export, write_export
 
     config = _config()
     sim = yaml.safe_load((ROOT / "config" / "simulation.yaml").read_text(encoding="utf-8"))

@@ -6,13 +6,6 @@ import pandas as pd
 import pytest
 
 from hazegov.analysis.groups import published_frames
-from hazegov.describe import (
-    plot_participant_flow,
-    published_flow,
-    published_sample_by_group,
-    sample_by_group,
-    sample_table_markdown,
-)
 from hazegov.disclosure import (
     WITHHELD,
     check_results,
@@ -24,6 +17,13 @@ from hazegov.disclosure import (
     small_counts_in_markdown,
     suppress,
     suppress_columns,
+)
+from hazegov.survey.describe import (
+    plot_participant_flow,
+    published_flow,
+    published_sample_by_group,
+    sample_by_group,
+    sample_table_markdown,
 )
 from hazegov.tables import Column, pipe_table
 
@@ -302,7 +302,7 @@ def test_the_group_figure_draws_no_respondent_of_a_small_group(tmp_path, monkeyp
 
 
 def test_free_text_answer_counts_are_suppressed_when_small_or_recoverable(codebook):
-    from hazegov.free_text import answered_counts
+    from hazegov.survey.free_text import answered_counts
 
     n = 40
     free_text = pd.DataFrame(

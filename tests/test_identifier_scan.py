@@ -27,7 +27,7 @@ from hazegov.identifier_scan import (
     scan_tree,
 )
 from hazegov.privacy import id_card_check_digit, redact
-from hazegov.synthetic import load_population_model, synthesize_export
+from hazegov.survey.synthetic import load_population_model, synthesize_export
 
 from .conftest import CODEBOOK, DEFAULT_EXPORT, POPULATION
 from .test_privacy import PLANTED, PLANTED_IDS
@@ -461,7 +461,7 @@ def _planted_export(codebook) -> pd.DataFrame:
 def _ingest_into(export, project):
     """Run the ingest rule's package function as the workflow does, with its log."""
     from hazegov.logs import rule_log
-    from hazegov.pipeline import run_free_text_counts, run_ingest
+    from hazegov.survey.stages import run_free_text_counts, run_ingest
 
     results, logs = project / "results", project / "logs"
     quarantine = results / "interim" / "restricted" / "free_text.parquet"

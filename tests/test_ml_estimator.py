@@ -30,7 +30,7 @@ from hazegov.analysis.cfa import (
 from hazegov.analysis.ml import MLModel
 from hazegov.analysis.sample import measurement_model
 from hazegov.analysis.sem import fit_path_model, structural_description
-from hazegov.synthetic import load_population_model
+from hazegov.survey.synthetic import load_population_model
 
 from .conftest import POPULATION, ROOT
 

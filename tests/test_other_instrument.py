@@ -25,7 +25,7 @@ PROBLEMS = ["LEAD", "RESP", "EVAL", "PART"]
 @pytest.fixture
 def other_study(tmp_path):
     """The variant codebook and its analysis sample, as the workflow writes them."""
-    from hazegov.codebook import load_codebook
+    from hazegov.survey.codebook import load_codebook
 
     codebook = write_other_codebook(tmp_path)
     cb = load_codebook(codebook)
@@ -135,7 +135,7 @@ def test_invariance_caption_names_the_groups_compared(codebook, tmp_path):
         "Community residents"
     )
     other = write_other_codebook(tmp_path)
-    from hazegov.codebook import load_codebook
+    from hazegov.survey.codebook import load_codebook
 
     assert (
         invariance_caption("sex", [1, 2], load_codebook(other))

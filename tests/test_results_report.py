@@ -17,8 +17,6 @@ import pytest
 import yaml
 
 from hazegov.analysis.sample import build_analysis_sample
-from hazegov.cleaning import RULE_LABELS
-from hazegov.codebook import Codebook, load_codebook
 from hazegov.io import write_parquet
 from hazegov.paper_checks import (
     digits_in_prose,
@@ -38,6 +36,8 @@ from hazegov.pipeline_analysis import (
 )
 from hazegov.quarto_syntax import SHORTCODE_SPAN_RE
 from hazegov.results_report import NOT_ESTIMABLE, ReportInputs, scale_key, write_report
+from hazegov.survey.cleaning import RULE_LABELS
+from hazegov.survey.codebook import Codebook, load_codebook
 
 from .conftest import CODEBOOK, ROOT
 from .other_instrument import CONTROLS, other_analysis_frame, write_other_codebook
@@ -434,8 +434,8 @@ def test_the_workflow_target_builds_and_renders_the_report(tmp_path):
 
 
 def test_a_small_exclusion_count_stays_suppressed(study, tmp_path):
-    from hazegov.describe import published_flow
     from hazegov.disclosure import check_results
+    from hazegov.survey.describe import published_flow
 
     raw = pd.read_csv(study["inputs"].flow)
     raw.loc[raw["step"] == "attention_check", "excluded"] = 2

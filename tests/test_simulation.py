@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from hazegov import simulation as sim
 from hazegov.simulation_plan import batch_replications
-from hazegov.synthetic import (
+from hazegov.survey.synthetic import (
     PopulationModel,
     draw_respondents,
     expected_item_code,

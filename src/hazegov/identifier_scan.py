@@ -502,7 +502,7 @@ def _columns(codebook: Any | None) -> _Columns:
 
 
 def _load_codebook(codebook: str | Path | Any | None) -> Any | None:
-    from hazegov.codebook import Codebook, load_codebook
+    from hazegov.survey.codebook import Codebook, load_codebook
 
     if codebook is None:
         for candidate in (

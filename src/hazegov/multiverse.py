@@ -18,7 +18,7 @@ not repeated per score option.
 
 One specification (`run_specification` = `prepare_sample` + `estimate_specification`):
 
-1. the exclusion rules (`hazegov.cleaning.apply_exclusions`), with the specification's
+1. the exclusion rules (`hazegov.survey.cleaning.apply_exclusions`), with the specification's
    attention-check, speeder and straight-lining choices and the other rules as configured;
 2. the missing-data rule (`hazegov.analysis.sample.build_analysis_sample`), which also scores the
    constructs by their item means and codes years in post as the main analysis does;
@@ -68,7 +68,7 @@ from hazegov.formatting import num, pct
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from hazegov.codebook import Codebook
+    from hazegov.survey.codebook import Codebook
 
 SAMPLE_DIMENSIONS = ("attention_check", "speeders", "straight_lining", "missing_data", "sectors")
 MODEL_DIMENSIONS = ("estimator", "scores", "controls")
@@ -338,7 +338,7 @@ def prepare_sample(
     specifications that need them then fail with that reason.
     """
     from hazegov.analysis.sample import build_analysis_sample, measurement_model
-    from hazegov.cleaning import EXCLUSION_ORDER, apply_exclusions
+    from hazegov.survey.cleaning import EXCLUSION_ORDER, apply_exclusions
 
     cleaned = apply_exclusions(responses, codebook, dict(settings["exclusions"]))
     flow = cleaned.flow.set_index("step")
@@ -1064,7 +1064,7 @@ def specification_curve(
     import numpy as np
     from matplotlib.lines import Line2D
 
-    from hazegov.describe import SYNTHETIC_MARK, TEXT_WIDTH_IN, save_png
+    from hazegov.survey.describe import SYNTHETIC_MARK, TEXT_WIDTH_IN, save_png
 
     preferred = preferred_specification(settings).id
     rows_spec: list[tuple[str, str, str]] = []  # (dimension, option, label)
@@ -1436,10 +1436,10 @@ def run_multiverse_group(
 
     import pandas as pd
 
-    from hazegov.codebook import load_codebook
     from hazegov.disclosure import rounded_counts
     from hazegov.io import read_provenance, source_label, write_json
     from hazegov.result_cache import ResultCache
+    from hazegov.survey.codebook import load_codebook
 
     log = logging.getLogger("hazegov")
     provenance = read_provenance(responses)
@@ -1526,10 +1526,10 @@ def run_multiverse_summary(
     """
     import pandas as pd
 
-    from hazegov.codebook import load_codebook
     from hazegov.disclosure import suppress_columns
     from hazegov.io import data_label, read_json, write_csv, write_json, write_text
     from hazegov.paper_inputs import write_variables
+    from hazegov.survey.codebook import load_codebook
 
     settings = config["multiverse"]
     regression = config["analysis"]["regression"]

@@ -803,12 +803,12 @@ def figure_text_sizes(build_dir: Path | str) -> list[Problem]:
     """Every figure states its printed width, and its smallest text prints at 6 pt or more.
 
     The figure's own width and smallest text size come from the PNG (written by
-    :func:`hazegov.describe.save_png`); the printed width from the ``width=`` attribute and
+    :func:`hazegov.survey.describe.save_png`); the printed width from the ``width=`` attribute and
     the text column of :func:`page_geometry`.
     """
     from PIL import Image
 
-    from hazegov.describe import FIGURE_WIDTH_KEY, SMALLEST_TEXT_KEY
+    from hazegov.survey.describe import FIGURE_WIDTH_KEY, SMALLEST_TEXT_KEY
 
     build_dir = Path(build_dir)
     expanded = _expand_includes(build_dir)

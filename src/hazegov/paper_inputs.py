@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from hazegov.codebook import Codebook, both
 from hazegov.disclosure import as_count, numeric_counts
-from hazegov.display import describe
 from hazegov.io import data_label, write_text
+from hazegov.survey.codebook import Codebook, both
+from hazegov.survey.display import describe
 from hazegov.tables import markdown_table
 
 SYNTHETIC_NOTICE = (

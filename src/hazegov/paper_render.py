@@ -1125,7 +1125,7 @@ def _finish_docx(data: bytes) -> bytes:
 
     pandoc honours ``SOURCE_DATE_EPOCH`` for the document properties, but fixed entry dates
     and order make the bytes independent of the pandoc build and the day, as for the XLSX
-    exports of :mod:`hazegov.synthetic`.
+    exports of :mod:`hazegov.survey.synthetic`.
     """
     style_id = DOCX_NOTICE_STYLE.replace(" ", "")
     notice_re = re.compile(

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hazegov.codebook import Codebook, load_codebook
 from hazegov.disclosure import (
     DEFAULT_MIN_COUNT,
     as_count,
@@ -21,6 +20,7 @@ from hazegov.disclosure import (
 from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num
 from hazegov.io import data_label, read_provenance, write_csv, write_json, write_text
 from hazegov.paper_inputs import write_variables
+from hazegov.survey.codebook import Codebook, load_codebook
 from hazegov.tables import Column, pipe_table
 
 log = logging.getLogger("hazegov")
@@ -57,7 +57,7 @@ def shown_every_item(
     """
     if not cb.has_display_logic:
         return frame
-    from hazegov import display
+    from hazegov.survey import display
 
     every = display.shown(frame, cb, items).all(axis=1)
     log.info(

@@ -14,7 +14,7 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats
 
-from hazegov.describe import SYNTHETIC_MARK, TEXT_WIDTH_IN, save_png
+from hazegov.survey.describe import SYNTHETIC_MARK, TEXT_WIDTH_IN, save_png
 
 
 def _mark(fig: plt.Figure, synthetic: bool) -> None:

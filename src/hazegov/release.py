@@ -29,10 +29,10 @@ from typing import Any
 import pandas as pd
 import pyreadstat
 
-from hazegov.codebook import Codebook, both
-from hazegov.display import describe
 from hazegov.errors import ConfigError, InputError, Violation
 from hazegov.io import atomic_path
+from hazegov.survey.codebook import Codebook, both
+from hazegov.survey.display import describe
 
 # Byte offsets of the creation date and time in a .sav header (the record starts with "$FL2",
 # product name 60 bytes, then five 4-byte integers and an 8-byte bias).

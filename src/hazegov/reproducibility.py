@@ -16,9 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import networkx as nx
 
-from hazegov.describe import save_png
 from hazegov.io import write_text
 from hazegov.privacy import export_label
+from hazegov.survey.describe import save_png
 from hazegov.tables import markdown_table
 
 # The packages the pipeline pins in pyproject.toml and uses at run time.

@@ -55,9 +55,9 @@ import pandas as pd
 from scipy import stats
 
 from hazegov.analysis._common import AnalysisError
-from hazegov.codebook import Codebook
 from hazegov.formatting import num, pct
-from hazegov.synthetic import (
+from hazegov.survey.codebook import Codebook
+from hazegov.survey.synthetic import (
     PopulationModel,
     construct_mean,
     latent_construct_covariance,
@@ -338,8 +338,8 @@ def draw_responses(
     model: PopulationModel, cb: Codebook, n: int, seed: int, out_of_range: str, workdir: Path
 ) -> pd.DataFrame:
     """One synthetic export of n submissions, written as the platform writes it and ingested."""
-    from hazegov.ingest import ingest_export
-    from hazegov.synthetic import synthesize_export, write_export
+    from hazegov.survey.ingest import ingest_export
+    from hazegov.survey.synthetic import synthesize_export, write_export
 
     table = synthesize_export(_with_seed(model, seed), cb, n)
     path = Path(workdir) / "export.csv"
@@ -350,7 +350,7 @@ def draw_responses(
 def analysis_sample(responses: pd.DataFrame, cb: Codebook, settings: Settings) -> pd.DataFrame:
     """The study's exclusion rules and missing-data rule applied to ingested responses."""
     from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.cleaning import apply_exclusions
+    from hazegov.survey.cleaning import apply_exclusions
 
     cleaned = apply_exclusions(responses, cb, dict(settings.exclusions))
     sample = build_analysis_sample(
@@ -601,7 +601,7 @@ def run_replications(
 def sector_weights(model: PopulationModel, cb: Codebook, n: int | None = None) -> dict[str, float]:
     """Share of each respondent sector in an export of n submissions (the model's group sizes
     scaled to n as the generator scales them; n None: the model's own sizes)."""
-    from hazegov.synthetic import _scaled_sizes
+    from hazegov.survey.synthetic import _scaled_sizes
 
     group_sector = cb.group_sector()
     sizes = _scaled_sizes(model.raw["group_sizes"], n or model.n)
@@ -853,7 +853,7 @@ def _clean_analysis_frame(
     """Answers of attentive respondents shaped as the cleaning step hands them on: skipped
     questions (missing already in `codes`, as `draw_respondents` gives them) and unanswered
     cells missing, reverse-worded items turned round."""
-    from hazegov.cleaning import reverse_code
+    from hazegov.survey.cleaning import reverse_code
 
     frame = codes.copy()
     rating = cb.overall_rating.name  # found by its role in the codebook, whatever its name
@@ -896,7 +896,7 @@ def large_draw_check(
     The rule works respondent by respondent, so it is applied in chunks of rows.
     """
     from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.synthetic import draw_respondents
+    from hazegov.survey.synthetic import draw_respondents
 
     s = settings_from(settings)
     draw_seed = replication_seed(seed, 0, n_draw)
@@ -1175,7 +1175,7 @@ def simulation_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hazegov.describe import SYNTHETIC_MARK, TEXT_WIDTH_IN, save_png
+    from hazegov.survey.describe import SYNTHETIC_MARK, TEXT_WIDTH_IN, save_png
 
     fig, axes = plt.subplots(2, 2, figsize=(TEXT_WIDTH_IN, 5.4), dpi=150, sharex=True)
     sizes = sorted(int(n) for n in summary["n"].unique())
@@ -1248,8 +1248,8 @@ def simulation_figure(
 
 
 def _load_model(population_model: str | Path, codebook: str | Path) -> tuple[Any, Codebook]:
-    from hazegov.codebook import load_codebook
-    from hazegov.synthetic import load_population_model
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.synthetic import load_population_model
 
     cb = load_codebook(codebook)
     return load_population_model(population_model, cb), cb

@@ -86,8 +86,8 @@ def check_population_model_matches(population_model: str | Path, codebook: str |
     """
     import yaml
 
-    from hazegov.codebook import load_codebook
     from hazegov.errors import ConfigError, Violation
+    from hazegov.survey.codebook import load_codebook
 
     path = Path(population_model)
     try:

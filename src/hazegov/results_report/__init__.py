@@ -33,11 +33,11 @@ from typing import Any
 
 import pandas as pd
 
-from hazegov.codebook import Codebook, load_codebook
 from hazegov.disclosure import as_count
 from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num, pct
 from hazegov.io import write_text
 from hazegov.paper_inputs import REAL_NOTICE, SYNTHETIC_NOTICE, write_variables
+from hazegov.survey.codebook import Codebook, load_codebook
 from hazegov.tables import Column, pipe_table
 
 __all__ = [
@@ -171,7 +171,7 @@ def _synthetic(inputs: ReportInputs) -> bool:
 def _sample(inputs: ReportInputs) -> dict[str, Any]:
     flow = _read(inputs.flow)
     by_step = flow.set_index("step")
-    # the flow as published (hazegov.describe.published_flow): a small count is "<m" or "x"
+    # the flow as published (hazegov.survey.describe.published_flow): a small count is "<m" or "x"
     received = as_count(by_step.loc["received", "remaining"])
     analysed = as_count(by_step.loc["analysed", "remaining"])
     steps = {
@@ -908,6 +908,6 @@ def render_report(
     str
         The renderer used.
     """
-    from hazegov.pipeline import run_render
+    from hazegov.survey.stages import run_render
 
     return run_render(out_dir, dict(outputs), renderer)

@@ -12,7 +12,6 @@ import pandas as pd
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.text import Text
 
-from hazegov.codebook import Codebook
 from hazegov.disclosure import (
     DEFAULT_MIN_COUNT,
     WITHHELD,
@@ -22,6 +21,7 @@ from hazegov.disclosure import (
     suppress,
 )
 from hazegov.io import atomic_path
+from hazegov.survey.codebook import Codebook
 from hazegov.tables import made_by, markdown_table
 
 SYNTHETIC_MARK = "Synthetic data drawn from the project's population model, not real responses"

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hazegov import display
-from hazegov.codebook import Codebook
 from hazegov.errors import ConfigError
+from hazegov.survey import display
+from hazegov.survey.codebook import Codebook
 
 # Order in which exclusion rules are applied; each sees only what the previous ones kept.
 EXCLUSION_ORDER = (

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hazegov.codebook import Codebook
 from hazegov.disclosure import suppress
-from hazegov.ingest import quarantined_columns
+from hazegov.survey.codebook import Codebook
+from hazegov.survey.ingest import quarantined_columns
 
 __all__ = ["answered_counts"]
 

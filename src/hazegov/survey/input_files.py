@@ -94,7 +94,7 @@ def oversized_cell(file: str, row: int, column: str, length: int | None) -> Viol
         file,
         "cell-size",
         f"this cell holds {size}, more than the limit of {MAX_CELL_CHARS:,} "
-        "(MAX_CELL_CHARS in hazegov.input_files, Excel's own limit on a cell): no answer is "
+        "(MAX_CELL_CHARS in hazegov.survey.input_files, Excel's own limit on a cell): no answer is "
         "that long, so the file is damaged, or quotes are unbalanced and run many cells together",
         row=row,
         column=column,

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import yaml
 
 from hazegov.errors import CodebookError, Violation
-from hazegov.input_files import input_path_problem
+from hazegov.survey.input_files import input_path_problem
 from hazegov.yaml_bounds import YamlBoundError, compose_bounded
 
 T = TypeVar("T")

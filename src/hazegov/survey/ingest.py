@@ -30,14 +30,14 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from hazegov import display
-from hazegov.codebook import Codebook, MissingMarker, Variable
 from hazegov.errors import ExportError, InputError, Violation
-from hazegov.export_encoding import FIRST_LINE_BYTES, TRIED, likely_encoding
-from hazegov.export_workbook import WorkbookSheet, read_workbook_sheet
-from hazegov.input_files import MAX_CELL_CHARS, input_path_problem, oversized_cell
 from hazegov.privacy import DEFAULT_LOCALES, export_label, quote_cell, redact, rules_for
-from hazegov.synthetic import sha256_file, sidecar_path
+from hazegov.survey import display
+from hazegov.survey.codebook import Codebook, MissingMarker, Variable
+from hazegov.survey.export_encoding import FIRST_LINE_BYTES, TRIED, likely_encoding
+from hazegov.survey.export_workbook import WorkbookSheet, read_workbook_sheet
+from hazegov.survey.input_files import MAX_CELL_CHARS, input_path_problem, oversized_cell
+from hazegov.survey.synthetic import sha256_file, sidecar_path
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 OUT_OF_RANGE_POLICIES = ("error", "missing")
@@ -212,7 +212,7 @@ def _decode_csv(
     """The text of a CSV export (byte-order mark removed) and the encoding it was read in.
 
     `header_chars`, the characters of the codebook's headers, lets an error name the encoding
-    the file is likely in (hazegov.export_encoding).
+    the file is likely in (hazegov.survey.export_encoding).
     """
     raw = path.read_bytes()
     if encoding == "auto":
@@ -284,7 +284,7 @@ def _decode_csv(
 def _reads_as(raw: bytes, header_chars: frozenset[str]) -> str:
     """What the file is instead, and what to do: ', but it reads as ENC: ...' for the first
     automatic encoding that decodes it, unless the header reads in another encoding (Big5,
-    UTF-16, UTF-8 encoded twice: hazegov.export_encoding), named instead."""
+    UTF-16, UTF-8 encoded twice: hazegov.survey.export_encoding), named instead."""
     advice = ": set survey.encoding to the file's real encoding or 'auto'"
     likely = likely_encoding(raw, header_chars, None)
     if likely is not None and likely.name not in ("UTF-8", "GB18030"):
@@ -417,7 +417,7 @@ def _overlong_record(path: Path, rest: str, line: int, rows: list[list[str]]) ->
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> WorkbookSheet:
-    """The sheet's cells as text and its merged ranges; see hazegov.export_workbook."""
+    """The sheet's cells as text and its merged ranges; see hazegov.survey.export_workbook."""
     book, problems = read_workbook_sheet(path, sheet)
     if book is None:
         raise ExportTableError(problems)
@@ -1029,7 +1029,7 @@ def text_classes(texts: pd.Series) -> pd.Series:
     classes tells duplicate submissions apart exactly as comparing the texts would, while
     nothing of the text itself is kept.
     """
-    from hazegov.cleaning import comparable_texts
+    from hazegov.survey.cleaning import comparable_texts
 
     codes, uniques = pd.factorize(texts, use_na_sentinel=True)
     classes = pd.factorize(comparable_texts(pd.Index(uniques, dtype="string")))[0]
@@ -1232,7 +1232,7 @@ def _redacted(
 
 def _header_chars(cb: Codebook) -> frozenset[str]:
     """Every character of the codebook's column headers: what a rightly decoded header is
-    made of (hazegov.export_encoding)."""
+    made of (hazegov.survey.export_encoding)."""
     return frozenset("".join(str(v.header) for v in cb.export_variables))
 
 

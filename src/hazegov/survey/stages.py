@@ -10,16 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-from hazegov.cleaning import apply_exclusions
-from hazegov.codebook import load_codebook
-from hazegov.describe import (
-    plot_participant_flow,
-    published_flow,
-    published_sample_by_group,
-    sample_by_group,
-    sample_table_markdown,
-)
-from hazegov.ingest import data_source, ingest_export, missing_cell_lines
 from hazegov.io import (
     read_provenance,
     source_label,
@@ -38,6 +28,16 @@ from hazegov.release import (
     release_frame,
     write_sav,
 )
+from hazegov.survey.cleaning import apply_exclusions
+from hazegov.survey.codebook import load_codebook
+from hazegov.survey.describe import (
+    plot_participant_flow,
+    published_flow,
+    published_sample_by_group,
+    sample_by_group,
+    sample_table_markdown,
+)
+from hazegov.survey.ingest import data_source, ingest_export, missing_cell_lines
 from hazegov.tables import markdown_table
 
 log = logging.getLogger("hazegov")
@@ -90,7 +90,7 @@ def run_free_text_counts(
 ) -> None:
     """The restricted free-text file -> the published counts of answered free-text questions
     (the only rule that reads the quarantine)."""
-    from hazegov.free_text import answered_counts
+    from hazegov.survey.free_text import answered_counts
 
     frame = pd.read_parquet(quarantine)
     write_csv(answered_counts(frame, load_codebook(codebook), min_count), table_out)

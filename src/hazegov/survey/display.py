@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from hazegov.codebook import Codebook, ShownIf, Variable
+from hazegov.survey.codebook import Codebook, ShownIf, Variable
 
 
 def _codes(frame: pd.DataFrame, var: Variable) -> np.ndarray:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hazegov.errors import Violation
-from hazegov.input_files import MAX_CELL_CHARS, oversized_cell
+from hazegov.survey.input_files import MAX_CELL_CHARS, oversized_cell
 
 # A formula element in a sheet's XML (<f>, <f t="shared" .../>, with or without a prefix).
 _FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")

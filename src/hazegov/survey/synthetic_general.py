@@ -1,6 +1,6 @@
 """Seeded synthetic exports of any questionnaire: a codebook plus a latent-scale population model.
 
-`hazegov.synthetic` draws the haze study's own export (Wenjuanxing-style, its defects and its
+`hazegov.survey.synthetic` draws the haze study's own export (Wenjuanxing-style, its defects and its
 population model, byte for byte as committed). This module draws an export for any codebook
 (issue 14): items on any response scale (3-, 5-, 7-point, codes that may be negative such as
 -3..+3), "don't know" and unanswered cells written as the codebook declares its missing codes,
@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from hazegov.codebook import PLATFORM_PRESETS, Codebook, Variable
-from hazegov.display import holds
 from hazegov.errors import CodebookError, ConfigError, Violation
 from hazegov.io import atomic_path
+from hazegov.survey.codebook import PLATFORM_PRESETS, Codebook, Variable
+from hazegov.survey.display import holds
 
 FORM = "latent_scales"
 # Why a generated cell has no answer: the reasons of the codebook markers the generator writes.
@@ -677,8 +677,8 @@ def generate(
     pathlib.Path
         The export written.
     """
-    from hazegov.codebook import load_codebook
-    from hazegov.synthetic import provenance_record, sidecar_path
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.synthetic import provenance_record, sidecar_path
 
     cb = load_codebook(codebook_path)
     if cb.platform != "qualtrics":

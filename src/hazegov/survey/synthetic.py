@@ -22,9 +22,9 @@ import pandas as pd
 import yaml
 
 from hazegov import __version__
-from hazegov.codebook import Codebook, Variable
 from hazegov.errors import CodebookError, ConfigError, Violation
 from hazegov.io import atomic_path
+from hazegov.survey.codebook import Codebook, Variable
 
 EXPORT_FORMATS = ("csv-utf8", "csv-gb18030", "xlsx")
 SOURCES_ONLINE = ("手机提交", "微信", "链接")
@@ -641,11 +641,11 @@ def generate(
     """Draw, write the export and its synthetic-data sidecar; returns the export path.
 
     A latent-scale population model (``form: latent_scales``) of any other questionnaire is
-    drawn by `hazegov.synthetic_general` as a Qualtrics-style CSV (`fmt` must be csv-utf8).
+    drawn by `hazegov.survey.synthetic_general` as a Qualtrics-style CSV (`fmt` must be csv-utf8).
     """
-    from hazegov.codebook import load_codebook
-    from hazegov.synthetic_general import generate as generate_any
-    from hazegov.synthetic_general import is_scale_model
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.synthetic_general import generate as generate_any
+    from hazegov.survey.synthetic_general import is_scale_model
 
     if is_scale_model(population_path):
         if fmt != "csv-utf8":
