@@ -26,7 +26,7 @@ import pandas as pd
 from hazegov.analysis._common import AnalysisError, MeasurementModel
 from hazegov.analysis.sample import MISSING_DATA_RULES, AnalysisSample
 from hazegov.errors import Violation
-from hazegov.privacy import export_label, quote_cell, redact
+from hazegov.privacy.identifiers import export_label, quote_cell, redact
 from hazegov.survey.cleaning import EXCLUSION_ORDER, RULE_LABELS, CleanedSurvey
 from hazegov.survey.codebook import Codebook, MissingMarker, Variable
 from hazegov.survey.ingest import (

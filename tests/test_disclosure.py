@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from hazegov.analysis.groups import published_frames
-from hazegov.disclosure import (
+from hazegov.privacy.disclosure import (
     WITHHELD,
     check_results,
     display_count,
@@ -321,7 +321,7 @@ def test_free_text_answer_counts_are_suppressed_when_small_or_recoverable(codebo
 
 
 def test_rounded_variant_sizes_never_differ_by_a_small_count():
-    from hazegov.disclosure import rounded_count
+    from hazegov.privacy.disclosure import rounded_count
 
     assert [rounded_count(n, 5) for n in (0, 1, 4, 5, 7, 8, 232)] == [0, "<5", "<5", 5, 5, 10, 230]
     for n in range(5, 300):
@@ -331,7 +331,7 @@ def test_rounded_variant_sizes_never_differ_by_a_small_count():
 
 
 def test_a_multiverse_sample_report_is_published_with_rounded_counts():
-    from hazegov.disclosure import rounded_counts
+    from hazegov.privacy.disclosure import rounded_counts
 
     report = {
         "n_received": 236,

@@ -28,7 +28,7 @@ from hazegov.analysis.sample import (
 from hazegov.errors import CodebookError, ExportError
 from hazegov.paper_inputs import questionnaire_markdown
 from hazegov.pipeline_analysis import shown_every_item
-from hazegov.release import data_dictionary
+from hazegov.privacy.release import data_dictionary
 from hazegov.survey.cleaning import apply_exclusions
 from hazegov.survey.codebook import Codebook, load_codebook
 from hazegov.survey.display import shown

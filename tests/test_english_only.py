@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from hazegov.paper_inputs import questionnaire_markdown
-from hazegov.release import data_dictionary, write_sav
+from hazegov.privacy.release import data_dictionary, write_sav
 from hazegov.survey.codebook import CodebookError, load_codebook
 from hazegov.survey.describe import sample_by_group, sample_table_markdown
 from hazegov.survey.display import describe
@@ -162,7 +162,7 @@ def _age_levels() -> tuple[dict, list[dict]]:
 
 def test_generalised_levels_need_chinese_labels_only_for_a_bilingual_codebook(english, codebook):
     from hazegov.errors import ConfigError
-    from hazegov.release import ReleaseSpec
+    from hazegov.privacy.release import ReleaseSpec
 
     release, levels = _age_levels()
     spec = ReleaseSpec.from_config(release | {"generalise": {"age_band": levels}})

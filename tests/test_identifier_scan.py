@@ -15,7 +15,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from hazegov.errors import InputError
-from hazegov.identifier_scan import (
+from hazegov.privacy.identifier_scan import (
     FreeTextIndex,
     ScanMemo,
     export_name_literals,
@@ -26,7 +26,7 @@ from hazegov.identifier_scan import (
     scan_outputs,
     scan_tree,
 )
-from hazegov.privacy import id_card_check_digit, redact
+from hazegov.privacy.identifiers import id_card_check_digit, redact
 from hazegov.survey.synthetic import load_population_model, synthesize_export
 
 from .conftest import CODEBOOK, DEFAULT_EXPORT, POPULATION
@@ -174,7 +174,7 @@ def _unredacted_output(tmp_path, text: str, name: str = "notes.md"):
 @pytest.fixture
 def no_patterns(monkeypatch):
     """The gate with every check that uses the redactor's patterns switched off."""
-    import hazegov.identifier_scan as scan
+    import hazegov.privacy.identifier_scan as scan
 
     monkeypatch.setattr(scan, "find_in_normalised", lambda text, locales=(), **_: [])
     monkeypatch.setattr(scan, "raw_export_identifiers", lambda *a, **k: set())
@@ -562,7 +562,7 @@ def test_the_memo_gives_the_same_findings_and_skips_unchanged_files(
     stored = (tmp_path / "memo" / "memo.json").read_text("utf-8")
     assert "仉怀瑾" not in stored and PHONE not in stored  # masked, never the literal
     # a warm scan reads no file it has seen
-    import hazegov.identifier_scan as scan
+    import hazegov.privacy.identifier_scan as scan
 
     monkeypatch.setattr(scan, "scan_file", lambda path, *a, **k: pytest.fail(f"read {path}"))
     assert _scan_with(memo, export, results).findings == without

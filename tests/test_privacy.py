@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hazegov.privacy import (
+from hazegov.privacy.identifiers import (
     LOCALES,
     RULES,
     contains_identifier,

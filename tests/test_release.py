@@ -9,7 +9,7 @@ import yaml
 
 from hazegov.errors import ConfigError
 from hazegov.io import read_provenance, write_parquet
-from hazegov.release import (
+from hazegov.privacy.release import (
     KAnonymityError,
     ReleaseSpec,
     check_k_anonymity,
@@ -249,7 +249,7 @@ def test_the_synthetic_data_sets_are_k_anonymous_as_configured(codebook, export,
 )
 def test_the_release_sav_is_labelled_from_the_config(tmp_path, analysis, synthetic, label):
     """config release.label names the data set: another questionnaire's is not the haze survey."""
-    from hazegov.survey.stages import run_release
+    from hazegov.privacy.release import run_release
 
     source = tmp_path / "analysis.parquet"
     write_parquet(analysis, source, {"synthetic": synthetic})

@@ -434,7 +434,7 @@ def test_the_workflow_target_builds_and_renders_the_report(tmp_path):
 
 
 def test_a_small_exclusion_count_stays_suppressed(study, tmp_path):
-    from hazegov.disclosure import check_results
+    from hazegov.privacy.disclosure import check_results
     from hazegov.survey.describe import published_flow
 
     raw = pd.read_csv(study["inputs"].flow)

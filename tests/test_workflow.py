@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hazegov.disclosure import check_results
+from hazegov.privacy.disclosure import check_results
 
 from .conftest import CODEBOOK, ROOT
 

@@ -1436,8 +1436,8 @@ def run_multiverse_group(
 
     import pandas as pd
 
-    from hazegov.disclosure import rounded_counts
     from hazegov.io import read_provenance, source_label, write_json
+    from hazegov.privacy.disclosure import rounded_counts
     from hazegov.result_cache import ResultCache
     from hazegov.survey.codebook import load_codebook
 
@@ -1526,9 +1526,9 @@ def run_multiverse_summary(
     """
     import pandas as pd
 
-    from hazegov.disclosure import suppress_columns
     from hazegov.io import data_label, read_json, write_csv, write_json, write_text
     from hazegov.paper_inputs import write_variables
+    from hazegov.privacy.disclosure import suppress_columns
     from hazegov.survey.codebook import load_codebook
 
     settings = config["multiverse"]

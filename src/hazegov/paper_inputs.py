@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from hazegov.disclosure import as_count, numeric_counts
 from hazegov.io import data_label, write_text
+from hazegov.privacy.disclosure import as_count, numeric_counts
 from hazegov.survey.codebook import Codebook, both
 from hazegov.survey.display import describe
 from hazegov.tables import markdown_table

@@ -10,16 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hazegov.disclosure import (
+from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num
+from hazegov.io import data_label, read_provenance, write_csv, write_json, write_text
+from hazegov.paper_inputs import write_variables
+from hazegov.privacy.disclosure import (
     DEFAULT_MIN_COUNT,
     as_count,
     display_count,
     suppress,
     suppress_columns,
 )
-from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num
-from hazegov.io import data_label, read_provenance, write_csv, write_json, write_text
-from hazegov.paper_inputs import write_variables
 from hazegov.survey.codebook import Codebook, load_codebook
 from hazegov.tables import Column, pipe_table
 

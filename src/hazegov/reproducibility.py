@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import networkx as nx
 
 from hazegov.io import write_text
-from hazegov.privacy import export_label
+from hazegov.privacy.identifiers import export_label
 from hazegov.survey.describe import save_png
 from hazegov.tables import markdown_table
 

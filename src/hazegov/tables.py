@@ -186,10 +186,10 @@ def pipe_table(
     """A pipe table with a `: caption {#tbl-label}` line, and a note paragraph if given.
 
     A table that shows respondent counts passes `min_cell_count`: its note then states the
-    suppression rule (`hazegov.disclosure.note`); the counts must already be suppressed.
+    suppression rule (`hazegov.privacy.disclosure.note`); the counts must already be suppressed.
     """
     if min_cell_count is not None:
-        from hazegov.disclosure import note as disclosure_note
+        from hazegov.privacy.disclosure import note as disclosure_note
 
         note = f"{note} {disclosure_note(min_cell_count)}".strip()
     cells = [

@@ -33,10 +33,10 @@ from typing import Any
 
 import pandas as pd
 
-from hazegov.disclosure import as_count
 from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num, pct
 from hazegov.io import write_text
 from hazegov.paper_inputs import REAL_NOTICE, SYNTHETIC_NOTICE, write_variables
+from hazegov.privacy.disclosure import as_count
 from hazegov.survey.codebook import Codebook, load_codebook
 from hazegov.tables import Column, pipe_table
 

@@ -12,7 +12,8 @@ import pandas as pd
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.text import Text
 
-from hazegov.disclosure import (
+from hazegov.io import atomic_path
+from hazegov.privacy.disclosure import (
     DEFAULT_MIN_COUNT,
     WITHHELD,
     display_count,
@@ -20,7 +21,6 @@ from hazegov.disclosure import (
     note_sentence,
     suppress,
 )
-from hazegov.io import atomic_path
 from hazegov.survey.codebook import Codebook
 from hazegov.tables import made_by, markdown_table
 

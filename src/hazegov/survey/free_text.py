@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hazegov.disclosure import suppress
+from hazegov.privacy.disclosure import suppress
 from hazegov.survey.codebook import Codebook
 from hazegov.survey.ingest import quarantined_columns
 

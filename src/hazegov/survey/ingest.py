@@ -31,7 +31,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from hazegov.errors import ExportError, InputError, Violation
-from hazegov.privacy import DEFAULT_LOCALES, export_label, quote_cell, redact, rules_for
+from hazegov.privacy.identifiers import DEFAULT_LOCALES, export_label, quote_cell, redact, rules_for
 from hazegov.survey import display
 from hazegov.survey.codebook import Codebook, MissingMarker, Variable
 from hazegov.survey.export_encoding import FIRST_LINE_BYTES, TRIED, likely_encoding
@@ -707,7 +707,7 @@ def ingest_export(
         holds cells. The report names the sheet read and the other sheets that hold cells.
     locales
         The identifier pattern sets free text is redacted with (`privacy.identifier_locales`;
-        keys of `hazegov.privacy.LOCALES`); the report names them.
+        keys of `hazegov.privacy.identifiers.LOCALES`); the report names them.
 
     Returns
     -------

@@ -1,4 +1,6 @@
-"""One function per workflow rule: file paths in, files out. Snakemake scripts only call these."""
+"""The survey strand's workflow stages: one function per rule, file paths in, files out.
+
+Snakemake scripts only call these."""
 
 from __future__ import annotations
 
@@ -19,15 +21,7 @@ from hazegov.io import (
     write_text,
 )
 from hazegov.paper_inputs import paper_variables, questionnaire_markdown, write_variables
-from hazegov.privacy import DEFAULT_LOCALES
-from hazegov.release import (
-    ReleaseSpec,
-    check_k_anonymity,
-    data_dictionary,
-    privacy_variables,
-    release_frame,
-    write_sav,
-)
+from hazegov.privacy.identifiers import DEFAULT_LOCALES
 from hazegov.survey.cleaning import apply_exclusions
 from hazegov.survey.codebook import load_codebook
 from hazegov.survey.describe import (
@@ -115,51 +109,6 @@ def run_clean(
     label = source_label(provenance)
     write_parquet(cleaned.analysis, analysis_out, provenance)
     write_csv(published_flow(cleaned.flow, min_cell_count).assign(data_source=label), flow_out)
-
-
-def run_release(
-    analysis: str | Path,
-    codebook: str | Path,
-    release: dict[str, Any],
-    min_cell_count: int,
-    sav_out: str | Path,
-    csv_out: str | Path,
-    dictionary_out: str | Path,
-    report_out: str | Path,
-    variables_out: str | Path,
-    file_label: str = "Beijing haze governance survey",
-) -> None:
-    """The data set released with the paper: withheld columns dropped, generalised, checked for
-    k-anonymity on the quasi-identifiers before anything is written, then written as SPSS and
-    UTF-8 CSV with its data dictionary, the k-anonymity report and the paper's variables.
-
-    ``file_label`` is the SPSS file label (config ``release.label``: another questionnaire's
-    data set should not call itself the haze survey); synthetic data say so before it."""
-    cb = load_codebook(codebook)
-    provenance = read_provenance(analysis)
-    spec = ReleaseSpec.from_config(release)
-    frame = release_frame(pd.read_parquet(analysis), cb, spec)
-    result = check_k_anonymity(frame, cb, spec, analysis)
-    log.info(
-        "released %d records, %d columns; %d-anonymous on %s: %d classes, the smallest of %d",
-        len(frame),
-        frame.shape[1],
-        spec.k,
-        ", ".join(spec.quasi_identifiers),
-        result.n_classes,
-        result.smallest_class,
-    )
-    label = source_label(provenance)
-    sav_label = ("SYNTHETIC DATA - " if label == "synthetic" else "") + file_label
-    write_sav(frame, cb, sav_out, sav_label, spec)
-    write_csv(frame, csv_out)
-    write_csv(data_dictionary(cb, frame, spec), dictionary_out)
-    write_json(result.to_dict(spec) | {"data_source": label}, report_out)
-    write_variables(
-        {"privacy": privacy_variables(spec, result, min_cell_count)},
-        variables_out,
-        rule="release_data_set",
-    )
 
 
 def run_analysis_sample(

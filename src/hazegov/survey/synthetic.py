@@ -494,7 +494,7 @@ def _wjx_times(start: datetime, seconds: np.ndarray) -> list[str]:
 
 def _id_card_number(rng: np.random.Generator) -> str:
     """An 18-digit resident ID number (Beijing prefix) with a valid GB 11643 check digit."""
-    from hazegov.privacy import id_card_check_digit
+    from hazegov.privacy.identifiers import id_card_check_digit
 
     year, month, day = (int(rng.integers(lo, hi)) for lo, hi in ((1960, 1995), (1, 13), (1, 29)))
     born = f"{year}{month:02d}{day:02d}"

@@ -431,7 +431,7 @@ class Rule:
     find : callable
         Spans (in normalised text) of what the rule matches.
     outputs : bool
-        Whether the output scan (`hazegov.identifier_scan`) searches outputs with this rule
+        Whether the output scan (`hazegov.privacy.identifier_scan`) searches outputs with this rule
         too. Rules that rely on the part-of-speech tagger or flag every long number are for
         free text only: in tables and the paper they would flag ordinary words and numbers.
     """

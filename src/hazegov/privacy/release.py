@@ -21,6 +21,7 @@ in the config cannot bypass the check.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,12 @@ import pandas as pd
 import pyreadstat
 
 from hazegov.errors import ConfigError, InputError, Violation
-from hazegov.io import atomic_path
-from hazegov.survey.codebook import Codebook, both
+from hazegov.io import atomic_path, read_provenance, source_label, write_csv, write_json
+from hazegov.paper_inputs import write_variables
+from hazegov.survey.codebook import Codebook, both, load_codebook
 from hazegov.survey.display import describe
+
+log = logging.getLogger("hazegov")
 
 # Byte offsets of the creation date and time in a .sav header (the record starts with "$FL2",
 # product name 60 bytes, then five 4-byte integers and an 8-byte bias).
@@ -496,3 +500,48 @@ def privacy_variables(spec: ReleaseSpec, result: KAnonymity, min_cell_count: int
         "n_classes": result.n_classes,
         "smallest_class": result.smallest_class,
     }
+
+
+def run_release(
+    analysis: str | Path,
+    codebook: str | Path,
+    release: dict[str, Any],
+    min_cell_count: int,
+    sav_out: str | Path,
+    csv_out: str | Path,
+    dictionary_out: str | Path,
+    report_out: str | Path,
+    variables_out: str | Path,
+    file_label: str = "Beijing haze governance survey",
+) -> None:
+    """The data set released with the paper: withheld columns dropped, generalised, checked for
+    k-anonymity on the quasi-identifiers before anything is written, then written as SPSS and
+    UTF-8 CSV with its data dictionary, the k-anonymity report and the paper's variables.
+
+    ``file_label`` is the SPSS file label (config ``release.label``: another questionnaire's
+    data set should not call itself the haze survey); synthetic data say so before it."""
+    cb = load_codebook(codebook)
+    provenance = read_provenance(analysis)
+    spec = ReleaseSpec.from_config(release)
+    frame = release_frame(pd.read_parquet(analysis), cb, spec)
+    result = check_k_anonymity(frame, cb, spec, analysis)
+    log.info(
+        "released %d records, %d columns; %d-anonymous on %s: %d classes, the smallest of %d",
+        len(frame),
+        frame.shape[1],
+        spec.k,
+        ", ".join(spec.quasi_identifiers),
+        result.n_classes,
+        result.smallest_class,
+    )
+    label = source_label(provenance)
+    sav_label = ("SYNTHETIC DATA - " if label == "synthetic" else "") + file_label
+    write_sav(frame, cb, sav_out, sav_label, spec)
+    write_csv(frame, csv_out)
+    write_csv(data_dictionary(cb, frame, spec), dictionary_out)
+    write_json(result.to_dict(spec) | {"data_source": label}, report_out)
+    write_variables(
+        {"privacy": privacy_variables(spec, result, min_cell_count)},
+        variables_out,
+        rule="release_data_set",
+    )

@@ -1,10 +1,10 @@
 """A last gate before anything leaves the machine: no direct identifier in any output.
 
-Ingest quarantines free text and redacts identifiers inside it (`hazegov.privacy`). This scan
-checks the result in every file the build wrote (tables, data sets in parquet and SPSS,
-figures' metadata, the rendered paper in HTML, PDF and DOCX) and in the logs, as a reader of
-each file type would see it. It does not rely on the redactor: besides the identifier patterns,
-it fails on
+Ingest quarantines free text and redacts identifiers inside it (`hazegov.privacy.identifiers`). This
+scan checks the result in every file the build wrote (tables, data sets in parquet and SPSS,
+figures' metadata, the rendered paper in HTML, PDF and DOCX) and in the logs, as a reader of each
+file type would see it. It does not rely on the redactor: besides the identifier patterns, it fails
+on
 
 1. any run of at least 6 characters of a raw free-text cell of the export (suggestions,
    fill-ins such as 其他〖…〗, the channel column, any ``free_text`` column of the codebook),
@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from hazegov.errors import InputError, Violation
-from hazegov.privacy import (
+from hazegov.privacy.identifiers import (
     CJK,
     DEFAULT_LOCALES,
     digit_runs,
@@ -507,7 +507,7 @@ def _load_codebook(codebook: str | Path | Any | None) -> Any | None:
     if codebook is None:
         for candidate in (
             Path("config/codebook.yaml"),
-            Path(__file__).resolve().parents[2] / "config" / "codebook.yaml",
+            Path(__file__).resolve().parents[3] / "config" / "codebook.yaml",
         ):
             if candidate.is_file():
                 return load_codebook(candidate)
@@ -902,7 +902,7 @@ def _code_digest() -> str:
     from importlib import metadata
 
     digest = hashlib.sha256()
-    for module in (Path(__file__), Path(__file__).with_name("privacy.py")):
+    for module in (Path(__file__), Path(__file__).with_name("identifiers.py")):
         digest.update(module.read_bytes())
     with contextlib.suppress(metadata.PackageNotFoundError):
         digest.update(metadata.version("jieba").encode())
