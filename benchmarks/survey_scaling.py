@@ -14,9 +14,10 @@ Usage: python benchmarks/survey_scaling.py [--sizes 230 23000 230000] [--replica
 3. Raw export to analysis sample in one process (what `snakemake --until analysis_sample` does
    in three jobs): seconds and peak RSS. Goal (issue 12): at most 30 s and 2 GB at N = 230,000
    on the 2-core machine.
-4. One Monte Carlo replication at N = 230 (`hazegov.simulation.draw_analysis_sample`'s steps:
-   synthesis, writing the export, ingest, exclusions, missing-data rule), mean milliseconds per
-   step over --replications replications with the simulation's settings and seeds.
+4. One Monte Carlo replication at N = 230 (the steps of
+   `hazegov.robustness.simulation.draw_analysis_sample`: synthesis, writing the export, ingest,
+   exclusions, missing-data rule), mean milliseconds per step over --replications replications
+   with the simulation's settings and seeds.
 
 --skip-build is accepted (and ignored) for benchmarks/reviewer_loop.py, which passes it to every
 scaling script.
@@ -158,7 +159,7 @@ def _chain(workdir: Path, n: int) -> None:
 def _replications(count: int) -> None:
     """Mean milliseconds per step of one simulation replication at N = 230."""
     from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.simulation import _with_seed, replication_seed, settings_from
+    from hazegov.robustness.simulation import _with_seed, replication_seed, settings_from
     from hazegov.survey.cleaning import apply_exclusions
     from hazegov.survey.codebook import load_codebook
     from hazegov.survey.ingest import ingest_export

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from hazegov.errors import ConfigError
-from hazegov.multiverse import (
+from hazegov.robustness.multiverse import (
     DIMENSIONS,
     LATENT,
     SAMPLE_DIMENSIONS,
@@ -600,7 +600,7 @@ def test_semopy_results_do_not_depend_on_the_hash_seed(tmp_path):
         "import json, sys, yaml\n"
         "from hazegov.survey.codebook import load_codebook\n"
         "from hazegov.survey.ingest import ingest_export\n"
-        "from hazegov.multiverse import *\n"
+        "from hazegov.robustness.multiverse import *\n"
         f"root = {str(ROOT)!r}\n"
         "cb = load_codebook(root + '/config/codebook.yaml')\n"
         "config = {}\n"
@@ -633,7 +633,7 @@ def test_group_jobs_give_the_same_records_however_the_grid_is_split(tmp_path, co
     import logging
 
     from hazegov.io import write_parquet
-    from hazegov.multiverse import group_settings, job_groups, run_multiverse_group
+    from hazegov.robustness.multiverse import group_settings, job_groups, run_multiverse_group
     from hazegov.survey.ingest import ingest_export
 
     responses = tmp_path / "responses.parquet"

@@ -13,8 +13,8 @@ import yaml
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from hazegov import simulation as sim
-from hazegov.simulation_plan import batch_replications
+from hazegov.robustness import simulation as sim
+from hazegov.robustness.simulation_plan import batch_replications
 from hazegov.survey.synthetic import (
     PopulationModel,
     draw_respondents,

@@ -277,7 +277,7 @@ def test_build_runs_the_simulation_checks(build):
 def test_multiverse_outputs_cover_the_test_grid(build):
     import pandas as pd
 
-    from hazegov.multiverse import specification_grid
+    from hazegov.robustness.multiverse import specification_grid
 
     settings = yaml.safe_load((build / "config/multiverse.yaml").read_text(encoding="utf-8"))
     grid = specification_grid(settings["multiverse"])

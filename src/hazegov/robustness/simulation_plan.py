@@ -1,6 +1,6 @@
 """How the simulation study is split into jobs, and the check that its sizes include the study's.
 
-Kept apart from :mod:`hazegov.simulation` so that the Snakefile can plan the jobs without
+Kept apart from :mod:`hazegov.robustness.simulation` so that the Snakefile can plan the jobs without
 importing the statistics: every Snakemake start, dry run and no-op pays for what it imports.
 """
 

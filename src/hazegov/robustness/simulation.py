@@ -193,11 +193,11 @@ def _ols_terms(frame: pd.DataFrame, cb: Codebook, s: Settings) -> dict[str, tupl
     """(b, HC3 SE, CI low, CI high, p) of every single-column term of the study's regression.
 
     The study's design (:func:`hazegov.analysis.regression.build_design`) fitted by the lean
-    estimator of the multiverse (:func:`hazegov.multiverse.ols_hc3_fit`, the same numbers as
-    ``ols_hc3`` to rounding): a replication needs the coefficients, not the VIFs and
-    standardized betas the paper's table computes.
+    estimator of the multiverse (:func:`hazegov.robustness.multiverse.ols_hc3_fit`, the same numbers
+    as ``ols_hc3`` to rounding): a replication needs the coefficients, not the VIFs and standardized
+    betas the paper's table computes.
     """
-    from hazegov.multiverse import build_design, ols_hc3_fit
+    from hazegov.robustness.multiverse import build_design, ols_hc3_fit
 
     reference = {"sector": cb.sectors[0].id} if "sector" in s.categorical else {}
     design = build_design(
@@ -449,23 +449,23 @@ def _column_bytes(column: pd.Series) -> bytes:
 class _ReplicationCache:
     """Each replication's ingested export, analysis sample digest and model rows, kept between runs.
 
-    The export is keyed by what synthesis and ingest depend on (population model, codebook,
-    size, seed, out-of-range rule and the code: :class:`hazegov.result_cache.ResultCache`), so
-    it survives any change of the analysis choices. The analysis sample is known by its
-    content (:func:`frame_digest`), recorded under the exclusion and missing-data settings that
-    made it; a model's rows are keyed by the sample's content and the model's settings. A
-    changed choice therefore refits only the replications whose sample it changed, and only
-    the models it concerns: a stricter minimum completion time that excludes nobody new refits
-    nothing, a changed set of controls refits only the regression (on a sample rebuilt from the
-    kept export). An export is used as parquet gives it back, whether just drawn or kept, so a
-    run with and one without kept items see the same values. A job keeps its batch in one
-    file per kind (`shard`), written by `save`; without a directory nothing is kept.
+    The export is keyed by what synthesis and ingest depend on (population model, codebook, size,
+    seed, out-of-range rule and the code: :class:`hazegov.robustness.result_cache.ResultCache`), so
+    it survives any change of the analysis choices. The analysis sample is known by its content
+    (:func:`frame_digest`), recorded under the exclusion and missing-data settings that made it; a
+    model's rows are keyed by the sample's content and the model's settings. A changed choice
+    therefore refits only the replications whose sample it changed, and only the models it concerns:
+    a stricter minimum completion time that excludes nobody new refits nothing, a changed set of
+    controls refits only the regression (on a sample rebuilt from the kept export). An export is
+    used as parquet gives it back, whether just drawn or kept, so a run with and one without kept
+    items see the same values. A job keeps its batch in one file per kind (`shard`), written by
+    `save`; without a directory nothing is kept.
     """
 
     def __init__(
         self, directory: str | Path | None, model: PopulationModel, cb: Codebook, shard: str
     ) -> None:
-        from hazegov.result_cache import FrameShard, ResultCache, RowsShard
+        from hazegov.robustness.result_cache import FrameShard, ResultCache, RowsShard
 
         self.responses_kept = None
         self.caches = None

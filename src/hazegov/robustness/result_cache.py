@@ -36,7 +36,7 @@ __all__ = ["FrameShard", "ResultCache", "RowsShard", "code_digest", "file_digest
 @lru_cache(maxsize=1)
 def code_digest() -> str:
     """sha256 over the source of the ``hazegov`` package: a code change invalidates the cache."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode())

@@ -1425,12 +1425,12 @@ def run_multiverse_group(
 ) -> None:
     """One job of the multiverse: some sample variants and every specification fitted to them.
 
-    Each variant and specification is reused from ``cache_dir`` when its settings, the inputs
-    and the code are those of an earlier run (:class:`hazegov.result_cache.ResultCache`), so a
-    changed choice recomputes only the variants and specifications it touches. The group file
-    gives each variant's sample sizes and exclusion counts, and each specification's n,
-    rounded to a multiple of `min_cell_count` (`disclosure.rounded_counts`): two variants
-    differ by one exclusion rule, so exact sizes would tell how many respondents it removed.
+    Each variant and specification is reused from ``cache_dir`` when its settings, the inputs and
+    the code are those of an earlier run (:class:`hazegov.robustness.result_cache.ResultCache`), so
+    a changed choice recomputes only the variants and specifications it touches. The group file
+    gives each variant's sample sizes and exclusion counts, and each specification's n, rounded to a
+    multiple of `min_cell_count` (`disclosure.rounded_counts`): two variants differ by one exclusion
+    rule, so exact sizes would tell how many respondents it removed.
     """
     import logging
 
@@ -1438,7 +1438,7 @@ def run_multiverse_group(
 
     from hazegov.io import read_provenance, source_label, write_json
     from hazegov.privacy.disclosure import rounded_counts
-    from hazegov.result_cache import ResultCache
+    from hazegov.robustness.result_cache import ResultCache
     from hazegov.survey.codebook import load_codebook
 
     log = logging.getLogger("hazegov")
