@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from hazegov.analysis.groups import published_frames
+from hazegov.paper.tables import Column, pipe_table
 from hazegov.privacy.disclosure import (
     WITHHELD,
     check_results,
@@ -25,7 +26,6 @@ from hazegov.survey.describe import (
     sample_by_group,
     sample_table_markdown,
 )
-from hazegov.tables import Column, pipe_table
 
 
 def test_counts_below_the_minimum_are_shown_as_less_than():
@@ -272,7 +272,7 @@ def test_check_results_walks_survey_csvs_and_paper_tables(tmp_path):
 def test_the_group_figure_draws_no_respondent_of_a_small_group(tmp_path, monkeypatch):
     import matplotlib.axes
 
-    from hazegov.plots import group_comparison
+    from hazegov.paper.figures import group_comparison
 
     scores = pd.DataFrame(
         {

@@ -26,7 +26,7 @@ from hazegov.analysis.sample import (
     measurement_model,
 )
 from hazegov.errors import CodebookError, ExportError
-from hazegov.paper_inputs import questionnaire_markdown
+from hazegov.paper.variables import questionnaire_markdown
 from hazegov.pipeline_analysis import shown_every_item
 from hazegov.privacy.release import data_dictionary
 from hazegov.survey.cleaning import apply_exclusions

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from hazegov.paper_inputs import questionnaire_markdown
+from hazegov.paper.variables import questionnaire_markdown
 from hazegov.privacy.release import data_dictionary, write_sav
 from hazegov.survey.codebook import CodebookError, load_codebook
 from hazegov.survey.describe import sample_by_group, sample_table_markdown

@@ -329,7 +329,7 @@ def test_check_export_reports_the_cells_set_to_missing(bipolar, tmp_path, capsys
 
 
 def test_questionnaire_appendix_names_the_missing_codes_a_scale_declares(bipolar, codebook):
-    from hazegov.paper_inputs import questionnaire_markdown
+    from hazegov.paper.variables import questionnaire_markdown
 
     cb, _, _ = bipolar
     text = questionnaire_markdown(cb)

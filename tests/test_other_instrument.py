@@ -98,7 +98,7 @@ def test_ordinal_model_uses_the_rating_whatever_its_name(other_study, tmp_path):
 
 
 def test_group_plot_axis_shows_each_scales_range(other_study, tmp_path, monkeypatch):
-    import hazegov.plots as plots
+    import hazegov.paper.figures as plots
 
     _sample, _codebook, cb, frame = other_study
     drawn = {}

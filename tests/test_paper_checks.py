@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hazegov.paper_checks import (
+from hazegov.paper.checks import (
     DIGIT_ALLOWLIST,
     AllowedNumber,
     Problem,

@@ -18,14 +18,16 @@ import yaml
 
 from hazegov.analysis.sample import build_analysis_sample
 from hazegov.io import write_parquet
-from hazegov.paper_checks import (
+from hazegov.paper.checks import (
     digits_in_prose,
     quarto_syntax,
     undefined_variables,
     unresolved_crossrefs,
 )
-from hazegov.paper_inputs import REAL_NOTICE, SYNTHETIC_NOTICE
-from hazegov.paper_render import render_preview
+from hazegov.paper.quarto_syntax import SHORTCODE_SPAN_RE
+from hazegov.paper.render import render_preview
+from hazegov.paper.results_report import NOT_ESTIMABLE, ReportInputs, scale_key, write_report
+from hazegov.paper.variables import REAL_NOTICE, SYNTHETIC_NOTICE
 from hazegov.pipeline_analysis import (
     run_cfa,
     run_factor_structure,
@@ -34,8 +36,6 @@ from hazegov.pipeline_analysis import (
     run_regressions,
     run_reliability,
 )
-from hazegov.quarto_syntax import SHORTCODE_SPAN_RE
-from hazegov.results_report import NOT_ESTIMABLE, ReportInputs, scale_key, write_report
 from hazegov.survey.cleaning import RULE_LABELS
 from hazegov.survey.codebook import Codebook, load_codebook
 

@@ -45,8 +45,9 @@ def _export(file: Path, out: Path, options: Mapping[str, Any]) -> list[str]:
 
 
 def _codebook(file: Path, out: Path, options: Mapping[str, Any]) -> list[str]:
+    from hazegov.paper.stages import run_questionnaire_appendix
     from hazegov.survey.ingest import missing_cell_lines
-    from hazegov.survey.stages import run_ingest, run_questionnaire_appendix
+    from hazegov.survey.stages import run_ingest
 
     report = run_ingest(
         export=options.get("export", DEFAULT_EXPORT),

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     check.set_defaults(func=_check)
 
-    from hazegov import paper_diff
+    from hazegov.paper import diff as paper_diff
 
     pdiff = sub.add_parser("paper-diff", help="compare the paper build with a saved baseline")
     paper_diff.configure_parser(pdiff)

@@ -12,7 +12,8 @@ import pandas as pd
 
 from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num
 from hazegov.io import data_label, read_provenance, write_csv, write_json, write_text
-from hazegov.paper_inputs import write_variables
+from hazegov.paper.tables import Column, pipe_table
+from hazegov.paper.variables import write_variables
 from hazegov.privacy.disclosure import (
     DEFAULT_MIN_COUNT,
     as_count,
@@ -21,7 +22,6 @@ from hazegov.privacy.disclosure import (
     suppress_columns,
 )
 from hazegov.survey.codebook import Codebook, load_codebook
-from hazegov.tables import Column, pipe_table
 
 log = logging.getLogger("hazegov")
 SCORE = "score_"
@@ -185,7 +185,7 @@ def run_group_comparisons(
 ) -> None:
     """Construct scores compared across respondent sectors (Welch, Kruskal-Wallis, pairwise)."""
     from hazegov.analysis.groups import compare_constructs, published_frames
-    from hazegov.plots import group_comparison
+    from hazegov.paper.figures import group_comparison
 
     frame, cb, synthetic = _load(sample, codebook)
     constructs = [c.id for c in cb.constructs]
@@ -238,7 +238,7 @@ def run_regressions(
 ) -> None:
     """OLS of perceived effectiveness (HC3) and the ordinal logit of overall satisfaction."""
     from hazegov.analysis.regression import ols_hc3, ordinal_logit
-    from hazegov.plots import coefficient_forest
+    from hazegov.paper.figures import coefficient_forest
 
     frame, cb, synthetic = _load(sample, codebook)
     predictors = _terms(settings["predictors"])
@@ -606,7 +606,7 @@ def run_factor_structure(
     """Sampling adequacy, the number of factors (parallel analysis) and the oblique EFA."""
     from hazegov.analysis.efa import exploratory_factor_analysis
     from hazegov.analysis.factorability import bartlett_sphericity, kmo, parallel_analysis
-    from hazegov.plots import loading_heatmap, scree_with_parallel_analysis
+    from hazegov.paper.figures import loading_heatmap, scree_with_parallel_analysis
 
     frame, cb, synthetic, model, items = _load_measurement(sample, codebook)
     frame = shown_every_item(frame, cb, items, what="factor structure")
@@ -1105,7 +1105,7 @@ def run_path_model(
     """The structural model of the grid-governance argument, with bootstrap indirect effects."""
     from hazegov.analysis.sample import measurement_model
     from hazegov.analysis.sem import fit_path_model
-    from hazegov.plots import path_diagram
+    from hazegov.paper.figures import path_diagram
 
     frame, cb, synthetic = _load(sample, codebook)
     paths = [tuple(p) for p in settings["paths"]]

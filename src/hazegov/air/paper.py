@@ -28,7 +28,7 @@ from hazegov.air.models import (
 from hazegov.air.official import OfficialSeries
 from hazegov.air.settings import CITY_WIDE, AirSettings
 from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num
-from hazegov.tables import Column, pipe_table
+from hazegov.paper.tables import Column, pipe_table
 
 ITS_MODELS = {
     "its_monthly_unadjusted": ("monthly", "Monthly means, no weather adjustment"),

@@ -48,7 +48,7 @@ from hazegov.air.settings import (
 from hazegov.analysis._common import AnalysisError
 from hazegov.errors import ConfigError, Violation
 from hazegov.io import data_label, read_provenance, write_csv, write_json, write_parquet, write_text
-from hazegov.paper_inputs import write_variables
+from hazegov.paper.variables import write_variables
 
 log = logging.getLogger("hazegov")
 TABLES = (

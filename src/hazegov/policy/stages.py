@@ -17,7 +17,8 @@ import pandas as pd
 from hazegov.errors import InputError
 from hazegov.formatting import num
 from hazegov.io import write_csv, write_json, write_parquet, write_text
-from hazegov.paper_inputs import write_variables
+from hazegov.paper.tables import Column, pipe_table
+from hazegov.paper.variables import write_variables
 from hazegov.policy.coding import (
     CodedCorpus,
     centralities,
@@ -42,7 +43,6 @@ from hazegov.policy.settings import (
     ingest_settings,
 )
 from hazegov.policy.text import segmenter_for
-from hazegov.tables import Column, pipe_table
 
 log = logging.getLogger("hazegov.policy")
 NOT_DEFINED = "not defined"  # a statistic of no documents, in the prose

@@ -32,7 +32,7 @@ import pyreadstat
 
 from hazegov.errors import ConfigError, InputError, Violation
 from hazegov.io import atomic_path, read_provenance, source_label, write_csv, write_json
-from hazegov.paper_inputs import write_variables
+from hazegov.paper.variables import write_variables
 from hazegov.survey.codebook import Codebook, both, load_codebook
 from hazegov.survey.display import describe
 

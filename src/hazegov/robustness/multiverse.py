@@ -1173,7 +1173,7 @@ def effects_table(summary: Mapping[str, Any], labels: Mapping[str, str], synthet
     """The paper's summary table: one row per key effect."""
     import pandas as pd
 
-    from hazegov.tables import Column, pipe_table
+    from hazegov.paper.tables import Column, pipe_table
 
     alpha = _alpha_text(summary["alpha"])
     level = f"{100 * summary['ci_level']:.0f}%"
@@ -1234,7 +1234,7 @@ def options_table(
     keeps its sign and is significant."""
     import pandas as pd
 
-    from hazegov.tables import Column, pipe_table
+    from hazegov.paper.tables import Column, pipe_table
 
     rows = []
     for (dim_label, option_label), block in by_dimension.groupby(
@@ -1527,7 +1527,7 @@ def run_multiverse_summary(
     import pandas as pd
 
     from hazegov.io import data_label, read_json, write_csv, write_json, write_text
-    from hazegov.paper_inputs import write_variables
+    from hazegov.paper.variables import write_variables
     from hazegov.privacy.disclosure import suppress_columns
     from hazegov.survey.codebook import load_codebook
 

@@ -1033,7 +1033,7 @@ def study_size(sizes: Sequence[int], model: PopulationModel) -> int:
 
 def summary_table(summary: pd.DataFrame, study_n: int, confidence: float, alpha: float) -> str:
     """The appendix table: every key estimate at the study's size."""
-    from hazegov.tables import Column, pipe_table
+    from hazegov.paper.tables import Column, pipe_table
 
     rows = summary[summary["n"] == study_n].copy()
     replications = int(rows["replications"].max())
@@ -1341,7 +1341,7 @@ def run_simulation_summary(
     """Bias, RMSE, coverage and power from all batches; the appendix table, figure and variables
     (rule simulation_summary)."""
     from hazegov.io import write_csv, write_text
-    from hazegov.paper_inputs import write_variables
+    from hazegov.paper.variables import write_variables
 
     model, _ = _load_model(population_model, codebook)
     targets = pd.read_csv(truth)

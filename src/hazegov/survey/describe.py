@@ -13,6 +13,7 @@ from matplotlib.patches import FancyBboxPatch
 from matplotlib.text import Text
 
 from hazegov.io import atomic_path
+from hazegov.paper.tables import made_by, markdown_table
 from hazegov.privacy.disclosure import (
     DEFAULT_MIN_COUNT,
     WITHHELD,
@@ -22,7 +23,6 @@ from hazegov.privacy.disclosure import (
     suppress,
 )
 from hazegov.survey.codebook import Codebook
-from hazegov.tables import made_by, markdown_table
 
 SYNTHETIC_MARK = "Synthetic data drawn from the project's population model, not real responses"
 PNG_METADATA = {"Software": None}
@@ -225,7 +225,7 @@ def save_png(fig: plt.Figure, path: str | Path) -> None:
     """PNG without a software tag or date, so the bytes depend only on the figure.
 
     The figure's width and smallest text size are written into the PNG, so that
-    :mod:`hazegov.paper_checks` can tell how large the text prints at the width the paper
+    :mod:`hazegov.paper.checks` can tell how large the text prints at the width the paper
     gives the figure.
     """
     metadata = {

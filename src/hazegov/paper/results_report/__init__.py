@@ -15,7 +15,7 @@ using only the codebook, a few analysis settings and the pipeline's outputs:
 
 The sources use only the Quarto syntax the paper uses (``var`` and ``include`` shortcodes,
 pipe tables with captions, a ``.block`` div), so the project's preview renderer and checks
-(:mod:`hazegov.paper_render`, :mod:`hazegov.paper_checks`) apply to them unchanged.
+(:mod:`hazegov.paper.render`, :mod:`hazegov.paper.checks`) apply to them unchanged.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ import pandas as pd
 
 from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num, pct
 from hazegov.io import write_text
-from hazegov.paper_inputs import REAL_NOTICE, SYNTHETIC_NOTICE, write_variables
+from hazegov.paper.tables import Column, pipe_table
+from hazegov.paper.variables import REAL_NOTICE, SYNTHETIC_NOTICE, write_variables
 from hazegov.privacy.disclosure import as_count
 from hazegov.survey.codebook import Codebook, load_codebook
-from hazegov.tables import Column, pipe_table
 
 __all__ = [
     "ALPHA",
@@ -908,6 +908,6 @@ def render_report(
     str
         The renderer used.
     """
-    from hazegov.survey.stages import run_render
+    from hazegov.paper.stages import run_render
 
     return run_render(out_dir, dict(outputs), renderer)

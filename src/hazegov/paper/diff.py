@@ -30,11 +30,11 @@ import yaml
 
 from hazegov.errors import HazegovError
 from hazegov.io import atomic_path, write_text
+from hazegov.paper.quarto_syntax import SHORTCODE_SPAN_RE as _SHORTCODE_RE
+from hazegov.paper.quarto_syntax import shortcode_params
 
 # The renderer's own shortcode pattern, so the diff sees shortcodes exactly as the render does.
-from hazegov.paper_render import PaperRenderError, expand_shortcodes
-from hazegov.quarto_syntax import SHORTCODE_SPAN_RE as _SHORTCODE_RE
-from hazegov.quarto_syntax import shortcode_params
+from hazegov.paper.render import PaperRenderError, expand_shortcodes
 
 __all__ = [
     "COMPARED_PATTERNS",
@@ -230,7 +230,7 @@ def save_baseline(build_dir: Path, baseline_dir: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             hashes[relative] = hashlib.sha256(data).hexdigest()
-        manifest = {"format": MANIFEST_FORMAT, "tool": "hazegov.paper_diff", "files": hashes}
+        manifest = {"format": MANIFEST_FORMAT, "tool": "hazegov.paper.diff", "files": hashes}
         (staging / MANIFEST_FILE).write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from hazegov.quarto_syntax import (
+from hazegov.paper.quarto_syntax import (
     QuartoSyntaxError,
     block_shortcode_problems,
     include_target,
@@ -221,7 +221,7 @@ def expand_shortcodes(
 ) -> str:
     """Resolve the Quarto shortcodes the paper uses: include, var, meta and pagebreak.
 
-    Parsed by Quarto's own rules (:mod:`hazegov.quarto_syntax`): a line Quarto would take for
+    Parsed by Quarto's own rules (:mod:`hazegov.paper.quarto_syntax`): a line Quarto would take for
     one block shortcode must be one; an include stands alone on its line between blank lines,
     is pasted text, and must resolve to the same file from the main document's directory
     (``base_dir``) and from the including file's.  Unknown variables and shortcodes are

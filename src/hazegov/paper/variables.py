@@ -9,10 +9,10 @@ import pandas as pd
 import yaml
 
 from hazegov.io import data_label, write_text
+from hazegov.paper.tables import markdown_table
 from hazegov.privacy.disclosure import as_count, numeric_counts
 from hazegov.survey.codebook import Codebook, both
 from hazegov.survey.display import describe
-from hazegov.tables import markdown_table
 
 SYNTHETIC_NOTICE = (
     "Synthetic data. Every number, table and figure in this build comes from a synthetic "

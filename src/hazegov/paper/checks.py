@@ -6,8 +6,8 @@ failing run says exactly what to fix.  They also catch what renders silently: nu
 into the prose by hand (they would not change when the data do) and variables the pipeline
 produces that the paper never quotes.
 
-Shortcodes and includes are read by Quarto's own rules (:mod:`hazegov.quarto_syntax`, shared
-with :mod:`hazegov.paper_render`): :func:`quarto_syntax` lists every line Quarto would stop at
+Shortcodes and includes are read by Quarto's own rules (:mod:`hazegov.paper.quarto_syntax`, shared
+with :mod:`hazegov.paper.render`): :func:`quarto_syntax` lists every line Quarto would stop at
 or misread as one block shortcode, and every include that is not alone on its line, has no
 blank lines around it, or would resolve to another file in another Quarto release.
 """
@@ -26,15 +26,15 @@ from urllib.parse import unquote
 
 import yaml
 
-from hazegov.paper_render import _FENCE_RE, balanced_end, fence_end
-from hazegov.quarto_syntax import (
+from hazegov.paper.quarto_syntax import (
     BLOCK_SHORTCODE_RE,
     QuartoSyntaxError,
     block_shortcode_problems,
     include_target,
     shortcode_params,
 )
-from hazegov.quarto_syntax import SHORTCODE_SPAN_RE as _SHORTCODE_RE
+from hazegov.paper.quarto_syntax import SHORTCODE_SPAN_RE as _SHORTCODE_RE
+from hazegov.paper.render import _FENCE_RE, balanced_end, fence_end
 from hazegov.strands import STRANDS
 
 __all__ = [
@@ -349,7 +349,7 @@ def _expand_includes(build_dir: Path) -> _Expanded:
 
 
 def _paste(path: Path, build_dir: Path, out: _Expanded, chain: tuple[Path, ...]) -> None:
-    """Paste ``path`` with its includes, by Quarto's rules (:mod:`hazegov.quarto_syntax`)."""
+    """Paste ``path`` with its includes, by Quarto's rules (:mod:`hazegov.paper.quarto_syntax`)."""
     resolved = path.resolve()
     display = _display(path, build_dir)
     text = path.read_text(encoding="utf-8")
@@ -414,7 +414,7 @@ def _variables(build_dir: Path) -> tuple[Mapping[str, Any] | None, list[Problem]
 
 
 def _resolve(variables: Mapping[str, Any], key: str) -> Any:
-    """As ``paper_render``: the key as written first, then a dotted path into the mapping."""
+    """As ``paper.render``: the key as written first, then a dotted path into the mapping."""
     value: Any = variables.get(key, _MISSING)
     if value is _MISSING:
         value = variables
@@ -858,7 +858,7 @@ def figure_text_sizes(build_dir: Path | str) -> list[Problem]:
 
 def pdf_layout(build_dir: Path | str, pdf: Path | str | None = None) -> list[Problem]:
     """Overprinted glyphs and glyphs or images outside the text area of the rendered PDF."""
-    from hazegov.pdf_layout import TextArea, layout_problems
+    from hazegov.paper.pdf_layout import TextArea, layout_problems
 
     build_dir = Path(build_dir)
     pdf = Path(pdf) if pdf is not None else build_dir / "_output" / "index.pdf"
@@ -911,14 +911,14 @@ def check_paper(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m hazegov.paper_checks [BUILD_DIR [PAPER_DIR]] [--pages DIR]``.
+    """``python -m hazegov.paper.checks [BUILD_DIR [PAPER_DIR]] [--pages DIR]``.
 
     Checks the sources and, when the build has one, the rendered PDF's layout; ``--pages``
     also writes every PDF page as a PNG to look at.  Prints problems and exits 1 if any.
     """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m hazegov.paper_checks")
+    parser = argparse.ArgumentParser(prog="python -m hazegov.paper.checks")
     parser.add_argument("build_dir", nargs="?", default="results/paper")
     parser.add_argument("paper_dir", nargs="?", default="paper")
     parser.add_argument("--pages", help="write PNGs of the PDF's pages into this directory")
@@ -927,7 +927,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pdf = build_dir / "_output" / "index.pdf"
     problems = check_paper(build_dir, Path(args.paper_dir), pdf=pdf if pdf.is_file() else None)
     if args.pages and pdf.is_file():
-        from hazegov.pdf_layout import render_pages
+        from hazegov.paper.pdf_layout import render_pages
 
         written = render_pages(pdf, args.pages)
         print(f"wrote {len(written)} page images to {args.pages}", file=sys.stderr)

@@ -17,9 +17,9 @@ import matplotlib.pyplot as plt
 import networkx as nx
 
 from hazegov.io import write_text
+from hazegov.paper.tables import markdown_table
 from hazegov.privacy.identifiers import export_label
 from hazegov.survey.describe import save_png
-from hazegov.tables import markdown_table
 
 # The packages the pipeline pins in pyproject.toml and uses at run time.
 PINNED = (
