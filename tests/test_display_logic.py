@@ -25,9 +25,9 @@ from hazegov.analysis.sample import (
     build_analysis_sample,
     measurement_model,
 )
+from hazegov.analysis.stages import shown_every_item
 from hazegov.errors import CodebookError, ExportError
 from hazegov.paper.variables import questionnaire_markdown
-from hazegov.pipeline_analysis import shown_every_item
 from hazegov.privacy.release import data_dictionary
 from hazegov.survey.cleaning import apply_exclusions
 from hazegov.survey.codebook import Codebook, load_codebook

@@ -1,7 +1,7 @@
 """Issue 14 point 6: the generated results report, for the study's codebook and another one.
 
 The analyses run here on answers drawn for each codebook (`tests/other_instrument.py`), through
-the same `hazegov.pipeline_analysis` functions the workflow's rules call; the report is then
+the same `hazegov.analysis.stages` functions the workflow's rules call; the report is then
 generated from their outputs. The e2e test builds the workflow's `results_report` target.
 """
 
@@ -17,6 +17,14 @@ import pytest
 import yaml
 
 from hazegov.analysis.sample import build_analysis_sample
+from hazegov.analysis.stages import (
+    run_cfa,
+    run_factor_structure,
+    run_group_comparisons,
+    run_measurement_invariance,
+    run_regressions,
+    run_reliability,
+)
 from hazegov.io import write_parquet
 from hazegov.paper.checks import (
     digits_in_prose,
@@ -28,14 +36,6 @@ from hazegov.paper.quarto_syntax import SHORTCODE_SPAN_RE
 from hazegov.paper.render import render_preview
 from hazegov.paper.results_report import NOT_ESTIMABLE, ReportInputs, scale_key, write_report
 from hazegov.paper.variables import REAL_NOTICE, SYNTHETIC_NOTICE
-from hazegov.pipeline_analysis import (
-    run_cfa,
-    run_factor_structure,
-    run_group_comparisons,
-    run_measurement_invariance,
-    run_regressions,
-    run_reliability,
-)
 from hazegov.survey.cleaning import RULE_LABELS
 from hazegov.survey.codebook import Codebook, load_codebook
 

@@ -81,7 +81,7 @@ def _register(file: Path, out: Path, options: Mapping[str, Any]) -> None:
 
 
 def _air(file: Path, out: Path, options: Mapping[str, Any]) -> None:
-    from hazegov.air.stage import run_air_quality_data
+    from hazegov.air.stages import run_air_quality_data
 
     station = {
         "file": str(file),

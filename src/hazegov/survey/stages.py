@@ -108,41 +108,6 @@ def run_clean(
     write_csv(published_flow(cleaned.flow, min_cell_count).assign(data_source=label), flow_out)
 
 
-def run_analysis_sample(
-    analysis: str | Path,
-    codebook: str | Path,
-    missing_data: dict[str, Any],
-    sample_out: str | Path,
-    report_out: str | Path,
-    controls: list[str],
-) -> None:
-    """Apply the configured missing-data rule once; every analysis reads this sample.
-
-    `controls` are the answers every analysed respondent must have besides the scale items and
-    the rating (config ``analysis.missing_data.required``, by default the regression's
-    controls), so that every analysis is of the same respondents.
-    """
-    from hazegov.analysis.sample import build_analysis_sample
-
-    provenance = read_provenance(analysis)
-    sample = build_analysis_sample(
-        pd.read_parquet(analysis),
-        load_codebook(codebook),
-        missing_data["rule"],
-        controls=controls,
-        min_items_answered=int(missing_data["min_items_answered"]),
-    )
-    log.info(
-        "missing-data rule %s: %d of %d respondents kept, %d cells imputed",
-        sample.report["rule"],
-        sample.report["n_after"],
-        sample.report["n_before"],
-        sample.report["cells_imputed"],
-    )
-    write_parquet(sample.frame, sample_out, provenance)
-    write_json(sample.report | {"data_source": source_label(provenance)}, report_out)
-
-
 def run_sample_by_group(
     analysis: str | Path,
     codebook: str | Path,

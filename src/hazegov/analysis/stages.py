@@ -1,4 +1,6 @@
-"""One function per analysis rule: the analysis sample and settings in, tidy results out."""
+"""The analysis strand's workflow stages: one function per rule, the analysis sample and
+settings in, tidy results and the paper's tables and variables out (not part of the
+statistics library's API, `hazegov.analysis.__all__`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,15 @@ import numpy as np
 import pandas as pd
 
 from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num
-from hazegov.io import data_label, read_provenance, write_csv, write_json, write_text
+from hazegov.io import (
+    data_label,
+    read_provenance,
+    source_label,
+    write_csv,
+    write_json,
+    write_parquet,
+    write_text,
+)
 from hazegov.paper.tables import Column, pipe_table
 from hazegov.paper.variables import write_variables
 from hazegov.privacy.disclosure import (
@@ -1154,3 +1164,38 @@ def run_path_model(
     variables["n_boot"] = int(settings["n_boot"])
     write_variables({"sem": variables}, variables_out, rule="path_model")
     path_diagram(frames["path_coefficients"], _layout(paths), figure_out, synthetic=synthetic)
+
+
+def run_analysis_sample(
+    analysis: str | Path,
+    codebook: str | Path,
+    missing_data: dict[str, Any],
+    sample_out: str | Path,
+    report_out: str | Path,
+    controls: list[str],
+) -> None:
+    """Apply the configured missing-data rule once; every analysis reads this sample.
+
+    `controls` are the answers every analysed respondent must have besides the scale items and
+    the rating (config ``analysis.missing_data.required``, by default the regression's
+    controls), so that every analysis is of the same respondents.
+    """
+    from hazegov.analysis.sample import build_analysis_sample
+
+    provenance = read_provenance(analysis)
+    sample = build_analysis_sample(
+        pd.read_parquet(analysis),
+        load_codebook(codebook),
+        missing_data["rule"],
+        controls=controls,
+        min_items_answered=int(missing_data["min_items_answered"]),
+    )
+    log.info(
+        "missing-data rule %s: %d of %d respondents kept, %d cells imputed",
+        sample.report["rule"],
+        sample.report["n_after"],
+        sample.report["n_before"],
+        sample.report["cells_imputed"],
+    )
+    write_parquet(sample.frame, sample_out, provenance)
+    write_json(sample.report | {"data_source": source_label(provenance)}, report_out)
