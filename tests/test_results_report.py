@@ -42,7 +42,7 @@ from hazegov.survey.codebook import Codebook, load_codebook
 from .conftest import CODEBOOK, ROOT
 from .other_instrument import CONTROLS, other_analysis_frame, write_other_codebook
 
-TEMPLATES = ROOT / "src" / "hazegov" / "results_report" / "templates"
+TEMPLATES = ROOT / "src" / "hazegov" / "paper" / "results_report" / "templates"
 # Words of the haze study that generic prose must not contain (whole words, any case).
 STUDY_WORDS = [
     "haze",
