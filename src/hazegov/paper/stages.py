@@ -5,14 +5,13 @@ One function per rule, file paths in, files out; Snakemake scripts only call the
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from hazegov.io import read_provenance, write_csv, write_text
+from hazegov.io import read_json, read_provenance, write_csv, write_text
 from hazegov.paper.tables import markdown_table
 from hazegov.paper.variables import paper_variables, questionnaire_markdown, write_variables
 from hazegov.survey.codebook import load_codebook
@@ -45,12 +44,12 @@ def run_paper_variables(
     variables = paper_variables(
         flow=pd.read_csv(flow),
         sample=pd.read_csv(sample),
-        ingest_report=json.loads(Path(ingest_report).read_text(encoding="utf-8")),
+        ingest_report=read_json(ingest_report),
         provenance=read_provenance(analysis),
         cb=load_codebook(codebook),
         exclusion_rules=exclusions,
     )
-    report = json.loads(Path(missing_data).read_text(encoding="utf-8"))
+    report = read_json(missing_data)
     keep = (
         "respondents who still miss a scale item, the satisfaction rating or a control "
         "variable are left out"

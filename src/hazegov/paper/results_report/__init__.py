@@ -21,7 +21,6 @@ pipe tables with captions, a ``.block`` div), so the project's preview renderer 
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -34,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num, pct
-from hazegov.io import write_text
+from hazegov.io import read_json, write_text
 from hazegov.paper.tables import Column, pipe_table
 from hazegov.paper.variables import REAL_NOTICE, SYNTHETIC_NOTICE, write_variables
 from hazegov.privacy.disclosure import as_count
@@ -232,7 +231,7 @@ def _reliability(inputs: ReportInputs) -> dict[str, Any]:
 
 
 def _efa(inputs: ReportInputs) -> dict[str, Any]:
-    summary = json.loads(Path(inputs.factor_structure).read_text(encoding="utf-8"))  # type: ignore[arg-type]
+    summary = read_json(inputs.factor_structure)  # type: ignore[arg-type]
     variance = _read(inputs.efa_variance)  # type: ignore[arg-type]
     bartlett = summary["bartlett"]
     pa = summary["parallel_analysis"]
@@ -272,7 +271,7 @@ def _cfa(inputs: ReportInputs) -> dict[str, Any]:
 def _invariance_estimated(inputs: ReportInputs) -> bool:
     if not inputs.has("invariance_models", "invariance_summary"):
         return False
-    summary = json.loads(Path(inputs.invariance_summary).read_text(encoding="utf-8"))  # type: ignore[arg-type]
+    summary = read_json(inputs.invariance_summary)  # type: ignore[arg-type]
     return summary.get("status") == "estimated"
 
 
@@ -430,7 +429,7 @@ def report_variables(
             "high": max((r[1] for r in ranges), default="not coded"),
         }
     if inputs.has("missing_data"):
-        report = json.loads(Path(inputs.missing_data).read_text(encoding="utf-8"))  # type: ignore[arg-type]
+        report = read_json(inputs.missing_data)  # type: ignore[arg-type]
         variables["missing"] = {
             "rule": str(report["rule"]).replace("_", " "),
             "n_before": report["n_before"],
