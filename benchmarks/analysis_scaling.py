@@ -54,9 +54,9 @@ def _build_split(cores: str) -> tuple[float, float]:
 
 def _analysis_frame(n: int) -> tuple[pd.DataFrame, dict[str, list[str]], object]:
     from hazegov.analysis.sample import construct_scores, measurement_model
-    from hazegov.cleaning import reverse_code
-    from hazegov.codebook import load_codebook
-    from hazegov.synthetic import draw_respondents, load_population_model
+    from hazegov.survey.cleaning import reverse_code
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.synthetic import draw_respondents, load_population_model
 
     codebook = load_codebook(ROOT / "config" / "codebook.yaml")
     model = load_population_model(ROOT / "config" / "population_model.yaml", codebook)

@@ -21,8 +21,8 @@ import pandas as pd
 
 from hazegov.analysis.regression import ols_hc3
 from hazegov.analysis.reliability import cronbach_alpha
-from hazegov.codebook import load_codebook
-from hazegov.synthetic import (
+from hazegov.survey.codebook import load_codebook
+from hazegov.survey.synthetic import (
     PopulationModel,
     draw_latent_responses,
     latent_score_regression,

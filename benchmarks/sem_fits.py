@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _sample(n: int) -> tuple[pd.DataFrame, dict[str, list[str]], dict]:
     from hazegov.analysis.sample import measurement_model
-    from hazegov.cleaning import reverse_code
-    from hazegov.codebook import load_codebook
-    from hazegov.synthetic import draw_respondents, load_population_model
+    from hazegov.survey.cleaning import reverse_code
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.synthetic import draw_respondents, load_population_model
 
     codebook = load_codebook(ROOT / "config" / "codebook.yaml")
     population = load_population_model(ROOT / "config" / "population_model.yaml", codebook)

@@ -3,7 +3,7 @@
 Usage: python benchmarks/survey_scaling.py [--sizes 230 23000 230000] [--replications 20]
                                            [--workdir DIR] [--skip-build]
 
-1. For each N, the project's generator (`hazegov.synthetic.generate`, the model of
+1. For each N, the project's generator (`hazegov.survey.synthetic.generate`, the model of
    `config/population_model.yaml` scaled to N) writes a synthetic export, kept in --workdir
    (default: a temporary folder) so a second run reuses it.
 2. Each stage then runs in a fresh process on the previous stage's output (read from a pickle,
@@ -14,9 +14,10 @@ Usage: python benchmarks/survey_scaling.py [--sizes 230 23000 230000] [--replica
 3. Raw export to analysis sample in one process (what `snakemake --until analysis_sample` does
    in three jobs): seconds and peak RSS. Goal (issue 12): at most 30 s and 2 GB at N = 230,000
    on the 2-core machine.
-4. One Monte Carlo replication at N = 230 (`hazegov.simulation.draw_analysis_sample`'s steps:
-   synthesis, writing the export, ingest, exclusions, missing-data rule), mean milliseconds per
-   step over --replications replications with the simulation's settings and seeds.
+4. One Monte Carlo replication at N = 230 (the steps of
+   `hazegov.robustness.simulation.draw_analysis_sample`: synthesis, writing the export, ingest,
+   exclusions, missing-data rule), mean milliseconds per step over --replications replications
+   with the simulation's settings and seeds.
 
 --skip-build is accepted (and ignored) for benchmarks/reviewer_loop.py, which passes it to every
 scaling script.
@@ -63,7 +64,7 @@ def _config() -> dict[str, Any]:
 def _export(workdir: Path, n: int) -> Path:
     path = workdir / f"export_{n}.csv"
     if not path.exists():
-        from hazegov.synthetic import generate
+        from hazegov.survey.synthetic import generate
 
         start = time.perf_counter()
         generate(CODEBOOK, POPULATION, path, n=n)
@@ -84,9 +85,9 @@ def _required(config: dict) -> list[str]:
 def _stage(name: str, workdir: Path, n: int) -> None:
     """Run one stage on the previous one's pickled output; print seconds and memory."""
     from hazegov.analysis.sample import build_analysis_sample, construct_scores, measurement_model
-    from hazegov.cleaning import apply_exclusions
-    from hazegov.codebook import load_codebook
-    from hazegov.ingest import ingest_export
+    from hazegov.survey.cleaning import apply_exclusions
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.ingest import ingest_export
 
     config = _config()
     cb = load_codebook(CODEBOOK)
@@ -131,9 +132,9 @@ def _stage(name: str, workdir: Path, n: int) -> None:
 def _chain(workdir: Path, n: int) -> None:
     """Raw export to analysis sample in this process: seconds and peak RSS."""
     from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.cleaning import apply_exclusions
-    from hazegov.codebook import load_codebook
-    from hazegov.ingest import ingest_export
+    from hazegov.survey.cleaning import apply_exclusions
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.ingest import ingest_export
 
     config = _config()
     cb = load_codebook(CODEBOOK)
@@ -158,11 +159,11 @@ def _chain(workdir: Path, n: int) -> None:
 def _replications(count: int) -> None:
     """Mean milliseconds per step of one simulation replication at N = 230."""
     from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.cleaning import apply_exclusions
-    from hazegov.codebook import load_codebook
-    from hazegov.ingest import ingest_export
-    from hazegov.simulation import _with_seed, replication_seed, settings_from
-    from hazegov.synthetic import load_population_model, synthesize_export, write_export
+    from hazegov.robustness.simulation import _with_seed, replication_seed, settings_from
+    from hazegov.survey.cleaning import apply_exclusions
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.ingest import ingest_export
+    from hazegov.survey.synthetic import load_population_model, synthesize_export, write_export
 
     config = _config()
     sim = yaml.safe_load((ROOT / "config" / "simulation.yaml").read_text(encoding="utf-8"))

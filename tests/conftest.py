@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from semopy.examples import holzinger39
 
-from hazegov.codebook import Codebook, load_codebook
-from hazegov.synthetic import load_population_model, synthesize_export, write_export
+from hazegov.survey.codebook import Codebook, load_codebook
+from hazegov.survey.synthetic import load_population_model, synthesize_export, write_export
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK = ROOT / "config" / "codebook.yaml"

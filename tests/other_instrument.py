@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from hazegov.codebook import Codebook, load_codebook
+from hazegov.survey.codebook import Codebook, load_codebook
 
 from .conftest import CODEBOOK
 

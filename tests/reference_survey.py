@@ -1,7 +1,7 @@
 """The row-by-row survey code that the columnar code replaced, kept as a test oracle.
 
 `ingest_export` here is the ingest as it was before issue 12 (one Python pass per cell); the
-tests compare the columnar `hazegov.ingest.ingest_export` with it on tricky exports: the same
+tests compare the columnar `hazegov.survey.ingest.ingest_export` with it on tricky exports: the same
 responses, data-quality log and report, or the same error message. `apply_exclusions` is
 the former exclusion step (one DataFrame per rule), with its straight-lining share
 `modal_share` and duplicate rule `flag_duplicates`; `apply_missing_data_rule` and
@@ -25,10 +25,11 @@ import pandas as pd
 
 from hazegov.analysis._common import AnalysisError, MeasurementModel
 from hazegov.analysis.sample import MISSING_DATA_RULES, AnalysisSample
-from hazegov.cleaning import EXCLUSION_ORDER, RULE_LABELS, CleanedSurvey
-from hazegov.codebook import Codebook, MissingMarker, Variable
 from hazegov.errors import Violation
-from hazegov.ingest import (
+from hazegov.privacy.identifiers import export_label, quote_cell, redact
+from hazegov.survey.cleaning import EXCLUSION_ORDER, RULE_LABELS, CleanedSurvey
+from hazegov.survey.codebook import Codebook, MissingMarker, Variable
+from hazegov.survey.ingest import (
     OUT_OF_RANGE_POLICIES,
     QUALITY_LOG_COLUMNS,
     TIME_FORMATS,
@@ -46,7 +47,6 @@ from hazegov.ingest import (
     missing_cell_counts,
     read_export_table,
 )
-from hazegov.privacy import export_label, quote_cell, redact
 
 
 def ingest_export(

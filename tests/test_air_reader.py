@@ -17,7 +17,7 @@ from hazegov.air import (
     verify_sha256,
 )
 from hazegov.errors import InputError
-from hazegov.privacy import export_label
+from hazegov.privacy.identifiers import export_label
 
 from .conftest import ROOT
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from hazegov.air import TABLES, run_air_quality_analysis, run_air_quality_data
-from hazegov.describe import SYNTHETIC_MARK
+from hazegov.survey.describe import SYNTHETIC_MARK
 
 from .conftest import ROOT
 

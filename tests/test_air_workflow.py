@@ -67,7 +67,7 @@ def multi_build(tmp_path_factory) -> Path:
 
 
 def test_multi_station_paper_passes_every_paper_check(multi_build):
-    from hazegov.paper_checks import check_paper, format_problems
+    from hazegov.paper.checks import check_paper, format_problems
 
     paper = multi_build / "results" / "paper"
     problems = check_paper(paper, ROOT / "paper", pdf=paper / "_output" / "index.pdf")

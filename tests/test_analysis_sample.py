@@ -78,8 +78,8 @@ def test_years_in_post_is_zero_for_those_who_hold_no_post():
 
 
 def test_default_analysis_sample(codebook):
-    from hazegov.cleaning import apply_exclusions
-    from hazegov.ingest import ingest_export
+    from hazegov.survey.cleaning import apply_exclusions
+    from hazegov.survey.ingest import ingest_export
 
     from .conftest import DEFAULT_EXPORT
     from .test_cleaning import RULES

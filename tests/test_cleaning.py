@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from hazegov.cleaning import apply_exclusions, modal_share, reverse_code
-from hazegov.ingest import ingest_export
+from hazegov.survey.cleaning import apply_exclusions, modal_share, reverse_code
+from hazegov.survey.ingest import ingest_export
 
 from .conftest import DEFAULT_DEFECTS, DEFAULT_EXPORT, ROOT
 
@@ -120,7 +120,7 @@ def test_duplicates_differing_only_in_whitespace_or_width_are_caught(responses, 
 def test_free_text_classes_compare_texts_as_the_duplicate_rule_does():
     """Ingest keeps only which text a row gave (the text itself is quarantined): texts the
     duplicate rule takes as equal (U+3000, width, spaces) must get the same class."""
-    from hazegov.ingest import text_classes
+    from hazegov.survey.ingest import text_classes
 
     texts = pd.Series(
         ["空气 质量要改善", "空气\u3000质量要改善", None, "ＰＭ2.5", "PM2.5", "没有"],

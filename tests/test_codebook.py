@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hazegov.codebook import load_codebook
 from hazegov.errors import CodebookError
+from hazegov.survey.codebook import load_codebook
 
 from .conftest import CODEBOOK
 from .other_instrument import other_codebook

@@ -20,9 +20,9 @@ import pandera.pandas as pandera
 import pytest
 
 from hazegov.analysis.sample import apply_missing_data_rule, construct_scores
-from hazegov.cleaning import _flag_duplicates, apply_exclusions, modal_share
 from hazegov.errors import ExportError
-from hazegov.ingest import (
+from hazegov.survey.cleaning import _flag_duplicates, apply_exclusions, modal_share
+from hazegov.survey.ingest import (
     TIME_FORMATS,
     _schema_holds,
     _strict_quotes,
@@ -32,7 +32,7 @@ from hazegov.ingest import (
     ingest_export,
     response_schema,
 )
-from hazegov.synthetic import write_export
+from hazegov.survey.synthetic import write_export
 
 from . import reference_survey as reference
 from .conftest import DEFAULT_EXPORT

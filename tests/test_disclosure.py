@@ -6,14 +6,8 @@ import pandas as pd
 import pytest
 
 from hazegov.analysis.groups import published_frames
-from hazegov.describe import (
-    plot_participant_flow,
-    published_flow,
-    published_sample_by_group,
-    sample_by_group,
-    sample_table_markdown,
-)
-from hazegov.disclosure import (
+from hazegov.paper.tables import Column, pipe_table
+from hazegov.privacy.disclosure import (
     WITHHELD,
     check_results,
     display_count,
@@ -25,7 +19,13 @@ from hazegov.disclosure import (
     suppress,
     suppress_columns,
 )
-from hazegov.tables import Column, pipe_table
+from hazegov.survey.describe import (
+    plot_participant_flow,
+    published_flow,
+    published_sample_by_group,
+    sample_by_group,
+    sample_table_markdown,
+)
 
 
 def test_counts_below_the_minimum_are_shown_as_less_than():
@@ -272,7 +272,7 @@ def test_check_results_walks_survey_csvs_and_paper_tables(tmp_path):
 def test_the_group_figure_draws_no_respondent_of_a_small_group(tmp_path, monkeypatch):
     import matplotlib.axes
 
-    from hazegov.plots import group_comparison
+    from hazegov.paper.figures import group_comparison
 
     scores = pd.DataFrame(
         {
@@ -302,7 +302,7 @@ def test_the_group_figure_draws_no_respondent_of_a_small_group(tmp_path, monkeyp
 
 
 def test_free_text_answer_counts_are_suppressed_when_small_or_recoverable(codebook):
-    from hazegov.free_text import answered_counts
+    from hazegov.survey.free_text import answered_counts
 
     n = 40
     free_text = pd.DataFrame(
@@ -321,7 +321,7 @@ def test_free_text_answer_counts_are_suppressed_when_small_or_recoverable(codebo
 
 
 def test_rounded_variant_sizes_never_differ_by_a_small_count():
-    from hazegov.disclosure import rounded_count
+    from hazegov.privacy.disclosure import rounded_count
 
     assert [rounded_count(n, 5) for n in (0, 1, 4, 5, 7, 8, 232)] == [0, "<5", "<5", 5, 5, 10, 230]
     for n in range(5, 300):
@@ -331,7 +331,7 @@ def test_rounded_variant_sizes_never_differ_by_a_small_count():
 
 
 def test_a_multiverse_sample_report_is_published_with_rounded_counts():
-    from hazegov.disclosure import rounded_counts
+    from hazegov.privacy.disclosure import rounded_counts
 
     report = {
         "n_received": 236,

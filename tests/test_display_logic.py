@@ -25,14 +25,14 @@ from hazegov.analysis.sample import (
     build_analysis_sample,
     measurement_model,
 )
-from hazegov.cleaning import apply_exclusions
-from hazegov.codebook import Codebook, load_codebook
-from hazegov.display import shown
+from hazegov.analysis.stages import shown_every_item
 from hazegov.errors import CodebookError, ExportError
-from hazegov.ingest import ingest_export
-from hazegov.paper_inputs import questionnaire_markdown
-from hazegov.pipeline_analysis import shown_every_item
-from hazegov.release import data_dictionary
+from hazegov.paper.variables import questionnaire_markdown
+from hazegov.privacy.release import data_dictionary
+from hazegov.survey.cleaning import apply_exclusions
+from hazegov.survey.codebook import Codebook, load_codebook
+from hazegov.survey.display import shown
+from hazegov.survey.ingest import ingest_export
 
 from .other_instrument import ARM_BLOCKS, ARM_HEADER, arm_codebook_raw, write_arm_codebook
 

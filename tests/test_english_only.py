@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from hazegov.codebook import CodebookError, load_codebook
-from hazegov.describe import sample_by_group, sample_table_markdown
-from hazegov.display import describe
-from hazegov.paper_inputs import questionnaire_markdown
-from hazegov.release import data_dictionary, write_sav
+from hazegov.paper.variables import questionnaire_markdown
+from hazegov.privacy.release import data_dictionary, write_sav
+from hazegov.survey.codebook import CodebookError, load_codebook
+from hazegov.survey.describe import sample_by_group, sample_table_markdown
+from hazegov.survey.display import describe
 
 FIXTURE = Path(__file__).parent / "fixtures" / "second_questionnaire" / "codebook.yaml"
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
@@ -162,7 +162,7 @@ def _age_levels() -> tuple[dict, list[dict]]:
 
 def test_generalised_levels_need_chinese_labels_only_for_a_bilingual_codebook(english, codebook):
     from hazegov.errors import ConfigError
-    from hazegov.release import ReleaseSpec
+    from hazegov.privacy.release import ReleaseSpec
 
     release, levels = _age_levels()
     spec = ReleaseSpec.from_config(release | {"generalise": {"age_band": levels}})

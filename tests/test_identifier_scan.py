@@ -15,7 +15,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from hazegov.errors import InputError
-from hazegov.identifier_scan import (
+from hazegov.privacy.identifier_scan import (
     FreeTextIndex,
     ScanMemo,
     export_name_literals,
@@ -26,8 +26,8 @@ from hazegov.identifier_scan import (
     scan_outputs,
     scan_tree,
 )
-from hazegov.privacy import id_card_check_digit, redact
-from hazegov.synthetic import load_population_model, synthesize_export
+from hazegov.privacy.identifiers import id_card_check_digit, redact
+from hazegov.survey.synthetic import load_population_model, synthesize_export
 
 from .conftest import CODEBOOK, DEFAULT_EXPORT, POPULATION
 from .test_privacy import PLANTED, PLANTED_IDS
@@ -174,7 +174,7 @@ def _unredacted_output(tmp_path, text: str, name: str = "notes.md"):
 @pytest.fixture
 def no_patterns(monkeypatch):
     """The gate with every check that uses the redactor's patterns switched off."""
-    import hazegov.identifier_scan as scan
+    import hazegov.privacy.identifier_scan as scan
 
     monkeypatch.setattr(scan, "find_in_normalised", lambda text, locales=(), **_: [])
     monkeypatch.setattr(scan, "raw_export_identifiers", lambda *a, **k: set())
@@ -461,7 +461,7 @@ def _planted_export(codebook) -> pd.DataFrame:
 def _ingest_into(export, project):
     """Run the ingest rule's package function as the workflow does, with its log."""
     from hazegov.logs import rule_log
-    from hazegov.pipeline import run_free_text_counts, run_ingest
+    from hazegov.survey.stages import run_free_text_counts, run_ingest
 
     results, logs = project / "results", project / "logs"
     quarantine = results / "interim" / "restricted" / "free_text.parquet"
@@ -562,7 +562,7 @@ def test_the_memo_gives_the_same_findings_and_skips_unchanged_files(
     stored = (tmp_path / "memo" / "memo.json").read_text("utf-8")
     assert "仉怀瑾" not in stored and PHONE not in stored  # masked, never the literal
     # a warm scan reads no file it has seen
-    import hazegov.identifier_scan as scan
+    import hazegov.privacy.identifier_scan as scan
 
     monkeypatch.setattr(scan, "scan_file", lambda path, *a, **k: pytest.fail(f"read {path}"))
     assert _scan_with(memo, export, results).findings == without

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from hazegov.errors import ExportError
-from hazegov.ingest import ROW_NUMBERING, data_source, ingest_export
-from hazegov.pipeline import run_ingest
+from hazegov.survey.ingest import ROW_NUMBERING, data_source, ingest_export
+from hazegov.survey.stages import run_ingest
 
 from .conftest import CODEBOOK, DEFAULT_EXPORT, ROOT
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hazegov.codebook import load_codebook
 from hazegov.config_check import read_config_file
 from hazegov.errors import ExportError, InputError
-from hazegov.ingest import data_source, ingest_export
+from hazegov.survey.codebook import load_codebook
+from hazegov.survey.ingest import data_source, ingest_export
 
 from .conftest import CODEBOOK, ROOT
 
@@ -190,8 +190,8 @@ def test_a_quote_never_closed_is_a_cell_size_error_when_it_runs_past_the_limit(t
 
 
 def test_the_likely_encoding_is_named_only_when_another_reading_is_the_header(codebook):
-    from hazegov.export_encoding import likely_encoding
-    from hazegov.ingest import _header_chars
+    from hazegov.survey.export_encoding import likely_encoding
+    from hazegov.survey.ingest import _header_chars
 
     chars = _header_chars(codebook)
     text = SHORT.read_bytes().decode("utf-8-sig")

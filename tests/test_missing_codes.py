@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from hazegov.cli import main
-from hazegov.codebook import MISSING_PRESETS, load_codebook
 from hazegov.errors import CodebookError, ExportError
-from hazegov.ingest import ingest_export
-from hazegov.synthetic import draw_respondents, load_population_model, synthesize_export
+from hazegov.survey.codebook import MISSING_PRESETS, load_codebook
+from hazegov.survey.ingest import ingest_export
+from hazegov.survey.synthetic import draw_respondents, load_population_model, synthesize_export
 
 from .conftest import CODEBOOK, POPULATION
 
@@ -122,7 +122,7 @@ def test_negative_answers_of_a_bipolar_item_are_kept_and_the_declared_code_count
 
 
 def test_reverse_coding_turns_a_bipolar_item_round_zero(bipolar):
-    from hazegov.cleaning import reverse_code
+    from hazegov.survey.cleaning import reverse_code
 
     cb, path, _ = bipolar
     responses = ingest_export(path, cb).responses
@@ -329,7 +329,7 @@ def test_check_export_reports_the_cells_set_to_missing(bipolar, tmp_path, capsys
 
 
 def test_questionnaire_appendix_names_the_missing_codes_a_scale_declares(bipolar, codebook):
-    from hazegov.paper_inputs import questionnaire_markdown
+    from hazegov.paper.variables import questionnaire_markdown
 
     cb, _, _ = bipolar
     text = questionnaire_markdown(cb)

@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from hazegov import simulation as sim
 from hazegov.analysis.cfa import (
     cfa_result_from_fit,
     fit_semopy,
@@ -30,7 +29,8 @@ from hazegov.analysis.cfa import (
 from hazegov.analysis.ml import MLModel
 from hazegov.analysis.sample import measurement_model
 from hazegov.analysis.sem import fit_path_model, structural_description
-from hazegov.synthetic import load_population_model
+from hazegov.robustness import simulation as sim
+from hazegov.survey.synthetic import load_population_model
 
 from .conftest import POPULATION, ROOT
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from hazegov.errors import ConfigError
-from hazegov.multiverse import (
+from hazegov.robustness.multiverse import (
     DIMENSIONS,
     LATENT,
     SAMPLE_DIMENSIONS,
@@ -37,7 +37,7 @@ from hazegov.multiverse import (
     specification_settings,
     summarise,
 )
-from hazegov.synthetic import (
+from hazegov.survey.synthetic import (
     draw_latent_responses,
     draw_respondents,
     latent_score_regression,
@@ -75,7 +75,7 @@ def _spec(config, **choices):
 
 @pytest.fixture(scope="module")
 def responses(codebook):
-    from hazegov.ingest import ingest_export
+    from hazegov.survey.ingest import ingest_export
 
     return ingest_export(DEFAULT_EXPORT, codebook).responses
 
@@ -263,7 +263,7 @@ def test_model_choices_change_the_model(responses, codebook):
     # the preferred specification is the main regression (analysis.regression)
     from hazegov.analysis.regression import ols_hc3
     from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.cleaning import apply_exclusions
+    from hazegov.survey.cleaning import apply_exclusions
 
     analysis = apply_exclusions(responses, codebook, CONFIG["exclusions"]).analysis
     controls = CONFIG["analysis"]["regression"]["controls"]
@@ -598,9 +598,9 @@ def test_semopy_results_do_not_depend_on_the_hash_seed(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(
         "import json, sys, yaml\n"
-        "from hazegov.codebook import load_codebook\n"
-        "from hazegov.ingest import ingest_export\n"
-        "from hazegov.multiverse import *\n"
+        "from hazegov.survey.codebook import load_codebook\n"
+        "from hazegov.survey.ingest import ingest_export\n"
+        "from hazegov.robustness.multiverse import *\n"
         f"root = {str(ROOT)!r}\n"
         "cb = load_codebook(root + '/config/codebook.yaml')\n"
         "config = {}\n"
@@ -632,9 +632,9 @@ def test_group_jobs_give_the_same_records_however_the_grid_is_split(tmp_path, co
     a changed option refits only the specifications that use it."""
     import logging
 
-    from hazegov.cleaning import write_parquet
-    from hazegov.ingest import ingest_export
-    from hazegov.multiverse import group_settings, job_groups, run_multiverse_group
+    from hazegov.io import write_parquet
+    from hazegov.robustness.multiverse import group_settings, job_groups, run_multiverse_group
+    from hazegov.survey.ingest import ingest_export
 
     responses = tmp_path / "responses.parquet"
     write_parquet(ingest_export(DEFAULT_EXPORT, codebook).responses, responses, {})

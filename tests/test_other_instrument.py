@@ -14,8 +14,8 @@ import pytest
 
 from hazegov.analysis.reliability import NO_REVERSE_ITEM_WARNING
 from hazegov.analysis.sample import build_analysis_sample
-from hazegov.cleaning import write_parquet
-from hazegov.pipeline_analysis import invariance_caption, run_regressions, run_reliability
+from hazegov.analysis.stages import invariance_caption, run_regressions, run_reliability
+from hazegov.io import write_parquet
 
 from .other_instrument import CONTROLS, other_analysis_frame, write_other_codebook
 
@@ -25,7 +25,7 @@ PROBLEMS = ["LEAD", "RESP", "EVAL", "PART"]
 @pytest.fixture
 def other_study(tmp_path):
     """The variant codebook and its analysis sample, as the workflow writes them."""
-    from hazegov.codebook import load_codebook
+    from hazegov.survey.codebook import load_codebook
 
     codebook = write_other_codebook(tmp_path)
     cb = load_codebook(codebook)
@@ -98,7 +98,7 @@ def test_ordinal_model_uses_the_rating_whatever_its_name(other_study, tmp_path):
 
 
 def test_group_plot_axis_shows_each_scales_range(other_study, tmp_path, monkeypatch):
-    import hazegov.plots as plots
+    import hazegov.paper.figures as plots
 
     _sample, _codebook, cb, frame = other_study
     drawn = {}
@@ -135,7 +135,7 @@ def test_invariance_caption_names_the_groups_compared(codebook, tmp_path):
         "Community residents"
     )
     other = write_other_codebook(tmp_path)
-    from hazegov.codebook import load_codebook
+    from hazegov.survey.codebook import load_codebook
 
     assert (
         invariance_caption("sex", [1, 2], load_codebook(other))

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 import yaml
 
-from hazegov.paper_render import PREVIEW_NOTICE, render_paper
+from hazegov.paper.render import PREVIEW_NOTICE, render_paper
 
 from .test_paper_checks import ROOT, png, stage_real_paper
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hazegov.paper_checks import (
+from hazegov.paper.checks import (
     DIGIT_ALLOWLIST,
     AllowedNumber,
     Problem,
@@ -379,7 +379,7 @@ def _figure(path: Path, width_in: float, fontsize: float) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hazegov.describe import save_png
+    from hazegov.survey.describe import save_png
 
     fig, ax = plt.subplots(figsize=(width_in, 3), dpi=50)
     ax.set_title("Title", fontsize=12)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageDraw
 
-from hazegov.paper_diff import (
+from hazegov.paper.diff import (
     MANIFEST_FILE,
     PaperDiff,
     PaperDiffError,

@@ -12,7 +12,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from hazegov.paper_render import (
+from hazegov.paper.render import (
     DOCX_NOTICE_STYLE,
     FORMATS,
     PREVIEW_NOTICE,

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pandas as pd
 import yaml
 
-from hazegov.describe import sample_by_group, sample_table_markdown
-from hazegov.paper_inputs import SYNTHETIC_NOTICE, paper_variables, questionnaire_markdown
+from hazegov.paper.variables import SYNTHETIC_NOTICE, paper_variables, questionnaire_markdown
+from hazegov.survey.describe import sample_by_group, sample_table_markdown
 
 from .conftest import ROOT
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hazegov import paper_render
-from hazegov.paper_render import (
+from hazegov.paper import render as paper_render
+from hazegov.paper.render import (
     PREVIEW_NOTICE,
     PaperRenderError,
     cjk_font_dir,

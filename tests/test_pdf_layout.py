@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hazegov.pdf_layout import TextArea, layout_problems, render_pages
+from hazegov.paper.pdf_layout import TextArea, layout_problems, render_pages
 
 A4_MARGINS = TextArea.from_cm(2.5, 2.5)
 

@@ -21,11 +21,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from hazegov.cleaning import apply_exclusions
-from hazegov.codebook import PLATFORM_PRESETS, Codebook, load_codebook
 from hazegov.errors import CodebookError, ConfigError, ExportError
-from hazegov.ingest import ingest_export
-from hazegov.pipeline import run_clean, run_ingest
+from hazegov.survey.cleaning import apply_exclusions
+from hazegov.survey.codebook import PLATFORM_PRESETS, Codebook, load_codebook
+from hazegov.survey.ingest import ingest_export
+from hazegov.survey.stages import run_clean, run_ingest
 
 from .conftest import CODEBOOK
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hazegov.synthetic import (
+from hazegov.survey.synthetic import (
     draw_latent_responses,
     draw_respondents,
     expected_score,
@@ -170,7 +170,7 @@ def latent_items(model, codebook) -> pd.DataFrame:
 def test_cfa_recovers_stated_loadings_and_factor_correlations(model, codebook, latent_items):
     from hazegov.analysis.cfa import fit_cfa
     from hazegov.analysis.sample import measurement_model
-    from hazegov.synthetic import latent_construct_covariance
+    from hazegov.survey.synthetic import latent_construct_covariance
 
     result = fit_cfa(latent_items, measurement_model(codebook))
     loadings = result.to_frames()["loadings"].set_index("item")

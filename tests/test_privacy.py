@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hazegov.codebook import load_codebook
-from hazegov.privacy import (
+from hazegov.privacy.identifiers import (
     LOCALES,
     RULES,
     contains_identifier,
@@ -16,6 +15,7 @@ from hazegov.privacy import (
     quote_cell,
     redact,
 )
+from hazegov.survey.codebook import load_codebook
 
 from .conftest import CODEBOOK
 
@@ -278,7 +278,7 @@ def test_tracebacks_in_a_rule_log_name_files_relative_to_the_project(tmp_path, m
     from hazegov.logs import RelativePathFormatter
 
     monkeypatch.chdir(tmp_path)
-    message = f'File "{tmp_path}/src/hazegov/ingest.py", line 1; {sys.prefix}/lib/x.py'
+    message = f'File "{tmp_path}/src/hazegov/survey/ingest.py", line 1; {sys.prefix}/lib/x.py'
     record = logging.LogRecord("hazegov", logging.ERROR, "f", 1, message, None, None)
     text = RelativePathFormatter("%(message)s").format(record)
-    assert text == 'File "src/hazegov/ingest.py", line 1; <python>/lib/x.py'
+    assert text == 'File "src/hazegov/survey/ingest.py", line 1; <python>/lib/x.py'

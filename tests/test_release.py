@@ -7,10 +7,9 @@ import pyreadstat
 import pytest
 import yaml
 
-from hazegov.cleaning import apply_exclusions, read_provenance, write_parquet
 from hazegov.errors import ConfigError
-from hazegov.ingest import ingest_export
-from hazegov.release import (
+from hazegov.io import read_provenance, write_parquet
+from hazegov.privacy.release import (
     KAnonymityError,
     ReleaseSpec,
     check_k_anonymity,
@@ -19,6 +18,8 @@ from hazegov.release import (
     release_frame,
     write_sav,
 )
+from hazegov.survey.cleaning import apply_exclusions
+from hazegov.survey.ingest import ingest_export
 
 from .conftest import DEFAULT_EXPORT, ROOT, TEST_EXPORT
 
@@ -248,7 +249,7 @@ def test_the_synthetic_data_sets_are_k_anonymous_as_configured(codebook, export,
 )
 def test_the_release_sav_is_labelled_from_the_config(tmp_path, analysis, synthetic, label):
     """config release.label names the data set: another questionnaire's is not the haze survey."""
-    from hazegov.pipeline import run_release
+    from hazegov.privacy.release import run_release
 
     source = tmp_path / "analysis.parquet"
     write_parquet(analysis, source, {"synthetic": synthetic})

@@ -3,7 +3,7 @@ printed it in."""
 
 from __future__ import annotations
 
-from hazegov.reproducibility import canonical_dot, rule_graph
+from hazegov.paper.reproducibility import canonical_dot, rule_graph
 
 SNAKEMAKE_ORDER_A = """digraph snakemake_dag {
     graph[bgcolor=white, margin=0];

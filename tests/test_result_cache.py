@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hazegov.result_cache import FrameShard, ResultCache, RowsShard
+from hazegov.robustness.result_cache import FrameShard, ResultCache, RowsShard
 
 
 def test_keys_depend_on_settings_inputs_and_namespace(tmp_path: Path) -> None:

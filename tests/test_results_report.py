@@ -1,7 +1,7 @@
 """Issue 14 point 6: the generated results report, for the study's codebook and another one.
 
 The analyses run here on answers drawn for each codebook (`tests/other_instrument.py`), through
-the same `hazegov.pipeline_analysis` functions the workflow's rules call; the report is then
+the same `hazegov.analysis.stages` functions the workflow's rules call; the report is then
 generated from their outputs. The e2e test builds the workflow's `results_report` target.
 """
 
@@ -17,17 +17,7 @@ import pytest
 import yaml
 
 from hazegov.analysis.sample import build_analysis_sample
-from hazegov.cleaning import RULE_LABELS, write_parquet
-from hazegov.codebook import Codebook, load_codebook
-from hazegov.paper_checks import (
-    digits_in_prose,
-    quarto_syntax,
-    undefined_variables,
-    unresolved_crossrefs,
-)
-from hazegov.paper_inputs import REAL_NOTICE, SYNTHETIC_NOTICE
-from hazegov.paper_render import render_preview
-from hazegov.pipeline_analysis import (
+from hazegov.analysis.stages import (
     run_cfa,
     run_factor_structure,
     run_group_comparisons,
@@ -35,13 +25,24 @@ from hazegov.pipeline_analysis import (
     run_regressions,
     run_reliability,
 )
-from hazegov.quarto_syntax import SHORTCODE_SPAN_RE
-from hazegov.results_report import NOT_ESTIMABLE, ReportInputs, scale_key, write_report
+from hazegov.io import write_parquet
+from hazegov.paper.checks import (
+    digits_in_prose,
+    quarto_syntax,
+    undefined_variables,
+    unresolved_crossrefs,
+)
+from hazegov.paper.quarto_syntax import SHORTCODE_SPAN_RE
+from hazegov.paper.render import render_preview
+from hazegov.paper.results_report import NOT_ESTIMABLE, ReportInputs, scale_key, write_report
+from hazegov.paper.variables import REAL_NOTICE, SYNTHETIC_NOTICE
+from hazegov.survey.cleaning import RULE_LABELS
+from hazegov.survey.codebook import Codebook, load_codebook
 
 from .conftest import CODEBOOK, ROOT
 from .other_instrument import CONTROLS, other_analysis_frame, write_other_codebook
 
-TEMPLATES = ROOT / "src" / "hazegov" / "results_report" / "templates"
+TEMPLATES = ROOT / "src" / "hazegov" / "paper" / "results_report" / "templates"
 # Words of the haze study that generic prose must not contain (whole words, any case).
 STUDY_WORDS = [
     "haze",
@@ -433,8 +434,8 @@ def test_the_workflow_target_builds_and_renders_the_report(tmp_path):
 
 
 def test_a_small_exclusion_count_stays_suppressed(study, tmp_path):
-    from hazegov.describe import published_flow
-    from hazegov.disclosure import check_results
+    from hazegov.privacy.disclosure import check_results
+    from hazegov.survey.describe import published_flow
 
     raw = pd.read_csv(study["inputs"].flow)
     raw.loc[raw["step"] == "attention_check", "excluded"] = 2

@@ -46,9 +46,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from hazegov.codebook import load_codebook
-from hazegov.synthetic import generate
-from hazegov.synthetic_general import ScaleModel, draw_answers, draw_latent, load_scale_model
+from hazegov.survey.codebook import load_codebook
+from hazegov.survey.synthetic import generate
+from hazegov.survey.synthetic_general import ScaleModel, draw_answers, draw_latent, load_scale_model
 
 from .conftest import ROOT
 

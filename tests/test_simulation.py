@@ -13,9 +13,9 @@ import yaml
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from hazegov import simulation as sim
-from hazegov.simulation_plan import batch_replications
-from hazegov.synthetic import (
+from hazegov.robustness import simulation as sim
+from hazegov.robustness.simulation_plan import batch_replications
+from hazegov.survey.synthetic import (
     PopulationModel,
     draw_respondents,
     expected_item_code,

@@ -289,7 +289,7 @@ def test_a_quoted_table_figure_or_reference_blocks_the_paper_too(tmp_path):
 
 
 def test_the_study_population_model_matches_its_codebook():
-    from hazegov.simulation_plan import check_population_model_matches
+    from hazegov.robustness.simulation_plan import check_population_model_matches
 
     assert check_population_model_matches(POPULATION, CODEBOOK) is None
 
@@ -297,7 +297,7 @@ def test_the_study_population_model_matches_its_codebook():
 def test_a_population_model_for_another_questionnaire_is_refused_naming_file_key_and_names(
     tmp_path,
 ):
-    from hazegov.simulation_plan import check_population_model_matches
+    from hazegov.robustness.simulation_plan import check_population_model_matches
 
     other = write_other_codebook(tmp_path)
     with pytest.raises(ConfigError) as caught:
@@ -330,7 +330,7 @@ def test_a_population_model_for_another_questionnaire_is_refused_naming_file_key
     ],
 )
 def test_each_mismatch_is_named_by_its_key(tmp_path, key, edit, expected):
-    from hazegov.simulation_plan import check_population_model_matches
+    from hazegov.robustness.simulation_plan import check_population_model_matches
 
     model = yaml.safe_load(POPULATION.read_text(encoding="utf-8"))
     edit(model)

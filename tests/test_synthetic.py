@@ -10,8 +10,8 @@ import yaml
 from scipy.stats import multivariate_normal, norm
 
 from hazegov.errors import ConfigError
-from hazegov.ingest import ingest_export
-from hazegov.synthetic import (
+from hazegov.survey.ingest import ingest_export
+from hazegov.survey.synthetic import (
     draw_respondents,
     generate,
     load_population_model,

@@ -1,6 +1,6 @@
-"""The generator for any questionnaire (hazegov.synthetic_general, issue 14): latent scales on
-any response scale, negative and declared missing codes, experimental arms with display logic,
-English labels, and the Qualtrics-style CSV with its three header rows."""
+"""The generator for any questionnaire (hazegov.survey.synthetic_general, issue 14): latent
+scales on any response scale, negative and declared missing codes, experimental arms with
+display logic, English labels, and the Qualtrics-style CSV with its three header rows."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import pytest
 import yaml
 from scipy.stats import norm
 
-from hazegov.codebook import PLATFORM_PRESETS, load_codebook
 from hazegov.errors import CodebookError, ConfigError
-from hazegov.ingest import ingest_export
-from hazegov.synthetic import generate, sidecar_path
-from hazegov.synthetic_general import (
+from hazegov.survey.codebook import PLATFORM_PRESETS, load_codebook
+from hazegov.survey.ingest import ingest_export
+from hazegov.survey.synthetic import generate, sidecar_path
+from hazegov.survey.synthetic_general import (
     QUALTRICS_TIMERS,
     draw_answers,
     draw_latent,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hazegov.disclosure import check_results
+from hazegov.privacy.disclosure import check_results
 
 from .conftest import CODEBOOK, ROOT
 
@@ -277,7 +277,7 @@ def test_build_runs_the_simulation_checks(build):
 def test_multiverse_outputs_cover_the_test_grid(build):
     import pandas as pd
 
-    from hazegov.multiverse import specification_grid
+    from hazegov.robustness.multiverse import specification_grid
 
     settings = yaml.safe_load((build / "config/multiverse.yaml").read_text(encoding="utf-8"))
     grid = specification_grid(settings["multiverse"])
@@ -310,8 +310,8 @@ def test_multiverse_outputs_cover_the_test_grid(build):
 def test_paper_pdf_has_no_overprinted_or_off_page_text(build):
     """Every glyph of every page of the rendered PDF, read back from the PDF; the pages are kept
     as PNG images in results/test-artifacts/ for a person to look at."""
-    from hazegov.paper_checks import check_paper, format_problems
-    from hazegov.pdf_layout import render_pages
+    from hazegov.paper.checks import check_paper, format_problems
+    from hazegov.paper.pdf_layout import render_pages
 
     paper = build / "results" / "paper"
     pdf = paper / "_output" / "index.pdf"
@@ -448,7 +448,7 @@ def test_the_release_files_are_named_by_the_config(dry_workdir, tmp_path):
 
 
 def test_the_reproducibility_appendix_draws_only_the_strands_switched_on(dry_workdir):
-    from hazegov.reproducibility import rule_graph, rule_graph_dot
+    from hazegov.paper.reproducibility import rule_graph, rule_graph_dot
 
     snakefile = ROOT / "Snakefile"
     every = rule_graph(rule_graph_dot(snakefile, dry_workdir))

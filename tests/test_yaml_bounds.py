@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from hazegov.codebook import load_codebook
 from hazegov.config_check import read_config_file
 from hazegov.errors import InputError
+from hazegov.survey.codebook import load_codebook
 from hazegov.yaml_bounds import MAX_YAML_NODES, YamlBoundError, compose_bounded
 
 from .conftest import ROOT

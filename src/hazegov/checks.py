@@ -27,8 +27,8 @@ DEFAULT_EXPORT = "data/raw/haze_governance_survey.csv"
 
 
 def _export(file: Path, out: Path, options: Mapping[str, Any]) -> list[str]:
-    from hazegov.ingest import missing_cell_lines
-    from hazegov.pipeline import run_ingest
+    from hazegov.survey.ingest import missing_cell_lines
+    from hazegov.survey.stages import run_ingest
 
     report = run_ingest(
         export=file,
@@ -45,8 +45,9 @@ def _export(file: Path, out: Path, options: Mapping[str, Any]) -> list[str]:
 
 
 def _codebook(file: Path, out: Path, options: Mapping[str, Any]) -> list[str]:
-    from hazegov.ingest import missing_cell_lines
-    from hazegov.pipeline import run_ingest, run_questionnaire_appendix
+    from hazegov.paper.stages import run_questionnaire_appendix
+    from hazegov.survey.ingest import missing_cell_lines
+    from hazegov.survey.stages import run_ingest
 
     report = run_ingest(
         export=options.get("export", DEFAULT_EXPORT),
@@ -80,7 +81,7 @@ def _register(file: Path, out: Path, options: Mapping[str, Any]) -> None:
 
 
 def _air(file: Path, out: Path, options: Mapping[str, Any]) -> None:
-    from hazegov.air.stage import run_air_quality_data
+    from hazegov.air.stages import run_air_quality_data
 
     station = {
         "file": str(file),

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from hazegov.errors import HazegovError
-from hazegov.synthetic import EXPORT_FORMATS, generate
+from hazegov.survey.synthetic import EXPORT_FORMATS, generate
 
 
 def _synthesize(args: argparse.Namespace) -> int:
@@ -17,8 +17,8 @@ def _synthesize(args: argparse.Namespace) -> int:
 
 
 def _check_export(args: argparse.Namespace) -> int:
-    from hazegov.codebook import load_codebook
-    from hazegov.ingest import ingest_export, missing_cell_lines
+    from hazegov.survey.codebook import load_codebook
+    from hazegov.survey.ingest import ingest_export, missing_cell_lines
 
     result = ingest_export(
         Path(args.export),
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     check.set_defaults(func=_check)
 
-    from hazegov import paper_diff
+    from hazegov.paper import diff as paper_diff
 
     pdiff = sub.add_parser("paper-diff", help="compare the paper build with a saved baseline")
     paper_diff.configure_parser(pdiff)

@@ -18,7 +18,7 @@ import jsonschema
 import yaml
 
 from hazegov.errors import ConfigError, Violation
-from hazegov.input_files import input_path_problem
+from hazegov.survey.input_files import input_path_problem
 from hazegov.yaml_bounds import YamlBoundError, compose_bounded
 
 Origin = tuple[str, int]

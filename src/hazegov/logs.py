@@ -71,9 +71,9 @@ def tidy_notebook_log(raw: str | Path, clean: str | Path, root: str | Path | Non
     """
     import json
 
-    from hazegov.outputs import write_text
+    from hazegov.io import read_json, write_text
 
-    notebook = json.loads(Path(raw).read_text(encoding="utf-8"))
+    notebook = read_json(raw)
     notebook["cells"] = [
         cell
         for cell in notebook["cells"]

@@ -282,7 +282,7 @@ def stage_paper(
     """Copy the paper's sources into the build directory, each chapter without the passages
     of strands off (:func:`strand_text`) and index.qmd without the includes of their chapters
     (:func:`staged_index`)."""
-    from hazegov.outputs import stage_files, write_text
+    from hazegov.io import stage_files, write_text
 
     stage_files(list(sources), list(staged))
     left_out = left_out_chapters(enabled)

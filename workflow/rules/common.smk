@@ -189,7 +189,7 @@ MADE_BY = {
 # ------------------------------------------------------------------------------------------
 # Multiverse (issue 7; rules in workflow/rules/multiverse.smk, grid in config/multiverse.yaml)
 # ------------------------------------------------------------------------------------------
-from hazegov.multiverse import group_settings, job_groups
+from hazegov.robustness.multiverse import group_settings, job_groups
 
 # The sample variants split into a few jobs; each job fits all their specifications.
 MULTIVERSE_GROUPS = (
@@ -220,7 +220,7 @@ MADE_BY.update(
 # ------------------------------------------------------------------------------------------
 # Simulation (issue 7; rules in workflow/rules/simulation.smk, grid in config/simulation.yaml)
 # ------------------------------------------------------------------------------------------
-from hazegov.simulation_plan import (
+from hazegov.robustness.simulation_plan import (
     batch_replications,
     check_population_model_matches,
     check_simulation_sizes,

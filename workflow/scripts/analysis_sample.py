@@ -1,5 +1,5 @@
+from hazegov.analysis.stages import run_analysis_sample
 from hazegov.logs import rule_log
-from hazegov.pipeline import run_analysis_sample
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     run_analysis_sample(

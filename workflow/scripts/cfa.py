@@ -1,5 +1,5 @@
+from hazegov.analysis.stages import run_cfa
 from hazegov.logs import rule_log
-from hazegov.pipeline_analysis import run_cfa
 
 TABLES = (
     "fit",

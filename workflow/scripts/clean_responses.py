@@ -1,5 +1,5 @@
 from hazegov.logs import rule_log
-from hazegov.pipeline import run_clean
+from hazegov.survey.stages import run_clean
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     run_clean(

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from hazegov.disclosure import run_disclosure_check
 from hazegov.logs import rule_log
+from hazegov.privacy.disclosure import run_disclosure_check
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     run_disclosure_check(

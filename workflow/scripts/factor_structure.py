@@ -1,5 +1,5 @@
+from hazegov.analysis.stages import run_factor_structure
 from hazegov.logs import rule_log
-from hazegov.pipeline_analysis import run_factor_structure
 
 TABLES = (
     "kmo",

@@ -1,5 +1,5 @@
 from hazegov.logs import rule_log
-from hazegov.pipeline import run_free_text_counts
+from hazegov.survey.stages import run_free_text_counts
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     run_free_text_counts(

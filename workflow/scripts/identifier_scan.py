@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from hazegov.identifier_scan import run_identifier_scan
 from hazegov.logs import rule_log
+from hazegov.privacy.identifier_scan import run_identifier_scan
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     run_identifier_scan(

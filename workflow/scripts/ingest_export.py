@@ -1,5 +1,5 @@
 from hazegov.logs import rule_log
-from hazegov.pipeline import run_ingest
+from hazegov.survey.stages import run_ingest
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     run_ingest(

@@ -1,5 +1,5 @@
+from hazegov.analysis.stages import run_measurement_invariance
 from hazegov.logs import rule_log
-from hazegov.pipeline_analysis import run_measurement_invariance
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     out = snakemake.output  # noqa: F821

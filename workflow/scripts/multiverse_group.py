@@ -1,5 +1,5 @@
 from hazegov.logs import rule_log
-from hazegov.multiverse import run_multiverse_group
+from hazegov.robustness.multiverse import run_multiverse_group
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     run_multiverse_group(

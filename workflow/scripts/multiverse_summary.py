@@ -1,5 +1,5 @@
 from hazegov.logs import rule_log
-from hazegov.multiverse import run_multiverse_summary
+from hazegov.robustness.multiverse import run_multiverse_summary
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     out = snakemake.output  # noqa: F821

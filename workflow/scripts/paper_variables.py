@@ -1,5 +1,5 @@
 from hazegov.logs import rule_log
-from hazegov.pipeline import run_paper_variables
+from hazegov.paper.stages import run_paper_variables
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     run_paper_variables(

@@ -1,5 +1,5 @@
+from hazegov.analysis.stages import run_path_model
 from hazegov.logs import rule_log
-from hazegov.pipeline_analysis import run_path_model
 
 TABLES = ("path_coefficients", "r_squared", "loadings", "indirect_effects", "fit")
 

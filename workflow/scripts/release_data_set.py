@@ -1,5 +1,5 @@
 from hazegov.logs import rule_log
-from hazegov.pipeline import run_release
+from hazegov.privacy.release import run_release
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     run_release(

@@ -1,5 +1,5 @@
+from hazegov.analysis.stages import run_reliability
 from hazegov.logs import rule_log
-from hazegov.pipeline_analysis import run_reliability
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     out = snakemake.output  # noqa: F821

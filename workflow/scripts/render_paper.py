@@ -1,5 +1,5 @@
 from hazegov.logs import rule_log
-from hazegov.pipeline import run_render
+from hazegov.paper.stages import run_render
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     formats = snakemake.params.formats  # noqa: F821

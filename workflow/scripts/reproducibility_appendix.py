@@ -1,7 +1,7 @@
 import os
 
 from hazegov.logs import rule_log
-from hazegov.reproducibility import run_reproducibility_appendix
+from hazegov.paper.reproducibility import run_reproducibility_appendix
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     out = snakemake.output  # noqa: F821

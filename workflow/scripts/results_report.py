@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from hazegov.logs import rule_log
-from hazegov.results_report import ReportInputs, render_report, write_report
+from hazegov.paper.results_report import ReportInputs, render_report, write_report
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     given = dict(snakemake.input.items())  # noqa: F821

@@ -1,5 +1,5 @@
 from hazegov.logs import rule_log
-from hazegov.simulation import run_simulation_truth
+from hazegov.robustness.simulation import run_simulation_truth
 
 with rule_log(snakemake.log[0]):  # noqa: F821
     run_simulation_truth(

@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from hazegov.air.official import OfficialSeries
-from hazegov.describe import TEXT_WIDTH_IN, save_png
+from hazegov.survey.describe import TEXT_WIDTH_IN, save_png
 
 # HJ 633-2012 classes of the 24-hour PM2.5 mean (individual AQI 50, 100, 150, 200, 300) and the
 # colours the Chinese AQI publishes them in.

@@ -27,7 +27,8 @@ from hazegov.air.models import (
 )
 from hazegov.air.official import OfficialSeries
 from hazegov.air.settings import CITY_WIDE, AirSettings
-from hazegov.tables import Column, fmt_ci, fmt_p, fmt_p_op, pipe_table
+from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num
+from hazegov.paper.tables import Column, pipe_table
 
 ITS_MODELS = {
     "its_monthly_unadjusted": ("monthly", "Monthly means, no weather adjustment"),
@@ -38,12 +39,6 @@ TREND_MODELS = {"trend_unadjusted": "unadjusted", "trend_adjusted": "adjusted"}
 MEASURE_KEYS = (("heavy_pollution_days", "heavy_days"), ("good_or_better_days", "good_days"))
 # Fewer months than this on a side of the policy date is a short window (two seasonal cycles).
 LONG_ENOUGH_MONTHS = 24
-
-
-def _f(value: float, digits: int = 1) -> str:
-    """A rounded number with thousands separators; never "-0.0"."""
-    text = f"{value:,.{digits}f}"
-    return text.lstrip("-") if float(text.replace(",", "")) == 0 else text
 
 
 def _pct_ci(row: pd.Series, low: str = "ci_low", high: str = "ci_high", digits: int = 1) -> str:
@@ -83,8 +78,8 @@ def slug(name: str) -> str:
 def _estimate(fit: ModelFit, term: str) -> dict[str, str]:
     row = fit.term(term)
     out = {
-        "pct": _f(percent(row["b"])),
-        "abs_pct": _f(abs(percent(row["b"]))),
+        "pct": num(percent(row["b"]), 1, thousands=True),
+        "abs_pct": num(abs(percent(row["b"])), 1, thousands=True),
         "direction": "an increase" if row["b"] > 0 else "a decrease",
         "ci": _pct_ci(row),
         "p": fmt_p_op(row["p"]),
@@ -107,8 +102,8 @@ def _trend_variables(fit: ModelFit) -> dict[str, Any]:
         "p_long_lags": est.get("p_long", ""),
         "n_days": fit.n,
         "hac_lags": fit.hac_lags,
-        "r2": _f(fit.r2, 2),
-        "resid_acf1": _f(fit.resid_acf1, 2),
+        "r2": num(fit.r2, 2, thousands=True),
+        "resid_acf1": num(fit.resid_acf1, 2, thousands=True),
     }
 
 
@@ -134,8 +129,10 @@ def _its_variables(fit: ModelFit) -> dict[str, Any]:
         "unit": fit.info["unit"],
         "design": DESIGNS[fit.info["design"]],
         "hac_lags": fit.hac_lags,
-        "level_slope_correlation": "" if correlation is None else _f(correlation, 2),
-        "r2": _f(fit.r2, 2),
+        "level_slope_correlation": ""
+        if correlation is None
+        else num(correlation, 2, thousands=True),
+        "r2": num(fit.r2, 2, thousands=True),
     }
     if "p_long" in level:
         out |= {
@@ -145,7 +142,7 @@ def _its_variables(fit: ModelFit) -> dict[str, Any]:
         }
     coverage = fit.info.get("level_ci_coverage")
     if coverage is not None:
-        out["level_ci_coverage_pct"] = _f(100 * coverage, 0)
+        out["level_ci_coverage_pct"] = num(100 * coverage, 0, thousands=True)
     return out
 
 
@@ -210,7 +207,9 @@ def its_agreement(fits: Sequence[ModelFit]) -> str:
     pcts = [percent(r["b"]) for r in rows]
     excluding = sum(1 for r in rows if r["ci_high"] < 0 or r["ci_low"] > 0)
     same_sign = len({math.copysign(1, p) for p in pcts}) == 1
-    span = f"ranges from {_f(min(pcts))}% to {_f(max(pcts))}%"
+    span = (
+        f"ranges from {num(min(pcts), 1, thousands=True)}% to {num(max(pcts), 1, thousands=True)}%"
+    )
     n = _count(len(fits))
     both = "both" if len(fits) == 2 else "all"
     if same_sign and excluding in (0, len(fits)):
@@ -268,8 +267,10 @@ def its_caution(
         )
         extremes = (
             f" The most polluted months of the year before and the year after the break "
-            f"({_month(top_before['month_start'])}, {_f(top_before['pm25_mean'], 0)} µg/m³; "
-            f"{_month(top_after['month_start'])}, {_f(top_after['pm25_mean'], 0)} µg/m³) "
+            f"({_month(top_before['month_start'])}, "
+            f"{num(top_before['pm25_mean'], 0, thousands=True)} µg/m³; "
+            f"{_month(top_after['month_start'])}, "
+            f"{num(top_after['pm25_mean'], 0, thousands=True)} µg/m³) "
             f"{weight}."
         )
     pre_text = plural(n_pre, "month")
@@ -377,7 +378,7 @@ def per_year_range(years: pd.DataFrame, column: str) -> dict[str, Any]:
     return {
         "min": int(values.min()),
         "max": int(values.max()),
-        "mean": _f(float(values.mean()), 0),
+        "mean": num(float(values.mean()), 0, thousands=True),
         "n_complete_years": n,
         "complete_years": listed,
         "text": text,
@@ -412,12 +413,13 @@ def site_comparison(
     elif not r.complete:
         flag = f" (an incomplete year: {int(r.n_valid_days)} valid days)"
     sentence = (
-        f"in {year} PM2.5 averaged {_f(r.pm25_mean)} µg/m³ {where}{flag}, against the official "
+        f"in {year} PM2.5 averaged {num(r.pm25_mean, 1, thousands=True)} µg/m³ {where}{flag}, "
+        "against the official "
         f"city-wide mean of {table.loc[year, 'pm25']:g} µg/m³."
     )
     return {
         "year": year,
-        "site_mean": _f(r.pm25_mean),
+        "site_mean": num(r.pm25_mean, 1, thousands=True),
         "official_mean": f"{table.loc[year, 'pm25']:g}",
         "part_year": bool(r.part_year),
         "months_covered": str(r.months_covered),
@@ -521,10 +523,11 @@ def stations_summary(
         k = len(values)
         down = sum(1 for v in values.values() if v < 0)
         sig_down, sig_up = significant(model, -1), significant(model, 1)
-        span = f"{_f(min(values.values()))}% to {_f(max(values.values()))}% a year"
+        lowest = num(min(values.values()), 1, thousands=True)
+        span = f"{lowest}% to {num(max(values.values()), 1, thousands=True)}% a year"
         if k == 1:
             only = next(iter(values.values()))
-            return f"the {label} trend is {_f(only)}% a year"
+            return f"the {label} trend is {num(only, 1, thousands=True)}% a year"
         if down == k:
             direction = f"downward at all {_count(k)}"
         elif down == 0:
@@ -550,8 +553,9 @@ def stations_summary(
     else:
         low, high = means.idxmin(), means.idxmax()
         summary = (
-            f"The {counted(n, 'station')} differ: mean PM2.5 ranged from {_f(means[low])} µg/m³ "
-            f"at {low} to {_f(means[high])} µg/m³ at {high}; {unadjusted}, and {adjusted}."
+            f"The {counted(n, 'station')} differ: mean PM2.5 ranged from "
+            f"{num(means[low], 1, thousands=True)} µg/m³ at {low} to "
+            f"{num(means[high], 1, thousands=True)} µg/m³ at {high}; {unadjusted}, and {adjusted}."
         )
     reasons = {}
     for s in stations:
@@ -646,10 +650,10 @@ def air_variables(
     first_day, last_day = days["date"].min(), days["date"].max()
     by_year = {
         f"y{int(r.year)}": {
-            "mean": _f(r.pm25_mean),
+            "mean": num(r.pm25_mean, 1, thousands=True),
             "valid_days": int(r.n_valid_days),
             "days_above_75": int(r.days_above_grade_ii_24h),
-            "share_above_75_pct": _f(100 * r.share_above_grade_ii_24h),
+            "share_above_75_pct": num(100 * r.share_above_grade_ii_24h, 1, thousands=True),
             "days_above_150": int(r.days_above_heavy),
             "complete": "yes" if r.complete else "no",
             "part_year": "yes" if r.part_year else "no",
@@ -683,11 +687,12 @@ def air_variables(
         )
         if not part.empty:
             reason = adjustment_reason(part)
-            trend["adjustment_difference_pct_points"] = _f(reason["difference"])
-            trend["adjustment_vif"] = _f(reason["vif"], 2)
+            trend["adjustment_difference_pct_points"] = num(reason["difference"], 1, thousands=True)
+            trend["adjustment_vif"] = num(reason["vif"], 2, thousands=True)
             drift = f", whose own record drifts by {reason['drift']}" if reason["drift"] else ""
             trend["adjustment_note"] = (
-                f"the unadjusted trend minus the adjusted one is {_f(reason['difference'])} "
+                "the unadjusted trend minus the adjusted one is "
+                f"{num(reason['difference'], 1, thousands=True)} "
                 "percentage points a year, the sum of each weather term's effect times its own "
                 f"trend; the largest single term is {reason['label']}{drift}, which accounts for "
                 f"{reason['contribution']:+.1f} points"
@@ -756,7 +761,7 @@ def air_variables(
             "period_exact": f"{_day(first_day)} to {_day(last_day)}",
             "part_years": _years_text(part_years) or "none",
             "n_hours": f"{hourly_summary['n_hours']:,}",
-            "pm25_missing_pct": _f(100 * hourly_summary["pm25_missing_share"]),
+            "pm25_missing_pct": num(100 * hourly_summary["pm25_missing_share"], 1, thousands=True),
             "sha256_short": ", ".join(r["sha256"][:12] for r in file_reports),
             "timezone": "Beijing time (UTC+8)",
         },
@@ -768,7 +773,7 @@ def air_variables(
             ),
             "n_days": len(days),
             "n_valid_days": len(valid),
-            "valid_days_pct": _f(100 * len(valid) / len(days)),
+            "valid_days_pct": num(100 * len(valid) / len(days), 1, thousands=True),
             "n_years_complete": int(years["complete"].sum()),
             "annual_rule": (
                 f"at least {settings.min_days_per_year} valid days a year and "
@@ -780,11 +785,11 @@ def air_variables(
             "series": primary,
             "where": where,
             "where_cap": capitalise(where),
-            "mean_pm25": _f(mean),
-            "times_grade_ii_annual": _f(mean / grade_ii.annual),
-            "times_who_annual": _f(mean / who.annual) if who else "",
+            "mean_pm25": num(mean, 1, thousands=True),
+            "times_grade_ii_annual": num(mean / grade_ii.annual, 1, thousands=True),
+            "times_who_annual": num(mean / who.annual, 1, thousands=True) if who else "",
             "days_above_75": f"{above:,}",
-            "share_days_above_75_pct": _f(100 * above / len(valid)),
+            "share_days_above_75_pct": num(100 * above / len(valid), 1, thousands=True),
             "days_above_75_per_year": above_range["text"],
             "days_above_75_per_year_mean": above_range["mean"],
             "days_above_75_per_year_min": above_range["min"],
@@ -792,8 +797,8 @@ def air_variables(
             "days_above_150_per_year": heavy_range["text"],
             "n_complete_years": above_range["n_complete_years"],
             "days_above_150": f"{heavy:,}",
-            "share_days_above_150_pct": _f(100 * heavy / len(valid)),
-            "max_daily_mean": _f(float(worst["pm25"])),
+            "share_days_above_150_pct": num(100 * heavy / len(valid), 1, thousands=True),
+            "max_daily_mean": num(float(worst["pm25"]), 1, thousands=True),
             "max_daily_date": _day(worst["date"]),
             "by_year": by_year,
         },
@@ -806,10 +811,10 @@ def air_variables(
             "base_value": f"{official_facts['base_value']:g}",
             "target_year": official_facts["target_year"],
             "target_year_value": f"{official_facts['target_year_value']:g}",
-            "change_pct": _f(official_facts["change_pct"]),
-            "decrease_pct": _f(-official_facts["change_pct"]),
+            "change_pct": num(official_facts["change_pct"], 1, thousands=True),
+            "decrease_pct": num(-official_facts["change_pct"], 1, thousands=True),
             "reported_decrease_pct": (
-                _f(-official_facts["reported_change_pct"])
+                num(-official_facts["reported_change_pct"], 1, thousands=True)
                 if official_facts["reported_change_pct"] is not None
                 else ""
             ),
@@ -820,7 +825,9 @@ def air_variables(
             "target_documents": "; ".join(official.target_documents),
             "latest_year": official_facts["latest_year"],
             "latest_value": f"{official_facts['latest_value']:g}",
-            "decrease_base_to_latest_pct": _f(-official_facts["change_base_to_latest_pct"]),
+            "decrease_base_to_latest_pct": num(
+                -official_facts["change_base_to_latest_pct"], 1, thousands=True
+            ),
             "first_year_at_or_below_grade_ii": official_facts["first_year_at_or_below_grade_ii"]
             or "none",
             "provisional_years": _years_text(provisional) or "none",
@@ -873,9 +880,11 @@ def _series_variables(
     for series, rows in daily[daily["valid"]].groupby("series", sort=True):
         entry: dict[str, Any] = {
             "name": str(series),
-            "mean_pm25": _f(float(rows["pm25"].mean())),
+            "mean_pm25": num(float(rows["pm25"].mean()), 1, thousands=True),
             "valid_days": len(rows),
-            "share_days_above_75_pct": _f(100 * float((rows["pm25"] > grade_ii_24h).mean())),
+            "share_days_above_75_pct": num(
+                100 * float((rows["pm25"] > grade_ii_24h).mean()), 1, thousands=True
+            ),
         }
         fit = fits.get((str(series), "trend_adjusted"))
         if fit is not None:
@@ -987,12 +996,12 @@ def its_table(
             {
                 "model": label,
                 "n": f"{fit.info['n_pre']} / {fit.info['n_post']} {fit.info['unit']}s",
-                "pre": f"{_f(percent(pre['b']))} {_pct_ci(pre)}",
-                "level": f"{_f(percent(level['b']))} {_pct_ci(level)}",
+                "pre": f"{num(percent(pre['b']), 1, thousands=True)} {_pct_ci(pre)}",
+                "level": f"{num(percent(level['b']), 1, thousands=True)} {_pct_ci(level)}",
                 "level_p": level["p"],
                 "slope": "not estimated"
                 if slope is None
-                else f"{_f(percent(slope['b']))} {_pct_ci(slope)}",
+                else f"{num(percent(slope['b']), 1, thousands=True)} {_pct_ci(slope)}",
                 "slope_p": np.nan if slope is None else slope["p"],
                 "lags": fit.hac_lags,
                 "level_p_long": level.get("p_long", np.nan),
@@ -1100,7 +1109,7 @@ def stations_table(
                 row[key] = "not fitted"
                 continue
             est = fit.term(TREND)
-            row[key] = f"{_f(percent(est['b']))} {_pct_ci(est)}"
+            row[key] = f"{num(percent(est['b']), 1, thousands=True)} {_pct_ci(est)}"
         part = (
             decomposition[decomposition["series"] == series]
             if not decomposition.empty

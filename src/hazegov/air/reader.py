@@ -38,7 +38,7 @@ import pandas as pd
 
 from hazegov.air.settings import StationFile
 from hazegov.errors import InputError, Violation
-from hazegov.privacy import export_label
+from hazegov.privacy.identifiers import export_label
 
 MISSING = "NA"
 HEADER_ROW = 1  # file row of the header; data record k (0-based) sits on file row k + 2

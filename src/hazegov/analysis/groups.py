@@ -780,7 +780,7 @@ def published_frames(frames: Mapping[str, pd.DataFrame], min_count: int) -> dict
     statistic and Hedges' g of every pair it is part of (its p-values stay). Frames without a
     small group are returned unchanged.
     """
-    from hazegov.disclosure import WITHHELD, suppress, suppress_columns
+    from hazegov.privacy.disclosure import WITHHELD, suppress, suppress_columns
 
     descriptives = frames["descriptives"].copy()
     small: set[tuple[object, object]] = set()

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hazegov import display
 from hazegov.analysis._common import AnalysisError, MeasurementModel
+from hazegov.survey import display
 
 MISSING_DATA_RULES = ("listwise", "person_mean")
 NOT_APPLICABLE_CODE = 0  # years in post for respondents who hold no post (skipped by design)
@@ -63,7 +63,7 @@ def apply_missing_data_rule(
     min_items_answered : int, default 3
         Under ``person_mean``, the fewest answered items of a scale for its gaps to be filled.
     shown : pandas.DataFrame, optional
-        Which items each respondent was shown (`hazegov.display.shown`; bool, indexed as
+        Which items each respondent was shown (`hazegov.survey.display.shown`; bool, indexed as
         `frame`, a column per item with display logic). An item not shown is not applicable:
         it neither drops the respondent nor is imputed (a scale not shown is left unanswered
         and its score missing, as the items' mean needs them), and the report counts it

@@ -18,8 +18,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from hazegov.describe import TEXT_WIDTH_IN, save_png
 from hazegov.policy.register import LEVELS, parse_partial_date, provisional
+from hazegov.survey.describe import TEXT_WIDTH_IN, save_png
 
 LEVEL_COLOURS = {"central": "#1f4e79", "municipal": "#c0504d", "district": "#4f8a3c"}
 LEVEL_LABELS = {"central": "Central", "municipal": "Municipal (Beijing)", "district": "District"}

@@ -7,20 +7,18 @@ introduction's numbers, Markdown tables and PNG figures; nothing reaches the pap
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from hazegov.errors import InputError
-from hazegov.outputs import atomic_path, write_text
-from hazegov.paper_inputs import write_variables
-from hazegov.pipeline import write_csv, write_json
+from hazegov.formatting import num
+from hazegov.io import write_csv, write_json, write_parquet, write_text
+from hazegov.paper.tables import Column, pipe_table
+from hazegov.paper.variables import write_variables
 from hazegov.policy.coding import (
     CodedCorpus,
     centralities,
@@ -45,10 +43,9 @@ from hazegov.policy.settings import (
     ingest_settings,
 )
 from hazegov.policy.text import segmenter_for
-from hazegov.tables import Column, pipe_table
 
 log = logging.getLogger("hazegov.policy")
-PROVENANCE_KEY = b"hazegov.provenance"
+NOT_DEFINED = "not defined"  # a statistic of no documents, in the prose
 ANALYSIS_TABLES = (
     "documents",
     "mentions",
@@ -146,11 +143,7 @@ def run_policy_corpus(
         "register": str(register),
         "register_sha256": _sha256(register),
     }
-    table = pa.Table.from_pandas(corpus, preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True, ensure_ascii=False).encode()
-    with atomic_path(corpus_out) as tmp:
-        pq.write_table(table.replace_schema_metadata(meta), tmp)
+    write_parquet(corpus, corpus_out, provenance)
     write_json(
         {
             "register": str(register),
@@ -171,14 +164,6 @@ def _date_words(text: str) -> str:
     if issued.precision == "day":
         return f"{issued.start.day} {issued.start:%B %Y}"
     return f"{issued.start:%B %Y}" if issued.precision == "month" else f"{issued.start:%Y}"
-
-
-def _pct(value: float) -> str:
-    return f"{value:.1f}"
-
-
-def _num(value: float, digits: int = 2) -> str:
-    return "not defined" if value != value else f"{value:.{digits}f}"
 
 
 def codings_source(n_digests: int, n_full: int) -> str:
@@ -240,13 +225,19 @@ def policy_variables(
         "window": settings.window,
         "typology": lexicon.typology,
         "instrument_mentions": int(categories["mentions"].sum()),
-        "instrument_share": {c: _pct(categories.loc[c, "mention_share"]) for c in categories.index},
+        "instrument_share": {
+            c: num(categories.loc[c, "mention_share"], 1) for c in categories.index
+        },
         "instrument_documents": {c: int(categories.loc[c, "documents"]) for c in categories.index},
         "departments_per_category": {
             c: int(spread_by.loc[c, "n_departments"]) for c in spread_by.index
         },
-        "mean_departments_per_category": _num(float(spread_by["n_departments"].mean())),
-        "hhi": {c: _num(float(spread_by.loc[c, "hhi"])) for c in spread_by.index},
+        "mean_departments_per_category": num(
+            float(spread_by["n_departments"].mean()), missing=NOT_DEFINED
+        ),
+        "hhi": {
+            c: num(float(spread_by.loc[c, "hhi"]), missing=NOT_DEFINED) for c in spread_by.index
+        },
         "tokens_coded": int(documents["tokens"].sum()),
     }
     if top is None:
@@ -257,9 +248,9 @@ def policy_variables(
             "department_zh": str(top["name_zh"]),
             "short": str(top["short"]),
             "by": settings.most_central_by,
-            "degree_centrality": _num(float(top["degree_centrality"])),
-            "betweenness": _num(float(top["betweenness"])),
-            "eigenvector": _num(float(top["eigenvector"])),
+            "degree_centrality": num(float(top["degree_centrality"]), missing=NOT_DEFINED),
+            "betweenness": num(float(top["betweenness"]), missing=NOT_DEFINED),
+            "eigenvector": num(float(top["eigenvector"]), missing=NOT_DEFINED),
             "ties": ties,
         }
     return variables
