@@ -572,6 +572,8 @@ def test_the_schema_takes_the_default_and_test_grids_and_refuses_bad_options():
     # the config files the Snakefile reads, in its order
     snakefile = (ROOT / "Snakefile").read_text(encoding="utf-8")
     names = re.findall(r'^configfile: "config/([^"]+)"', snakefile, flags=re.MULTILINE)
+    # then the strands' files, read when they exist (STRAND_CONFIG_FILES)
+    names += re.findall(r'^    "config/([^"]+)",$', snakefile, flags=re.MULTILINE)
     assert "multiverse.yaml" in names
     for folder in (ROOT / "config", ROOT / ".test" / "config"):
         merged = {}
