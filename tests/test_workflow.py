@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -192,17 +193,22 @@ def test_config_change_reruns_only_what_depends_on_it(build, tmp_path):
 
 
 def test_the_identifier_locales_reach_the_redaction_and_the_scan(build, tmp_path):
-    """privacy.identifier_locales is a parameter of the ingest's redaction and of the scan:
-    changing it reruns both (and what follows the ingest), nothing planned without them."""
+    """privacy.identifier_locales reaches the ingest's redaction and the identifier scan.
+
+    The test config lists the locales in the other order than the functions' default, so
+    the order each reports shows the config was passed on; a changed list reruns the ingest
+    for its changed params."""
+    scan = json.loads((build / "results/privacy/identifier_scan.json").read_text("utf-8"))
+    assert scan["locales"] == ["international", "CN"]
+    ingest_log = (build / "logs/ingest_export.log").read_text("utf-8")
+    assert "identifier patterns of: international, CN" in ingest_log
     changed = _override(tmp_path, "locales.yaml", {"privacy": {"identifier_locales": ["CN"]}})
     run = _snakemake(build, "--cores", "2", "--dry-run", "--configfile", changed)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
-    planned = _planned_rules(run.stdout)
-    assert {"ingest_export", "identifier_scan"} <= planned
-    for rule in ("ingest_export", "identifier_scan"):
-        block = out.split(f"rule {rule}:", 1)[1].split("\n\n", 1)[0]
-        assert "Params have changed" in block and "'CN'" in block
+    assert {"ingest_export", "identifier_scan"} <= _planned_rules(run.stdout)
+    block = out.split("rule ingest_export:", 1)[1].split("\n\n", 1)[0]
+    assert "Params have changed" in block and "'CN'" in block
 
 
 def test_two_clean_builds_in_different_directories_are_identical(build, tmp_path):
