@@ -251,8 +251,13 @@ def run_paper_variables(
     repository_url: str = "",
     provenance_out: str | Path | None = None,
     provenance_table_out: str | Path | None = None,
+    fragment_rules: dict[str, str] | None = None,
 ) -> None:
-    """Merge the numbers of every stage into the one `_variables.yml` the paper reads."""
+    """Merge the numbers of every stage into the one `_variables.yml` the paper reads.
+
+    ``fragment_rules`` names the rule that wrote each fragment (path -> rule), for the
+    provenance table.
+    """
     import yaml
 
     variables = paper_variables(
@@ -305,8 +310,9 @@ def run_paper_variables(
         if clash:
             raise ValueError(f"{fragment}: variables {sorted(clash)} are already defined")
         variables.update(part)
-        rule = text.split("(rule ", 1)[1].split(")", 1)[0] if "(rule " in text else ""
-        sources |= dict.fromkeys(part, (str(fragment), rule))
+        sources |= dict.fromkeys(
+            part, (str(fragment), (fragment_rules or {}).get(str(fragment), ""))
+        )
     write_variables(variables, variables_out)
     if provenance_out:
         rows = [

@@ -98,14 +98,20 @@ def paper_figures():
     return [path for _, _, path in rule_outputs() if PAPER_FIGURE_RE.fullmatch(path)]
 
 
-def analysis_variables():
-    """The variables fragments the paper's _variables.yml merges: every output named
-    `variables` but the merged files themselves (_variables.yml of the paper and report)."""
-    return [
-        path
-        for _, name, path in rule_outputs()
+def fragment_rules():
+    """The variables fragments the paper's _variables.yml merges, each with the rule that
+    writes it: every output named `variables` but the merged files themselves (the
+    _variables.yml of the paper and of the results report)."""
+    return {
+        path: rule
+        for rule, name, path in rule_outputs()
         if name == "variables" and os.path.basename(path) != "_variables.yml"
-    ]
+    }
+
+
+def analysis_variables():
+    """The variables fragments (fragment_rules), in the order of the rules."""
+    return list(fragment_rules())
 
 
 def figure_labels():

@@ -47,6 +47,7 @@ rule paper_variables:
     params:
         exclusions=config["exclusions"],
         made_by=lambda wildcards: made_by(),
+        fragment_rules=lambda wildcards: fragment_rules(),
         repository_url=config["paper"].get("repository_url", ""),
     log:
         "logs/paper_variables.log",
