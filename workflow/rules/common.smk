@@ -126,8 +126,8 @@ def figure_labels():
 
 def made_by():
     """Label of each table and figure of the paper -> the rule that makes it and the package
-    function that computes it (workflow/stages.yaml; the captions name both). A table's label is tbl-NAME; a
-    figure's is the one the paper gives it (fig-NAME if the paper shows it nowhere)."""
+    function that computes it (workflow/stages.yaml; the captions name both). A table's label
+    is tbl-NAME; a figure's is the one the paper gives it (fig-NAME if the paper shows none)."""
     labels = figure_labels()
     found = {}
     for rule, _, path in rule_outputs():
