@@ -72,20 +72,22 @@ def paper_inputs():
 # A strand switched off has no rules, so its parts are not asked for. Called once every rule is
 # defined (from input and params functions, and by the rules included after paper.smk).
 # ------------------------------------------------------------------------------------------
-# The package function behind each rule (runs it: workflow/scripts/run_stage.py; captions link it)
+# The package function behind each rule, which workflow/scripts/run_stage.py runs and the
+# captions link
 STAGES = yaml.safe_load((Path(workflow.basedir) / "workflow/stages.yaml").read_text("utf-8"))
-PAPER_TABLE_RE = re.compile(re.escape(PAPER_BUILD_DIR) + r"/tables/(?P<name>[^/]+)\.md")
-PAPER_FIGURE_RE = re.compile(re.escape(PAPER_BUILD_DIR) + r"/figures/(?P<name>[^/]+)\.png")
+PAPER_TABLE_RE = re.compile(rf"{re.escape(PAPER_BUILD_DIR)}/tables/(?P<name>[^/]+)\.md")
+PAPER_FIGURE_RE = re.compile(rf"{re.escape(PAPER_BUILD_DIR)}/figures/(?P<name>[^/]+)\.png")
 # the label a figure has in the paper: ![caption](figures/NAME.png){#fig-LABEL ...}
 FIGURE_LABEL_RE = re.compile(r"\]\(figures/(?P<name>[^)\s]+)\.png\)\{#(?P<label>fig-[\w-]+)")
 
 
 def rule_outputs():
-    """(rule, output name or None, path) of every rule's outputs, in the order of the rules."""
-    for rule in workflow.rules:
-        names = {str(path): name for name, path in rule.output.items() if isinstance(path, str)}
-        for path in rule.output:
-            yield rule.name, names.get(str(path)), str(path)
+    """(rule name, output name or None, path) of every rule's outputs, in the order of the
+    rules."""
+    for each in workflow.rules:
+        names = {str(path): name for name, path in each.output.items() if isinstance(path, str)}
+        for path in each.output:
+            yield each.name, names.get(str(path)), str(path)
 
 
 def paper_tables():
@@ -103,8 +105,8 @@ def fragment_rules():
     writes it: every output named `variables` but the merged files themselves (the
     _variables.yml of the paper and of the results report)."""
     return {
-        path: rule
-        for rule, name, path in rule_outputs()
+        path: rule_name
+        for rule_name, name, path in rule_outputs()
         if name == "variables" and os.path.basename(path) != "_variables.yml"
     }
 
@@ -130,14 +132,14 @@ def made_by():
     is tbl-NAME; a figure's is the one the paper gives it (fig-NAME if the paper shows none)."""
     labels = figure_labels()
     found = {}
-    for rule, _, path in rule_outputs():
+    for rule_name, _, path in rule_outputs():
         if table := PAPER_TABLE_RE.fullmatch(path):
-            label = "tbl-" + table["name"].replace("_", "-")
+            label = f"tbl-{table['name']}".replace("_", "-")
         elif figure := PAPER_FIGURE_RE.fullmatch(path):
-            label = labels.get(figure["name"], "fig-" + figure["name"].replace("_", "-"))
+            label = labels.get(figure["name"], f"fig-{figure['name']}".replace("_", "-"))
         else:
             continue
-        found[label] = {"rule": rule, "function": STAGES.get(rule)}
+        found[label] = {"rule": rule_name, "function": STAGES.get(rule_name)}
     return found
 
 

@@ -74,7 +74,8 @@ rule render_paper:
         # the paper in each format, by format
         **dict(zip(config["paper"]["formats"], paper_outputs())),
     params:
-        build_dir=PAPER_BUILD_DIR,
+        # results/paper/_output/index.html -> results/paper
+        build_dir=lambda wildcards, output: str(Path(output[0]).parents[1]),
         renderer=config["paper"]["renderer"],
     log:
         "logs/render_paper.log",

