@@ -13,8 +13,7 @@ by name, so that no name is written twice:
 A name the function does not take is an error, so a renamed argument cannot be skipped quietly.
 """
 
-from __future__ import annotations
-
+# no `from __future__` import: Snakemake puts its own lines before the script's
 import importlib
 import inspect
 from collections.abc import Callable, Iterable
