@@ -52,6 +52,7 @@ _json_out = {
     "tables": paper_tables(),
     "figures": paper_figures(),
     "fragments": analysis_variables(),
+    "fragment_rules": fragment_rules(),
     "made_by": made_by(),
     "rules": {
         r.name: {
@@ -142,6 +143,9 @@ def test_the_paper_lists_are_the_rules_paper_outputs(lists):
     assert {f for parts in STRANDS.values() for f in parts.fragments} <= set(lists["fragments"])
     assert "results/analysis/cfa/variables.yml" in lists["fragments"]
     assert len(lists["fragments"]) == 13
+    # the provenance table's rule of each fragment is the rule that writes it
+    assert lists["fragment_rules"]["results/analysis/groups/variables.yml"] == "group_comparisons"
+    assert list(lists["fragment_rules"]) == lists["fragments"]
     # not the merged files of the paper and of the results report
     assert not [f for f in lists["fragments"] if Path(f).name == "_variables.yml"]
 
