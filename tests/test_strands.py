@@ -41,14 +41,6 @@ def _paper_sources() -> list[str]:
     return sorted(p.name for p in PAPER.iterdir() if p.is_file())
 
 
-def _common_smk_list(name: str) -> list[str]:
-    """A list literal of workflow/rules/common.smk (the paper's inputs, in their order)."""
-    text = (ROOT / "workflow/rules/common.smk").read_text(encoding="utf-8")
-    body = re.search(rf"^{name} = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
-    assert body is not None, name
-    return re.findall(r'"([^"]+)"', body[1])
-
-
 # ------------------------------------------------------------------------------ switches
 
 
@@ -99,22 +91,6 @@ def test_a_strand_off_takes_its_tables_figures_numbers_and_captions_away():
     fragments = ["results/analysis/cfa/variables.yml", "results/multiverse/variables.yml"]
     assert without_strands_off("fragments", fragments, _off("multiverse")) == fragments[:1]
     assert without_strands_off("labels", ["tbl-ols", "tbl-its"], _off("air_quality")) == ["tbl-ols"]
-
-
-def test_every_table_and_figure_of_a_strand_is_one_the_workflow_lists():
-    """The registry names the paper's own inputs: a renamed table would slip past the switch."""
-    # the multiverse's and the simulation's are appended in their own sections of common.smk
-    tables = [*_common_smk_list("PAPER_TABLES"), "multiverse", "multiverse_by_choice", "simulation"]
-    figures = [*_common_smk_list("PAPER_FIGURES"), "specification_curve", "simulation"]
-    fragments = [
-        *_common_smk_list("ANALYSIS_VARIABLES"),
-        "results/multiverse/variables.yml",
-        "results/simulation/variables.yml",
-    ]
-    for name, parts in STRANDS.items():
-        assert set(parts.tables) <= set(tables), name
-        assert set(parts.figures) <= set(figures), name
-        assert set(parts.fragments) <= set(fragments), name
     assert strand_of("tables", "ols") is None
     assert strand_of("figures", "pm25_stations") == "air_quality"
 

@@ -20,7 +20,8 @@ AIR_VARIABLES = "results/analysis/air/variables.yml"
 rule air_quality_data:
     """Check each station file's sha256, read and validate it into one tidy hourly table."""
     input:
-        files=[station["file"] for station in config["air_quality"]["stations"]],
+        # the station files (read through params.stations, which names and describes them)
+        [station["file"] for station in config["air_quality"]["stations"]],
     output:
         hourly="results/interim/air/hourly.parquet",
         report="results/interim/air/hourly_report.json",
@@ -31,7 +32,7 @@ rule air_quality_data:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/air_quality_data.py"
+        "../scripts/run_stage.py"
 
 
 rule air_quality_analysis:
@@ -73,4 +74,4 @@ rule air_quality_analysis:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/air_quality_analysis.py"
+        "../scripts/run_stage.py"

@@ -14,7 +14,7 @@ rule clean_responses:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/clean_responses.py"
+        "../scripts/run_stage.py"
 
 
 rule release_data_set:
@@ -37,7 +37,7 @@ rule release_data_set:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/release_data_set.py"
+        "../scripts/run_stage.py"
 
 
 rule analysis_sample:
@@ -56,4 +56,4 @@ rule analysis_sample:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/analysis_sample.py"
+        "../scripts/run_stage.py"

@@ -1,7 +1,9 @@
 import json
 import os
+import re
 from pathlib import Path
 
+import yaml
 from snakemake.exceptions import WorkflowError
 
 from hazegov.policy.register import register_text_files
@@ -10,7 +12,6 @@ from hazegov.strands import (
     paper_blocked_message,
     paper_blockers,
     paper_for_strands,
-    without_strands_off,
 )
 
 # The strands switched on in config["strands"] (all by default); the Snakefile includes the
@@ -61,11 +62,85 @@ def paper_outputs():
 
 def paper_inputs():
     """The paper's numbers, tables and figures (those of the strands switched on)."""
-    return [
-        f"{PAPER_BUILD_DIR}/_variables.yml",
-        *(f"{PAPER_BUILD_DIR}/tables/{table}.md" for table in PAPER_TABLES),
-        *(f"{PAPER_BUILD_DIR}/figures/{figure}.png" for figure in PAPER_FIGURES),
-    ]
+    return [f"{PAPER_BUILD_DIR}/_variables.yml", *paper_tables(), *paper_figures()]
+
+
+# ------------------------------------------------------------------------------------------
+# What the paper collects, read from the rules themselves: a rule declares a table of the paper
+# by an output results/paper/tables/NAME.md, a figure by an output results/paper/figures/NAME.png
+# and its numbers by an output named `variables` (a fragment of the paper's _variables.yml).
+# A strand switched off has no rules, so its parts are not asked for. Called once every rule is
+# defined (from input and params functions, and by the rules included after paper.smk).
+# ------------------------------------------------------------------------------------------
+# The package function behind each rule, which workflow/scripts/run_stage.py runs and the
+# captions link
+STAGES = yaml.safe_load((Path(workflow.basedir) / "workflow/stages.yaml").read_text("utf-8"))
+PAPER_TABLE_RE = re.compile(rf"{re.escape(PAPER_BUILD_DIR)}/tables/(?P<name>[^/]+)\.md")
+PAPER_FIGURE_RE = re.compile(rf"{re.escape(PAPER_BUILD_DIR)}/figures/(?P<name>[^/]+)\.png")
+# the label a figure has in the paper: ![caption](figures/NAME.png){#fig-LABEL ...}
+FIGURE_LABEL_RE = re.compile(r"\]\(figures/(?P<name>[^)\s]+)\.png\)\{#(?P<label>fig-[\w-]+)")
+
+
+def rule_outputs():
+    """(rule name, output name or None, path) of every rule's outputs, in the order of the
+    rules."""
+    for each in workflow.rules:
+        names = {str(path): name for name, path in each.output.items() if isinstance(path, str)}
+        for path in each.output:
+            yield each.name, names.get(str(path)), str(path)
+
+
+def paper_tables():
+    """The Markdown tables of the paper, results/paper/tables/*.md."""
+    return [path for _, _, path in rule_outputs() if PAPER_TABLE_RE.fullmatch(path)]
+
+
+def paper_figures():
+    """The figures of the paper, results/paper/figures/*.png."""
+    return [path for _, _, path in rule_outputs() if PAPER_FIGURE_RE.fullmatch(path)]
+
+
+def fragment_rules():
+    """The variables fragments the paper's _variables.yml merges, each with the rule that
+    writes it: every output named `variables` but the merged files themselves (the
+    _variables.yml of the paper and of the results report)."""
+    return {
+        path: rule_name
+        for rule_name, name, path in rule_outputs()
+        if name == "variables" and os.path.basename(path) != "_variables.yml"
+    }
+
+
+def analysis_variables():
+    """The variables fragments (fragment_rules), in the order of the rules."""
+    return list(fragment_rules())
+
+
+def figure_labels():
+    """Each figure's cross-reference label in the paper's sources (figure name -> label)."""
+    labels = {}
+    for source in paper_sources():
+        if source.endswith(".qmd"):
+            text = (PAPER_SOURCE_DIR / source).read_text(encoding="utf-8")
+            labels |= {m["name"]: m["label"] for m in FIGURE_LABEL_RE.finditer(text)}
+    return labels
+
+
+def made_by():
+    """Label of each table and figure of the paper -> the rule that makes it and the package
+    function that computes it (workflow/stages.yaml; the captions name both). A table's label
+    is tbl-NAME; a figure's is the one the paper gives it (fig-NAME if the paper shows none)."""
+    labels = figure_labels()
+    found = {}
+    for rule_name, _, path in rule_outputs():
+        if table := PAPER_TABLE_RE.fullmatch(path):
+            label = f"tbl-{table['name']}".replace("_", "-")
+        elif figure := PAPER_FIGURE_RE.fullmatch(path):
+            label = labels.get(figure["name"], f"fig-{figure['name']}".replace("_", "-"))
+        else:
+            continue
+        found[label] = {"rule": rule_name, "function": STAGES.get(rule_name)}
+    return found
 
 
 def release_files():
@@ -94,51 +169,6 @@ def final_outputs():
     ]
 
 
-# Every stage that puts numbers into the paper writes a variables fragment, a Markdown table
-# or a figure; the paper rules collect them here.
-ANALYSIS_VARIABLES = [
-    "results/analysis/measurement/reliability_variables.yml",
-    "results/analysis/measurement/factor_variables.yml",
-    "results/analysis/cfa/variables.yml",
-    "results/analysis/cmv/variables.yml",
-    "results/analysis/invariance/variables.yml",
-    "results/analysis/path_model/variables.yml",
-    "results/analysis/groups/variables.yml",
-    "results/analysis/regression/variables.yml",
-    "results/analysis/air/variables.yml",
-    "results/analysis/policy/variables.yml",
-    "results/release/variables.yml",
-]
-PAPER_TABLES = [
-    "sample_by_group",
-    "reliability",
-    "validity",
-    "invariance",
-    "group_comparisons",
-    "ols",
-    "ordinal",
-    "air_annual",
-    "air_stations",
-    "its",
-    "policy_instruments",
-    "policy_register",
-]
-PAPER_FIGURES = [
-    "participant_flow",
-    "scree_parallel_analysis",
-    "efa_loadings",
-    "path_model",
-    "group_comparison",
-    "coefficient_forest",
-    "pm25_calendar",
-    "pm25_stations",
-    "pm25_monthly_its",
-    "pm25_official_annual",
-    "policy_timeline",
-    "department_network",
-]
-
-
 def raw_inputs(wildcards):
     """Every raw input of the build, for the sha256 table of the reproducibility appendix."""
     export = config["survey"]["export"]
@@ -154,36 +184,6 @@ def raw_inputs(wildcards):
     if os.path.exists(sidecar):
         files.append(sidecar)
     return sorted(set(files))
-
-
-# The rules behind each table and figure of the paper; captions name them and link their scripts.
-MADE_BY = {
-    "tbl-sample-by-group": "sample_by_group",
-    "tbl-reliability": "reliability",
-    "tbl-validity": "cfa",
-    "tbl-invariance": "measurement_invariance",
-    "tbl-group-comparisons": "group_comparisons",
-    "tbl-ols": "regressions",
-    "tbl-ordinal": "regressions",
-    "tbl-air-annual": "air_quality_analysis",
-    "tbl-air-stations": "air_quality_analysis",
-    "tbl-its": "air_quality_analysis",
-    "tbl-policy-instruments": "policy_text_analysis",
-    "tbl-policy-register": "policy_text_analysis",
-    "fig-participant-flow": "participant_flow_figure",
-    "fig-scree": "factor_structure",
-    "fig-efa-loadings": "factor_structure",
-    "fig-path-model": "path_model",
-    "fig-group-comparison": "group_comparisons",
-    "fig-coefficients": "regressions",
-    "fig-pm25-calendar": "air_quality_analysis",
-    "fig-pm25-stations": "air_quality_analysis",
-    "fig-pm25-its": "air_quality_analysis",
-    "fig-pm25-official": "air_quality_analysis",
-    "fig-policy-timeline": "policy_text_analysis",
-    "fig-department-network": "policy_text_analysis",
-    "fig-rule-graph": "reproducibility_appendix",
-}
 
 
 # ------------------------------------------------------------------------------------------
@@ -203,18 +203,6 @@ MULTIVERSE_CACHE = "results/cache/multiverse"
 def multiverse_group_settings(wildcards):
     """What one multiverse job depends on: its variants' settings and their specifications'."""
     return group_settings(config, MULTIVERSE_GROUPS[wildcards.group])
-
-
-ANALYSIS_VARIABLES.append("results/multiverse/variables.yml")
-PAPER_TABLES.extend(["multiverse", "multiverse_by_choice"])
-PAPER_FIGURES.append("specification_curve")
-MADE_BY.update(
-    {
-        "tbl-multiverse": "multiverse_summary",
-        "tbl-multiverse-by-choice": "multiverse_summary",
-        "fig-specification-curve": "multiverse_summary",
-    }
-)
 
 
 # ------------------------------------------------------------------------------------------
@@ -302,19 +290,4 @@ def simulation_batch_replications(wildcards):
     )
 
 
-ANALYSIS_VARIABLES.append("results/simulation/variables.yml")
-PAPER_TABLES.append("simulation")
-PAPER_FIGURES.append("simulation")
-MADE_BY.update({"tbl-simulation": "simulation_summary", "fig-simulation": "simulation_summary"})
 
-
-# The paper asks only for the parts of the strands switched on (the same lists, in the same
-# order, with every strand on).
-ANALYSIS_VARIABLES = without_strands_off("fragments", ANALYSIS_VARIABLES, STRANDS_ON)
-PAPER_TABLES = without_strands_off("tables", PAPER_TABLES, STRANDS_ON)
-PAPER_FIGURES = without_strands_off("figures", PAPER_FIGURES, STRANDS_ON)
-MADE_BY = {
-    label: rule
-    for label, rule in MADE_BY.items()
-    if label in without_strands_off("labels", [label], STRANDS_ON)
-}

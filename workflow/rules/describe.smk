@@ -13,7 +13,7 @@ rule sample_by_group:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/sample_by_group.py"
+        "../scripts/run_stage.py"
 
 
 rule participant_flow_figure:
@@ -33,4 +33,4 @@ rule participant_flow_figure:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/participant_flow_figure.py"
+        "../scripts/run_stage.py"

@@ -27,7 +27,7 @@ rule group_comparisons:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/group_comparisons.py"
+        "../scripts/run_stage.py"
 
 
 rule regressions:
@@ -55,4 +55,4 @@ rule regressions:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/regressions.py"
+        "../scripts/run_stage.py"

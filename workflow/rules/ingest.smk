@@ -20,4 +20,4 @@ rule ingest_export:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/ingest_export.py"
+        "../scripts/run_stage.py"

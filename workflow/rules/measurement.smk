@@ -25,7 +25,7 @@ rule reliability:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/reliability.py"
+        "../scripts/run_stage.py"
 
 
 rule factor_structure:
@@ -58,7 +58,7 @@ rule factor_structure:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/factor_structure.py"
+        "../scripts/run_stage.py"
 
 
 CFA_TABLES = (
@@ -89,7 +89,7 @@ rule cfa:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/cfa.py"
+        "../scripts/run_stage.py"
 
 
 rule common_method_variance:
@@ -106,7 +106,7 @@ rule common_method_variance:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/common_method_variance.py"
+        "../scripts/run_stage.py"
 
 
 rule measurement_invariance:
@@ -127,7 +127,7 @@ rule measurement_invariance:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/measurement_invariance.py"
+        "../scripts/run_stage.py"
 
 
 rule path_model:
@@ -153,7 +153,7 @@ rule path_model:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/path_model.py"
+        "../scripts/run_stage.py"
 
 
 rule explore_measurement_model:
@@ -176,9 +176,9 @@ rule explore_measurement_model:
 rule tidy_notebook_log:
     """The executed notebook without Snakemake's preamble cell and with relative paths."""
     input:
-        executed="logs/notebooks/{notebook}.executed.ipynb",
+        raw="logs/notebooks/{notebook}.executed.ipynb",
     output:
-        notebook="logs/notebooks/{notebook}.ipynb",
+        clean="logs/notebooks/{notebook}.ipynb",
     wildcard_constraints:
         notebook=r"[A-Za-z0-9_]+",
     log:
@@ -186,4 +186,4 @@ rule tidy_notebook_log:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/tidy_notebook_log.py"
+        "../scripts/run_stage.py"

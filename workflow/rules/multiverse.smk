@@ -14,7 +14,7 @@ rule multiverse_group:
         group="results/multiverse/groups/{group}.json",
     params:
         variants=multiverse_group_settings,
-        cache=MULTIVERSE_CACHE,
+        cache_dir=MULTIVERSE_CACHE,
         min_cell_count=config["privacy"]["min_cell_count"],
     wildcard_constraints:
         group=r"g\d+",
@@ -25,13 +25,13 @@ rule multiverse_group:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/multiverse_group.py"
+        "../scripts/run_stage.py"
 
 
 rule multiverse_summary:
     """All specifications in one table; shares keeping sign and significance; the curve."""
     input:
-        groups=expand("results/multiverse/groups/{group}.json", group=MULTIVERSE_GROUPS),
+        records=expand("results/multiverse/groups/{group}.json", group=MULTIVERSE_GROUPS),
         codebook=config["survey"]["codebook"],
     output:
         estimates="results/multiverse/estimates.csv",
@@ -47,12 +47,14 @@ rule multiverse_summary:
             category="Robustness",
         ),
     params:
-        multiverse=config["multiverse"],
-        regression=config["analysis"]["regression"],
+        config={
+            "multiverse": config["multiverse"],
+            "analysis": {"regression": config["analysis"]["regression"]},
+        },
         min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "logs/multiverse_summary.log",
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/multiverse_summary.py"
+        "../scripts/run_stage.py"

@@ -1,18 +1,18 @@
 rule stage_paper_sources:
     """Copy the paper sources into the build directory, beside the generated inputs."""
     input:
-        [str(PAPER_SOURCE_DIR / source) for source in paper_sources()],
+        sources=[str(PAPER_SOURCE_DIR / source) for source in paper_sources()],
     output:
-        [f"{PAPER_BUILD_DIR}/{source}" for source in paper_sources()],
+        staged=[f"{PAPER_BUILD_DIR}/{source}" for source in paper_sources()],
     params:
         # the passages and chapters of the strands switched off are left out
-        strands=STRANDS_ON,
+        enabled=STRANDS_ON,
     log:
         "logs/stage_paper_sources.log",
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/stage_paper_sources.py"
+        "../scripts/run_stage.py"
 
 
 rule questionnaire_appendix:
@@ -26,7 +26,7 @@ rule questionnaire_appendix:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/questionnaire_appendix.py"
+        "../scripts/run_stage.py"
 
 
 rule paper_variables:
@@ -38,54 +38,57 @@ rule paper_variables:
         analysis="results/processed/analysis.parquet",
         codebook=config["survey"]["codebook"],
         missing_data="results/analysis/missing_data.json",
-        fragments=ANALYSIS_VARIABLES,
+        # every rule's output named `variables` (workflow/rules/common.smk)
+        fragments=lambda wildcards: analysis_variables(),
     output:
         variables=f"{PAPER_BUILD_DIR}/_variables.yml",
         provenance=f"{PAPER_BUILD_DIR}/variables_provenance.csv",
         provenance_table=f"{PAPER_BUILD_DIR}/appendix/variable_sources.md",
     params:
         exclusions=config["exclusions"],
-        made_by=MADE_BY,
+        made_by=lambda wildcards: made_by(),
+        fragment_rules=lambda wildcards: fragment_rules(),
         repository_url=config["paper"].get("repository_url", ""),
     log:
         "logs/paper_variables.log",
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/paper_variables.py"
+        "../scripts/run_stage.py"
 
 
 rule render_paper:
     """Quarto when it is on PATH, otherwise the pandoc/typst preview render."""
     input:
-        sources=expand(f"{PAPER_BUILD_DIR}/{{source}}", source=paper_sources()),
-        variables=f"{PAPER_BUILD_DIR}/_variables.yml",
-        tables=expand(f"{PAPER_BUILD_DIR}/tables/{{table}}.md", table=PAPER_TABLES),
-        figures=expand(f"{PAPER_BUILD_DIR}/figures/{{figure}}.png", figure=PAPER_FIGURES),
-        appendix=f"{PAPER_BUILD_DIR}/appendix/questionnaire.md",
-        reproducibility=f"{PAPER_BUILD_DIR}/appendix/reproducibility.md",
-        variable_sources=f"{PAPER_BUILD_DIR}/appendix/variable_sources.md",
-        rule_graph=f"{PAPER_BUILD_DIR}/figures/rule_graph.png",
+        # what the paper includes: its sources, numbers, tables, figures and appendices
+        expand(f"{PAPER_BUILD_DIR}/{{source}}", source=paper_sources()),
+        f"{PAPER_BUILD_DIR}/_variables.yml",
+        lambda wildcards: paper_tables(),
+        lambda wildcards: paper_figures(),
+        f"{PAPER_BUILD_DIR}/appendix/questionnaire.md",
+        f"{PAPER_BUILD_DIR}/appendix/reproducibility.md",
+        f"{PAPER_BUILD_DIR}/appendix/variable_sources.md",
         # nothing, or the error naming the parts of the paper that need a strand switched off
-        strands=paper_needs_strands,
+        paper_needs_strands,
     output:
-        paper_outputs(),
+        # the paper in each format, by format
+        **dict(zip(config["paper"]["formats"], paper_outputs())),
     params:
-        build_dir=lambda wildcards, input: os.path.dirname(input.variables),
-        formats=config["paper"]["formats"],
+        # results/paper/_output/index.html -> results/paper
+        build_dir=lambda wildcards, output: str(Path(output[0]).parents[1]),
         renderer=config["paper"]["renderer"],
     log:
         "logs/render_paper.log",
     conda:
         "../envs/paper.yaml"
     script:
-        "../scripts/render_paper.py"
+        "../scripts/run_stage.py"
 
 
 rule reproducibility_appendix:
     """Appendix B: software versions, sha256 of every raw input, commands, the rule graph."""
     input:
-        raw=raw_inputs,
+        raw_inputs=raw_inputs,
     output:
         dot=f"{PAPER_BUILD_DIR}/appendix/rulegraph.dot",
         figure=report(
@@ -96,6 +99,8 @@ rule reproducibility_appendix:
         markdown=f"{PAPER_BUILD_DIR}/appendix/reproducibility.md",
     params:
         snakefile=workflow.main_snakefile,
+        # the rule graph is drawn by a nested run in the same directory
+        workdir=".",
         repository_url=config["paper"].get("repository_url", ""),
         # what decides which rules the graph shows (an override file would not reach it)
         rule_graph_config={
@@ -107,7 +112,7 @@ rule reproducibility_appendix:
     conda:
         "../envs/paper.yaml"
     script:
-        "../scripts/reproducibility_appendix.py"
+        "../scripts/run_stage.py"
 
 
 PAPER_BASELINE = "results/baselines/default"
@@ -119,8 +124,8 @@ rule paper_diff:
         manifest=f"{PAPER_BASELINE}/baseline.json",
         variables=f"{PAPER_BUILD_DIR}/_variables.yml",
         sources=expand(f"{PAPER_BUILD_DIR}/{{source}}", source=paper_sources()),
-        tables=expand(f"{PAPER_BUILD_DIR}/tables/{{table}}.md", table=PAPER_TABLES),
-        figures=expand(f"{PAPER_BUILD_DIR}/figures/{{figure}}.png", figure=PAPER_FIGURES),
+        tables=lambda wildcards: paper_tables(),
+        figures=lambda wildcards: paper_figures(),
     output:
         report="results/paper_diff/report.html",
     params:

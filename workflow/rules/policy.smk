@@ -26,8 +26,9 @@ POLICY_TABLES = (
 rule policy_corpus:
     """Register + texts (.txt/.md/.docx/.pdf, Chinese or English) -> one row per document."""
     input:
+        # the texts the register names (read through it)
+        lambda wildcards: register_text_files(POLICY["register"]),
         register=POLICY["register"],
-        texts=lambda wildcards: register_text_files(POLICY["register"]),
     output:
         corpus="results/interim/policy/corpus.parquet",
         report="results/interim/policy/corpus_report.json",
@@ -38,7 +39,7 @@ rule policy_corpus:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/policy_corpus.py"
+        "../scripts/run_stage.py"
 
 
 rule policy_text_analysis:
@@ -72,4 +73,4 @@ rule policy_text_analysis:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/policy_text_analysis.py"
+        "../scripts/run_stage.py"

@@ -9,7 +9,7 @@ rule simulation_truth:
     params:
         settings=simulation_truth_settings(),
         sizes=SIMULATION["sizes"],
-        check_draw=SIMULATION["check_draw"],
+        n_draw=SIMULATION["check_draw"],
         seed=SIMULATION["seed"],
     # the breadth of the study, scheduled after the jobs on the paper's own path
     priority: -1
@@ -18,7 +18,7 @@ rule simulation_truth:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/simulation_truth.py"
+        "../scripts/run_stage.py"
 
 
 rule simulation_replications:
@@ -27,16 +27,17 @@ rule simulation_replications:
         population_model=simulation_population_model(),
         codebook=config["survey"]["codebook"],
     output:
-        replications="results/simulation/replications/n{n}_b{batch}.parquet",
+        out="results/simulation/replications/n{n}_b{batch}.parquet",
     wildcard_constraints:
         n="[1-9][0-9]*",
         batch="0|[1-9][0-9]*",
     params:
         settings=simulation_settings(),
+        n=lambda wildcards: int(wildcards.n),
         replications=simulation_batch_replications,
         seed=SIMULATION["seed"],
         # each replication's ingested export, reused when only analysis choices change
-        cache="results/cache/simulation",
+        cache_dir="results/cache/simulation",
     # the breadth of the study, scheduled after the jobs on the paper's own path
     priority: -1
     log:
@@ -44,7 +45,7 @@ rule simulation_replications:
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/simulation_replications.py"
+        "../scripts/run_stage.py"
 
 
 rule simulation_summary:
@@ -65,10 +66,10 @@ rule simulation_summary:
             category="Simulation",
         ),
     params:
-        simulation=SIMULATION,
+        config=SIMULATION,
     log:
         "logs/simulation_summary.log",
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../scripts/simulation_summary.py"
+        "../scripts/run_stage.py"

@@ -1,22 +1,26 @@
+"""Rule results_report: write the generic results report from the analyses' outputs, then render
+it (two package calls, so not through run_stage.py)."""
+
 from pathlib import Path
 
 from hazegov.logs import rule_log
 from hazegov.paper.results_report import ReportInputs, render_report, write_report
 
-with rule_log(snakemake.log[0]):  # noqa: F821
-    given = dict(snakemake.input.items())  # noqa: F821
+smk = globals()["snakemake"]  # the job, set by Snakemake's script directive
+
+with rule_log(smk.log[0]):
+    given = dict(smk.input.items())
     codebook = given.pop("codebook")
-    build_dir = Path(snakemake.output.index).parent  # noqa: F821
+    build_dir = Path(smk.output.index).parent
     write_report(
         ReportInputs(**given),
         codebook,
-        snakemake.params.settings,  # noqa: F821
+        smk.params.settings,
         build_dir,
-        min_cell_count=int(snakemake.params.min_cell_count),  # noqa: F821
+        min_cell_count=int(smk.params.min_cell_count),
     )
-    formats = snakemake.params.formats  # noqa: F821
     render_report(
         build_dir,
-        dict(zip(formats, snakemake.output.rendered, strict=True)),  # noqa: F821
-        snakemake.params.renderer,  # noqa: F821
+        dict(zip(smk.params.formats, smk.output.rendered, strict=True)),
+        smk.params.renderer,
     )

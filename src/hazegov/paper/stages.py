@@ -33,12 +33,17 @@ def run_paper_variables(
     missing_data: str | Path,
     fragments: list[str | Path],
     variables_out: str | Path,
-    made_by: dict[str, str] | None = None,
+    made_by: dict[str, dict[str, str]] | None = None,
     repository_url: str = "",
     provenance_out: str | Path | None = None,
     provenance_table_out: str | Path | None = None,
+    fragment_rules: dict[str, str] | None = None,
 ) -> None:
-    """Merge the numbers of every stage into the one `_variables.yml` the paper reads."""
+    """Merge the numbers of every stage into the one `_variables.yml` the paper reads.
+
+    ``fragment_rules`` names the rule that wrote each fragment (path -> rule), for the
+    provenance table.
+    """
     import yaml
 
     variables = paper_variables(
@@ -82,7 +87,7 @@ def run_paper_variables(
         "quality": (str(ingest_report), "ingest_export"),
         "instrument": (str(codebook), "the codebook"),
         "missing": (str(missing_data), "analysis_sample"),
-        "made_by": ("workflow/rules/common.smk (MADE_BY)", "paper_variables"),
+        "made_by": ("workflow/rules/common.smk (made_by)", "paper_variables"),
     }
     for fragment in fragments:
         text = Path(fragment).read_text(encoding="utf-8")
@@ -91,8 +96,9 @@ def run_paper_variables(
         if clash:
             raise ValueError(f"{fragment}: variables {sorted(clash)} are already defined")
         variables.update(part)
-        rule = text.split("(rule ", 1)[1].split(")", 1)[0] if "(rule " in text else ""
-        sources |= dict.fromkeys(part, (str(fragment), rule))
+        sources |= dict.fromkeys(
+            part, (str(fragment), (fragment_rules or {}).get(str(fragment), ""))
+        )
     write_variables(variables, variables_out)
     if provenance_out:
         rows = [
@@ -141,18 +147,38 @@ def _provenance_markdown(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def made_by_captions(made_by: dict[str, str], repository_url: str) -> dict[str, str]:
-    """Caption text naming the rule and script behind each labelled table and figure.
+def made_by_captions(made_by: dict[str, dict[str, str]], repository_url: str) -> dict[str, str]:
+    """Caption text naming the rule and the package function behind each labelled table and
+    figure (``made_by``: label -> ``{"rule": ..., "function": "module.function"}``; a rule
+    that runs no package function has the function None, and its caption names the rule only).
 
-    Without a repository address the link is relative to the rendered paper in
-    results/paper/_output/, so it opens the script in the checkout the paper was built in.
+    The link opens the function's source file; without a repository address it is relative to
+    the rendered paper in results/paper/_output/, so it opens the file in the checkout the
+    paper was built in.
     """
     base = repository_url.rstrip("/") if repository_url else "../../.."
-    return {
-        label.replace("-", "_"): f"Made by rule `{rule}` "
-        f"([workflow/scripts/{rule}.py]({base}/workflow/scripts/{rule}.py))."
-        for label, rule in sorted(made_by.items())
-    }
+    captions = {}
+    for label, made in sorted(made_by.items()):
+        if not made.get("function"):
+            captions[label.replace("-", "_")] = f"Made by rule `{made['rule']}`."
+            continue
+        module, _, function = made["function"].rpartition(".")
+        source = _module_source(module)
+        captions[label.replace("-", "_")] = (
+            f"Made by rule `{made['rule']}` ([`{module}.{function}`]({base}/{source}))."
+        )
+    return captions
+
+
+def _module_source(module: str) -> str:
+    """The source file of a package module, relative to the repository (src/ layout)."""
+    from importlib.util import find_spec
+
+    spec = find_spec(module)
+    stem = "src/" + module.replace(".", "/")
+    if spec is not None and spec.submodule_search_locations is not None:
+        return f"{stem}/__init__.py"
+    return f"{stem}.py"
 
 
 def run_render(build_dir: str | Path, outputs: dict[str, str | Path], renderer: str) -> str:

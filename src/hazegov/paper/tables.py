@@ -138,10 +138,10 @@ def _cell(value: object, fmt: str | Callable[[object], str]) -> str:
 
 
 def made_by(label: str) -> str:
-    """The shortcode a caption carries to name the rule and script that made it.
+    """The shortcode a caption carries to name the rule and package function that made it.
 
-    Its value, set by the rule paper_variables from the workflow's table of paper inputs, reads
-    'Made by rule x (workflow/scripts/x.py)' with a link to the script.
+    Its value, set by the rule paper_variables from the rules' outputs, reads 'Made by rule x
+    (module.function)' with a link to the function's source file.
     """
     return f"{{{{< var made_by.{label.replace('-', '_')} >}}}}"
 
