@@ -77,6 +77,8 @@ rule render_paper:
         # results/paper/_output/index.html -> results/paper
         build_dir=lambda wildcards, output: str(Path(output[0]).parents[1]),
         renderer=config["paper"]["renderer"],
+        # a changed list renders the paper again (a format dropped changes no output left)
+        formats=config["paper"]["formats"],
     log:
         "logs/render_paper.log",
     conda:

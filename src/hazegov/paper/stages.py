@@ -6,6 +6,7 @@ One function per rule, file paths in, files out; Snakemake scripts only call the
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,9 +182,21 @@ def _module_source(module: str) -> str:
     return f"{stem}.py"
 
 
-def run_render(build_dir: str | Path, outputs: dict[str, str | Path], renderer: str) -> str:
+def run_render(
+    build_dir: str | Path,
+    outputs: dict[str, str | Path],
+    renderer: str,
+    formats: Sequence[str] = (),
+) -> str:
+    """Render the staged paper into each format's output with the configured renderer.
+
+    ``formats`` is `paper.formats` as the rule's param: a changed list renders the paper
+    again (as a whole, in the formats now asked for); each must have its output.
+    """
     from hazegov.paper.render import render_paper, render_preview
 
+    if formats and sorted(formats) != sorted(outputs):
+        raise ValueError(f"paper.formats {list(formats)} but outputs for {sorted(outputs)}")
     targets = {fmt: Path(p) for fmt, p in outputs.items()}
     if renderer == "preview":
         render_preview(Path(build_dir), targets)
