@@ -406,7 +406,7 @@ def test_ordinal_analytic_derivatives_match_statsmodels_numerical_ones() -> None
     from statsmodels.miscmodels.ordinal_model import OrderedModel
     from statsmodels.tools.numdiff import approx_fprime, approx_hess
 
-    from hazegov.analysis.regression import _LogitOrderedModel
+    from hazegov.analysis.ordinal_model import LogitOrderedModel as _LogitOrderedModel
 
     data = simulate_po(np.random.default_rng(707), 1500)
     X = pd.get_dummies(data[["LEAD", "RESP", "sector"]], columns=["sector"], drop_first=True)
@@ -491,7 +491,7 @@ def test_leverage_from_the_fit_equals_the_qr_leverage(survey: pd.DataFrame) -> N
 
 
 def test_ordinal_score_is_the_sum_of_the_case_scores() -> None:
-    from hazegov.analysis.regression import _LogitOrderedModel
+    from hazegov.analysis.ordinal_model import LogitOrderedModel as _LogitOrderedModel
 
     data = simulate_po(np.random.default_rng(909), 800)
     model = _LogitOrderedModel(data["EFF"].to_numpy() - 1, data[["LEAD", "RESP"]], distr="logit")
