@@ -1,10 +1,10 @@
 # Beijing haze (PM2.5) governance study: raw questionnaire export -> cleaned data -> paper.
 import os
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 from hazegov.build_lock import release_stale_lock
-from hazegov.config_check import check_config
+from hazegov.config_check import check_config, fill_schema_defaults
 
 min_version("9.0")
 
@@ -36,7 +36,8 @@ for note in check_config(
 ):
     if workflow.is_main_process:
         logger.info(note)
-validate(config, "workflow/schemas/config.schema.yaml")
+# the schema's defaults, as snakemake.utils.validate would set them after the check above
+fill_schema_defaults(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
 # A build killed outright leaves its lock; the next run removes it once its owner is surely gone.
 if workflow.is_main_process and (stale_lock := release_stale_lock()):
