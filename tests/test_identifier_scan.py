@@ -106,6 +106,29 @@ def test_each_kind_of_identifier_is_found(text, kind, tmp_path):
     assert kind in {f.kind for f in scan_file(path)}
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (f"身份证号{ID_CARD}", "id_card"),
+        ("mail li.lei\\@example.cn now", "email"),  # in Typst markup, \@ is a plain @
+        ("from 61.135.17.200 at noon", "ip_address"),
+        ("微信：bj_haze12345", "wechat_id"),
+        ("办公电话010-84567890", "landline_phone"),
+        ("我叫王伟伟，在丰台区工作", "personal_name"),
+        # a line broken inside a hyphenated word before the number: the PDF's text keeps both
+        (
+            f"a long line of text ending in a well-known multi-sectoral word then {PHONE}",
+            "mobile_phone",
+        ),
+    ],
+)
+def test_each_kind_of_identifier_is_found_in_a_pdf(text, kind, tmp_path):
+    """The PDF reader (PDFium) gives the scan the text a reader sees, CJK included."""
+    path = tmp_path / "paper.pdf"
+    _write("pdf", path, text)
+    assert kind in {f.kind for f in scan_file(path)}
+
+
 def test_digests_and_images_are_not_mistaken_for_phone_numbers(tmp_path):
     path = tmp_path / "provenance.json"
     digest = "ab" + PHONE + "cd" * 25

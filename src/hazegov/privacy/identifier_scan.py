@@ -124,12 +124,27 @@ def _mask(value: str) -> str:
 
 
 def _pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
+    """The text of every page and the document's metadata, as PDFium extracts them.
 
-    reader = PdfReader(path)
-    parts = [page.extract_text() or "" for page in reader.pages]
-    parts.append(json.dumps({k: str(v) for k, v in (reader.metadata or {}).items()}))
-    text = "\n".join(parts)
+    PDFium (the PDF engine of Chromium, through pypdfium2) reads the paper's PDF about ten
+    times faster than pypdf. It marks a word hyphenated at a line's end with U+FFFE, written
+    here as the hyphen and line break a reader sees.
+    """
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        parts = []
+        for page in document:
+            textpage = page.get_textpage()
+            parts.append(textpage.get_text_range())
+            textpage.close()
+            page.close()
+        metadata = {f"/{k}": v for k, v in document.get_metadata_dict(skip_empty=True).items()}
+    finally:
+        document.close()
+    parts.append(json.dumps(metadata))
+    text = "\n".join(parts).replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "-\n")
     # A web address broken across lines is one address (its digits are no phone number).
     while True:
         joined = _BROKEN_URL.sub(r"\1", text)
