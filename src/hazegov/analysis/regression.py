@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,21 +89,7 @@ def build_design(
     predictors, controls, categorical = list(predictors), list(controls), list(categorical)
     reference = dict(reference or {})
     terms = predictors + controls
-    if not predictors:
-        raise AnalysisError(f"{what}: no predictors given")
-    if len(set(terms)) != len(terms):
-        raise AnalysisError(f"{what}: a term is listed twice among predictors and controls")
-    if outcome in terms:
-        raise AnalysisError(f"{what}: the outcome {outcome!r} is also a term")
-    stray = [c for c in categorical if c not in terms]
-    if stray:
-        raise AnalysisError(f"{what}: categorical {stray} are neither predictors nor controls")
-    stray = [c for c in reference if c not in categorical]
-    if stray:
-        raise AnalysisError(f"{what}: reference levels given for non-categorical {stray}")
-    missing = [c for c in [outcome, *terms] if c not in frame.columns]
-    if missing:
-        raise AnalysisError(f"{what}: columns not in the data: {missing}")
+    _check_design_terms(frame, outcome, predictors, terms, categorical, reference, what=what)
 
     # Column by column on numpy arrays: a replication of the simulation and a multiverse
     # specification build a design each, and pandas indexing per term cost more than the fit.
@@ -135,25 +122,10 @@ def build_design(
     for term in terms:
         role = "predictor" if term in predictors else "control"
         if term in categorical:
-            values = usable(term)
-            levels = _levels(values)
-            if len(levels) < 2:
-                raise AnalysisError(f"{what}: categorical {term!r} is constant (one level)")
-            ref = reference.get(term, levels[0])
-            if ref not in levels:
-                raise AnalysisError(
-                    f"{what}: reference level {ref!r} of {term!r} is not among its levels "
-                    f"in the usable cases {levels}"
-                )
-            observed = values.to_numpy()
-            names = []
-            for level in levels:
-                if level == ref:
-                    continue
-                name = f"{term}[T.{level}]"
-                columns[name] = (observed == level).astype(float)
-                column_kind[name] = "dummy"
-                names.append(name)
+            ref, dummies = _treatment_dummies(usable(term), term, reference, what=what)
+            columns |= dummies
+            column_kind |= dict.fromkeys(dummies, "dummy")
+            names = list(dummies)
             rows.append((term, role, "categorical", len(names), ref, names))
         else:
             values = as_float(term)
@@ -167,6 +139,54 @@ def build_design(
     X = pd.DataFrame(columns, index=index)
     info = pd.DataFrame(rows, columns=["term", "role", "kind", "df", "reference", "columns"])
     return _Design(y, X, info, term_columns, column_kind, n_dropped)
+
+
+def _check_design_terms(
+    frame: pd.DataFrame,
+    outcome: str,
+    predictors: list[str],
+    terms: list[str],
+    categorical: list[str],
+    reference: Mapping[str, object],
+    *,
+    what: str,
+) -> None:
+    """Refuse a model whose terms contradict each other or name columns the data lack."""
+    if not predictors:
+        raise AnalysisError(f"{what}: no predictors given")
+    if len(set(terms)) != len(terms):
+        raise AnalysisError(f"{what}: a term is listed twice among predictors and controls")
+    if outcome in terms:
+        raise AnalysisError(f"{what}: the outcome {outcome!r} is also a term")
+    stray = [c for c in categorical if c not in terms]
+    if stray:
+        raise AnalysisError(f"{what}: categorical {stray} are neither predictors nor controls")
+    stray = [c for c in reference if c not in categorical]
+    if stray:
+        raise AnalysisError(f"{what}: reference levels given for non-categorical {stray}")
+    missing = [c for c in [outcome, *terms] if c not in frame.columns]
+    if missing:
+        raise AnalysisError(f"{what}: columns not in the data: {missing}")
+
+
+def _treatment_dummies(
+    values: pd.Series, term: str, reference: Mapping[str, object], *, what: str
+) -> tuple[object, dict[str, np.ndarray]]:
+    """A categorical term's reference level and its other levels' 0/1 columns ("term[T.level]")."""
+    levels = _levels(values)
+    if len(levels) < 2:
+        raise AnalysisError(f"{what}: categorical {term!r} is constant (one level)")
+    ref = reference.get(term, levels[0])
+    if ref not in levels:
+        raise AnalysisError(
+            f"{what}: reference level {ref!r} of {term!r} is not among its levels "
+            f"in the usable cases {levels}"
+        )
+    observed = values.to_numpy()
+    dummies = {
+        f"{term}[T.{level}]": (observed == level).astype(float) for level in levels if level != ref
+    }
+    return ref, dummies
 
 
 def _require_full_rank(X: pd.DataFrame, *, what: str) -> None:
@@ -396,6 +416,26 @@ def ols_hc3(
         conf = res.conf_int(alpha=1 - ci)
         vif = generalized_vif(X, design.term_columns)
         f_hc3 = res.f_test(np.eye(k)[1:])
+    coefficients = _ols_coefficients(res, exog, X, y, design, conf)
+    coefficients["ci_level"] = ci
+    coefficients["se_type"] = "HC3"
+    fit = _ols_fit(res, n, k, design.n_dropped, f_hc3)
+    roles = dict(zip(design.terms["term"], design.terms["role"], strict=True))
+    vif.insert(1, "role", vif["term"].map(roles))
+    return OlsResult(
+        outcome=outcome,
+        coefficients=coefficients,
+        vif=vif,
+        terms=_terms_frame(design),
+        fit=fit,
+        warnings=tuple(notes),
+    )
+
+
+def _ols_coefficients(
+    res: Any, exog: pd.DataFrame, X: pd.DataFrame, y: pd.Series, design: _Design, conf: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per design column: b, HC3 se, t, p, interval and the standardized beta."""
     sd_y = float(y.std(ddof=1))
     rows = []
     for name in exog.columns:
@@ -424,15 +464,17 @@ def ols_hc3(
                 "beta_kind": beta_kind,
             }
         )
-    coefficients = pd.DataFrame(rows)
-    coefficients["ci_level"] = ci
-    coefficients["se_type"] = "HC3"
+    return pd.DataFrame(rows)
+
+
+def _ols_fit(res: Any, n: int, k: int, n_dropped: int, f_hc3: Any) -> dict[str, object]:
+    """R², adjusted R², the HC3 Wald F and the classical F of an OLS fit, with its counts."""
     df_model, df_resid = float(res.df_model), float(res.df_resid)
     r2 = float(res.rsquared)
     f_classical = (r2 / df_model) / ((1 - r2) / df_resid)
-    fit: dict[str, object] = {
+    return {
         "n": n,
-        "n_dropped": design.n_dropped,
+        "n_dropped": n_dropped,
         "k_params": k,
         "df_model": df_model,
         "df_resid": df_resid,
@@ -444,16 +486,6 @@ def ols_hc3(
         "f_classical_p": float(stats.f.sf(f_classical, df_model, df_resid)),
         "se_type": "HC3",
     }
-    roles = dict(zip(design.terms["term"], design.terms["role"], strict=True))
-    vif.insert(1, "role", vif["term"].map(roles))
-    return OlsResult(
-        outcome=outcome,
-        coefficients=coefficients,
-        vif=vif,
-        terms=_terms_frame(design),
-        fit=fit,
-        warnings=tuple(notes),
-    )
 
 
 def _term_of(design: _Design, column: str) -> str:
@@ -666,6 +698,56 @@ def ordinal_logit(
     z_crit = float(stats.norm.ppf(0.5 + ci / 2))
 
     k = X.shape[1]
+    coefficients = _ordinal_coefficients(params, cov, X, design, z_crit)
+    coefficients["ci_level"] = ci
+    thresholds = _ordinal_thresholds(params[k:], cov[k:, k:], levels, z_crit)
+
+    if n_cuts >= 2:
+        brant, brant_notes = brant_test(codes, X, design.term_columns)
+        notes.extend(brant_notes)
+        _note_empty_cells(design, codes, notes, what=what)
+    else:
+        brant = pd.DataFrame(columns=["test", "chi2", "df", "p"])
+        notes.append(f"{what}: the Brant test needs at least 3 outcome levels; not run")
+
+    fit = _ordinal_fit(res, codes, len(levels), design.n_dropped, k, converged)
+    return OrdinalLogitResult(
+        outcome=outcome,
+        levels=tuple(levels),
+        coefficients=coefficients,
+        thresholds=thresholds,
+        brant=brant,
+        terms=_terms_frame(design),
+        fit=fit,
+        warnings=tuple(notes),
+    )
+
+
+def _ordinal_fit(
+    res: Any, codes: np.ndarray, k_levels: int, n_dropped: int, k: int, converged: bool
+) -> dict[str, object]:
+    """Counts, likelihoods, the LR test of all slopes and McFadden's pseudo R² of the fit."""
+    counts = np.bincount(codes, minlength=k_levels)
+    return {
+        "n": len(codes),
+        "n_dropped": n_dropped,
+        "k_levels": k_levels,
+        "min_level_count": int(counts.min()),
+        "llf": float(res.llf),
+        "llnull": float(res.llnull),
+        "lr_chi2": float(res.llr),
+        "lr_df": k,
+        "lr_p": float(res.llr_pvalue),
+        "pseudo_r2_mcfadden": float(res.prsquared),
+        "converged": converged,
+        "brant_method": "Brant (1990) Wald test from the J-1 binary logits",
+    }
+
+
+def _ordinal_coefficients(
+    params: np.ndarray, cov: np.ndarray, X: pd.DataFrame, design: _Design, z_crit: float
+) -> pd.DataFrame:
+    """One row per design column: b, se, z, p, interval and the odds ratios."""
     rows = []
     for i, name in enumerate(X.columns):
         b, se = params[i], math.sqrt(cov[i, i]) if cov[i, i] >= 0 else math.nan
@@ -686,18 +768,23 @@ def ordinal_logit(
                 "or_ci_high": math.exp(high),
             }
         )
-    coefficients = pd.DataFrame(rows)
-    coefficients["ci_level"] = ci
+    return pd.DataFrame(rows)
 
-    # Thresholds: τ_1 = a_1, τ_j = a_1 + Σ_{i≤j} exp(a_i); delta-method covariance.
-    raw = params[k:]
+
+def _ordinal_thresholds(
+    raw: np.ndarray, cov: np.ndarray, levels: list[object], z_crit: float
+) -> pd.DataFrame:
+    """The cut points between adjacent outcome levels from statsmodels' threshold parameters
+    (`raw`, with their covariance `cov`): τ_1 = a_1, τ_j = a_1 + Σ_{i≤j} exp(a_i), with
+    delta-method standard errors."""
+    n_cuts = len(levels) - 1
     tau = np.cumsum(np.concatenate([[raw[0]], np.exp(raw[1:])]))
     jac = np.zeros((n_cuts, n_cuts))
     jac[:, 0] = 1.0
     for j in range(1, n_cuts):
         jac[j:, j] = math.exp(raw[j])
-    tau_se = np.sqrt(np.clip(np.diag(jac @ cov[k:, k:] @ jac.T), 0, None))
-    thresholds = pd.DataFrame(
+    tau_se = np.sqrt(np.clip(np.diag(jac @ cov @ jac.T), 0, None))
+    return pd.DataFrame(
         {
             "threshold": [f"{levels[j]}|{levels[j + 1]}" for j in range(n_cuts)],
             "below": levels[:-1],
@@ -707,40 +794,6 @@ def ordinal_logit(
             "ci_low": tau - z_crit * tau_se,
             "ci_high": tau + z_crit * tau_se,
         }
-    )
-
-    if n_cuts >= 2:
-        brant, brant_notes = brant_test(codes, X, design.term_columns)
-        notes.extend(brant_notes)
-        _note_empty_cells(design, codes, notes, what=what)
-    else:
-        brant = pd.DataFrame(columns=["test", "chi2", "df", "p"])
-        notes.append(f"{what}: the Brant test needs at least 3 outcome levels; not run")
-
-    counts = np.bincount(codes, minlength=len(levels))
-    fit: dict[str, object] = {
-        "n": n,
-        "n_dropped": design.n_dropped,
-        "k_levels": len(levels),
-        "min_level_count": int(counts.min()),
-        "llf": float(res.llf),
-        "llnull": float(res.llnull),
-        "lr_chi2": float(res.llr),
-        "lr_df": k,
-        "lr_p": float(res.llr_pvalue),
-        "pseudo_r2_mcfadden": float(res.prsquared),
-        "converged": converged,
-        "brant_method": "Brant (1990) Wald test from the J-1 binary logits",
-    }
-    return OrdinalLogitResult(
-        outcome=outcome,
-        levels=tuple(levels),
-        coefficients=coefficients,
-        thresholds=thresholds,
-        brant=brant,
-        terms=_terms_frame(design),
-        fit=fit,
-        warnings=tuple(notes),
     )
 
 
