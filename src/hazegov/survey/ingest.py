@@ -20,7 +20,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -741,16 +741,84 @@ def ingest_export(
     found: list[tuple[int, int, Violation]] = []
     keep = ~_structure_problems(sheet, codebook, file, found)
     rows = sheet.rows[keep]
-    quality: list[tuple[int, int, dict[str, Any]]] = []
-    missing_cells: list[dict[str, Any]] = []
-    redactions: Counter[str] = Counter()
-    answered: Counter[str] = Counter()
+    read = _read_answers(sheet, header, columns, keep, codebook, file, found, out_of_range, locales)
+    other, coded, order, quality = read.other, read.coded, read.order, read.quality
+    redactions, missing_cells = read.redactions, read.missing_cells
+    tail = _unanswered_scales(codebook, read.answered, len(rows), file) if len(rows) else []
+    found.sort(key=lambda item: item[:2])
+    problems = [v for _, _, v in found] + tail
+    if problems:
+        raise ExportTableError(problems)
+
+    if read.displayed:
+        counted = _not_shown(read.displayed, coded, other, codebook)
+        missing_cells = [
+            entry
+            for slot in missing_cells
+            for entry in (counted[slot["shown_if"]] if "shown_if" in slot else [slot])
+        ]
+    inferred = pd.DataFrame.from_records(list(zip(*other.values(), strict=True)), columns=other)
+    responses = pd.DataFrame({name: coded.get(name, inferred.get(name)) for name in order})
+    _validate_frame(responses, codebook, file)
+    responses, free_text = _quarantine(_typed(responses, codebook), codebook)
+    quality.sort(key=lambda item: item[:2])
+    quality_log = pd.DataFrame(
+        [q for _, _, q in quality] + missing_cells, columns=list(QUALITY_LOG_COLUMNS)
+    )
+    quality_log["row"] = quality_log["row"].astype("Int64")
+    quality_log["cells"] = quality_log["cells"].astype(np.int64)
+    report = _ingest_report(
+        sheet,
+        codebook,
+        columns,
+        header_columns=len(header),
+        rows=len(responses),
+        redactions=redactions,
+        out_of_range=(len(quality), out_of_range),
+        quality_log=quality_log,
+        header_rows=header_rows,
+        ignored=ignored,
+        file=file,
+    )
+    return IngestResult(responses, quality_log, report, free_text)
+
+
+@dataclass
+class _ColumnsRead:
+    """What `_read_answers` gathers from the export's columns, in the export's column order."""
+
+    other: dict[str, list[Any]]  # per row: export row, platform columns, redacted free text
+    coded: dict[str, pd.arrays.IntegerArray] = field(default_factory=dict)
+    order: list[str] = field(default_factory=lambda: ["export_row"])
+    # the data-quality log's entries: out-of-range cells (row, column position, entry) and
+    # declared-missing counts ({"shown_if": name} holds the place of a displayed item's)
+    quality: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+    missing_cells: list[dict[str, Any]] = field(default_factory=list)
+    redactions: Counter[str] = field(default_factory=Counter)
+    answered: Counter[str] = field(default_factory=Counter)  # answered cells per scale item
+    displayed: list[tuple[Variable, str, list[MissingMarker | None], np.ndarray]] = field(
+        default_factory=list
+    )
+
+
+def _read_answers(
+    sheet: _Sheet,
+    header: list[str],
+    columns: Mapping[Variable, int],
+    keep: np.ndarray,
+    codebook: Codebook,
+    file: str,
+    found: list[tuple[int, int, Violation]],
+    out_of_range: str,
+    locales: tuple[str, ...],
+) -> _ColumnsRead:
+    """Each matched column of the `keep` rows coded, counted or redacted as its variable
+    says; violations go to `found`. Direct identifiers are not read."""
+    rows = sheet.rows[keep]
+    read = _ColumnsRead(other={"export_row": rows.tolist()})
+    other, coded, order, missing_cells = read.other, read.coded, read.order, read.missing_cells
     scale_items = {item for construct in codebook.constructs for item in construct.items}
     quarantined = set(quarantined_columns(codebook))
-    other: dict[str, list[Any]] = {"export_row": rows.tolist()}
-    coded: dict[str, pd.arrays.IntegerArray] = {}
-    displayed: list[tuple[Variable, str, list[MissingMarker | None], np.ndarray]] = []
-    order = ["export_row"]
     for var, idx in columns.items():
         if var.role == "direct_identifier":
             continue
@@ -768,57 +836,53 @@ def ingest_export(
         reasons = [var.missing_reason(c) for c in cells]
         missing = np.array([r is not None for r in reasons], dtype=bool)
         if var.name in scale_items:
-            answered[var.name] = int(counts[~missing].sum())
+            read.answered[var.name] = int(counts[~missing].sum())
         if var.shown_if is None:
             missing_cells.extend(_missing_counts(var, header[idx], reasons, counts))
         else:  # counted once it is known who was shown the item, in this place of the log
-            displayed.append((var, header[idx], reasons, codes))
+            read.displayed.append((var, header[idx], reasons, codes))
             missing_cells.append({"shown_if": var.name})
         if var.kind == "free_text" or var.name in quarantined:
             texts = ["" if m else c for c, m in zip(cells, missing, strict=True)]
-            other[var.name] = _redacted(texts, counts, redactions, locales)[codes].tolist()
+            other[var.name] = _redacted(texts, counts, read.redactions, locales)[codes].tolist()
         else:
-            code, fill = _code_column(var, cell, codebook, out_of_range, quality)
+            code, fill = _code_column(var, cell, codebook, out_of_range, read.quality)
             coded[var.name] = code
             fill_var = next((o.fill_in for o in var.options if o.fill_in), None)
             if fill_var:
                 texts = [f or "" for f in fill]
-                other[fill_var] = _redacted(texts, counts, redactions, locales)[codes].tolist()
+                other[fill_var] = _redacted(texts, counts, read.redactions, locales)[codes].tolist()
                 order.append(fill_var)
-    tail = _unanswered_scales(codebook, answered, len(rows), file) if len(rows) else []
-    found.sort(key=lambda item: item[:2])
-    problems = [v for _, _, v in found] + tail
-    if problems:
-        raise ExportTableError(problems)
+    return read
 
-    if displayed:
-        counted = _not_shown(displayed, coded, other, codebook)
-        missing_cells = [
-            entry
-            for slot in missing_cells
-            for entry in (counted[slot["shown_if"]] if "shown_if" in slot else [slot])
-        ]
-    inferred = pd.DataFrame.from_records(list(zip(*other.values(), strict=True)), columns=other)
-    responses = pd.DataFrame({name: coded.get(name, inferred.get(name)) for name in order})
-    _validate_frame(responses, codebook, file)
-    responses, free_text = _quarantine(_typed(responses, codebook), codebook)
-    quality.sort(key=lambda item: item[:2])
-    quality_log = pd.DataFrame(
-        [q for _, _, q in quality] + missing_cells, columns=list(QUALITY_LOG_COLUMNS)
-    )
-    quality_log["row"] = quality_log["row"].astype("Int64")
-    quality_log["cells"] = quality_log["cells"].astype(np.int64)
+
+def _ingest_report(
+    sheet: _Sheet,
+    codebook: Codebook,
+    columns: Mapping[Variable, int],
+    *,
+    header_columns: int,
+    file: str,
+    rows: int,
+    redactions: Counter[str],
+    out_of_range: tuple[int, str],
+    quality_log: pd.DataFrame,
+    header_rows: Any,
+    ignored: Counter[str],
+) -> dict[str, Any]:
+    """The ingest report: what was read, dropped, redacted and set to missing, and how the
+    platform's own rows were recognised (`out_of_range`: the cells met and the policy)."""
     report = {
         "export_file": file,
         "encoding": sheet.encoding,
-        "rows": len(responses),
-        "columns": len(header),
+        "rows": rows,
+        "columns": header_columns,
         "direct_identifier_columns_dropped": sorted(
             v.name for v in codebook.direct_identifiers if v in columns
         ),
         "identifiers_redacted_in_free_text": dict(sorted(redactions.items())),
-        "out_of_range_cells": len(quality),
-        "out_of_range_policy": out_of_range,
+        "out_of_range_cells": out_of_range[0],
+        "out_of_range_policy": out_of_range[1],
         **missing_cell_counts(quality_log),
     }
     if sheet.workbook is not None:
@@ -845,7 +909,7 @@ def ingest_export(
             "responses_stated": _footer_count(sheet.footer),
             "action": "recognised as the platform's footer, not read as a response",
         }
-    return IngestResult(responses, quality_log, report, free_text)
+    return report
 
 
 def _missing_counts(
