@@ -617,8 +617,13 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
     """
     style = CrossrefStyle.from_options(crossref)
     masked = _mask(markdown)
-    text = masked.text
+    _check_labels(masked.text)
+    text, targets = _number_targets(masked.text, style)
+    return masked.restore(_resolve_references(text, targets, style))
 
+
+def _check_labels(text: str) -> None:
+    """Refuse div-style figures and tables, and a label given twice."""
     div_label = _DIV_LABEL_RE.search(text)
     if div_label is not None:
         raise PaperRenderError(
@@ -630,6 +635,12 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
     if duplicates:
         raise PaperRenderError(f"duplicate cross-reference label(s): {', '.join(duplicates)}")
 
+
+def _number_targets(text: str, style: CrossrefStyle) -> tuple[str, dict[str, _Target]]:
+    """Prefix captions with their numbers and number headings, in document order.
+
+    Returns the text with the numbers written in, and every label's target.
+    """
     targets: dict[str, _Target] = {}
     counters = {"fig": 0, "tbl": 0}
 
@@ -671,7 +682,11 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
 
     for start, end, new in sorted(edits, key=lambda e: e[0], reverse=True):
         text = text[:start] + new + text[end:]
+    return text, targets
 
+
+def _resolve_references(text: str, targets: Mapping[str, _Target], style: CrossrefStyle) -> str:
+    """Replace ``@`` references (bare and in brackets) by links to their numbered targets."""
     unresolved: set[str] = set()
 
     def link(key: str, bare_number: bool) -> str:
@@ -709,7 +724,7 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
         raise PaperRenderError(
             f"unresolved cross-reference(s): {', '.join('@' + k for k in sorted(unresolved))}"
         )
-    return masked.restore(text)
+    return text
 
 
 def _next_to_table(text: str, start: int, end: int) -> bool:
