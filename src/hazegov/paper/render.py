@@ -241,46 +241,9 @@ def expand_shortcodes(
 
     def flush() -> None:
         if pending:
-            pieces.append(_expand_inline("".join(pending), pending_start))
+            segment = "".join(pending)
+            pieces.append(_expand_inline(segment, pending_start, where, variables, metadata))
             pending.clear()
-
-    def _expand_inline(segment: str, first_line: int) -> str:
-        out: list[str] = []
-        cursor = 0
-        try:
-            found = list(iter_inline_shortcodes(segment))
-        except QuartoSyntaxError as exc:
-            raise PaperRenderError(f"{where}: {exc} (from line {first_line})") from None
-        for start, shortcode in found:
-            out.append(segment[cursor:start])
-            if isinstance(shortcode, str):  # an escaped shortcode, printed as written
-                out.append(shortcode)
-                cursor = segment.index(">}}}", start) + 4
-                continue
-            cursor = shortcode.end
-            code = segment[start:cursor]
-            line = first_line + segment.count("\n", 0, start)
-            out.append(_replace(shortcode, code, line))
-        out.append(segment[cursor:])
-        return "".join(out)
-
-    def _replace(shortcode: Any, code: str, line: int) -> str:
-        name = shortcode.name
-        if name == "include":
-            raise PaperRenderError(
-                f"{where}:{line}: {code!r}: Quarto includes a file only from a line of its own "
-                "with blank lines around it"
-            )
-        if name in ("var", "meta"):
-            if len(shortcode.params) != 1 or shortcode.named:
-                raise PaperRenderError(f"{where}:{line}: {code!r} takes exactly one key")
-            key = shortcode.params[0]
-            if name == "var":
-                return _lookup(variables, key, where, "variable", "_variables.yml")
-            return _lookup(metadata or {}, key, where, "metadata key", "the front matter")
-        if name == "pagebreak":
-            return _PAGEBREAK
-        raise PaperRenderError(f"{where}:{line}: unsupported shortcode {code!r}")
 
     for index, line in enumerate(lines):
         try:
@@ -318,6 +281,61 @@ def expand_shortcodes(
         pieces.append(content + ("\n" if line.endswith("\n") else ""))
     flush()
     return "".join(pieces)
+
+
+def _expand_inline(
+    segment: str,
+    first_line: int,
+    where: str,
+    variables: Mapping[str, Any],
+    metadata: Mapping[str, Any] | None,
+) -> str:
+    """Replace the inline shortcodes of a run of lines without includes (from ``first_line``)."""
+    out: list[str] = []
+    cursor = 0
+    try:
+        found = list(iter_inline_shortcodes(segment))
+    except QuartoSyntaxError as exc:
+        raise PaperRenderError(f"{where}: {exc} (from line {first_line})") from None
+    for start, shortcode in found:
+        out.append(segment[cursor:start])
+        if isinstance(shortcode, str):  # an escaped shortcode, printed as written
+            out.append(shortcode)
+            cursor = segment.index(">}}}", start) + 4
+            continue
+        cursor = shortcode.end
+        code = segment[start:cursor]
+        line = first_line + segment.count("\n", 0, start)
+        out.append(_inline_value(shortcode, code, line, where, variables, metadata))
+    out.append(segment[cursor:])
+    return "".join(out)
+
+
+def _inline_value(
+    shortcode: Any,
+    code: str,
+    line: int,
+    where: str,
+    variables: Mapping[str, Any],
+    metadata: Mapping[str, Any] | None,
+) -> str:
+    """The text of one inline shortcode: a variable, a metadata key or a page break."""
+    name = shortcode.name
+    if name == "include":
+        raise PaperRenderError(
+            f"{where}:{line}: {code!r}: Quarto includes a file only from a line of its own "
+            "with blank lines around it"
+        )
+    if name in ("var", "meta"):
+        if len(shortcode.params) != 1 or shortcode.named:
+            raise PaperRenderError(f"{where}:{line}: {code!r} takes exactly one key")
+        key = shortcode.params[0]
+        if name == "var":
+            return _lookup(variables, key, where, "variable", "_variables.yml")
+        return _lookup(metadata or {}, key, where, "metadata key", "the front matter")
+    if name == "pagebreak":
+        return _PAGEBREAK
+    raise PaperRenderError(f"{where}:{line}: unsupported shortcode {code!r}")
 
 
 _MISSING = object()
