@@ -13,6 +13,8 @@ import matplotlib.dates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -145,10 +147,35 @@ def plot_its(
     (`fitted["counterfactual_supported"]`) and every line is clipped to the plotted range, which
     the observed means set; the policy label sits on the side of the line with more room.
     """
-    mid = fitted["month_start"] + pd.Timedelta(days=14)
     used = fitted["used"].to_numpy(dtype=bool)
-    post = fitted["post"].to_numpy(dtype=bool)
     fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 3.9), dpi=150)
+    top = _draw_its_fit(ax, fitted, used)
+    _mark_policy(ax, policy_date, policy_label, transition)
+    for value, label in reference_lines:
+        ax.axhline(value, color="#999999", linewidth=0.7, linestyle=":")
+        ax.annotate(
+            label,
+            xy=(0.005, value),
+            xycoords=("axes fraction", "data"),
+            va="bottom",
+            fontsize=7,
+            color="#666666",
+        )
+    handles = _its_legend(level_only, transition is not None, bool((~used).any()))
+    fig.legend(handles=handles, fontsize=7, frameon=False, loc="lower center", ncol=3)
+    ax.set_ylabel(f"Monthly mean PM2.5 ({UNIT})")
+    ax.set_ylim(0, top)
+    if title:
+        ax.set_title(title, fontsize=8.5, loc="left")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    save_png(fig, path)
+
+
+def _draw_its_fit(ax: Axes, fitted: pd.DataFrame, used: np.ndarray) -> float:
+    """Observed monthly means, the fit, the segmented trend and its continuation; the y top."""
+    mid = fitted["month_start"] + pd.Timedelta(days=14)
+    post = fitted["post"].to_numpy(dtype=bool)
     ax.plot(mid, fitted["pm25_mean"], color="#7f7f7f", linewidth=0.8, zorder=2)
     ax.scatter(mid[used], fitted["pm25_mean"][used], s=12, color="#404040", zorder=3)
     if (~used).any():
@@ -178,6 +205,16 @@ def plot_its(
     )
     for line in ax.get_lines():
         line.set_clip_on(True)
+    return top
+
+
+def _mark_policy(
+    ax: Axes,
+    policy_date: dt.date,
+    policy_label: str,
+    transition: tuple[pd.Timestamp, pd.Timestamp] | None,
+) -> None:
+    """The transition month shaded, the policy date's line and its label on the roomier side."""
     if transition is not None:
         ax.axvspan(transition[0], transition[1], color="#f2dcdb", zorder=0)
     ax.axvline(pd.Timestamp(policy_date), color="#c0504d", linewidth=1.2)
@@ -195,17 +232,11 @@ def plot_its(
         fontsize=7.5,
         color="#c0504d",
     )
-    for value, label in reference_lines:
-        ax.axhline(value, color="#999999", linewidth=0.7, linestyle=":")
-        ax.annotate(
-            label,
-            xy=(0.005, value),
-            xycoords=("axes fraction", "data"),
-            va="bottom",
-            fontsize=7,
-            color="#666666",
-        )
-    handles = [
+
+
+def _its_legend(level_only: bool, has_transition: bool, has_unused: bool) -> list[Artist]:
+    """Legend entries of the ITS figure, the transition and unfitted months only when drawn."""
+    handles: list[Artist] = [
         Line2D([], [], color="#404040", marker="o", markersize=3, linewidth=0.8, label="Observed"),
         Line2D([], [], color="#1f4e79", linewidth=0.7, alpha=0.6, label="Fitted (with season)"),
         Line2D(
@@ -226,9 +257,9 @@ def plot_its(
             label="Trend without the level change" if level_only else COUNTERFACTUAL,
         ),
     ]
-    if transition is not None:
+    if has_transition:
         handles.append(Patch(color="#f2dcdb", label="Transition month"))
-    if (~used).any():
+    if has_unused:
         handles.append(
             Line2D(
                 [],
@@ -240,14 +271,7 @@ def plot_its(
                 label="Month not fitted",
             )
         )
-    fig.legend(handles=handles, fontsize=7, frameon=False, loc="lower center", ncol=3)
-    ax.set_ylabel(f"Monthly mean PM2.5 ({UNIT})")
-    ax.set_ylim(0, top)
-    if title:
-        ax.set_title(title, fontsize=8.5, loc="left")
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    save_png(fig, path)
+    return handles
 
 
 def plot_official(
@@ -266,79 +290,15 @@ def plot_official(
     table = official.series.dropna(subset=["pm25"])
     years = table["year"].to_numpy()
     values = table["pm25"].to_numpy()
-    provisional = table["pm25_provisional"].to_numpy(dtype=bool)
     grade_ii = official.standards["gb3095_grade_ii"]
     who = official.standards.get("who_2021")
     fig, ax = plt.subplots(figsize=(TEXT_WIDTH_IN, 3.6), dpi=150)
-    ax.plot(years, values, color="#1f4e79", linewidth=1.5, zorder=2)
-    ax.scatter(years[~provisional], values[~provisional], color="#1f4e79", s=22, zorder=3)
-    ax.scatter(
-        years[provisional],
-        values[provisional],
-        facecolors="white",
-        edgecolors="#1f4e79",
-        s=22,
-        zorder=3,
-    )
-    for year, value, flag in zip(years, values, provisional, strict=True):
-        label = f"{value:g}" + ("*" if flag else "")
-        below = abs(value - grade_ii.annual) < 8 and value < grade_ii.annual
-        ax.annotate(
-            label,
-            (year, value),
-            xytext=(0, -11 if below else 6),
-            textcoords="offset points",
-            ha="center",
-            fontsize=7,
-        )
+    _draw_official_series(ax, table, grade_ii.annual)
     has_site = site_annual is not None and not site_annual.empty
-    if has_site:
-        full = (
-            site_annual["complete"].to_numpy(dtype=bool)
-            if "complete" in site_annual
-            else np.ones(len(site_annual), dtype=bool)
-        )
-        ax.scatter(
-            site_annual["year"][full],
-            site_annual["pm25_mean"][full],
-            marker="s",
-            s=16,
-            color=SITE_GREY,
-            zorder=3,
-        )
-        ax.scatter(
-            site_annual["year"][~full],
-            site_annual["pm25_mean"][~full],
-            marker="s",
-            s=16,
-            facecolors="white",
-            edgecolors=SITE_GREY,
-            zorder=3,
-        )
-
-    ax.axhline(grade_ii.annual, color="#c0504d", linewidth=1, linestyle="--")
-    ax.annotate(
-        f"{grade_ii.label} annual limit ({grade_ii.annual:g})",
-        xy=(0, grade_ii.annual),
-        xycoords=("axes fraction", "data"),
-        xytext=(3, 3),
-        textcoords="offset points",
-        ha="left",
-        fontsize=7,
-        color="#c0504d",
-    )
+    full = _draw_site_annual(ax, site_annual) if has_site else None
+    _annual_level(ax, grade_ii.annual, f"{grade_ii.label} annual limit", "#c0504d", "--")
     if who is not None:
-        ax.axhline(who.annual, color="#4f6228", linewidth=1, linestyle=":")
-        ax.annotate(
-            f"{who.label} annual ({who.annual:g})",
-            xy=(0, who.annual),
-            xycoords=("axes fraction", "data"),
-            xytext=(3, 3),
-            textcoords="offset points",
-            ha="left",
-            fontsize=7,
-            color="#4f6228",
-        )
+        _annual_level(ax, who.annual, f"{who.label} annual", "#4f6228", ":")
     ax.plot(
         [official.target_year - 0.4, official.target_year + 0.4],
         [official.target_value] * 2,
@@ -354,7 +314,96 @@ def plot_official(
         fontsize=7,
         color="#e46c0a",
     )
-    handles = [
+    handles = _official_legend(site_annual if has_site else None, full, site_label)
+    ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper right")
+    first = int(min(years.min(), site_annual["year"].min() if site_annual is not None else 9999))
+    ax.set_xticks(range(first, int(years.max()) + 1))
+    ax.tick_params(axis="x", labelsize=7)
+    top = float(values.max())
+    if site_annual is not None and not site_annual.empty:
+        top = max(top, float(site_annual["pm25_mean"].max()))
+    ax.set_ylim(0, top * 1.2 + 5)
+    ax.set_ylabel(f"Annual mean PM2.5 ({UNIT})")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    save_png(fig, path)
+
+
+def _draw_official_series(ax: Axes, table: pd.DataFrame, grade_ii_annual: float) -> None:
+    """The official annual means, provisional ones hollow, each labelled with its value."""
+    years = table["year"].to_numpy()
+    values = table["pm25"].to_numpy()
+    provisional = table["pm25_provisional"].to_numpy(dtype=bool)
+    ax.plot(years, values, color="#1f4e79", linewidth=1.5, zorder=2)
+    ax.scatter(years[~provisional], values[~provisional], color="#1f4e79", s=22, zorder=3)
+    ax.scatter(
+        years[provisional],
+        values[provisional],
+        facecolors="white",
+        edgecolors="#1f4e79",
+        s=22,
+        zorder=3,
+    )
+    for year, value, flag in zip(years, values, provisional, strict=True):
+        label = f"{value:g}" + ("*" if flag else "")
+        below = abs(value - grade_ii_annual) < 8 and value < grade_ii_annual
+        ax.annotate(
+            label,
+            (year, value),
+            xytext=(0, -11 if below else 6),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+        )
+
+
+def _draw_site_annual(ax: Axes, site_annual: pd.DataFrame) -> np.ndarray:
+    """The measured series' annual means: complete years filled, the others hollow."""
+    full = (
+        site_annual["complete"].to_numpy(dtype=bool)
+        if "complete" in site_annual
+        else np.ones(len(site_annual), dtype=bool)
+    )
+    ax.scatter(
+        site_annual["year"][full],
+        site_annual["pm25_mean"][full],
+        marker="s",
+        s=16,
+        color=SITE_GREY,
+        zorder=3,
+    )
+    ax.scatter(
+        site_annual["year"][~full],
+        site_annual["pm25_mean"][~full],
+        marker="s",
+        s=16,
+        facecolors="white",
+        edgecolors=SITE_GREY,
+        zorder=3,
+    )
+    return full
+
+
+def _annual_level(ax: Axes, level: float, name: str, colour: str, linestyle: str) -> None:
+    """A standard's annual level as a horizontal line, named with its value at the left."""
+    ax.axhline(level, color=colour, linewidth=1, linestyle=linestyle)
+    ax.annotate(
+        f"{name} ({level:g})",
+        xy=(0, level),
+        xycoords=("axes fraction", "data"),
+        xytext=(3, 3),
+        textcoords="offset points",
+        ha="left",
+        fontsize=7,
+        color=colour,
+    )
+
+
+def _official_legend(
+    site_annual: pd.DataFrame | None, full: np.ndarray | None, site_label: str
+) -> list[Artist]:
+    """Legend entries of the official figure; the measured series' only when it is drawn."""
+    handles: list[Artist] = [
         Line2D([], [], color="#1f4e79", marker="o", markersize=4, label="Official city-wide mean"),
         Line2D(
             [],
@@ -367,7 +416,7 @@ def plot_official(
             label="* provisional value",
         ),
     ]
-    if has_site:
+    if site_annual is not None and full is not None:
         handles.append(
             Line2D(
                 [], [], color=SITE_GREY, marker="s", markersize=4, linestyle="", label=site_label
@@ -386,18 +435,7 @@ def plot_official(
                     label=_incomplete_label(site_annual),
                 )
             )
-    ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper right")
-    first = int(min(years.min(), site_annual["year"].min() if site_annual is not None else 9999))
-    ax.set_xticks(range(first, int(years.max()) + 1))
-    ax.tick_params(axis="x", labelsize=7)
-    top = float(values.max())
-    if site_annual is not None and not site_annual.empty:
-        top = max(top, float(site_annual["pm25_mean"].max()))
-    ax.set_ylim(0, top * 1.2 + 5)
-    ax.set_ylabel(f"Annual mean PM2.5 ({UNIT})")
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    save_png(fig, path)
+    return handles
 
 
 def plot_stations(

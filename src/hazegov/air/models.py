@@ -293,6 +293,35 @@ def _log_outcome(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]:
     return frame[keep], int((frame[column].notna() & ~keep).sum())
 
 
+@dataclass(frozen=True)
+class _TrendDesign:
+    """One series' valid days with positive PM2.5, and its linear trend and seasonal terms."""
+
+    series: str
+    what: str
+    days: pd.DataFrame
+    nonpositive: int
+    start: pd.Timestamp
+    X: pd.DataFrame
+
+
+def _trend_design(
+    daily: pd.DataFrame, analysis: str, seasonal: str, n_harmonics: int
+) -> _TrendDesign:
+    """The days and terms that the trend and its decomposition share; no valid day is an error."""
+    series = str(daily["series"].iloc[0]) if "series" in daily else ""
+    what = f"{analysis} of {series or 'the series'}"
+    days = daily[daily["valid"]].sort_values("date").reset_index(drop=True)
+    days, nonpositive = _log_outcome(days, "pm25")
+    days = days.reset_index(drop=True)
+    if days.empty:
+        raise AnalysisError(f"{what}: no valid days")
+    start = days["date"].min()
+    X = pd.DataFrame({TREND: (days["date"] - start).dt.days / DAYS_PER_YEAR})
+    X = X.join(seasonal_terms(days["date"], seasonal, n_harmonics))
+    return _TrendDesign(series, what, days, nonpositive, start, X)
+
+
 def fit_trend(
     daily: pd.DataFrame,
     *,
@@ -303,17 +332,12 @@ def fit_trend(
     long_lags: int | None = None,
 ) -> ModelFit:
     """log daily PM2.5 on a linear time trend and seasonal terms, with or without weather."""
-    series = str(daily["series"].iloc[0]) if "series" in daily else ""
-    what = f"trend of {series or 'the series'}"
-    days = daily[daily["valid"]].sort_values("date").reset_index(drop=True)
-    days, nonpositive = _log_outcome(days, "pm25")
-    days = days.reset_index(drop=True)
-    if days.empty:
-        raise AnalysisError(f"{what}: no valid days")
-    start = days["date"].min()
-    X = pd.DataFrame({TREND: (days["date"] - start).dt.days / DAYS_PER_YEAR})
-    X = X.join(seasonal_terms(days["date"], seasonal, n_harmonics))
-    info: dict[str, Any] = {"first_day": str(start.date()), "nonpositive_days": nonpositive}
+    design = _trend_design(daily, "trend", seasonal, n_harmonics)
+    series, what, days, X = design.series, design.what, design.days, design.X
+    info: dict[str, Any] = {
+        "first_day": str(design.start.date()),
+        "nonpositive_days": design.nonpositive,
+    }
     if adjust:
         weather = weather_terms(days)
         X = X.join(weather.frame)
@@ -422,6 +446,73 @@ def _require_both_sides(info: Mapping[str, Any], minimum: int, what: str) -> Non
         )
 
 
+def _months_used(
+    monthly: pd.DataFrame, periods: PolicyPeriods, min_valid_days: int
+) -> pd.DataFrame:
+    """The months in order, `used` where enough days were valid and not in the transition."""
+    rows = monthly.sort_values("month_start").reset_index(drop=True)
+    return rows.assign(
+        used=(rows["n_valid_days"] >= min_valid_days)
+        & (rows["pm25_mean"] > 0)
+        & ~(
+            periods.transition_excluded
+            & (rows["month_start"] >= periods.transition_start)
+            & (rows["month_start"] < periods.post_start)
+        )
+    )
+
+
+def _years_since(origin: pd.Timestamp, stamps: pd.Series) -> pd.Series:
+    """Whole months from the origin's month, in years."""
+    return ((stamps.dt.year - origin.year) * 12 + stamps.dt.month - origin.month) / 12
+
+
+def _its_monthly_curves(
+    rows: pd.DataFrame,
+    every: pd.DataFrame,
+    table: pd.DataFrame,
+    periods: PolicyPeriods,
+    pre_months: int,
+    design: str,
+    seasonal: str,
+    n_harmonics: int,
+) -> dict[str, Any]:
+    """The fit over every month: with season, season averaged, and without the policy terms.
+
+    `every` holds the ITS terms of every month; the seasonal average is taken over one
+    calendar year, and the continued pre-policy trend is supported no further past the policy
+    than the pre-period reaches before it (every month under the level-only design).
+    """
+    seasons = seasonal_terms(rows["month_start"], seasonal, n_harmonics, monthly=True)
+    matrix = pd.concat([pd.Series(1.0, index=every.index, name=CONST), every, seasons], axis=1)
+    b = table.set_index("term")["b"].reindex(matrix.columns).fillna(0.0)
+    season_cols = list(seasons.columns)
+    twelve = seasonal_terms(
+        pd.Series(pd.date_range("2001-01-01", periods=12, freq="MS")),
+        seasonal,
+        n_harmonics,
+        monthly=True,
+    )
+    mean_season = float((twelve[season_cols] @ b[season_cols]).mean())
+    policy_terms = [c for c in (LEVEL, SLOPE) if c in every.columns]
+    linear = matrix[[CONST, TREND, *policy_terms]] @ b[[CONST, TREND, *policy_terms]]
+    policy = matrix[policy_terms] @ b[policy_terms]
+    post = rows["month_start"] >= periods.post_start
+    reach = periods.post_start + pd.DateOffset(months=pre_months)
+    supported = post & ((rows["month_start"] < reach) | (design == LEVEL_ONLY))
+    return {
+        "month_start": rows["month_start"],
+        "pm25_mean": rows["pm25_mean"],
+        "n_valid_days": rows["n_valid_days"],
+        "used": rows["used"],
+        "post": post,
+        "fitted": np.exp(matrix @ b),
+        "trend_deseasonalised": np.exp(linear + mean_season),
+        "counterfactual_deseasonalised": np.exp(linear - policy + mean_season),
+        "counterfactual_supported": supported,
+    }
+
+
 def fit_its_monthly(
     monthly: pd.DataFrame,
     periods: PolicyPeriods,
@@ -446,26 +537,15 @@ def fit_its_monthly(
     """
     series = str(monthly["series"].iloc[0]) if "series" in monthly else ""
     what = f"monthly interrupted time series of {series or 'the series'}"
-    rows = monthly.sort_values("month_start").reset_index(drop=True)
-    rows = rows.assign(
-        used=(rows["n_valid_days"] >= min_valid_days)
-        & (rows["pm25_mean"] > 0)
-        & ~(
-            periods.transition_excluded
-            & (rows["month_start"] >= periods.transition_start)
-            & (rows["month_start"] < periods.post_start)
-        )
-    )
+    rows = _months_used(monthly, periods, min_valid_days)
     used = rows[rows["used"]].reset_index(drop=True)
     origin = rows["month_start"].min()
-
-    def years(stamps: pd.Series) -> pd.Series:
-        return ((stamps.dt.year - origin.year) * 12 + stamps.dt.month - origin.month) / 12
-
-    post_time = float(years(pd.Series([periods.post_start])).iloc[0])
+    post_time = float(_years_since(origin, pd.Series([periods.post_start])).iloc[0])
     pre_months = pre_policy_months(used["month_start"].min(), periods) if len(used) else 0
     design = its_design(pre_months, min_pre_months)
-    X = _its_terms(years(used["month_start"]), used["month_start"], periods, post_time, design)
+    X = _its_terms(
+        _years_since(origin, used["month_start"]), used["month_start"], periods, post_time, design
+    )
     X = X.join(seasonal_terms(used["month_start"], seasonal, n_harmonics, monthly=True))
     info = _its_info(used["month_start"], periods, "month")
     info |= {"design": design, "pre_months": pre_months, "min_pre_months": min_pre_months}
@@ -479,38 +559,13 @@ def fit_its_monthly(
             res, res.model.data.orig_exog, n_lags, LEVEL, coverage_simulations, seed
         )
 
-    every = _its_terms(years(rows["month_start"]), rows["month_start"], periods, post_time, design)
-    seasons = seasonal_terms(rows["month_start"], seasonal, n_harmonics, monthly=True)
-    matrix = pd.concat([pd.Series(1.0, index=every.index, name=CONST), every, seasons], axis=1)
-    b = table.set_index("term")["b"].reindex(matrix.columns).fillna(0.0)
-    season_cols = list(seasons.columns)
-    twelve = seasonal_terms(
-        pd.Series(pd.date_range("2001-01-01", periods=12, freq="MS")),
-        seasonal,
-        n_harmonics,
-        monthly=True,
+    every = _its_terms(
+        _years_since(origin, rows["month_start"]), rows["month_start"], periods, post_time, design
     )
-    mean_season = float((twelve[season_cols] @ b[season_cols]).mean())
-    policy_terms = [c for c in (LEVEL, SLOPE) if c in every.columns]
-    linear = matrix[[CONST, TREND, *policy_terms]] @ b[[CONST, TREND, *policy_terms]]
-    policy = matrix[policy_terms] @ b[policy_terms]
-    post = rows["month_start"] >= periods.post_start
-    reach = periods.post_start + pd.DateOffset(months=pre_months)
-    supported = post & ((rows["month_start"] < reach) | (design == LEVEL_ONLY))
-    fitted = pd.DataFrame(
-        {
-            "series": series,
-            "month_start": rows["month_start"],
-            "pm25_mean": rows["pm25_mean"],
-            "n_valid_days": rows["n_valid_days"],
-            "used": rows["used"],
-            "post": post,
-            "fitted": np.exp(matrix @ b),
-            "trend_deseasonalised": np.exp(linear + mean_season),
-            "counterfactual_deseasonalised": np.exp(linear - policy + mean_season),
-            "counterfactual_supported": supported,
-        }
+    curves = _its_monthly_curves(
+        rows, every, table, periods, pre_months, design, seasonal, n_harmonics
     )
+    fitted = pd.DataFrame({"series": series, **curves})
     return _model_fit(
         "its_monthly_unadjusted",
         series,
@@ -621,16 +676,8 @@ def trend_decomposition(
         weather terms, and `season_r2`: the share of the term's variance that the seasonal
         terms and the trend explain.
     """
-    series = str(daily["series"].iloc[0]) if "series" in daily else ""
-    what = f"trend decomposition of {series or 'the series'}"
-    days = daily[daily["valid"]].sort_values("date").reset_index(drop=True)
-    days, _ = _log_outcome(days, "pm25")
-    days = days.reset_index(drop=True)
-    if days.empty:
-        raise AnalysisError(f"{what}: no valid days")
-    start = days["date"].min()
-    base = pd.DataFrame({TREND: (days["date"] - start).dt.days / DAYS_PER_YEAR})
-    base = base.join(seasonal_terms(days["date"], seasonal, n_harmonics))
+    design = _trend_design(daily, "trend decomposition", seasonal, n_harmonics)
+    series, what, days, base = design.series, design.what, design.days, design.X
     weather = weather_terms(days).frame
     complete = weather.notna().all(axis=1) & base.notna().all(axis=1)
     base, weather = base[complete], weather[complete]

@@ -8,6 +8,7 @@ yearly Statement carry `provisional: true`, and that flag travels with them into
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,33 @@ def load_official(path: str | Path) -> OfficialSeries:
     if not isinstance(block, dict):
         raise InputError.single(file, "official-block", "needs a top-level `official_pm25` map")
     problems: list[Violation] = []
+    rows = _series_rows(file, block, problems)
+    standards = _standards(file, block, problems)
+    target = block.get("target_2017") or {}
+    reported = block.get("reported_change_2013_2017_pct")
+    problems += _target_problems(file, target, reported)
+    if problems:
+        raise InputError(problems)
+    series = pd.DataFrame(rows).sort_values("year").reset_index(drop=True)
+    return OfficialSeries(
+        series=series,
+        unit=str(block.get("unit", "µg/m³")),
+        source=" ".join(str(block.get("source", "")).split()),
+        network=" ".join(str(block.get("network", "")).split()),
+        standards=standards,
+        target_year=int(target["year"]),
+        target_value=float(target["value"]),
+        target_wording=str(target.get("wording", f"{target['value']}")),
+        target_documents=tuple(" ".join(str(d).split()) for d in target.get("documents", [])),
+        reported_change_2013_2017_pct=None if reported is None else float(reported),
+        day_definitions={k: str(v) for k, v in (block.get("day_definitions") or {}).items()},
+    )
+
+
+def _series_rows(
+    file: str, block: Mapping[str, Any], problems: list[Violation]
+) -> list[dict[str, Any]]:
+    """One row per listed year with each measure and its provisional flag; problems appended."""
     rows: list[dict[str, Any]] = []
     entries = block.get("series")
     if not isinstance(entries, list) or not entries:
@@ -78,29 +106,41 @@ def load_official(path: str | Path) -> OfficialSeries:
                 Violation(file, "unique-year", "year listed twice", value=year, **where)
             )
         seen.add(year)
-        row: dict[str, Any] = {"year": year}
-        for measure in MEASURES:
-            cell = entry.get(measure)
-            key = {"row": k + 1, "column": f"series[{year}].{measure}"}
-            if cell is None:
-                row[measure], row[f"{measure}_provisional"] = float("nan"), False
-                continue
-            value = cell.get("value") if isinstance(cell, dict) else None
-            flag = cell.get("provisional", False) if isinstance(cell, dict) else None
-            if not _number(value) or value < 0:
-                problems.append(
-                    Violation(
-                        file, "non-negative-number", "needs a `value` >= 0", value=cell, **key
-                    )
-                )
-                continue
-            if not isinstance(flag, bool):
-                problems.append(
-                    Violation(file, "provisional-flag", "must be true or false", value=flag, **key)
-                )
-                continue
-            row[measure], row[f"{measure}_provisional"] = float(value), flag
-        rows.append(row)
+        rows.append(_year_row(file, k, year, entry, problems))
+    return rows
+
+
+def _year_row(
+    file: str, k: int, year: int, entry: Mapping[str, Any], problems: list[Violation]
+) -> dict[str, Any]:
+    """One year's measures: a value >= 0 and a provisional flag each, NaN where not given."""
+    row: dict[str, Any] = {"year": year}
+    for measure in MEASURES:
+        cell = entry.get(measure)
+        key = {"row": k + 1, "column": f"series[{year}].{measure}"}
+        if cell is None:
+            row[measure], row[f"{measure}_provisional"] = float("nan"), False
+            continue
+        value = cell.get("value") if isinstance(cell, dict) else None
+        flag = cell.get("provisional", False) if isinstance(cell, dict) else None
+        if not _number(value) or value < 0:
+            problems.append(
+                Violation(file, "non-negative-number", "needs a `value` >= 0", value=cell, **key)
+            )
+            continue
+        if not isinstance(flag, bool):
+            problems.append(
+                Violation(file, "provisional-flag", "must be true or false", value=flag, **key)
+            )
+            continue
+        row[measure], row[f"{measure}_provisional"] = float(value), flag
+    return row
+
+
+def _standards(
+    file: str, block: Mapping[str, Any], problems: list[Violation]
+) -> dict[str, Standard]:
+    """The standards' annual and 24-hour limits; the Grade II standard must be among them."""
     standards: dict[str, Standard] = {}
     for name, spec in (block.get("standards") or {}).items():
         ok = isinstance(spec, dict) and all(_number(spec.get(k)) for k in ("annual", "daily_24h"))
@@ -125,7 +165,12 @@ def load_official(path: str | Path) -> OfficialSeries:
         problems.append(
             Violation(file, "grade-ii-given", "the Grade II standard is needed", column="standards")
         )
-    target = block.get("target_2017") or {}
+    return standards
+
+
+def _target_problems(file: str, target: Mapping[str, Any], reported: object) -> list[Violation]:
+    """What is wrong with the 2017 target and the officially reported change, if anything."""
+    problems: list[Violation] = []
     if not (_number(target.get("value")) and isinstance(target.get("year"), int)):
         problems.append(
             Violation(
@@ -146,7 +191,6 @@ def load_official(path: str | Path) -> OfficialSeries:
                 value=target.get("rule"),
             )
         )
-    reported = block.get("reported_change_2013_2017_pct")
     if reported is not None and not _number(reported):
         problems.append(
             Violation(
@@ -157,22 +201,7 @@ def load_official(path: str | Path) -> OfficialSeries:
                 value=reported,
             )
         )
-    if problems:
-        raise InputError(problems)
-    series = pd.DataFrame(rows).sort_values("year").reset_index(drop=True)
-    return OfficialSeries(
-        series=series,
-        unit=str(block.get("unit", "µg/m³")),
-        source=" ".join(str(block.get("source", "")).split()),
-        network=" ".join(str(block.get("network", "")).split()),
-        standards=standards,
-        target_year=int(target["year"]),
-        target_value=float(target["value"]),
-        target_wording=str(target.get("wording", f"{target['value']}")),
-        target_documents=tuple(" ".join(str(d).split()) for d in target.get("documents", [])),
-        reported_change_2013_2017_pct=None if reported is None else float(reported),
-        day_definitions={k: str(v) for k, v in (block.get("day_definitions") or {}).items()},
-    )
+    return problems
 
 
 def official_summary(official: OfficialSeries, base_year: int = 2013) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from hazegov.air.models import (
     PolicyPeriods,
     percent,
 )
-from hazegov.air.official import OfficialSeries
+from hazegov.air.official import OfficialSeries, Standard
 from hazegov.air.settings import CITY_WIDE, AirSettings
 from hazegov.formatting import fmt_ci, fmt_p, fmt_p_op, num
 from hazegov.paper.tables import Column, pipe_table
@@ -246,6 +246,36 @@ def its_caution(
     info = monthly_fit.info
     n_pre, n_post = int(info["n_pre"]), int(info["n_post"])
     short = LONG_ENOUGH_MONTHS
+    extremes = _extremes_sentence(monthly, periods, n_pre, n_post)
+    pre_text = plural(n_pre, "month")
+    post_text = plural(n_post, "month")
+    if n_pre < short and n_pre < n_post:
+        pre_text = f"only {pre_text}"
+    if n_post < short and n_post < n_pre:
+        post_text = f"only {post_text}"
+    last_pre = periods.transition_start - pd.DateOffset(months=1)
+    pre_span = month_span(pd.Timestamp(info["first"]), last_pre)
+    post_span = month_span(pd.Timestamp(info["post_start"]), pd.Timestamp(info["last"]))
+    what = _series_description(monthly_fit.series, n_stations)
+    head = (
+        f"The interrupted time series compares {pre_text} before the policy of "
+        f"{_day(periods.policy_date)} ({pre_span}) with {post_text} after it ({post_span}), "
+        f"for {what}, without a control series."
+    )
+    body = _design_sentence(info, n_pre, n_post)
+    return (
+        f"{head}{body}{extremes}{its_agreement(variants)}{coverage_sentence(monthly_fit)} "
+        "Nothing in these data separates the plan from other measures taken at the same time or "
+        "from weather the covariates miss. The estimates describe how the series moved around "
+        "the policy date; they do not measure the effect of the plan."
+    )
+
+
+def _extremes_sentence(
+    monthly: pd.DataFrame, periods: PolicyPeriods, n_pre: int, n_post: int
+) -> str:
+    """The most polluted months of the year before and after the break, which weigh on it."""
+    short = LONG_ENOUGH_MONTHS
     rows = monthly.sort_values("month_start")
     window = pd.DateOffset(months=12)
     before = rows[
@@ -273,21 +303,12 @@ def its_caution(
             f"{num(top_after['pm25_mean'], 0, thousands=True)} µg/m³) "
             f"{weight}."
         )
-    pre_text = plural(n_pre, "month")
-    post_text = plural(n_post, "month")
-    if n_pre < short and n_pre < n_post:
-        pre_text = f"only {pre_text}"
-    if n_post < short and n_post < n_pre:
-        post_text = f"only {post_text}"
-    last_pre = periods.transition_start - pd.DateOffset(months=1)
-    pre_span = month_span(pd.Timestamp(info["first"]), last_pre)
-    post_span = month_span(pd.Timestamp(info["post_start"]), pd.Timestamp(info["last"]))
-    what = _series_description(monthly_fit.series, n_stations)
-    head = (
-        f"The interrupted time series compares {pre_text} before the policy of "
-        f"{_day(periods.policy_date)} ({pre_span}) with {post_text} after it ({post_span}), "
-        f"for {what}, without a control series."
-    )
+    return extremes
+
+
+def _design_sentence(info: Mapping[str, Any], n_pre: int, n_post: int) -> str:
+    """What the model could estimate: level only, or level and slope, and how far apart."""
+    short = LONG_ENOUGH_MONTHS
     corr = info.get("level_slope_correlation")
     if info.get("design") == LEVEL_ONLY:
         body = (
@@ -311,12 +332,7 @@ def its_caution(
             f"r = {corr:.2f}, and both are read against the strong seasonal cycle of Beijing's "
             "haze."
         )
-    return (
-        f"{head}{body}{extremes}{its_agreement(variants)}{coverage_sentence(monthly_fit)} "
-        "Nothing in these data separates the plan from other measures taken at the same time or "
-        "from weather the covariates miss. The estimates describe how the series moved around "
-        "the policy date; they do not measure the effect of the plan."
-    )
+    return body
 
 
 def _series_description(series: str, n_stations: int) -> str:
@@ -499,51 +515,8 @@ def stations_summary(
     means = valid.groupby("series")["pm25"].mean()
     n = len(stations)
     out: dict[str, Any] = {"n": n, "names": _years_text(stations)}
-
-    def trends(model: str) -> dict[str, float]:
-        return {
-            s: percent(fits[(s, model)].term(TREND)["b"]) for s in stations if (s, model) in fits
-        }
-
-    def significant(model: str, sign: int) -> int:
-        count = 0
-        for s in stations:
-            fit = fits.get((s, model))
-            if fit is None:
-                continue
-            row = fit.term(TREND)
-            if (sign < 0 and row["ci_high"] < 0) or (sign > 0 and row["ci_low"] > 0):
-                count += 1
-        return count
-
-    def describe(model: str, label: str) -> str:
-        values = trends(model)
-        if not values:
-            return f"no {label} trend could be fitted"
-        k = len(values)
-        down = sum(1 for v in values.values() if v < 0)
-        sig_down, sig_up = significant(model, -1), significant(model, 1)
-        lowest = num(min(values.values()), 1, thousands=True)
-        span = f"{lowest}% to {num(max(values.values()), 1, thousands=True)}% a year"
-        if k == 1:
-            only = next(iter(values.values()))
-            return f"the {label} trend is {num(only, 1, thousands=True)}% a year"
-        if down == k:
-            direction = f"downward at all {_count(k)}"
-        elif down == 0:
-            direction = f"upward at all {_count(k)}"
-        else:
-            direction = f"downward at {_count(down)} and upward at {_count(k - down)}"
-        sig = []
-        if sig_down:
-            sig.append(f"{_count(sig_down)} significantly downward")
-        if sig_up:
-            sig.append(f"{_count(sig_up)} significantly upward")
-        sig_text = f"; {' and '.join(sig)}" if sig else "; none significantly different from zero"
-        return f"the {label} trend is {direction} ({span}{sig_text})"
-
-    unadjusted = describe("trend_unadjusted", "unadjusted")
-    adjusted = describe("trend_adjusted", "weather-adjusted")
+    unadjusted = _describe_station_trends(fits, stations, "trend_unadjusted", "unadjusted")
+    adjusted = _describe_station_trends(fits, stations, "trend_adjusted", "weather-adjusted")
     if n == 1:
         only = stations[0]
         summary = (
@@ -562,29 +535,81 @@ def stations_summary(
         part = decomposition[decomposition["series"] == s] if not decomposition.empty else None
         if part is not None and not part.empty:
             reasons[s] = adjustment_reason(part)
-    adj, unadj = trends("trend_adjusted"), trends("trend_unadjusted")
+    adj = _station_trends(fits, stations, "trend_adjusted")
+    unadj = _station_trends(fits, stations, "trend_unadjusted")
     flipped = [s for s in stations if s in adj and s in unadj and (adj[s] < 0) != (unadj[s] < 0)]
-    why = ""
-    if flipped:
-        parts = [f"{s} ({reasons[s]['text']})" for s in flipped if s in reasons]
-        why = (
-            f" At {_years_text(flipped)} the weather adjustment turns the sign of the trend. "
-            "The adjusted trend differs from the unadjusted one by the weather terms' own trends "
-            "times their effects; the largest contribution"
-            + (
-                f"s are: {'; '.join(parts)}"
-                if len(parts) > 1
-                else f" is: {parts[0]}"
-                if parts
-                else ""
-            )
-            + ". A weather record that drifts over the years (an instrument or site change) "
-            "moves the adjusted trend without any change in the air, so these adjusted trends "
-            "should not be quoted without a look at the station's weather record."
-        )
-    out["summary"] = summary + why
+    out["summary"] = summary + _sign_change_note(flipped, reasons)
     out["n_sign_changes"] = len(flipped)
     return out
+
+
+def _station_trends(
+    fits: Mapping[tuple[str, str], ModelFit], stations: Sequence[str], model: str
+) -> dict[str, float]:
+    """Each station's trend in % a year under one model, where it was fitted."""
+    return {s: percent(fits[(s, model)].term(TREND)["b"]) for s in stations if (s, model) in fits}
+
+
+def _n_significant(
+    fits: Mapping[tuple[str, str], ModelFit], stations: Sequence[str], model: str, sign: int
+) -> int:
+    """How many stations' trends are significantly downward (sign < 0) or upward (sign > 0)."""
+    count = 0
+    for s in stations:
+        fit = fits.get((s, model))
+        if fit is None:
+            continue
+        row = fit.term(TREND)
+        if (sign < 0 and row["ci_high"] < 0) or (sign > 0 and row["ci_low"] > 0):
+            count += 1
+    return count
+
+
+def _describe_station_trends(
+    fits: Mapping[tuple[str, str], ModelFit], stations: Sequence[str], model: str, label: str
+) -> str:
+    """One clause on the stations' trends under one model: direction, range, significance."""
+    values = _station_trends(fits, stations, model)
+    if not values:
+        return f"no {label} trend could be fitted"
+    k = len(values)
+    down = sum(1 for v in values.values() if v < 0)
+    sig_down = _n_significant(fits, stations, model, -1)
+    sig_up = _n_significant(fits, stations, model, 1)
+    lowest = num(min(values.values()), 1, thousands=True)
+    span = f"{lowest}% to {num(max(values.values()), 1, thousands=True)}% a year"
+    if k == 1:
+        only = next(iter(values.values()))
+        return f"the {label} trend is {num(only, 1, thousands=True)}% a year"
+    if down == k:
+        direction = f"downward at all {_count(k)}"
+    elif down == 0:
+        direction = f"upward at all {_count(k)}"
+    else:
+        direction = f"downward at {_count(down)} and upward at {_count(k - down)}"
+    sig = []
+    if sig_down:
+        sig.append(f"{_count(sig_down)} significantly downward")
+    if sig_up:
+        sig.append(f"{_count(sig_up)} significantly upward")
+    sig_text = f"; {' and '.join(sig)}" if sig else "; none significantly different from zero"
+    return f"the {label} trend is {direction} ({span}{sig_text})"
+
+
+def _sign_change_note(flipped: Sequence[str], reasons: Mapping[str, Mapping[str, Any]]) -> str:
+    """Where the weather adjustment turns a station's trend around, and the terms behind it."""
+    if not flipped:
+        return ""
+    parts = [f"{s} ({reasons[s]['text']})" for s in flipped if s in reasons]
+    return (
+        f" At {_years_text(flipped)} the weather adjustment turns the sign of the trend. "
+        "The adjusted trend differs from the unadjusted one by the weather terms' own trends "
+        "times their effects; the largest contribution"
+        + (f"s are: {'; '.join(parts)}" if len(parts) > 1 else f" is: {parts[0]}" if parts else "")
+        + ". A weather record that drifts over the years (an instrument or site change) "
+        "moves the adjusted trend without any change in the air, so these adjusted trends "
+        "should not be quoted without a look at the station's weather record."
+    )
 
 
 def air_variables(
@@ -642,13 +667,90 @@ def air_variables(
     n_stations = len(stations)
     grade_ii = official.standards["gb3095_grade_ii"]
     who = official.standards.get("who_2021")
-    mean = float(valid["pm25"].mean())
-    above = int((valid["pm25"] > settings.grade_ii_24h).sum())
-    heavy = int((valid["pm25"] > settings.heavy).sum())
-    worst = valid.loc[valid["pm25"].idxmax()]
+    trend = _trend_section(settings, fits, decomposition, weather_source.get(primary, ""))
+    its = _its_section(settings, fits, periods, monthly[monthly["series"] == primary], n_stations)
+    base_year = official_facts["base_year"]
+    comparison = site_comparison(years, official, base_year, primary, n_stations)
+    out: dict[str, Any] = {
+        "data": _data_section(primary, daily, days, years, stations, file_reports, hourly_summary),
+        "completeness": _completeness_section(settings, days, valid, years),
+        "severity": _severity_section(
+            settings, valid, years, _where(primary, n_stations), grade_ii, who
+        ),
+        "stations": stations_summary(daily, fits, decomposition),
+        "trend": trend,
+        "its": its,
+        "official": _official_section(official, official_facts, comparison),
+        "standards": _standards_section(settings, grade_ii, who),
+    }
+    out["by_series"] = _series_variables(daily, annual, fits, settings.grade_ii_24h)
+    return {"air": out}
+
+
+def _data_section(
+    primary: str,
+    daily: pd.DataFrame,
+    days: pd.DataFrame,
+    years: pd.DataFrame,
+    stations: Sequence[str],
+    file_reports: Sequence[Mapping[str, Any]],
+    hourly_summary: Mapping[str, Any],
+) -> dict[str, Any]:
+    """What was measured where and when: stations, attribution, period, hours, checksums."""
+    n_stations = len(stations)
     first_year, last_year = int(years["year"].min()), int(years["year"].max())
     first_day, last_day = days["date"].min(), days["date"].max()
-    by_year = {
+    attributions = list(dict.fromkeys(r["attribution"] for r in file_reports if r["attribution"]))
+    if n_stations == 1:
+        measured_at = f"at one monitoring site ({stations[0]})"
+    else:
+        measured_at = f"at {counted(n_stations, 'monitoring station')} ({_years_text(stations)})"
+    part_years = [int(r.year) for r in years.itertuples(index=False) if r.part_year]
+    return {
+        "attribution": " ".join(attributions),
+        "stations": _years_text(stations),
+        "n_stations": n_stations,
+        "n_series": len(daily["series"].unique()),
+        "measured_at": measured_at,
+        "primary_series": primary,
+        "primary_description": _series_description(primary, n_stations),
+        "first_year": first_year,
+        "last_year": last_year,
+        "period": f"{first_year}–{last_year}",
+        "period_exact": f"{_day(first_day)} to {_day(last_day)}",
+        "part_years": _years_text(part_years) or "none",
+        "n_hours": f"{hourly_summary['n_hours']:,}",
+        "pm25_missing_pct": num(100 * hourly_summary["pm25_missing_share"], 1, thousands=True),
+        "sha256_short": ", ".join(r["sha256"][:12] for r in file_reports),
+        "timezone": "Beijing time (UTC+8)",
+    }
+
+
+def _completeness_section(
+    settings: AirSettings, days: pd.DataFrame, valid: pd.DataFrame, years: pd.DataFrame
+) -> dict[str, Any]:
+    """The rules a daily mean and a year must meet, and how many days and years meet them."""
+    return {
+        "min_hours": settings.min_hours_per_day,
+        "rule": (
+            f"a daily mean counts only when at least {settings.min_hours_per_day} of its 24 "
+            "hourly values were measured, as GB 3095-2012 requires for a 24-hour mean"
+        ),
+        "n_days": len(days),
+        "n_valid_days": len(valid),
+        "valid_days_pct": num(100 * len(valid) / len(days), 1, thousands=True),
+        "n_years_complete": int(years["complete"].sum()),
+        "annual_rule": (
+            f"at least {settings.min_days_per_year} valid days a year and "
+            f"{settings.min_days_per_month} a month ({settings.min_days_february} in "
+            "February)"
+        ),
+    }
+
+
+def _by_year(years: pd.DataFrame) -> dict[str, Any]:
+    """The primary series' annual means and exceedance days, keyed ``y<year>``."""
+    return {
         f"y{int(r.year)}": {
             "mean": num(r.pm25_mean, 1, thousands=True),
             "valid_days": int(r.n_valid_days),
@@ -662,10 +764,56 @@ def air_variables(
         }
         for r in years.itertuples(index=False)
     }
+
+
+def _severity_section(
+    settings: AirSettings,
+    valid: pd.DataFrame,
+    years: pd.DataFrame,
+    where: str,
+    grade_ii: Standard,
+    who: Standard | None,
+) -> dict[str, Any]:
+    """How polluted the primary series was: its mean against the standards, exceedance days."""
+    mean = float(valid["pm25"].mean())
+    above = int((valid["pm25"] > settings.grade_ii_24h).sum())
+    heavy = int((valid["pm25"] > settings.heavy).sum())
+    worst = valid.loc[valid["pm25"].idxmax()]
+    by_year = _by_year(years)
     above_range = per_year_range(years, "days_above_grade_ii_24h")
     heavy_range = per_year_range(years, "days_above_heavy")
-    attributions = list(dict.fromkeys(r["attribution"] for r in file_reports if r["attribution"]))
-    trend = {
+    return {
+        "series": settings.primary,
+        "where": where,
+        "where_cap": capitalise(where),
+        "mean_pm25": num(mean, 1, thousands=True),
+        "times_grade_ii_annual": num(mean / grade_ii.annual, 1, thousands=True),
+        "times_who_annual": num(mean / who.annual, 1, thousands=True) if who else "",
+        "days_above_75": f"{above:,}",
+        "share_days_above_75_pct": num(100 * above / len(valid), 1, thousands=True),
+        "days_above_75_per_year": above_range["text"],
+        "days_above_75_per_year_mean": above_range["mean"],
+        "days_above_75_per_year_min": above_range["min"],
+        "days_above_75_per_year_max": above_range["max"],
+        "days_above_150_per_year": heavy_range["text"],
+        "n_complete_years": above_range["n_complete_years"],
+        "days_above_150": f"{heavy:,}",
+        "share_days_above_150_pct": num(100 * heavy / len(valid), 1, thousands=True),
+        "max_daily_mean": num(float(worst["pm25"]), 1, thousands=True),
+        "max_daily_date": _day(worst["date"]),
+        "by_year": by_year,
+    }
+
+
+def _trend_section(
+    settings: AirSettings,
+    fits: Mapping[tuple[str, str], ModelFit],
+    decomposition: pd.DataFrame,
+    weather_source: str,
+) -> dict[str, Any]:
+    """The primary series' trends, with the weather adjustment and why it moves the trend."""
+    primary = settings.primary
+    trend: dict[str, Any] = {
         label: _trend_variables(fits[(primary, model)])
         for model, label in TREND_MODELS.items()
         if (primary, model) in fits
@@ -679,29 +827,50 @@ def air_variables(
             f"log(1 + daily mean {adjusted.info['wind_measure']}) and the day's modal wind "
             "direction"
         )
-        trend["weather_source"] = weather_source.get(primary, "")
+        trend["weather_source"] = weather_source
         part = (
             decomposition[decomposition["series"] == primary]
             if not decomposition.empty
             else decomposition
         )
         if not part.empty:
-            reason = adjustment_reason(part)
-            trend["adjustment_difference_pct_points"] = num(reason["difference"], 1, thousands=True)
-            trend["adjustment_vif"] = num(reason["vif"], 2, thousands=True)
-            drift = f", whose own record drifts by {reason['drift']}" if reason["drift"] else ""
-            trend["adjustment_note"] = (
-                "the unadjusted trend minus the adjusted one is "
-                f"{num(reason['difference'], 1, thousands=True)} "
-                "percentage points a year, the sum of each weather term's effect times its own "
-                f"trend; the largest single term is {reason['label']}{drift}, which accounts for "
-                f"{reason['contribution']:+.1f} points"
-            )
+            trend |= _adjustment_variables(adjustment_reason(part))
     trend["seasonal_terms"] = (
         "month dummies"
         if settings.seasonal == "month"
         else f"{settings.n_harmonics} pairs of annual harmonics"
     )
+    return trend
+
+
+def _adjustment_variables(reason: Mapping[str, Any]) -> dict[str, str]:
+    """How far the weather adjustment moves the trend, and the term that moves it most."""
+    drift = f", whose own record drifts by {reason['drift']}" if reason["drift"] else ""
+    return {
+        "adjustment_difference_pct_points": num(reason["difference"], 1, thousands=True),
+        "adjustment_vif": num(reason["vif"], 2, thousands=True),
+        "adjustment_note": (
+            "the unadjusted trend minus the adjusted one is "
+            f"{num(reason['difference'], 1, thousands=True)} "
+            "percentage points a year, the sum of each weather term's effect times its own "
+            f"trend; the largest single term is {reason['label']}{drift}, which accounts for "
+            f"{reason['contribution']:+.1f} points"
+        ),
+    }
+
+
+def _its_section(
+    settings: AirSettings,
+    fits: Mapping[tuple[str, str], ModelFit],
+    periods: PolicyPeriods,
+    monthly: pd.DataFrame,
+    n_stations: int,
+) -> dict[str, Any]:
+    """The interrupted time series: the policy's dates, each model, the lags and the caution.
+
+    ``monthly`` holds the primary series' rows only.
+    """
+    primary = settings.primary
     its: dict[str, Any] = {
         "policy": settings.policy,
         "policy_date": _day(periods.policy_date),
@@ -720,141 +889,83 @@ def air_variables(
     daily_lags += [f.hac_lags for (s, m), f in fits.items() if s == primary and "trend" in m]
     its["lag_rule"] = _lag_rule(settings, monthly_fit.hac_lags, sorted(set(daily_lags)))
     variants = [fits[(primary, m)] for m in ITS_MODELS if (primary, m) in fits]
-    its["caution"] = its_caution(
-        monthly_fit, periods, monthly[monthly["series"] == primary], n_stations, variants
-    )
+    its["caution"] = its_caution(monthly_fit, periods, monthly, n_stations, variants)
     site_what = (
         "one monitoring site"
         if primary != CITY_WIDE
         else f"the city-wide mean of {counted(n_stations, 'station')}"
     )
+    n_pre, n_post = int(monthly_fit.info["n_pre"]), int(monthly_fit.info["n_post"])
     its["evidence"] = (
-        f"{capitalise(site_what)}, {plural(int(monthly_fit.info['n_pre']), 'pre-policy month')} "
-        f"and {plural(int(monthly_fit.info['n_post']), 'post-policy month')}"
+        f"{capitalise(site_what)}, {plural(n_pre, 'pre-policy month')} "
+        f"and {plural(n_post, 'post-policy month')}"
     )
     its["figure_title"] = (
-        f"{primary}: {plural(int(monthly_fit.info['n_pre']), 'month')} before, "
-        f"{plural(int(monthly_fit.info['n_post']), 'month')} after the policy"
+        f"{primary}: {plural(n_pre, 'month')} before, {plural(n_post, 'month')} after the policy"
     )
+    return its
+
+
+def _official_section(
+    official: OfficialSeries, official_facts: Mapping[str, Any], comparison: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The official annual series: base, target and latest years, provisional values."""
     base_year = official_facts["base_year"]
-    comparison = site_comparison(years, official, base_year, primary, n_stations)
     provisional = official_facts["provisional_years"]
     target_met = official_facts["target_met"]
-    where = _where(primary, n_stations)
-    if n_stations == 1:
-        measured_at = f"at one monitoring site ({stations[0]})"
-    else:
-        measured_at = f"at {counted(n_stations, 'monitoring station')} ({_years_text(stations)})"
-    part_years = [int(r.year) for r in years.itertuples(index=False) if r.part_year]
-    out: dict[str, Any] = {
-        "data": {
-            "attribution": " ".join(attributions),
-            "stations": _years_text(stations),
-            "n_stations": n_stations,
-            "n_series": len(daily["series"].unique()),
-            "measured_at": measured_at,
-            "primary_series": primary,
-            "primary_description": _series_description(primary, n_stations),
-            "first_year": first_year,
-            "last_year": last_year,
-            "period": f"{first_year}–{last_year}",
-            "period_exact": f"{_day(first_day)} to {_day(last_day)}",
-            "part_years": _years_text(part_years) or "none",
-            "n_hours": f"{hourly_summary['n_hours']:,}",
-            "pm25_missing_pct": num(100 * hourly_summary["pm25_missing_share"], 1, thousands=True),
-            "sha256_short": ", ".join(r["sha256"][:12] for r in file_reports),
-            "timezone": "Beijing time (UTC+8)",
-        },
-        "completeness": {
-            "min_hours": settings.min_hours_per_day,
-            "rule": (
-                f"a daily mean counts only when at least {settings.min_hours_per_day} of its 24 "
-                "hourly values were measured, as GB 3095-2012 requires for a 24-hour mean"
-            ),
-            "n_days": len(days),
-            "n_valid_days": len(valid),
-            "valid_days_pct": num(100 * len(valid) / len(days), 1, thousands=True),
-            "n_years_complete": int(years["complete"].sum()),
-            "annual_rule": (
-                f"at least {settings.min_days_per_year} valid days a year and "
-                f"{settings.min_days_per_month} a month ({settings.min_days_february} in "
-                "February)"
-            ),
-        },
-        "severity": {
-            "series": primary,
-            "where": where,
-            "where_cap": capitalise(where),
-            "mean_pm25": num(mean, 1, thousands=True),
-            "times_grade_ii_annual": num(mean / grade_ii.annual, 1, thousands=True),
-            "times_who_annual": num(mean / who.annual, 1, thousands=True) if who else "",
-            "days_above_75": f"{above:,}",
-            "share_days_above_75_pct": num(100 * above / len(valid), 1, thousands=True),
-            "days_above_75_per_year": above_range["text"],
-            "days_above_75_per_year_mean": above_range["mean"],
-            "days_above_75_per_year_min": above_range["min"],
-            "days_above_75_per_year_max": above_range["max"],
-            "days_above_150_per_year": heavy_range["text"],
-            "n_complete_years": above_range["n_complete_years"],
-            "days_above_150": f"{heavy:,}",
-            "share_days_above_150_pct": num(100 * heavy / len(valid), 1, thousands=True),
-            "max_daily_mean": num(float(worst["pm25"]), 1, thousands=True),
-            "max_daily_date": _day(worst["date"]),
-            "by_year": by_year,
-        },
-        "stations": stations_summary(daily, fits, decomposition),
-        "trend": trend,
-        "its": its,
-        "official": {
-            "source": official.source,
-            "base_year": base_year,
-            "base_value": f"{official_facts['base_value']:g}",
-            "target_year": official_facts["target_year"],
-            "target_year_value": f"{official_facts['target_year_value']:g}",
-            "change_pct": num(official_facts["change_pct"], 1, thousands=True),
-            "decrease_pct": num(-official_facts["change_pct"], 1, thousands=True),
-            "reported_decrease_pct": (
-                num(-official_facts["reported_change_pct"], 1, thousands=True)
-                if official_facts["reported_change_pct"] is not None
-                else ""
-            ),
-            "target": official.target_wording,
-            "target_value": f"{official.target_value:g}",
-            "target_met": "met" if target_met else "missed",
-            "target_met_flag": bool(target_met),
-            "target_documents": "; ".join(official.target_documents),
-            "latest_year": official_facts["latest_year"],
-            "latest_value": f"{official_facts['latest_value']:g}",
-            "decrease_base_to_latest_pct": num(
-                -official_facts["change_base_to_latest_pct"], 1, thousands=True
-            ),
-            "first_year_at_or_below_grade_ii": official_facts["first_year_at_or_below_grade_ii"]
-            or "none",
-            "provisional_years": _years_text(provisional) or "none",
-            "provisional_note": (
-                f"the official values for {_years_text(provisional)} are provisional: not yet "
-                "checked against the Statement of their year"
-                if provisional
-                else "no official value is provisional"
-            ),
-            "latest_is_provisional": official_facts["latest_year"] in provisional,
-            **_official_days(official, base_year, official_facts),
-            "site_comparison": comparison,
-        },
-        "standards": {
-            "grade_ii_annual": f"{grade_ii.annual:g}",
-            "grade_ii_24h": f"{grade_ii.daily_24h:g}",
-            "who_annual": f"{who.annual:g}" if who else "",
-            "who_24h": f"{who.daily_24h:g}" if who else "",
-            "heavy_threshold": f"{settings.heavy:g}",
-            "exceedance_rule": (
-                f"a valid daily mean above {settings.grade_ii_24h:g} µg/m³, the Grade II 24-hour "
-                "limit of GB 3095-2012"
-            ),
-        },
+    return {
+        "source": official.source,
+        "base_year": base_year,
+        "base_value": f"{official_facts['base_value']:g}",
+        "target_year": official_facts["target_year"],
+        "target_year_value": f"{official_facts['target_year_value']:g}",
+        "change_pct": num(official_facts["change_pct"], 1, thousands=True),
+        "decrease_pct": num(-official_facts["change_pct"], 1, thousands=True),
+        "reported_decrease_pct": (
+            num(-official_facts["reported_change_pct"], 1, thousands=True)
+            if official_facts["reported_change_pct"] is not None
+            else ""
+        ),
+        "target": official.target_wording,
+        "target_value": f"{official.target_value:g}",
+        "target_met": "met" if target_met else "missed",
+        "target_met_flag": bool(target_met),
+        "target_documents": "; ".join(official.target_documents),
+        "latest_year": official_facts["latest_year"],
+        "latest_value": f"{official_facts['latest_value']:g}",
+        "decrease_base_to_latest_pct": num(
+            -official_facts["change_base_to_latest_pct"], 1, thousands=True
+        ),
+        "first_year_at_or_below_grade_ii": official_facts["first_year_at_or_below_grade_ii"]
+        or "none",
+        "provisional_years": _years_text(provisional) or "none",
+        "provisional_note": (
+            f"the official values for {_years_text(provisional)} are provisional: not yet "
+            "checked against the Statement of their year"
+            if provisional
+            else "no official value is provisional"
+        ),
+        "latest_is_provisional": official_facts["latest_year"] in provisional,
+        **_official_days(official, base_year, official_facts),
+        "site_comparison": comparison,
     }
-    out["by_series"] = _series_variables(daily, annual, fits, settings.grade_ii_24h)
-    return {"air": out}
+
+
+def _standards_section(
+    settings: AirSettings, grade_ii: Standard, who: Standard | None
+) -> dict[str, str]:
+    """The limits the paper compares with: GB 3095-2012 Grade II, WHO 2021, the heavy level."""
+    return {
+        "grade_ii_annual": f"{grade_ii.annual:g}",
+        "grade_ii_24h": f"{grade_ii.daily_24h:g}",
+        "who_annual": f"{who.annual:g}" if who else "",
+        "who_24h": f"{who.daily_24h:g}" if who else "",
+        "heavy_threshold": f"{settings.heavy:g}",
+        "exceedance_rule": (
+            f"a valid daily mean above {settings.grade_ii_24h:g} µg/m³, the Grade II 24-hour "
+            "limit of GB 3095-2012"
+        ),
+    }
 
 
 def _official_days(
@@ -989,24 +1100,7 @@ def its_table(
         if fit is None:
             continue
         fitted.append(fit)
-        level, pre = fit.term(LEVEL), fit.term(TREND)
-        has_slope = SLOPE in set(fit.coefficients["term"])
-        slope = fit.term(SLOPE) if has_slope else None
-        rows.append(
-            {
-                "model": label,
-                "n": f"{fit.info['n_pre']} / {fit.info['n_post']} {fit.info['unit']}s",
-                "pre": f"{num(percent(pre['b']), 1, thousands=True)} {_pct_ci(pre)}",
-                "level": f"{num(percent(level['b']), 1, thousands=True)} {_pct_ci(level)}",
-                "level_p": level["p"],
-                "slope": "not estimated"
-                if slope is None
-                else f"{num(percent(slope['b']), 1, thousands=True)} {_pct_ci(slope)}",
-                "slope_p": np.nan if slope is None else slope["p"],
-                "lags": fit.hac_lags,
-                "level_p_long": level.get("p_long", np.nan),
-            }
-        )
+        rows.append(_its_row(fit, label))
     frame = pd.DataFrame(rows)
     level_only = any(f.info.get("design") == LEVEL_ONLY for f in fitted)
     columns = [
@@ -1021,6 +1115,48 @@ def its_table(
         Column("slope", "Slope change, %/year [95% CI]"),
         Column("slope_p", "p", fmt_p),
     ]
+    return pipe_table(
+        frame,
+        columns,
+        caption=(
+            f"Interrupted time series of PM2.5 around {_month(pd.Timestamp(settings.policy_date))}"
+            f", {settings.primary}"
+        ),
+        label="tbl-its",
+        synthetic=False,
+        note=_its_note(fits, settings, weather_source, fitted, rows, level_only),
+    )
+
+
+def _its_row(fit: ModelFit, label: str) -> dict[str, Any]:
+    """One model variant's row: months on each side, pre-policy trend, level and slope change."""
+    level, pre = fit.term(LEVEL), fit.term(TREND)
+    has_slope = SLOPE in set(fit.coefficients["term"])
+    slope = fit.term(SLOPE) if has_slope else None
+    return {
+        "model": label,
+        "n": f"{fit.info['n_pre']} / {fit.info['n_post']} {fit.info['unit']}s",
+        "pre": f"{num(percent(pre['b']), 1, thousands=True)} {_pct_ci(pre)}",
+        "level": f"{num(percent(level['b']), 1, thousands=True)} {_pct_ci(level)}",
+        "level_p": level["p"],
+        "slope": "not estimated"
+        if slope is None
+        else f"{num(percent(slope['b']), 1, thousands=True)} {_pct_ci(slope)}",
+        "slope_p": np.nan if slope is None else slope["p"],
+        "lags": fit.hac_lags,
+        "level_p_long": level.get("p_long", np.nan),
+    }
+
+
+def _its_note(
+    fits: Mapping[tuple[str, str], ModelFit],
+    settings: AirSettings,
+    weather_source: str,
+    fitted: Sequence[ModelFit],
+    rows: Sequence[Mapping[str, Any]],
+    level_only: bool,
+) -> str:
+    """The ITS table's note: the design, the terms of the models fitted, lags and checks."""
     lags = ", ".join(f"{r['lags']}" for r in rows)
     long_p = ", ".join(fmt_p(r["level_p_long"]) for r in rows if not pd.isna(r["level_p_long"]))
     monthly = fits.get((settings.primary, "its_monthly_unadjusted"))
@@ -1056,24 +1192,13 @@ def its_table(
         )
     else:
         design = "a pre-policy trend, a level change and a slope change"
-    note = (
+    return (
         f"{'Regressions' if level_only else 'Segmented regressions'} of log PM2.5 around "
         f"{_day(settings.policy_date)}, the date of "
         f"the {settings.policy}, with {design}; {terms}. Percentages are 100 (exp(b) - 1). "
         f"Newey-West standard errors ({lags} lags in the order of the rows)"
         + ("; " + "; ".join(checks) if checks else "")
         + "."
-    )
-    return pipe_table(
-        frame,
-        columns,
-        caption=(
-            f"Interrupted time series of PM2.5 around {_month(pd.Timestamp(settings.policy_date))}"
-            f", {settings.primary}"
-        ),
-        label="tbl-its",
-        synthetic=False,
-        note=note,
     )
 
 

@@ -45,12 +45,15 @@ HEADER_ROW = 1  # file row of the header; data record k (0-based) sits on file r
 MAX_PER_RULE = 20  # violations listed per rule and column before the rest are counted
 
 # kind: "int" (whole number, never missing), "float", "nonneg" (float >= 0), "wind", "station"
-SINGLE_SITE: dict[str, tuple[str, str]] = {
+# the record number and the hour's date and time, alike in both families
+_RECORD_COLUMNS: dict[str, tuple[str, str]] = {
     "No": ("record_no", "int"),
     "year": ("year", "int"),
     "month": ("month", "int"),
     "day": ("day", "int"),
     "hour": ("hour", "int"),
+}
+SINGLE_SITE: dict[str, tuple[str, str]] = _RECORD_COLUMNS | {
     "pm2.5": ("pm25", "nonneg"),
     "DEWP": ("dewp", "float"),
     "TEMP": ("temp", "float"),
@@ -60,12 +63,7 @@ SINGLE_SITE: dict[str, tuple[str, str]] = {
     "Is": ("snow_hours_cum", "nonneg"),
     "Ir": ("rain_hours_cum", "nonneg"),
 }
-MULTI_SITE: dict[str, tuple[str, str]] = {
-    "No": ("record_no", "int"),
-    "year": ("year", "int"),
-    "month": ("month", "int"),
-    "day": ("day", "int"),
-    "hour": ("hour", "int"),
+MULTI_SITE: dict[str, tuple[str, str]] = _RECORD_COLUMNS | {
     "PM2.5": ("pm25", "nonneg"),
     "PM10": ("pm10", "nonneg"),
     "SO2": ("so2", "nonneg"),
@@ -398,8 +396,36 @@ def read_station_file(path: str | Path, station: str | None = None) -> StationRe
         raise InputError(problems.all())
     cells = pd.DataFrame(rows, columns=header).apply(lambda s: s.str.strip())
     mapping = FAMILIES[family]
+    parsed = _parse_columns(cells, family, problems)
+    names = {tidy: column for column, (tidy, _) in mapping.items()}
+    stamps = _timestamps(parsed, names, problems)
+    stations = _stations(cells, station, problems)
+    if problems.items:
+        raise InputError(problems.all())
+    out = _tidy_rows(path, family, cells.index, parsed, stations, stamps)
+    duplicates = _duplicate_hours(out)
+    if duplicates:
+        raise InputError(duplicates)
+    plausibility = _plausible_pm(path, out, mapping)
+    pm = out["pm25"]
+    report = {
+        "file": export_label(path),
+        "family": family,
+        "rows": len(out),
+        "stations": sorted(out["station"].unique().tolist()),
+        "first": str(out["timestamp"].min()),
+        "last": str(out["timestamp"].max()),
+        "pm25_missing": int(pm.isna().sum()),
+        "pm25_missing_share": float(pm.isna().mean()),
+        **plausibility,
+    }
+    return StationRead(out[list(TIDY_COLUMNS)].reset_index(drop=True), report)
+
+
+def _parse_columns(cells: pd.DataFrame, family: str, problems: _Problems) -> dict[str, pd.Series]:
+    """Each column of the family parsed by its kind, keyed by tidy name; problems recorded."""
     parsed: dict[str, pd.Series] = {}
-    for column, (tidy, kind) in mapping.items():
+    for column, (tidy, kind) in FAMILIES[family].items():
         if kind == "wind":
             codes = cells[column]
             unknown = (codes != MISSING) & ~codes.isin(WIND_CODES[family])
@@ -414,29 +440,38 @@ def read_station_file(path: str | Path, station: str | None = None) -> StationRe
             parsed[tidy] = codes.where(codes != MISSING)
         else:
             parsed[tidy] = _parse_numeric(cells[column], column, kind, tidy, problems)
-    names = {tidy: column for column, (tidy, _) in mapping.items()}
-    stamps = _timestamps(parsed, names, problems)
-    stations = _stations(cells, station, problems)
-    if problems.items:
-        raise InputError(problems.all())
+    return parsed
 
-    out = pd.DataFrame(index=cells.index)
+
+def _tidy_rows(
+    path: Path,
+    family: str,
+    index: pd.Index,
+    parsed: dict[str, pd.Series],
+    stations: pd.Series,
+    stamps: pd.Series,
+) -> pd.DataFrame:
+    """The tidy columns in file order: a measure the family lacks is missing in every row."""
+    out = pd.DataFrame(index=index)
     out["station"] = stations
     out["timestamp"] = stamps
     for name in MEASURES:
         if name in STRING_MEASURES:
             out[name] = parsed[name].astype("string") if name in parsed else pd.NA
         else:
-            out[name] = parsed.get(name, pd.Series(np.nan, index=cells.index)).astype(float)
+            out[name] = parsed.get(name, pd.Series(np.nan, index=index)).astype(float)
     out["wind_dir"] = out["wind_dir"].astype("string")
     out["family"] = family
     # relative to the project (a configured absolute path would name the analyst's folders)
     out["source_file"] = export_label(path)
     out["source_row"] = [HEADER_ROW + 1 + k for k in range(len(out))]
-    out = out.astype({"station": "string", "family": "string", "source_file": "string"})
-    duplicates = _duplicate_hours(out)
-    if duplicates:
-        raise InputError(duplicates)
+    return out.astype({"station": "string", "family": "string", "source_file": "string"})
+
+
+def _plausible_pm(
+    path: Path, out: pd.DataFrame, mapping: dict[str, tuple[str, str]]
+) -> dict[str, Any]:
+    """`pm_plausibility` of the rows; stops the read when PM2.5 and PM10 look swapped."""
     plausibility = pm_plausibility(out)
     if plausibility["share_pm25_above_pm10"] > PM25_ABOVE_PM10_MAX_SHARE:
         both = plausibility["hours_with_both"]
@@ -451,19 +486,7 @@ def read_station_file(path: str | Path, station: str | None = None) -> StationRe
             row=first,
             column=f"{_column_of(mapping, 'pm25')}/{_column_of(mapping, 'pm10')}",
         )
-    pm = out["pm25"]
-    report = {
-        "file": export_label(path),
-        "family": family,
-        "rows": len(out),
-        "stations": sorted(out["station"].unique().tolist()),
-        "first": str(out["timestamp"].min()),
-        "last": str(out["timestamp"].max()),
-        "pm25_missing": int(pm.isna().sum()),
-        "pm25_missing_share": float(pm.isna().mean()),
-        **plausibility,
-    }
-    return StationRead(out[list(TIDY_COLUMNS)].reset_index(drop=True), report)
+    return plausibility
 
 
 def _column_of(mapping: dict[str, tuple[str, str]], tidy: str) -> str:

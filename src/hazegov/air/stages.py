@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from hazegov.air.figures import plot_calendar, plot_its, plot_official, plot_sta
 from hazegov.air.models import (
     LEVEL_ONLY,
     ModelFit,
+    PolicyPeriods,
     fit_its_daily,
     fit_its_monthly,
     fit_trend,
@@ -35,7 +37,7 @@ from hazegov.air.models import (
     policy_periods,
     trend_decomposition,
 )
-from hazegov.air.official import load_official, official_summary
+from hazegov.air.official import OfficialSeries, load_official, official_summary
 from hazegov.air.paper import air_variables, annual_table, its_table, plural, stations_table
 from hazegov.air.reader import read_stations
 from hazegov.air.settings import (
@@ -219,6 +221,136 @@ def _coefficient_table(fits: Mapping[tuple[str, str], ModelFit], prefix: str) ->
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+@dataclass(frozen=True)
+class _AirResults:
+    """Everything the analysis computes from the hourly table and the official series."""
+
+    daily: pd.DataFrame
+    monthly: pd.DataFrame
+    annual: pd.DataFrame
+    fits: dict[tuple[str, str], ModelFit]
+    skipped: list[dict[str, str]]
+    sources: dict[str, str]
+    decomposition: pd.DataFrame
+    official: OfficialSeries
+    facts: dict[str, Any]
+    periods: PolicyPeriods
+
+
+def _analyse(frame: pd.DataFrame, official: str | Path, air: AirSettings) -> _AirResults:
+    """Daily, monthly and annual means of every series, their models and the official series."""
+    rules = Completeness(
+        air.min_hours_per_day, air.min_days_per_month, air.min_days_february, air.min_days_per_year
+    )
+    thresholds = {"grade_ii_24h": air.grade_ii_24h, "heavy": air.heavy}
+    daily = _all_daily(frame, air)
+    monthly = monthly_means(daily, rules, thresholds)
+    annual = annual_means(daily, rules, thresholds)
+    fits, skipped = _fit_series(daily, monthly, air)
+    sources = weather_sources(daily)
+    decomposition = _decompositions(daily, fits, air)
+    series_official = load_official(official)
+    facts = official_summary(series_official)
+    periods = policy_periods(air.policy_date, air.transition_month)
+    return _AirResults(
+        daily=daily,
+        monthly=monthly,
+        annual=annual,
+        fits=fits,
+        skipped=skipped,
+        sources=sources,
+        decomposition=decomposition,
+        official=series_official,
+        facts=facts,
+        periods=periods,
+    )
+
+
+def _result_frames(r: _AirResults) -> dict[str, pd.DataFrame]:
+    """The CSV tables of the stage, by name (see `TABLES`)."""
+    return {
+        "daily": r.daily,
+        "monthly": r.monthly,
+        "annual": r.annual,
+        "trend": _coefficient_table(r.fits, "trend"),
+        "trend_decomposition": r.decomposition,
+        "its": _coefficient_table(r.fits, "its"),
+        "its_monthly_fit": pd.concat(
+            [f.fitted for (_s, m), f in r.fits.items() if m == "its_monthly_unadjusted"],
+            ignore_index=True,
+        ),
+        "official": r.official.series,
+    }
+
+
+def _analysis_summary(r: _AirResults, air: AirSettings) -> dict[str, Any]:
+    """The stage's JSON summary: series, weather sources, every model, the policy periods."""
+    return {
+        "data_source": data_label(False),
+        "primary_series": air.primary,
+        "series": sorted(r.daily["series"].unique()),
+        "city_wide": (
+            "per day: mean over stations of their valid daily means"
+            if (r.daily["series"] == CITY_WIDE).any()
+            else "not computed (one station)"
+        ),
+        "weather_source": r.sources,
+        "models": [fit.summary() for fit in r.fits.values()],
+        "skipped_models": r.skipped,
+        "official": r.facts,
+        "policy_periods": {
+            "policy_date": r.periods.policy_date.isoformat(),
+            "transition_start": str(r.periods.transition_start.date()),
+            "post_start": str(r.periods.post_start.date()),
+            "transition_excluded": r.periods.transition_excluded,
+        },
+    }
+
+
+def _draw_figures(
+    r: _AirResults,
+    air: AirSettings,
+    its_title: str,
+    calendar_out: str | Path,
+    its_figure_out: str | Path,
+    official_figure_out: str | Path,
+    stations_figure_out: str | Path,
+) -> None:
+    """The calendar of the primary series, its ITS, the official series and the stations."""
+    its_fit = r.fits[(air.primary, "its_monthly_unadjusted")]
+    primary_days = r.daily[r.daily["series"] == air.primary]
+    plot_calendar(
+        primary_days,
+        calendar_out,
+        series=air.primary,
+        rule=f"days with at least {air.min_hours_per_day} valid hours",
+    )
+    grade_ii = r.official.standards["gb3095_grade_ii"]
+    plot_its(
+        its_fit.fitted,  # type: ignore[arg-type]
+        its_figure_out,
+        policy_date=air.policy_date,
+        policy_label=f"{air.policy_short}, {air.policy_date:%d %b %Y}",
+        transition=(r.periods.transition_start, r.periods.post_start)
+        if r.periods.transition_excluded
+        else None,
+        reference_lines=[(grade_ii.annual, f"{grade_ii.label} annual limit ({grade_ii.annual:g})")],
+        title=its_title,
+        level_only=its_fit.info.get("design") == LEVEL_ONLY,
+    )
+    site = r.annual[r.annual["series"] == air.primary]
+    plot_official(
+        r.official,
+        official_figure_out,
+        site_annual=site,
+        site_label=f"{air.primary} (hourly data, annual mean of valid days)",
+    )
+    order = sorted(s for s in r.daily["series"].unique() if s != CITY_WIDE)
+    if (r.daily["series"] == CITY_WIDE).any():
+        order.append(CITY_WIDE)
+    plot_stations(r.monthly, stations_figure_out, primary=air.primary, order=order)
+
+
 def run_air_quality_analysis(
     hourly: str | Path,
     official: str | Path,
@@ -243,112 +375,42 @@ def run_air_quality_analysis(
     air = load_air_settings(settings)
     frame = pd.read_parquet(hourly)
     data_summary = read_provenance(hourly).get("air", {})
-    rules = Completeness(
-        air.min_hours_per_day, air.min_days_per_month, air.min_days_february, air.min_days_per_year
-    )
-    thresholds = {"grade_ii_24h": air.grade_ii_24h, "heavy": air.heavy}
-    daily = _all_daily(frame, air)
-    monthly = monthly_means(daily, rules, thresholds)
-    annual = annual_means(daily, rules, thresholds)
-    fits, skipped = _fit_series(daily, monthly, air)
-    sources = weather_sources(daily)
-    decomposition = _decompositions(daily, fits, air)
-    series_official = load_official(official)
-    facts = official_summary(series_official)
-    periods = policy_periods(air.policy_date, air.transition_month)
-
-    its_fit = fits[(air.primary, "its_monthly_unadjusted")]
-    frames = {
-        "daily": daily,
-        "monthly": monthly,
-        "annual": annual,
-        "trend": _coefficient_table(fits, "trend"),
-        "trend_decomposition": decomposition,
-        "its": _coefficient_table(fits, "its"),
-        "its_monthly_fit": pd.concat(
-            [f.fitted for (_s, m), f in fits.items() if m == "its_monthly_unadjusted"],
-            ignore_index=True,
-        ),
-        "official": series_official.series,
-    }
+    r = _analyse(frame, official, air)
+    frames = _result_frames(r)
     variables = air_variables(
         air,
-        daily=daily,
-        annual=annual,
-        monthly=monthly,
-        fits=fits,
-        periods=periods,
-        official=series_official,
-        official_facts=facts,
+        daily=r.daily,
+        annual=r.annual,
+        monthly=r.monthly,
+        fits=r.fits,
+        periods=r.periods,
+        official=r.official,
+        official_facts=r.facts,
         file_reports=data_summary.get("files", []),
         hourly_summary={
             "n_hours": len(frame),
             "pm25_missing_share": float(frame["pm25"].isna().mean()),
         },
-        decomposition=decomposition,
-        weather_source=sources,
+        decomposition=r.decomposition,
+        weather_source=r.sources,
     )
-    annual_md = annual_table(annual, series_official, air)
-    its_md = its_table(fits, air, sources.get(air.primary, ""))
-    stations_md = stations_table(daily, fits, decomposition, air, sources)
+    annual_md = annual_table(r.annual, r.official, air)
+    its_md = its_table(r.fits, air, r.sources.get(air.primary, ""))
+    stations_md = stations_table(r.daily, r.fits, r.decomposition, air, r.sources)
 
     for name, path in tables.items():
         write_csv(frames[name], path)
-    write_json(
-        {
-            "data_source": data_label(False),
-            "primary_series": air.primary,
-            "series": sorted(daily["series"].unique()),
-            "city_wide": (
-                "per day: mean over stations of their valid daily means"
-                if (daily["series"] == CITY_WIDE).any()
-                else "not computed (one station)"
-            ),
-            "weather_source": sources,
-            "models": [fit.summary() for fit in fits.values()],
-            "skipped_models": skipped,
-            "official": facts,
-            "policy_periods": {
-                "policy_date": periods.policy_date.isoformat(),
-                "transition_start": str(periods.transition_start.date()),
-                "post_start": str(periods.post_start.date()),
-                "transition_excluded": periods.transition_excluded,
-            },
-        },
-        summary_out,
-    )
+    write_json(_analysis_summary(r, air), summary_out)
     write_variables(variables, variables_out, rule="air_quality_analysis")
     write_text(annual_table_out, annual_md)
     write_text(its_table_out, its_md)
     write_text(stations_table_out, stations_md)
-    primary_days = daily[daily["series"] == air.primary]
-    plot_calendar(
-        primary_days,
+    _draw_figures(
+        r,
+        air,
+        variables["air"]["its"]["figure_title"],
         calendar_out,
-        series=air.primary,
-        rule=f"days with at least {air.min_hours_per_day} valid hours",
-    )
-    grade_ii = series_official.standards["gb3095_grade_ii"]
-    plot_its(
-        its_fit.fitted,  # type: ignore[arg-type]
         its_figure_out,
-        policy_date=air.policy_date,
-        policy_label=f"{air.policy_short}, {air.policy_date:%d %b %Y}",
-        transition=(periods.transition_start, periods.post_start)
-        if periods.transition_excluded
-        else None,
-        reference_lines=[(grade_ii.annual, f"{grade_ii.label} annual limit ({grade_ii.annual:g})")],
-        title=variables["air"]["its"]["figure_title"],
-        level_only=its_fit.info.get("design") == LEVEL_ONLY,
-    )
-    site = annual[annual["series"] == air.primary]
-    plot_official(
-        series_official,
         official_figure_out,
-        site_annual=site,
-        site_label=f"{air.primary} (hourly data, annual mean of valid days)",
+        stations_figure_out,
     )
-    order = sorted(s for s in daily["series"].unique() if s != CITY_WIDE)
-    if (daily["series"] == CITY_WIDE).any():
-        order.append(CITY_WIDE)
-    plot_stations(monthly, stations_figure_out, primary=air.primary, order=order)

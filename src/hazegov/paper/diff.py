@@ -1036,14 +1036,15 @@ def _variable_lines(diff: PaperDiff) -> list[str]:
             rows.append([_code(record.key), *cells, record.change])
         lines += _pipe_table(["Key", "Old", "New", "Change"], rows)
         for record in long_values:
-            lines += [
-                f"{_code(record.key)} ({record.change}):",
-                "",
-                f"- Old: {_plain(record.old)}",
-                f"- New: {_plain(record.new)}",
-                "",
-            ]
+            lines += _old_and_new(
+                f"{_code(record.key)} ({record.change}):", _plain(record.old), _plain(record.new)
+            )
     return lines
+
+
+def _old_and_new(heading: str, old: str, new: str) -> list[str]:
+    """A heading line, then the baseline's and the build's versions as two list items."""
+    return [heading, "", f"- Old: {old}", f"- New: {new}", ""]
 
 
 def _plain(text: str | None) -> str:
@@ -1081,13 +1082,9 @@ def _sentence_lines(diff: PaperDiff) -> list[str]:
             lines += [f"### {file}", ""]
             current_file = file
         keys = ", ".join(_code(k) for k in frame["key"])
-        lines += [
-            f"**{section}** (line {line}): {keys}",
-            "",
-            f"- Old: {_readable(old)}",
-            f"- New: {_readable(new)}",
-            "",
-        ]
+        lines += _old_and_new(
+            f"**{section}** (line {line}): {keys}", _readable(old), _readable(new)
+        )
     return lines
 
 
@@ -1124,13 +1121,7 @@ def _table_lines(diff: PaperDiff) -> list[str]:
             lines += _pipe_table(["Row", "Column", "Old", "New", "Change"], rows)
         for cell in cells[cells["row"].isin(["(caption)", "(note)"])].itertuples(index=False):
             part = cell.row.strip("()").capitalize()
-            lines += [
-                f"{part} changed:",
-                "",
-                f"- Old: {_plain(cell.old)}",
-                f"- New: {_plain(cell.new)}",
-                "",
-            ]
+            lines += _old_and_new(f"{part} changed:", _plain(cell.old), _plain(cell.new))
     return lines
 
 

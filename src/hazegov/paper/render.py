@@ -241,46 +241,9 @@ def expand_shortcodes(
 
     def flush() -> None:
         if pending:
-            pieces.append(_expand_inline("".join(pending), pending_start))
+            segment = "".join(pending)
+            pieces.append(_expand_inline(segment, pending_start, where, variables, metadata))
             pending.clear()
-
-    def _expand_inline(segment: str, first_line: int) -> str:
-        out: list[str] = []
-        cursor = 0
-        try:
-            found = list(iter_inline_shortcodes(segment))
-        except QuartoSyntaxError as exc:
-            raise PaperRenderError(f"{where}: {exc} (from line {first_line})") from None
-        for start, shortcode in found:
-            out.append(segment[cursor:start])
-            if isinstance(shortcode, str):  # an escaped shortcode, printed as written
-                out.append(shortcode)
-                cursor = segment.index(">}}}", start) + 4
-                continue
-            cursor = shortcode.end
-            code = segment[start:cursor]
-            line = first_line + segment.count("\n", 0, start)
-            out.append(_replace(shortcode, code, line))
-        out.append(segment[cursor:])
-        return "".join(out)
-
-    def _replace(shortcode: Any, code: str, line: int) -> str:
-        name = shortcode.name
-        if name == "include":
-            raise PaperRenderError(
-                f"{where}:{line}: {code!r}: Quarto includes a file only from a line of its own "
-                "with blank lines around it"
-            )
-        if name in ("var", "meta"):
-            if len(shortcode.params) != 1 or shortcode.named:
-                raise PaperRenderError(f"{where}:{line}: {code!r} takes exactly one key")
-            key = shortcode.params[0]
-            if name == "var":
-                return _lookup(variables, key, where, "variable", "_variables.yml")
-            return _lookup(metadata or {}, key, where, "metadata key", "the front matter")
-        if name == "pagebreak":
-            return _PAGEBREAK
-        raise PaperRenderError(f"{where}:{line}: unsupported shortcode {code!r}")
 
     for index, line in enumerate(lines):
         try:
@@ -318,6 +281,61 @@ def expand_shortcodes(
         pieces.append(content + ("\n" if line.endswith("\n") else ""))
     flush()
     return "".join(pieces)
+
+
+def _expand_inline(
+    segment: str,
+    first_line: int,
+    where: str,
+    variables: Mapping[str, Any],
+    metadata: Mapping[str, Any] | None,
+) -> str:
+    """Replace the inline shortcodes of a run of lines without includes (from ``first_line``)."""
+    out: list[str] = []
+    cursor = 0
+    try:
+        found = list(iter_inline_shortcodes(segment))
+    except QuartoSyntaxError as exc:
+        raise PaperRenderError(f"{where}: {exc} (from line {first_line})") from None
+    for start, shortcode in found:
+        out.append(segment[cursor:start])
+        if isinstance(shortcode, str):  # an escaped shortcode, printed as written
+            out.append(shortcode)
+            cursor = segment.index(">}}}", start) + 4
+            continue
+        cursor = shortcode.end
+        code = segment[start:cursor]
+        line = first_line + segment.count("\n", 0, start)
+        out.append(_inline_value(shortcode, code, line, where, variables, metadata))
+    out.append(segment[cursor:])
+    return "".join(out)
+
+
+def _inline_value(
+    shortcode: Any,
+    code: str,
+    line: int,
+    where: str,
+    variables: Mapping[str, Any],
+    metadata: Mapping[str, Any] | None,
+) -> str:
+    """The text of one inline shortcode: a variable, a metadata key or a page break."""
+    name = shortcode.name
+    if name == "include":
+        raise PaperRenderError(
+            f"{where}:{line}: {code!r}: Quarto includes a file only from a line of its own "
+            "with blank lines around it"
+        )
+    if name in ("var", "meta"):
+        if len(shortcode.params) != 1 or shortcode.named:
+            raise PaperRenderError(f"{where}:{line}: {code!r} takes exactly one key")
+        key = shortcode.params[0]
+        if name == "var":
+            return _lookup(variables, key, where, "variable", "_variables.yml")
+        return _lookup(metadata or {}, key, where, "metadata key", "the front matter")
+    if name == "pagebreak":
+        return _PAGEBREAK
+    raise PaperRenderError(f"{where}:{line}: unsupported shortcode {code!r}")
 
 
 _MISSING = object()
@@ -617,8 +635,13 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
     """
     style = CrossrefStyle.from_options(crossref)
     masked = _mask(markdown)
-    text = masked.text
+    _check_labels(masked.text)
+    text, targets = _number_targets(masked.text, style)
+    return masked.restore(_resolve_references(text, targets, style))
 
+
+def _check_labels(text: str) -> None:
+    """Refuse div-style figures and tables, and a label given twice."""
     div_label = _DIV_LABEL_RE.search(text)
     if div_label is not None:
         raise PaperRenderError(
@@ -630,6 +653,12 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
     if duplicates:
         raise PaperRenderError(f"duplicate cross-reference label(s): {', '.join(duplicates)}")
 
+
+def _number_targets(text: str, style: CrossrefStyle) -> tuple[str, dict[str, _Target]]:
+    """Prefix captions with their numbers and number headings, in document order.
+
+    Returns the text with the numbers written in, and every label's target.
+    """
     targets: dict[str, _Target] = {}
     counters = {"fig": 0, "tbl": 0}
 
@@ -671,7 +700,11 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
 
     for start, end, new in sorted(edits, key=lambda e: e[0], reverse=True):
         text = text[:start] + new + text[end:]
+    return text, targets
 
+
+def _resolve_references(text: str, targets: Mapping[str, _Target], style: CrossrefStyle) -> str:
+    """Replace ``@`` references (bare and in brackets) by links to their numbered targets."""
     unresolved: set[str] = set()
 
     def link(key: str, bare_number: bool) -> str:
@@ -709,7 +742,7 @@ def number_crossrefs(markdown: str, crossref: Mapping[str, Any] | None = None) -
         raise PaperRenderError(
             f"unresolved cross-reference(s): {', '.join('@' + k for k in sorted(unresolved))}"
         )
-    return masked.restore(text)
+    return text
 
 
 def _next_to_table(text: str, start: int, end: int) -> bool:

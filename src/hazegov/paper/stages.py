@@ -55,31 +55,7 @@ def run_paper_variables(
         cb=load_codebook(codebook),
         exclusion_rules=exclusions,
     )
-    report = read_json(missing_data)
-    keep = (
-        "respondents who still miss a scale item, the satisfaction rating or a control "
-        "variable are left out"
-    )
-    description = {
-        "listwise": "respondents missing any scale item, the satisfaction rating or a control "
-        "variable are left out",
-        "person_mean": "a missing scale item takes the mean of the respondent's other items of "
-        f"the same scale when at least {report['min_items_answered']} of them were answered; "
-        + keep,
-    }[report["rule"]]
-    variables["missing"] = {
-        "rule_description": description,
-        "rule": report["rule"],
-        "rule_label": {
-            "listwise": "listwise deletion",
-            "person_mean": "person-mean imputation within scales",
-        }[report["rule"]],
-        "min_items_answered": report["min_items_answered"] or "not applicable",
-        "n_before": report["n_before"],
-        "n_after": report["n_after"],
-        "n_dropped": report["n_dropped"],
-        "cells_imputed": report["cells_imputed"],
-    }
+    variables["missing"] = _missing_variables(read_json(missing_data))
     variables["made_by"] = made_by_captions(made_by or {}, repository_url)
     sources = {
         "data": (str(ingest_report), "ingest_export"),
@@ -102,23 +78,61 @@ def run_paper_variables(
         )
     write_variables(variables, variables_out)
     if provenance_out:
-        rows = [
-            {
-                "variable": key,
-                "value": value,
-                "source": sources[key.split(".")[0]][0],
-                "rule": sources[key.split(".")[0]][1],
-            }
-            for key, value in _leaves(variables)
-        ]
-        write_csv(pd.DataFrame(rows), provenance_out)
-        summary = (
-            pd.DataFrame(rows)
-            .groupby(["source", "rule"], sort=True)["variable"]
-            .agg(n="count", example="first")
-            .reset_index()
-        )
-        write_text(provenance_table_out, _provenance_markdown(summary))
+        _write_provenance(variables, sources, provenance_out, provenance_table_out)
+
+
+def _missing_variables(report: dict[str, Any]) -> dict[str, Any]:
+    """How missing answers were handled, in words and counts, from the sample step's report."""
+    keep = (
+        "respondents who still miss a scale item, the satisfaction rating or a control "
+        "variable are left out"
+    )
+    description = {
+        "listwise": "respondents missing any scale item, the satisfaction rating or a control "
+        "variable are left out",
+        "person_mean": "a missing scale item takes the mean of the respondent's other items of "
+        f"the same scale when at least {report['min_items_answered']} of them were answered; "
+        + keep,
+    }[report["rule"]]
+    return {
+        "rule_description": description,
+        "rule": report["rule"],
+        "rule_label": {
+            "listwise": "listwise deletion",
+            "person_mean": "person-mean imputation within scales",
+        }[report["rule"]],
+        "min_items_answered": report["min_items_answered"] or "not applicable",
+        "n_before": report["n_before"],
+        "n_after": report["n_after"],
+        "n_dropped": report["n_dropped"],
+        "cells_imputed": report["cells_imputed"],
+    }
+
+
+def _write_provenance(
+    variables: dict[str, Any],
+    sources: dict[str, tuple[str, str]],
+    provenance_out: str | Path,
+    provenance_table_out: str | Path | None,
+) -> None:
+    """Every variable with the file and rule it came from, and the table counting them."""
+    rows = [
+        {
+            "variable": key,
+            "value": value,
+            "source": sources[key.split(".")[0]][0],
+            "rule": sources[key.split(".")[0]][1],
+        }
+        for key, value in _leaves(variables)
+    ]
+    write_csv(pd.DataFrame(rows), provenance_out)
+    summary = (
+        pd.DataFrame(rows)
+        .groupby(["source", "rule"], sort=True)["variable"]
+        .agg(n="count", example="first")
+        .reset_index()
+    )
+    write_text(provenance_table_out, _provenance_markdown(summary))
 
 
 def _leaves(tree: Any, prefix: str = "") -> list[tuple[str, Any]]:

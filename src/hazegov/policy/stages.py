@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import pandas as pd
 
 from hazegov.errors import InputError
@@ -392,12 +393,70 @@ def run_policy_text_analysis(
     coded = code_corpus(
         dict(zip(read["id"], read["text"], strict=True)), lexicon, segmenter, settings.language
     )
+    graph, frames = _codings_and_network(frame, coded, lexicon, settings.window)
+    for name, path in tables.items():
+        write_csv(frames[name], path)
+    n_digests = int((read["text_kind"] == "project_digest").sum())
+    n_full = int((read["text_kind"] == "official_full_text").sum())
+    write_json(
+        _stage_summary(
+            frame, coded, settings, (departments, instruments), len(segmenter.words), read
+        ),
+        summary_out,
+    )
+    mix, nodes = frames["instrument_mix"], frames["network_nodes"]
+    write_variables(
+        {
+            "policy": policy_variables(
+                frame,
+                frames["documents"],
+                mix,
+                nodes,
+                frames["network_edges"],
+                frames["responsibility_spread"],
+                settings,
+                lexicon,
+            )
+        },
+        variables_out,
+        rule="policy_text_analysis",
+    )
+    log.info(
+        "policy codings: %d documents, %d department and %d instrument mentions (%s window)",
+        len(read),
+        int((coded.mentions["kind"] == "department").sum()),
+        int((coded.mentions["kind"] == "instrument").sum()),
+        settings.window,
+    )
+    write_text(instruments_table_out, instruments_table(mix, n_digests, n_full, lexicon.typology))
+    write_text(register_table_out, register_table(frame))
+    source = codings_source(n_digests, n_full)
+    timeline_figure(
+        frames["policy_events"],
+        timeline_out,
+        note="\u2020 date to be verified. Open markers: month or year only; bars span the "
+        "possible dates.",
+    )
+    network_figure(
+        graph,
+        nodes,
+        network_out,
+        settings.window,
+        note=f"Codings from {source}. Node size: mentions; edge width: {settings.window}s "
+        "naming both departments.",
+    )
+
+
+def _codings_and_network(
+    frame: pd.DataFrame, coded: CodedCorpus, lexicon: Lexicon, window: str
+) -> tuple[nx.Graph, dict[str, pd.DataFrame]]:
+    """The departments' co-mention network and every table of the stage (`ANALYSIS_TABLES`)."""
     coding = instrument_coding(coded, lexicon)
     mix = instrument_mix(coding, lexicon)
-    graph = comention_network(coded, lexicon, settings.window)
+    graph = comention_network(coded, lexicon, window)
     nodes = centralities(graph, lexicon, coded.mentions)
     edges = edge_list(graph, lexicon)
-    links = department_category_links(coded, lexicon, settings.window)
+    links = department_category_links(coded, lexicon, window)
     spread = responsibility_spread(links, lexicon)
     events = policy_events(frame)
     documents = _documents_table(frame, coded)
@@ -418,61 +477,35 @@ def run_policy_text_analysis(
         "responsibility_spread": spread,
         "policy_events": events,
     }
-    for name, path in tables.items():
-        write_csv(frames[name], path)
+    return graph, frames
+
+
+def _stage_summary(
+    frame: pd.DataFrame,
+    coded: CodedCorpus,
+    settings: AnalysisSettings,
+    dictionaries: tuple[str | Path, str | Path],
+    n_words_added: int,
+    read: pd.DataFrame,
+) -> dict[str, Any]:
+    """The stage's JSON summary: the codings' source, settings, dictionaries, languages."""
     n_digests = int((read["text_kind"] == "project_digest").sum())
     n_full = int((read["text_kind"] == "official_full_text").sum())
-    write_json(
-        {
-            "data_source": "policy register",
-            "codings_source": codings_source(n_digests, n_full),
-            "settings": {
-                "zh_min_cjk_share": settings.language.zh_min_cjk_share,
-                "en_max_cjk_share": settings.language.en_max_cjk_share,
-                "bilingual_keep": settings.language.bilingual_keep,
-                "window": settings.window,
-                "most_central_by": settings.most_central_by,
-                "policy_wave": list(settings.policy_wave),
-            },
-            "dictionaries": {str(p): _sha256(p) for p in (departments, instruments)},
-            "jieba_words_added": len(segmenter.words),
-            "documents_skipped": frame.loc[frame["status"] == "skipped", "id"].tolist(),
-            "languages": dict(
-                zip(coded.documents["document_id"], coded.documents["language"], strict=True)
-            ),
+    return {
+        "data_source": "policy register",
+        "codings_source": codings_source(n_digests, n_full),
+        "settings": {
+            "zh_min_cjk_share": settings.language.zh_min_cjk_share,
+            "en_max_cjk_share": settings.language.en_max_cjk_share,
+            "bilingual_keep": settings.language.bilingual_keep,
+            "window": settings.window,
+            "most_central_by": settings.most_central_by,
+            "policy_wave": list(settings.policy_wave),
         },
-        summary_out,
-    )
-    write_variables(
-        {
-            "policy": policy_variables(
-                frame, documents, mix, nodes, edges, spread, settings, lexicon
-            )
-        },
-        variables_out,
-        rule="policy_text_analysis",
-    )
-    log.info(
-        "policy codings: %d documents, %d department and %d instrument mentions (%s window)",
-        len(read),
-        int((coded.mentions["kind"] == "department").sum()),
-        int((coded.mentions["kind"] == "instrument").sum()),
-        settings.window,
-    )
-    write_text(instruments_table_out, instruments_table(mix, n_digests, n_full, lexicon.typology))
-    write_text(register_table_out, register_table(frame))
-    source = codings_source(n_digests, n_full)
-    timeline_figure(
-        events,
-        timeline_out,
-        note="\u2020 date to be verified. Open markers: month or year only; bars span the "
-        "possible dates.",
-    )
-    network_figure(
-        graph,
-        nodes,
-        network_out,
-        settings.window,
-        note=f"Codings from {source}. Node size: mentions; edge width: {settings.window}s "
-        "naming both departments.",
-    )
+        "dictionaries": {str(p): _sha256(p) for p in dictionaries},
+        "jieba_words_added": n_words_added,
+        "documents_skipped": frame.loc[frame["status"] == "skipped", "id"].tolist(),
+        "languages": dict(
+            zip(coded.documents["document_id"], coded.documents["language"], strict=True)
+        ),
+    }

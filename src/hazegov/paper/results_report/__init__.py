@@ -503,22 +503,29 @@ def _term_label(cb: Codebook, term: str, column: str) -> str:
     return f"{term}: {labels.get(level, level)}"
 
 
-def _tables(
-    inputs: ReportInputs, cb: Codebook, sections: Sequence[str], synthetic: bool, min_count: int
-) -> dict[str, str]:
-    """Relative path -> pipe table (with caption and label) of every section written."""
-    tables: dict[str, str] = {}
+@dataclass
+class _TableWriter:
+    """Collects the report's pipe tables, each marked synthetic when the data are."""
 
-    def table(name: str, frame: pd.DataFrame, columns: list[Column], caption: str, **kw: Any):
-        tables[f"tables/{name}.md"] = pipe_table(
-            frame, columns, caption=caption, synthetic=synthetic, **kw
+    synthetic: bool
+    tables: dict[str, str]
+
+    def add(
+        self, name: str, frame: pd.DataFrame, columns: list[Column], caption: str, **kw: Any
+    ) -> None:
+        """Write one table as ``tables/<name>.md``."""
+        self.tables[f"tables/{name}.md"] = pipe_table(
+            frame, columns, caption=caption, synthetic=self.synthetic, **kw
         )
 
+
+def _flow_table(out: _TableWriter, inputs: ReportInputs, min_count: int) -> None:
+    """The participant flow: received, each applied rule, analysed."""
     flow = _read(inputs.flow)
     flow = flow[
         flow["step"].isin(["received", "analysed"]) | (flow["applied"].astype(str) == "True")
     ]
-    table(
+    out.add(
         "flow",
         flow.assign(
             excluded=[_count(v) for v in flow["excluded"]],
@@ -533,265 +540,320 @@ def _tables(
         label="tbl-flow",
         min_cell_count=min_count,
     )
-    if "items" in sections:
-        stats = _read(inputs.item_statistics).set_index("item")  # type: ignore[arg-type]
-        for construct in cb.constructs:
-            items = [i for i in construct.items if i in stats.index]
-            if not items:
-                continue
-            anchor = _anchor(scale_key(construct.id))
-            rows = stats.loc[items].reset_index()
-            shown = pd.DataFrame(
-                {
-                    "item": rows["item"],
-                    "statement": [cb.variable(i).text_en for i in rows["item"]],
-                    "range": [
-                        "{}–{}".format(*cb.variable(i).valid_range)
-                        if cb.variable(i).valid_range
-                        else ""
-                        for i in rows["item"]
-                    ],
-                    "n": [_count(v) for v in rows["n"]],
-                    "mean": [_cell(v) for v in rows["mean"]],
-                    "sd": [_cell(v) for v in rows["sd"]],
-                    "floor": [_cell(100 * float(v), 1) for v in rows["floor_share"]],
-                    "ceiling": [_cell(100 * float(v), 1) for v in rows["ceiling_share"]],
-                }
-            )
-            table(
-                f"items_{anchor}",
-                shown,
-                [
-                    Column("item", "Item", align="left"),
-                    Column("statement", "Statement", align="left"),
-                    Column("range", "Range"),
-                    Column("n", "n"),
-                    Column("mean", "Mean"),
-                    Column("sd", "SD"),
-                    Column("floor", "Floor %"),
-                    Column("ceiling", "Ceiling %"),
-                ],
-                f"Item statistics: {construct.en}",
-                label=f"tbl-items-{anchor}",
-                note="Floor and ceiling: the percentages of answers at the item's own lowest and "
-                "highest code.",
-                min_cell_count=min_count,
-            )
-    if "reliability" in sections:
-        scales = _read(inputs.scale_reliability)  # type: ignore[arg-type]
-        level = f"{100 * float(scales['ci_level'].iloc[0]):.0f}% CI"
-        table(
-            "reliability",
-            scales.assign(
-                label=[_scale_label(cb, str(c)) for c in scales["construct"]],
-                n=[_count(v) for v in scales["n_complete"]],
-                alpha=[_cell(v) for v in scales["alpha_listwise"]],
-                ci=[
-                    fmt_ci(a, b)
-                    for a, b in zip(
-                        scales["alpha_listwise_ci_lower"],
-                        scales["alpha_listwise_ci_upper"],
-                        strict=True,
-                    )
-                ],
-                omega=[_cell(v) for v in scales["omega_total"]],
-            ),
-            [
-                Column("label", "Scale", align="left"),
-                Column("k", "Items"),
-                Column("n", "n"),
-                Column("alpha", "Cronbach's α"),
-                Column("ci", level),
-                Column("omega", "McDonald's ω"),
-            ],
-            "Reliability of the scales",
-            label="tbl-reliability",
-            min_cell_count=min_count,
-        )
-    if "efa" in sections:
-        loadings = _read(inputs.efa_loadings)  # type: ignore[arg-type]
-        factors = [c for c in loadings.columns if c != "item"]
-        table(
-            "efa_loadings",
-            # factor names (e.g. "LEAD (factor_2)") need not be attribute names: numbered columns
-            pd.DataFrame(
-                {
-                    "item": loadings["item"],
-                    **{f"f{i}": [_cell(v) for v in loadings[f]] for i, f in enumerate(factors)},
-                }
-            ),
-            [
-                Column("item", "Item", align="left"),
-                *(Column(f"f{i}", f) for i, f in enumerate(factors)),
-            ],
-            "Rotated loadings of the exploratory factor analysis",
-            label="tbl-efa-loadings",
-        )
-    if "cfa" in sections:
-        fit = _read(inputs.cfa_fit)  # type: ignore[arg-type]
-        table(
-            "cfa_fit",
-            fit.assign(
-                n=[_count(v) for v in fit["n"]],
-                p=[fmt_p(v) for v in fit["p_value"]],
-                ci=[
-                    fmt_ci(a, b, 3)
-                    for a, b in zip(fit["rmsea_ci_lower"], fit["rmsea_ci_upper"], strict=True)
-                ],
-            ),
-            [
-                Column("n", "n"),
-                Column("chi2", "χ²", "{:.2f}"),
-                Column("df", "df", "{:.0f}"),
-                Column("p", "p"),
-                Column("cfi", "CFI", "{:.3f}"),
-                Column("tli", "TLI", "{:.3f}"),
-                Column("rmsea", "RMSEA", "{:.3f}"),
-                Column("ci", "90% CI"),
-                Column("srmr", "SRMR", "{:.3f}"),
-            ],
-            "Fit of the confirmatory factor model",
-            label="tbl-cfa-fit",
-            min_cell_count=min_count,
-        )
-        loadings = _read(inputs.cfa_loadings)  # type: ignore[arg-type]
-        table(
-            "cfa_loadings",
-            loadings.assign(
-                label=[_scale_label(cb, str(c)) for c in loadings["construct"]],
-                estimate=[_cell(v) for v in loadings["estimate"]],
-                se=[_cell(v) for v in loadings["se"]],
-                std=[_cell(v) for v in loadings["std_estimate"]],
-            ),
-            [
-                Column("label", "Scale", align="left"),
-                Column("item", "Item", align="left"),
-                Column("estimate", "Loading"),
-                Column("se", "SE"),
-                Column("std", "Standardised"),
-            ],
-            "Loadings of the confirmatory factor model",
-            label="tbl-cfa-loadings",
-            note="The first item of each scale is its marker (loading fixed at one, no SE).",
-        )
-    if "invariance" in sections:
-        models = _read(inputs.invariance_models)  # type: ignore[arg-type]
-        table(
-            "invariance",
-            models.assign(
-                label=models["model"].str.capitalize(),
-                p=[fmt_p(v) if v == v else "" for v in models["delta_p_value"]],
-            ),
-            [
-                Column("label", "Model", align="left"),
-                Column("chi2", "χ²", "{:.2f}"),
-                Column("df", "df", "{:.0f}"),
-                Column("cfi", "CFI", "{:.3f}"),
-                Column("rmsea", "RMSEA", "{:.3f}"),
-                Column("delta_chi2", "Δχ²", "{:.2f}"),
-                Column("delta_df", "Δdf", "{:.0f}"),
-                Column("p", "p"),
-                Column("delta_cfi", "ΔCFI", "{:.3f}"),
-                Column("delta_rmsea", "ΔRMSEA", "{:.3f}"),
-            ],
-            "Measurement invariance across groups",
-            label="tbl-invariance",
-            note="Each model is compared with the one above it.",
-        )
-    if "groups" in sections:
-        omnibus = _read(inputs.group_omnibus)  # type: ignore[arg-type]
-        welch = omnibus[omnibus["test"] == "welch_anova"].set_index("outcome")
-        kw = omnibus[omnibus["test"] == "kruskal_wallis"].set_index("outcome")
+
+
+def _item_tables(out: _TableWriter, inputs: ReportInputs, cb: Codebook, min_count: int) -> None:
+    """One table of item statistics per scale that has items in the statistics."""
+    stats = _read(inputs.item_statistics).set_index("item")  # type: ignore[arg-type]
+    for construct in cb.constructs:
+        items = [i for i in construct.items if i in stats.index]
+        if not items:
+            continue
+        anchor = _anchor(scale_key(construct.id))
+        rows = stats.loc[items].reset_index()
         shown = pd.DataFrame(
             {
-                "label": [_scale_label(cb, str(c)) for c in welch.index],
-                "f": [_cell(v) for v in welch["statistic"]],
-                "df": [
-                    f"{float(a):.0f}, {float(b):.1f}"
-                    for a, b in zip(welch["df1"], welch["df2"], strict=True)
+                "item": rows["item"],
+                "statement": [cb.variable(i).text_en for i in rows["item"]],
+                "range": [
+                    "{}–{}".format(*cb.variable(i).valid_range)
+                    if cb.variable(i).valid_range
+                    else ""
+                    for i in rows["item"]
                 ],
-                "p": [fmt_p(v) for v in welch["p_adj"]],
-                "omega2": [_cell(v) for v in welch["effect_size"]],
-                "h": [_cell(kw["statistic"].get(c)) for c in welch.index],
-                "kw_p": [fmt_p(kw["p_adj"][c]) if c in kw.index else "" for c in welch.index],
-                "eps2": [_cell(kw["effect_size"].get(c)) for c in welch.index],
+                "n": [_count(v) for v in rows["n"]],
+                "mean": [_cell(v) for v in rows["mean"]],
+                "sd": [_cell(v) for v in rows["sd"]],
+                "floor": [_cell(100 * float(v), 1) for v in rows["floor_share"]],
+                "ceiling": [_cell(100 * float(v), 1) for v in rows["ceiling_share"]],
             }
         )
-        table(
-            "groups",
+        out.add(
+            f"items_{anchor}",
             shown,
             [
-                Column("label", "Scale", align="left"),
-                Column("f", "Welch F"),
-                Column("df", "df"),
-                Column("p", "p (Holm)"),
-                Column("omega2", "ω²"),
-                Column("h", "Kruskal-Wallis H"),
-                Column("kw_p", "p (Holm)"),
-                Column("eps2", "ε²"),
+                Column("item", "Item", align="left"),
+                Column("statement", "Statement", align="left"),
+                Column("range", "Range"),
+                Column("n", "n"),
+                Column("mean", "Mean"),
+                Column("sd", "SD"),
+                Column("floor", "Floor %"),
+                Column("ceiling", "Ceiling %"),
             ],
-            "Scale scores compared across groups",
-            label="tbl-groups",
+            f"Item statistics: {construct.en}",
+            label=f"tbl-items-{anchor}",
+            note="Floor and ceiling: the percentages of answers at the item's own lowest and "
+            "highest code.",
+            min_cell_count=min_count,
         )
+
+
+def _reliability_table(
+    out: _TableWriter, inputs: ReportInputs, cb: Codebook, min_count: int
+) -> None:
+    """Each scale's Cronbach's alpha with its interval and McDonald's omega."""
+    scales = _read(inputs.scale_reliability)  # type: ignore[arg-type]
+    level = f"{100 * float(scales['ci_level'].iloc[0]):.0f}% CI"
+    out.add(
+        "reliability",
+        scales.assign(
+            label=[_scale_label(cb, str(c)) for c in scales["construct"]],
+            n=[_count(v) for v in scales["n_complete"]],
+            alpha=[_cell(v) for v in scales["alpha_listwise"]],
+            ci=[
+                fmt_ci(a, b)
+                for a, b in zip(
+                    scales["alpha_listwise_ci_lower"],
+                    scales["alpha_listwise_ci_upper"],
+                    strict=True,
+                )
+            ],
+            omega=[_cell(v) for v in scales["omega_total"]],
+        ),
+        [
+            Column("label", "Scale", align="left"),
+            Column("k", "Items"),
+            Column("n", "n"),
+            Column("alpha", "Cronbach's α"),
+            Column("ci", level),
+            Column("omega", "McDonald's ω"),
+        ],
+        "Reliability of the scales",
+        label="tbl-reliability",
+        min_cell_count=min_count,
+    )
+
+
+def _efa_table(out: _TableWriter, inputs: ReportInputs) -> None:
+    """The rotated loadings of the exploratory factor analysis."""
+    loadings = _read(inputs.efa_loadings)  # type: ignore[arg-type]
+    factors = [c for c in loadings.columns if c != "item"]
+    out.add(
+        "efa_loadings",
+        # factor names (e.g. "LEAD (factor_2)") need not be attribute names: numbered columns
+        pd.DataFrame(
+            {
+                "item": loadings["item"],
+                **{f"f{i}": [_cell(v) for v in loadings[f]] for i, f in enumerate(factors)},
+            }
+        ),
+        [
+            Column("item", "Item", align="left"),
+            *(Column(f"f{i}", f) for i, f in enumerate(factors)),
+        ],
+        "Rotated loadings of the exploratory factor analysis",
+        label="tbl-efa-loadings",
+    )
+
+
+def _cfa_tables(out: _TableWriter, inputs: ReportInputs, cb: Codebook, min_count: int) -> None:
+    """The confirmatory factor model's fit and its loadings."""
+    fit = _read(inputs.cfa_fit)  # type: ignore[arg-type]
+    out.add(
+        "cfa_fit",
+        fit.assign(
+            n=[_count(v) for v in fit["n"]],
+            p=[fmt_p(v) for v in fit["p_value"]],
+            ci=[
+                fmt_ci(a, b, 3)
+                for a, b in zip(fit["rmsea_ci_lower"], fit["rmsea_ci_upper"], strict=True)
+            ],
+        ),
+        [
+            Column("n", "n"),
+            Column("chi2", "χ²", "{:.2f}"),
+            Column("df", "df", "{:.0f}"),
+            Column("p", "p"),
+            Column("cfi", "CFI", "{:.3f}"),
+            Column("tli", "TLI", "{:.3f}"),
+            Column("rmsea", "RMSEA", "{:.3f}"),
+            Column("ci", "90% CI"),
+            Column("srmr", "SRMR", "{:.3f}"),
+        ],
+        "Fit of the confirmatory factor model",
+        label="tbl-cfa-fit",
+        min_cell_count=min_count,
+    )
+    loadings = _read(inputs.cfa_loadings)  # type: ignore[arg-type]
+    out.add(
+        "cfa_loadings",
+        loadings.assign(
+            label=[_scale_label(cb, str(c)) for c in loadings["construct"]],
+            estimate=[_cell(v) for v in loadings["estimate"]],
+            se=[_cell(v) for v in loadings["se"]],
+            std=[_cell(v) for v in loadings["std_estimate"]],
+        ),
+        [
+            Column("label", "Scale", align="left"),
+            Column("item", "Item", align="left"),
+            Column("estimate", "Loading"),
+            Column("se", "SE"),
+            Column("std", "Standardised"),
+        ],
+        "Loadings of the confirmatory factor model",
+        label="tbl-cfa-loadings",
+        note="The first item of each scale is its marker (loading fixed at one, no SE).",
+    )
+
+
+def _invariance_table(out: _TableWriter, inputs: ReportInputs) -> None:
+    """The nested invariance models, each compared with the one above it."""
+    models = _read(inputs.invariance_models)  # type: ignore[arg-type]
+    out.add(
+        "invariance",
+        models.assign(
+            label=models["model"].str.capitalize(),
+            p=[fmt_p(v) if v == v else "" for v in models["delta_p_value"]],
+        ),
+        [
+            Column("label", "Model", align="left"),
+            Column("chi2", "χ²", "{:.2f}"),
+            Column("df", "df", "{:.0f}"),
+            Column("cfi", "CFI", "{:.3f}"),
+            Column("rmsea", "RMSEA", "{:.3f}"),
+            Column("delta_chi2", "Δχ²", "{:.2f}"),
+            Column("delta_df", "Δdf", "{:.0f}"),
+            Column("p", "p"),
+            Column("delta_cfi", "ΔCFI", "{:.3f}"),
+            Column("delta_rmsea", "ΔRMSEA", "{:.3f}"),
+        ],
+        "Measurement invariance across groups",
+        label="tbl-invariance",
+        note="Each model is compared with the one above it.",
+    )
+
+
+def _groups_table(out: _TableWriter, inputs: ReportInputs, cb: Codebook) -> None:
+    """Each scale's Welch ANOVA beside its Kruskal-Wallis test across the groups."""
+    omnibus = _read(inputs.group_omnibus)  # type: ignore[arg-type]
+    welch = omnibus[omnibus["test"] == "welch_anova"].set_index("outcome")
+    kw = omnibus[omnibus["test"] == "kruskal_wallis"].set_index("outcome")
+    shown = pd.DataFrame(
+        {
+            "label": [_scale_label(cb, str(c)) for c in welch.index],
+            "f": [_cell(v) for v in welch["statistic"]],
+            "df": [
+                f"{float(a):.0f}, {float(b):.1f}"
+                for a, b in zip(welch["df1"], welch["df2"], strict=True)
+            ],
+            "p": [fmt_p(v) for v in welch["p_adj"]],
+            "omega2": [_cell(v) for v in welch["effect_size"]],
+            "h": [_cell(kw["statistic"].get(c)) for c in welch.index],
+            "kw_p": [fmt_p(kw["p_adj"][c]) if c in kw.index else "" for c in welch.index],
+            "eps2": [_cell(kw["effect_size"].get(c)) for c in welch.index],
+        }
+    )
+    out.add(
+        "groups",
+        shown,
+        [
+            Column("label", "Scale", align="left"),
+            Column("f", "Welch F"),
+            Column("df", "df"),
+            Column("p", "p (Holm)"),
+            Column("omega2", "ω²"),
+            Column("h", "Kruskal-Wallis H"),
+            Column("kw_p", "p (Holm)"),
+            Column("eps2", "ε²"),
+        ],
+        "Scale scores compared across groups",
+        label="tbl-groups",
+    )
+
+
+def _coefficient_table(
+    out: _TableWriter,
+    cb: Codebook,
+    name: str,
+    coefficients: pd.DataFrame,
+    *,
+    ci: tuple[str, str],
+    effect: Column,
+    effect_from: str,
+    effect_before_ci: bool,
+    caption: str,
+    label: str,
+) -> None:
+    """A regression's terms: b, SE, a 95% CI, one effect column (β or odds ratio) and p.
+
+    The effect column is read from ``coefficients[effect_from]``; the OLS table shows it after
+    the CI, the ordinal table before it.
+    """
+    shown = coefficients.assign(
+        label=[
+            _term_label(cb, str(t), str(c))
+            for t, c in zip(coefficients["term"], coefficients["column"], strict=True)
+        ],
+        b_=[_cell(v) for v in coefficients["b"]],
+        se_=[_cell(v) for v in coefficients["se"]],
+        ci=[fmt_ci(a, b) for a, b in zip(coefficients[ci[0]], coefficients[ci[1]], strict=True)],
+        p_=[fmt_p(v) for v in coefficients["p"]],
+        **{effect.source: [_cell(v) for v in coefficients[effect_from]]},
+    )
+    middle = (
+        [effect, Column("ci", "95% CI")] if effect_before_ci else [Column("ci", "95% CI"), effect]
+    )
+    columns = [
+        Column("label", "Term", align="left"),
+        Column("b_", "b"),
+        Column("se_", "SE"),
+        *middle,
+        Column("p_", "p"),
+    ]
+    out.add(name, shown, columns, caption, label=label)
+
+
+def _regression_tables(out: _TableWriter, inputs: ReportInputs, cb: Codebook) -> None:
+    """The OLS coefficients, and the ordinal model's when it was fitted."""
+    _coefficient_table(
+        out,
+        cb,
+        "ols",
+        _read(inputs.ols_coefficients),  # type: ignore[arg-type]
+        ci=("ci_low", "ci_high"),
+        effect=Column("beta_", "β"),
+        effect_from="beta",
+        effect_before_ci=False,
+        caption="Ordinary least-squares regression",
+        label="tbl-ols",
+    )
+    if inputs.has("ordinal_coefficients", "ordinal_fit"):
+        _coefficient_table(
+            out,
+            cb,
+            "ordinal",
+            _read(inputs.ordinal_coefficients),  # type: ignore[arg-type]
+            ci=("or_ci_low", "or_ci_high"),
+            effect=Column("or_", "Odds ratio"),
+            effect_from="odds_ratio",
+            effect_before_ci=True,
+            caption="Ordinal logistic regression",
+            label="tbl-ordinal",
+        )
+
+
+def _tables(
+    inputs: ReportInputs, cb: Codebook, sections: Sequence[str], synthetic: bool, min_count: int
+) -> dict[str, str]:
+    """Relative path -> pipe table (with caption and label) of every section written."""
+    out = _TableWriter(synthetic, {})
+    _flow_table(out, inputs, min_count)
+    if "items" in sections:
+        _item_tables(out, inputs, cb, min_count)
+    if "reliability" in sections:
+        _reliability_table(out, inputs, cb, min_count)
+    if "efa" in sections:
+        _efa_table(out, inputs)
+    if "cfa" in sections:
+        _cfa_tables(out, inputs, cb, min_count)
+    if "invariance" in sections:
+        _invariance_table(out, inputs)
+    if "groups" in sections:
+        _groups_table(out, inputs, cb)
     if "regression" in sections:
-        coefficients = _read(inputs.ols_coefficients)  # type: ignore[arg-type]
-        table(
-            "ols",
-            coefficients.assign(
-                label=[
-                    _term_label(cb, str(t), str(c))
-                    for t, c in zip(coefficients["term"], coefficients["column"], strict=True)
-                ],
-                b_=[_cell(v) for v in coefficients["b"]],
-                se_=[_cell(v) for v in coefficients["se"]],
-                ci=[
-                    fmt_ci(a, b)
-                    for a, b in zip(coefficients["ci_low"], coefficients["ci_high"], strict=True)
-                ],
-                beta_=[_cell(v) for v in coefficients["beta"]],
-                p_=[fmt_p(v) for v in coefficients["p"]],
-            ),
-            [
-                Column("label", "Term", align="left"),
-                Column("b_", "b"),
-                Column("se_", "SE"),
-                Column("ci", "95% CI"),
-                Column("beta_", "β"),
-                Column("p_", "p"),
-            ],
-            "Ordinary least-squares regression",
-            label="tbl-ols",
-        )
-        if inputs.has("ordinal_coefficients", "ordinal_fit"):
-            ordinal = _read(inputs.ordinal_coefficients)  # type: ignore[arg-type]
-            table(
-                "ordinal",
-                ordinal.assign(
-                    label=[
-                        _term_label(cb, str(t), str(c))
-                        for t, c in zip(ordinal["term"], ordinal["column"], strict=True)
-                    ],
-                    b_=[_cell(v) for v in ordinal["b"]],
-                    se_=[_cell(v) for v in ordinal["se"]],
-                    or_=[_cell(v) for v in ordinal["odds_ratio"]],
-                    ci=[
-                        fmt_ci(a, b)
-                        for a, b in zip(ordinal["or_ci_low"], ordinal["or_ci_high"], strict=True)
-                    ],
-                    p_=[fmt_p(v) for v in ordinal["p"]],
-                ),
-                [
-                    Column("label", "Term", align="left"),
-                    Column("b_", "b"),
-                    Column("se_", "SE"),
-                    Column("or_", "Odds ratio"),
-                    Column("ci", "95% CI"),
-                    Column("p_", "p"),
-                ],
-                "Ordinal logistic regression",
-                label="tbl-ordinal",
-            )
-    return tables
+        _regression_tables(out, inputs, cb)
+    return out.tables
 
 
 # --------------------------------------------------------------------------- sources
