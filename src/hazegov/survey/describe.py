@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.patches import FancyBboxPatch
-from matplotlib.text import Text
 
 from hazegov.io import atomic_path
 from hazegov.paper.tables import made_by, markdown_table
@@ -23,6 +18,9 @@ from hazegov.privacy.disclosure import (
     suppress,
 )
 from hazegov.survey.codebook import Codebook
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 SYNTHETIC_MARK = "Synthetic data drawn from the project's population model, not real responses"
 PNG_METADATA = {"Software": None}
@@ -141,6 +139,17 @@ def published_flow(flow: pd.DataFrame, min_count: int) -> pd.DataFrame:
     return out
 
 
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend, imported when a figure is drawn: the
+    survey's other jobs (ingest, exclusions, tables) do not pay its half-second import."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot_participant_flow(
     flow: pd.DataFrame, path: str | Path, synthetic: bool, min_count: int = DEFAULT_MIN_COUNT
 ) -> None:
@@ -155,6 +164,9 @@ def plot_participant_flow(
     received = flow.loc[flow["step"] == "received", "remaining"].iloc[0]
     analysed = flow.loc[flow["step"] == "analysed", "remaining"].iloc[0]
     n = len(steps)
+    plt = pyplot()
+    from matplotlib.patches import FancyBboxPatch
+
     fig, ax = plt.subplots(figsize=(7.5, 1.1 * (n + 2) + 0.9), dpi=150)
     ax.set_xlim(0, 10)
     ax.set_ylim(-1.1, n + 1.6)
@@ -212,6 +224,8 @@ def smallest_text_pt(fig: plt.Figure) -> float:
 
     Tick labels get their text only when the figure is laid out, so it is laid out first.
     """
+    from matplotlib.text import Text
+
     fig.draw_without_rendering()
     sizes = [
         text.get_fontsize()
@@ -235,4 +249,4 @@ def save_png(fig: plt.Figure, path: str | Path) -> None:
     }
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata=metadata)
-    plt.close(fig)
+    pyplot().close(fig)
