@@ -449,21 +449,8 @@ def compare_groups(
             "median": [float(np.median(b)) for b in blocks],
         }
     )
-
     with captured_warnings(notes):
-        welch = pg.welch_anova(data=data, dv="score", between="group").iloc[0]
-        kw = pg.kruskal(data=data, dv="score", between="group").iloc[0]
-        gh = pg.pairwise_gameshowell(data=data, dv="score", between="group")
-        wt = pg.pairwise_tests(
-            data=data,
-            dv="score",
-            between="group",
-            parametric=True,
-            correction=True,
-            padjust=p_adjust,
-            effsize="hedges",
-        )
-        mw = _mann_whitney_pairs(blocks, order, p_adjust)
+        welch, kw, gh, wt, mw = _group_tests(data, blocks, order, p_adjust)
 
     # Effect sizes and their stratified percentile bootstrap CIs.
     observed = np.concatenate(blocks)[None, :]
@@ -500,6 +487,26 @@ def compare_groups(
         settings={"n_boot": n_boot, "seed": seed, "ci": ci, "p_adjust": p_adjust},
         warnings=tuple(notes),
     )
+
+
+def _group_tests(
+    data: pd.DataFrame, blocks: list[np.ndarray], order: list[object], p_adjust: str
+) -> tuple[pd.Series, pd.Series, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Welch's ANOVA and Kruskal-Wallis rows; Games-Howell, Welch t and Mann-Whitney pairs."""
+    welch = pg.welch_anova(data=data, dv="score", between="group").iloc[0]
+    kw = pg.kruskal(data=data, dv="score", between="group").iloc[0]
+    gh = pg.pairwise_gameshowell(data=data, dv="score", between="group")
+    wt = pg.pairwise_tests(
+        data=data,
+        dv="score",
+        between="group",
+        parametric=True,
+        correction=True,
+        padjust=p_adjust,
+        effsize="hedges",
+    )
+    mw = _mann_whitney_pairs(blocks, order, p_adjust)
+    return welch, kw, gh, wt, mw
 
 
 def _analysed_groups(
