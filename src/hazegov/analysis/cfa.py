@@ -332,19 +332,15 @@ class FitParameterRows:
         return self.parameters[self.parameters["op"] == op].reset_index(drop=True)
 
 
-def fit_frames(
-    fit: FitIndices,
-    converged: bool,
-    warnings: Sequence[str],
-    tables: Mapping[str, pd.DataFrame],
-) -> dict[str, pd.DataFrame]:
-    """A fitted model's tidy frames: its fit (with convergence) first, its warnings last."""
-    frame = pd.DataFrame([fit.to_dict()])
-    frame.insert(0, "converged", converged)
+def fit_frames(result: Any, tables: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """A fitted model's tidy frames: its fit (with convergence) first, then its `tables` (the
+    result's attributes of those names), its warnings last."""
+    frame = pd.DataFrame([result.fit.to_dict()])
+    frame.insert(0, "converged", result.converged)
     return {
         "fit": frame,
-        **tables,
-        "warnings": pd.DataFrame({"warning": warnings}, dtype=object),
+        **{name: getattr(result, name) for name in tables},
+        "warnings": pd.DataFrame({"warning": result.warnings}, dtype=object),
     }
 
 
@@ -800,13 +796,8 @@ class CFAResult:
         return self.sample_cov / np.outer(sd, sd)
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
-        tables = {
-            "loadings": self.loadings,
-            "factor_variances": self.factor_variances,
-            "factor_covariances": self.factor_covariances,
-            "residual_variances": self.residual_variances,
-        }
-        return fit_frames(self.fit, self.converged, self.warnings, tables)
+        tables = ("loadings", "factor_variances", "factor_covariances", "residual_variances")
+        return fit_frames(self, tables)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -180,13 +180,8 @@ class PathModelResult:
     warnings: list[str] = field(default_factory=list)
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
-        tables = {
-            "path_coefficients": self.path_coefficients,
-            "r_squared": self.r_squared,
-            "loadings": self.loadings,
-            "indirect_effects": self.indirect_effects,
-        }
-        return fit_frames(self.fit, self.converged, self.warnings, tables)
+        tables = ("path_coefficients", "r_squared", "loadings", "indirect_effects")
+        return fit_frames(self, tables)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1189,10 +1189,21 @@ def _read_question(
         )
         return
     question_missing = check.markers(q.get("missing"), (*qpath, "missing"), f"{what} missing")
+    question = _Question(q, qpath, question_shown, question_missing)
     if qtype == "likert_matrix":
-        _read_likert_matrix(q, qpath, question_shown, question_missing, declared, check, found)
+        _read_likert_matrix(question, declared, check, found)
     else:
-        _read_single_question(q, qpath, question_shown, question_missing, declared, check, found)
+        _read_single_question(question, declared, check, found)
+
+
+@dataclass(frozen=True)
+class _Question:
+    """A question being read: its entry, where it is, and what its variables inherit."""
+
+    entry: dict[str, Any]
+    path: tuple[Any, ...]
+    shown: ShownIf | None  # its display condition
+    missing: list[MissingMarker]  # its own missing-answer markers
 
 
 def _known_scale(
@@ -1210,15 +1221,11 @@ def _known_scale(
 
 
 def _read_likert_matrix(
-    q: dict[str, Any],
-    qpath: tuple[Any, ...],
-    question_shown: ShownIf | None,
-    question_missing: list[MissingMarker],
-    declared: _Declared,
-    check: _Checker,
-    found: _Collected,
+    question: _Question, declared: _Declared, check: _Checker, found: _Collected
 ) -> None:
     """Add the items of a Likert matrix: one variable per item, on the question's scale."""
+    q, qpath = question.entry, question.path
+    question_shown, question_missing = question.shown, question.missing
     number = q.get("number")
     what = f"question {number}"
     check.bilingual(q.get("text"), (*qpath, "text"), what)
@@ -1276,15 +1283,10 @@ def _read_likert_matrix(
 
 
 def _read_single_question(
-    q: dict[str, Any],
-    qpath: tuple[Any, ...],
-    question_shown: ShownIf | None,
-    question_missing: list[MissingMarker],
-    declared: _Declared,
-    check: _Checker,
-    found: _Collected,
+    question: _Question, declared: _Declared, check: _Checker, found: _Collected
 ) -> None:
     """Add a single-choice, rating or free-text question, and a variable per fill-in option."""
+    q, qpath, question_shown = question.entry, question.path, question.shown
     qtype = q.get("type")
     number = q.get("number")
     what = f"question {number}"
@@ -1316,7 +1318,7 @@ def _read_single_question(
         missing=_declared_missing(
             declared.markers,
             declared.scale_missing.get(q.get("scale"), []) if qtype == "rating" else [],
-            question_missing,
+            question.missing,
         ),
         shown_if=question_shown,
     )

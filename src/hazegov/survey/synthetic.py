@@ -12,10 +12,11 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,25 @@ class LatentModelFile:
         intercepts = self.raw.get("intercepts") or {}
         return float(intercepts.get(item, intercepts.get("default", 0.0)))
 
+    @classmethod
+    def read(cls, path: str | Path, check: Callable[[Self], list[Violation]]) -> Self:
+        """The model in the YAML file at `path`, if `check` finds no problem in it.
+
+        Raises ConfigError naming the file (and the key of every problem `check` returns).
+        """
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError.single(
+                path, "readable-yaml", f"cannot read population model: {exc}"
+            ) from None
+        model = cls(str(path), raw if isinstance(raw, dict) else {})
+        problems = check(model)
+        if problems:
+            raise ConfigError(problems)
+        return model
+
 
 @dataclass(frozen=True)
 class PopulationModel(LatentModelFile):
@@ -115,18 +135,7 @@ class PopulationModel(LatentModelFile):
 
 
 def load_population_model(path: str | Path, codebook: Codebook) -> PopulationModel:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError.single(
-            path, "readable-yaml", f"cannot read population model: {exc}"
-        ) from None
-    model = PopulationModel(str(path), raw if isinstance(raw, dict) else {})
-    problems = _check_population_model(model, codebook)
-    if problems:
-        raise ConfigError(problems)
-    return model
+    return PopulationModel.read(path, lambda model: _check_population_model(model, codebook))
 
 
 def _check_population_model(model: PopulationModel, cb: Codebook) -> list[Violation]:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from hazegov.errors import CodebookError, ConfigError, Violation
+from hazegov.errors import CodebookError, Violation
 from hazegov.io import atomic_path
 from hazegov.survey.codebook import PLATFORM_PRESETS, Codebook, Variable
 from hazegov.survey.display import holds
@@ -155,18 +155,7 @@ def load_scale_model(path: str | Path, cb: Codebook) -> ScaleModel:
     ConfigError
         Naming the file and the key of every problem found.
     """
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError.single(
-            path, "readable-yaml", f"cannot read population model: {exc}"
-        ) from None
-    model = ScaleModel(str(path), raw if isinstance(raw, dict) else {})
-    problems = check_scale_model(model, cb)
-    if problems:
-        raise ConfigError(problems)
-    return model
+    return ScaleModel.read(path, lambda model: check_scale_model(model, cb))
 
 
 REQUIRED = (
