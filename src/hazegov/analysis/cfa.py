@@ -318,8 +318,34 @@ def captured_logging(sink: list[str]) -> Iterator[None]:
         root.removeHandler(handler)
 
 
+class FitParameterRows:
+    """What both fits (`SemopyFit`, `ml.MLFit`) read alike from their data and parameter table."""
+
+    data: pd.DataFrame
+    parameters: pd.DataFrame
+
+    @property
+    def n(self) -> int:
+        return len(self.data)
+
+    def rows(self, op: str) -> pd.DataFrame:
+        return self.parameters[self.parameters["op"] == op].reset_index(drop=True)
+
+
+def fit_frames(result: Any, tables: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """A fitted model's tidy frames: its fit (with convergence) first, then its `tables` (the
+    result's attributes of those names), its warnings last."""
+    frame = pd.DataFrame([result.fit.to_dict()])
+    frame.insert(0, "converged", result.converged)
+    return {
+        "fit": frame,
+        **{name: getattr(result, name) for name in tables},
+        "warnings": pd.DataFrame({"warning": result.warnings}, dtype=object),
+    }
+
+
 @dataclass
-class SemopyFit:
+class SemopyFit(FitParameterRows):
     """A fitted semopy model with its parameter table and delta-method standardized SEs.
 
     `parameters` has one row per parameter location: lhs, op (=~, ~, ~~), rhs, free (index into
@@ -334,10 +360,6 @@ class SemopyFit:
     parameters: pd.DataFrame
     vcov: np.ndarray
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def n(self) -> int:
-        return len(self.data)
 
     @property
     def n_free(self) -> int:
@@ -374,9 +396,6 @@ class SemopyFit:
         _, (_, c) = self.model.calc_sigma()
         inner = self.model.vars["inner"]
         return pd.DataFrame(c @ self.model.mx_psi @ c.T, index=inner, columns=inner)
-
-    def rows(self, op: str) -> pd.DataFrame:
-        return self.parameters[self.parameters["op"] == op].reset_index(drop=True)
 
 
 class FittedModel(Protocol):
@@ -777,16 +796,8 @@ class CFAResult:
         return self.sample_cov / np.outer(sd, sd)
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
-        fit = pd.DataFrame([self.fit.to_dict()])
-        fit.insert(0, "converged", self.converged)
-        return {
-            "fit": fit,
-            "loadings": self.loadings,
-            "factor_variances": self.factor_variances,
-            "factor_covariances": self.factor_covariances,
-            "residual_variances": self.residual_variances,
-            "warnings": pd.DataFrame({"warning": self.warnings}, dtype=object),
-        }
+        tables = ("loadings", "factor_variances", "factor_covariances", "residual_variances")
+        return fit_frames(self, tables)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -902,38 +913,7 @@ def cfa_result_from_fit(
         ["construct", "estimate", "se", "z", "p_value"]
     ].reset_index(drop=True)
 
-    rows = []
-    for r in psi[psi["lhs"] != psi["rhs"]].itertuples():
-        a, b = sorted((r.lhs, r.rhs), key=order.__getitem__)
-        rows.append(
-            {
-                "construct_1": a,
-                "construct_2": b,
-                "covariance": r.estimate,
-                "se": r.se,
-                "z": r.z,
-                "p_value": r.p_value,
-                "correlation": r.std_estimate,
-                "correlation_se": r.std_se,
-            }
-        )
-    factor_covariances = pd.DataFrame(
-        rows,
-        columns=[
-            "construct_1",
-            "construct_2",
-            "covariance",
-            "se",
-            "z",
-            "p_value",
-            "correlation",
-            "correlation_se",
-        ],
-    )
-    if len(factor_covariances):
-        factor_covariances = factor_covariances.sort_values(
-            ["construct_1", "construct_2"], key=lambda s: s.map(order)
-        ).reset_index(drop=True)
+    factor_covariances = _factor_covariances(psi[psi["lhs"] != psi["rhs"]], order)
 
     theta = params[(params["op"] == "~~") & params["lhs"].isin(item_order)]
     theta = theta[theta["lhs"] == theta["rhs"]].sort_values("lhs", key=lambda s: s.map(item_order))
@@ -964,6 +944,43 @@ def cfa_result_from_fit(
         implied_cov=sigma.loc[ordered, ordered],
         warnings=warnings,
     )
+
+
+def _factor_covariances(pairs: pd.DataFrame, order: dict[str, int]) -> pd.DataFrame:
+    """One row per pair of constructs (in model order): covariance and correlation with SEs."""
+    rows = []
+    for r in pairs.itertuples():
+        a, b = sorted((r.lhs, r.rhs), key=order.__getitem__)
+        rows.append(
+            {
+                "construct_1": a,
+                "construct_2": b,
+                "covariance": r.estimate,
+                "se": r.se,
+                "z": r.z,
+                "p_value": r.p_value,
+                "correlation": r.std_estimate,
+                "correlation_se": r.std_se,
+            }
+        )
+    factor_covariances = pd.DataFrame(
+        rows,
+        columns=[
+            "construct_1",
+            "construct_2",
+            "covariance",
+            "se",
+            "z",
+            "p_value",
+            "correlation",
+            "correlation_se",
+        ],
+    )
+    if len(factor_covariances):
+        factor_covariances = factor_covariances.sort_values(
+            ["construct_1", "construct_2"], key=lambda s: s.map(order)
+        ).reset_index(drop=True)
+    return factor_covariances
 
 
 # --------------------------------------------------------------------------------------------

@@ -74,6 +74,36 @@ def _rotate(
     return np.asarray(rotated), None if phi is None else np.asarray(phi)
 
 
+def _check_identified(n_factors: int, p: int, what: str) -> None:
+    """Refuse more factors than `p` items identify (model df below 0)."""
+    dof = ((p - n_factors) ** 2 - (p + n_factors)) / 2
+    if n_factors < 1 or dof < 0:
+        largest = max(m for m in range(p + 1) if ((p - m) ** 2 - (p + m)) >= 0)
+        raise AnalysisError(
+            f"{what}: {n_factors} factors cannot be identified from {p} items "
+            f"(model df {dof:g} < 0); at most {largest} factors"
+        )
+
+
+def _signed_and_ordered(
+    loadings: np.ndarray, phi: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Factors signed so their loadings sum positive, ordered by the variance they account for
+    (diag(Φ Λ'Λ) when oblique, else the SS loadings): loadings, Φ and that variance."""
+    signs = np.where(loadings.sum(axis=0) < 0, -1.0, 1.0)
+    loadings = loadings * signs
+    if phi is not None:
+        phi = phi * np.outer(signs, signs)
+        ss = np.diag(phi @ loadings.T @ loadings)
+    else:
+        ss = (loadings**2).sum(axis=0)
+    order = np.argsort(-ss, kind="stable")
+    loadings, ss = loadings[:, order], ss[order]
+    if phi is not None:
+        phi = phi[np.ix_(order, order)]
+    return loadings, phi, ss
+
+
 def exploratory_factor_analysis(
     frame: pd.DataFrame,
     items: Sequence[str],
@@ -137,13 +167,7 @@ def exploratory_factor_analysis(
         )
     data = complete_items(frame, items, what=what)
     n, p = data.shape
-    dof = ((p - n_factors) ** 2 - (p + n_factors)) / 2
-    if n_factors < 1 or dof < 0:
-        largest = max(m for m in range(p + 1) if ((p - m) ** 2 - (p + m)) >= 0)
-        raise AnalysisError(
-            f"{what}: {n_factors} factors cannot be identified from {p} items "
-            f"(model df {dof:g} < 0); at most {largest} factors"
-        )
+    _check_identified(n_factors, p, what)
     notes: list[str] = []
     fitted = fit_factor_analyzer(
         data.to_numpy(), notes, n_factors=n_factors, rotation=None, method=method
@@ -155,21 +179,12 @@ def exploratory_factor_analysis(
     loadings = unrotated
     if used_rotation is not None:
         loadings, phi = _rotate(unrotated, used_rotation, rotation_max_iter, notes)
-    signs = np.where(loadings.sum(axis=0) < 0, -1.0, 1.0)
-    loadings = loadings * signs
-    if phi is not None:
-        phi = phi * np.outer(signs, signs)
-        ss = np.diag(phi @ loadings.T @ loadings)
-    else:
-        ss = (loadings**2).sum(axis=0)
-    order = np.argsort(-ss, kind="stable")
-    loadings, ss = loadings[:, order], ss[order]
+    loadings, phi, ss = _signed_and_ordered(loadings, phi)
     factors = [f"factor_{j + 1}" for j in range(n_factors)]
     items_index = pd.Index(data.columns, name="item")
     structure = None
     factor_correlations = None
     if phi is not None:
-        phi = phi[np.ix_(order, order)]
         factor_correlations = pd.DataFrame(phi, index=factors, columns=factors)
         structure = pd.DataFrame(loadings @ phi, index=items_index, columns=factors)
     proportion = ss / p

@@ -56,8 +56,26 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
     ]
 
 
+class _ComparisonFrames:
+    """The three tidy frames of a comparison: descriptives, omnibus tests and pairs."""
+
+    descriptives: pd.DataFrame
+    omnibus: pd.DataFrame
+    pairwise: pd.DataFrame
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        return {
+            "descriptives": self.descriptives,
+            "omnibus": self.omnibus,
+            "pairwise": self.pairwise,
+        }
+
+    def _frame_records(self) -> dict[str, list[dict[str, object]]]:
+        return {name: _records(frame) for name, frame in self.to_frames().items()}
+
+
 @dataclass(frozen=True)
-class GroupComparison:
+class GroupComparison(_ComparisonFrames):
     """One construct score compared across the groups of one column."""
 
     outcome: str
@@ -71,13 +89,6 @@ class GroupComparison:
     settings: dict[str, object]
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_frames(self) -> dict[str, pd.DataFrame]:
-        return {
-            "descriptives": self.descriptives,
-            "omnibus": self.omnibus,
-            "pairwise": self.pairwise,
-        }
-
     def to_dict(self) -> dict[str, object]:
         return {
             "outcome": self.outcome,
@@ -87,12 +98,12 @@ class GroupComparison:
             "excluded_groups": list(self.excluded_groups),
             "settings": dict(self.settings),
             "warnings": list(self.warnings),
-            **{name: _records(frame) for name, frame in self.to_frames().items()},
+            **self._frame_records(),
         }
 
 
 @dataclass(frozen=True)
-class ConstructComparisons:
+class ConstructComparisons(_ComparisonFrames):
     """Several construct scores compared across the same groups, as long tidy frames."""
 
     group: str
@@ -103,19 +114,12 @@ class ConstructComparisons:
     settings: dict[str, object]
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_frames(self) -> dict[str, pd.DataFrame]:
-        return {
-            "descriptives": self.descriptives,
-            "omnibus": self.omnibus,
-            "pairwise": self.pairwise,
-        }
-
     def to_dict(self) -> dict[str, object]:
         return {
             "group": self.group,
             "settings": dict(self.settings),
             "warnings": list(self.warnings),
-            **{name: _records(frame) for name, frame in self.to_frames().items()},
+            **self._frame_records(),
         }
 
 
@@ -422,31 +426,7 @@ def compare_groups(
     what = f"compare_groups({outcome!r} by {group!r})"
     data, n_missing = _scores_by_group(frame, outcome, group, what)
     notes: list[str] = []
-
-    order = _group_order(data["group"])
-    sizes = data["group"].value_counts()
-    excluded = tuple(g for g in order if sizes.get(g, 0) < MIN_GROUP_SIZE)
-    for g in excluded:
-        notes.append(
-            f"{what}: group {g!r} has {int(sizes.get(g, 0))} case(s), fewer than "
-            f"{MIN_GROUP_SIZE}; excluded from the comparison"
-        )
-    order = [g for g in order if g not in excluded]
-    data = data[data["group"].isin(order)]
-    if len(order) < 2:
-        raise AnalysisError(
-            f"{what}: {len(order)} group(s) with at least {MIN_GROUP_SIZE} cases; 2 needed"
-        )
-    if not np.var(data["score"].to_numpy()) > 0:
-        raise AnalysisError(f"{what}: the outcome is constant")
-    blocks = [data.loc[data["group"] == g, "score"].to_numpy(dtype=float) for g in order]
-    flat = [g for g, block in zip(order, blocks, strict=True) if not np.var(block) > 0]
-    if flat:
-        raise AnalysisError(
-            f"{what}: zero variance within group(s) {flat}: Welch's ANOVA and Games-Howell "
-            "weight groups by n/s² and are undefined"
-        )
-
+    order, excluded, blocks = _analysed_groups(data, what, notes)
     data = pd.DataFrame(
         {
             "score": np.concatenate(blocks),
@@ -469,21 +449,8 @@ def compare_groups(
             "median": [float(np.median(b)) for b in blocks],
         }
     )
-
     with captured_warnings(notes):
-        welch = pg.welch_anova(data=data, dv="score", between="group").iloc[0]
-        kw = pg.kruskal(data=data, dv="score", between="group").iloc[0]
-        gh = pg.pairwise_gameshowell(data=data, dv="score", between="group")
-        wt = pg.pairwise_tests(
-            data=data,
-            dv="score",
-            between="group",
-            parametric=True,
-            correction=True,
-            padjust=p_adjust,
-            effsize="hedges",
-        )
-        mw = _mann_whitney_pairs(blocks, order, p_adjust)
+        welch, kw, gh, wt, mw = _group_tests(data, blocks, order, p_adjust)
 
     # Effect sizes and their stratified percentile bootstrap CIs.
     observed = np.concatenate(blocks)[None, :]
@@ -493,39 +460,9 @@ def compare_groups(
     omega_boot, epsilon_boot = _bootstrap_effect_sizes(blocks, group_sizes, n_boot, n_total, rng)
     omega_ci = _percentile_ci(omega_boot, ci, what=f"{what}: omega_squared", sink=notes)
     epsilon_ci = _percentile_ci(epsilon_boot, ci, what=f"{what}: epsilon_squared", sink=notes)
-
-    omnibus = pd.DataFrame(
-        [
-            {
-                "outcome": outcome,
-                "test": "welch_anova",
-                "statistic_name": "F",
-                "statistic": float(welch["F"]),
-                "df1": float(welch["ddof1"]),
-                "df2": float(welch["ddof2"]),
-                "p": float(welch["p_unc"]),
-                "effect_size_name": "omega_squared",
-                "effect_size": omega,
-                "ci_low": omega_ci[0],
-                "ci_high": omega_ci[1],
-            },
-            {
-                "outcome": outcome,
-                "test": "kruskal_wallis",
-                "statistic_name": "H",
-                "statistic": float(kw["H"]),
-                "df1": float(kw["ddof1"]),
-                "df2": math.nan,
-                "p": float(kw["p_unc"]),
-                "effect_size_name": "epsilon_squared",
-                "effect_size": epsilon,
-                "ci_low": epsilon_ci[0],
-                "ci_high": epsilon_ci[1],
-            },
-        ]
+    omnibus = _omnibus_frame(
+        outcome, welch, kw, (omega, *omega_ci), (epsilon, *epsilon_ci), len(order), n_total
     )
-    omnibus.insert(2, "n", n_total)
-    omnibus.insert(3, "k_groups", len(order))
     omnibus["ci_level"] = ci
     omnibus["n_boot"] = n_boot
     omnibus["ci_method"] = "percentile bootstrap, stratified by group"
@@ -550,6 +487,104 @@ def compare_groups(
         settings={"n_boot": n_boot, "seed": seed, "ci": ci, "p_adjust": p_adjust},
         warnings=tuple(notes),
     )
+
+
+def _group_tests(
+    data: pd.DataFrame, blocks: list[np.ndarray], order: list[object], p_adjust: str
+) -> tuple[pd.Series, pd.Series, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Welch's ANOVA and Kruskal-Wallis rows; Games-Howell, Welch t and Mann-Whitney pairs."""
+    welch = pg.welch_anova(data=data, dv="score", between="group").iloc[0]
+    kw = pg.kruskal(data=data, dv="score", between="group").iloc[0]
+    gh = pg.pairwise_gameshowell(data=data, dv="score", between="group")
+    wt = pg.pairwise_tests(
+        data=data,
+        dv="score",
+        between="group",
+        parametric=True,
+        correction=True,
+        padjust=p_adjust,
+        effsize="hedges",
+    )
+    mw = _mann_whitney_pairs(blocks, order, p_adjust)
+    return welch, kw, gh, wt, mw
+
+
+def _analysed_groups(
+    data: pd.DataFrame, what: str, notes: list[str]
+) -> tuple[list[object], tuple[object, ...], list[np.ndarray]]:
+    """The groups large enough to compare, those excluded, and each group's scores.
+
+    Raises when fewer than two groups remain, or the outcome is constant overall or in a group.
+    """
+    order = _group_order(data["group"])
+    sizes = data["group"].value_counts()
+    excluded = tuple(g for g in order if sizes.get(g, 0) < MIN_GROUP_SIZE)
+    for g in excluded:
+        notes.append(
+            f"{what}: group {g!r} has {int(sizes.get(g, 0))} case(s), fewer than "
+            f"{MIN_GROUP_SIZE}; excluded from the comparison"
+        )
+    order = [g for g in order if g not in excluded]
+    data = data[data["group"].isin(order)]
+    if len(order) < 2:
+        raise AnalysisError(
+            f"{what}: {len(order)} group(s) with at least {MIN_GROUP_SIZE} cases; 2 needed"
+        )
+    if not np.var(data["score"].to_numpy()) > 0:
+        raise AnalysisError(f"{what}: the outcome is constant")
+    blocks = [data.loc[data["group"] == g, "score"].to_numpy(dtype=float) for g in order]
+    flat = [g for g, block in zip(order, blocks, strict=True) if not np.var(block) > 0]
+    if flat:
+        raise AnalysisError(
+            f"{what}: zero variance within group(s) {flat}: Welch's ANOVA and Games-Howell "
+            "weight groups by n/s² and are undefined"
+        )
+    return order, excluded, blocks
+
+
+def _omnibus_frame(
+    outcome: str,
+    welch: pd.Series,
+    kw: pd.Series,
+    omega: tuple[float, float, float],
+    epsilon: tuple[float, float, float],
+    k_groups: int,
+    n_total: int,
+) -> pd.DataFrame:
+    """The Welch ANOVA and Kruskal-Wallis rows, each with its effect size (value, CI low, high)."""
+    omnibus = pd.DataFrame(
+        [
+            {
+                "outcome": outcome,
+                "test": "welch_anova",
+                "statistic_name": "F",
+                "statistic": float(welch["F"]),
+                "df1": float(welch["ddof1"]),
+                "df2": float(welch["ddof2"]),
+                "p": float(welch["p_unc"]),
+                "effect_size_name": "omega_squared",
+                "effect_size": omega[0],
+                "ci_low": omega[1],
+                "ci_high": omega[2],
+            },
+            {
+                "outcome": outcome,
+                "test": "kruskal_wallis",
+                "statistic_name": "H",
+                "statistic": float(kw["H"]),
+                "df1": float(kw["ddof1"]),
+                "df2": math.nan,
+                "p": float(kw["p_unc"]),
+                "effect_size_name": "epsilon_squared",
+                "effect_size": epsilon[0],
+                "ci_low": epsilon[1],
+                "ci_high": epsilon[2],
+            },
+        ]
+    )
+    omnibus.insert(2, "n", n_total)
+    omnibus.insert(3, "k_groups", k_groups)
+    return omnibus
 
 
 def _pairwise_frame(

@@ -46,6 +46,7 @@ from hazegov.analysis.cfa import (
     MAX_ITER,
     MIN_CASES,
     FitIndices,
+    FitParameterRows,
     GroupMoments,
     improper_solution_warnings,
     ml_fit_indices,
@@ -143,6 +144,30 @@ def _grouped(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
+def _variable_roles(
+    measurement: Mapping[str, tuple[str, ...]],
+    regressions: Sequence[tuple[str, str]],
+    covariances: Sequence[tuple[str, str]],
+) -> tuple[set[str], list[str], set[str], set[str]]:
+    """The model's constructs, items, regressed constructs and observed covariates, checked."""
+    latents = set(measurement)
+    items = [item for its in measurement.values() for item in its]
+    if len(set(items)) != len(items) or latents & set(items):
+        raise AnalysisError("ML model: an item is listed twice or is also a construct")
+    outcomes = {o for o, _ in regressions}
+    if outcomes - latents:
+        raise AnalysisError(
+            f"ML model: only constructs can be regressed: {sorted(outcomes - latents)}"
+        )
+    covariates = {p for _, p in regressions if p not in latents}
+    if covariates & set(items):
+        raise AnalysisError(f"ML model: items used as predictors: {sorted(covariates)}")
+    for a, b in covariances:
+        if {a, b} - latents - covariates - set(items):
+            raise AnalysisError(f"ML model: covariance {a} ~~ {b} names unknown variables")
+    return latents, items, outcomes, covariates
+
+
 class MLModel:
     """The structure of one SEM, built once and fitted to any number of data sets.
 
@@ -174,21 +199,9 @@ class MLModel:
         self.measurement = {c: tuple(items) for c, items in measurement.items()}
         self.regressions = [(str(o), str(p)) for o, p in regressions]
         self.covariances = [(str(a), str(b)) for a, b in covariances]
-        latents = set(self.measurement)
-        items = [item for its in self.measurement.values() for item in its]
-        if len(set(items)) != len(items) or latents & set(items):
-            raise AnalysisError("ML model: an item is listed twice or is also a construct")
-        outcomes = {o for o, _ in self.regressions}
-        if outcomes - latents:
-            raise AnalysisError(
-                f"ML model: only constructs can be regressed: {sorted(outcomes - latents)}"
-            )
-        covariates = {p for _, p in self.regressions if p not in latents}
-        if covariates & set(items):
-            raise AnalysisError(f"ML model: items used as predictors: {sorted(covariates)}")
-        for a, b in self.covariances:
-            if {a, b} - latents - covariates - set(items):
-                raise AnalysisError(f"ML model: covariance {a} ~~ {b} names unknown variables")
+        latents, items, outcomes, covariates = _variable_roles(
+            self.measurement, self.regressions, self.covariances
+        )
         # semopy's classification and orders: inner = constructs then covariates, each sorted;
         # observed = items then covariates, each sorted.
         exogenous = (latents | covariates) - outcomes
@@ -198,9 +211,38 @@ class MLModel:
         self.inner = self.latent + self.covariates
         self.observed = sorted(items) + self.covariates
         self.p, self.k = len(self.observed), len(self.inner)
+        cov = self._covariance_structure(latents, exogenous, endogenous)
+        rows, lower = self._parameter_rows(cov)
+        self.rows = rows
+        self.lower = np.array(lower)
+        self._variances = np.flatnonzero(self.lower == 0.0)
+        self.n_free = len(lower)
+        self._index()
+
+    def _covariance_structure(
+        self, latents: set[str], exogenous: set[str], endogenous: set[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Which (co)variances the model has, each free, fixed or taken from the data, grouped
+        by the variable that first names them, in semopy's order."""
+        cov: dict[str, dict[str, Any]] = {}
+        for a, b in self.covariances:
+            cov.setdefault(a, {})[b] = _FREE
+        for v in self.covariates:
+            cov.setdefault(v, {}).setdefault(v, _FIXED_DATA)
+        for v in sorted(endogenous | latents):
+            cov.setdefault(v, {}).setdefault(v, _FREE)
+        for a, b in combinations(self.covariates, 2):
+            if a not in cov.setdefault(b, {}) and b not in cov.setdefault(a, {}):
+                cov[a][b] = _FIXED_DATA
+        for a, b in combinations(sorted(exogenous & latents), 2):
+            if b not in cov[a] and a not in cov[b]:
+                cov[a][b] = _FREE
+        return cov
+
+    def _parameter_rows(self, cov: dict[str, dict[str, Any]]) -> tuple[list[_Row], list[float]]:
+        """Every parameter location, in semopy's order, and each free one's lower bound."""
         inner_ix = {v: n for n, v in enumerate(self.inner)}
         obs_ix = {v: n for n, v in enumerate(self.observed)}
-
         rows: list[_Row] = []
         lower: list[float] = []
 
@@ -224,19 +266,6 @@ class MLModel:
             for predictor in predictors:
                 i, j = inner_ix[outcome], inner_ix[predictor]
                 add(outcome, "~", predictor, "beta", i, j, _FREE)
-        cov: dict[str, dict[str, Any]] = {}
-        for a, b in self.covariances:
-            cov.setdefault(a, {})[b] = _FREE
-        for v in self.covariates:
-            cov.setdefault(v, {}).setdefault(v, _FIXED_DATA)
-        for v in sorted(endogenous | latents):
-            cov.setdefault(v, {}).setdefault(v, _FREE)
-        for a, b in combinations(self.covariates, 2):
-            if a not in cov.setdefault(b, {}) and b not in cov.setdefault(a, {}):
-                cov[a][b] = _FIXED_DATA
-        for a, b in combinations(sorted(exogenous & latents), 2):
-            if b not in cov[a] and a not in cov[b]:
-                cov[a][b] = _FREE
         for a, targets in cov.items():
             for b, how in targets.items():
                 if a in inner_ix and b in inner_ix:
@@ -245,11 +274,7 @@ class MLModel:
                     add(a, "~~", b, "theta", obs_ix[a], obs_ix[b], how)
                 else:
                     raise AnalysisError(f"ML model: covariance {a} ~~ {b} mixes items and inner")
-        self.rows = rows
-        self.lower = np.array(lower)
-        self._variances = np.flatnonzero(self.lower == 0.0)
-        self.n_free = len(lower)
-        self._index()
+        return rows, lower
 
     # ----------------------------------------------------------------------------- structure
 
@@ -798,7 +823,7 @@ class Solution:
 
 
 @dataclass
-class MLFit:
+class MLFit(FitParameterRows):
     """A fitted `MLModel`, with the interface of `hazegov.analysis.cfa.SemopyFit`.
 
     `parameters` has one row per parameter location: lhs, op (=~, ~, ~~), rhs, free (index into
@@ -814,10 +839,6 @@ class MLFit:
     parameters: pd.DataFrame
     vcov: np.ndarray
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def n(self) -> int:
-        return len(self.data)
 
     @property
     def n_free(self) -> int:
@@ -847,6 +868,3 @@ class MLFit:
         """Model-implied covariance of the inner variables (total, not residual)."""
         _, _, c, psi, _ = self.model._sigma(self.x, self.sample_cov)
         return pd.DataFrame(c @ psi @ c.T, index=self.inner, columns=self.inner)
-
-    def rows(self, op: str) -> pd.DataFrame:
-        return self.parameters[self.parameters["op"] == op].reset_index(drop=True)

@@ -28,6 +28,7 @@ from hazegov.analysis.cfa import (
     FittedModel,
     checked_model,
     complete_items,
+    fit_frames,
     model_items,
     records,
 )
@@ -179,16 +180,8 @@ class PathModelResult:
     warnings: list[str] = field(default_factory=list)
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
-        fit = pd.DataFrame([self.fit.to_dict()])
-        fit.insert(0, "converged", self.converged)
-        return {
-            "fit": fit,
-            "path_coefficients": self.path_coefficients,
-            "r_squared": self.r_squared,
-            "loadings": self.loadings,
-            "indirect_effects": self.indirect_effects,
-            "warnings": pd.DataFrame({"warning": self.warnings}, dtype=object),
-        }
+        tables = ("path_coefficients", "r_squared", "loadings", "indirect_effects")
+        return fit_frames(self, tables)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -285,26 +278,64 @@ def fit_path_model(
     warnings = [*sink, *fit.warnings]
     fit_indices = fit.fit_indices()
 
-    params = fit.parameters
+    path_coefficients = _path_coefficients(fit, pairs)
+    r_squared = _r_squared(fit.parameters, pairs)
+    loadings = fit.rows("=~").rename(columns={"lhs": "construct", "rhs": "item"})
+    loadings = loadings[["construct", "item", "estimate", "se", "std_estimate", "std_se"]]
+    raw, std = _path_values(fit)
+    boot_raw, boot_std, failed = _bootstrap_indirect(
+        structure, data, fit.x, chains, n_boot, seed, max_iter, warnings
+    )
+    indirect_effects = _indirect_effects(chains, raw, std, boot_raw, boot_std, confidence)
+    return PathModelResult(
+        model=spec,
+        paths=pairs,
+        converged=fit.converged,
+        fit=fit_indices,
+        path_coefficients=path_coefficients,
+        r_squared=r_squared,
+        loadings=loadings.reset_index(drop=True),
+        indirect_effects=indirect_effects,
+        n_boot=n_boot if chains else 0,
+        n_boot_failed=failed,
+        seed=seed,
+        warnings=warnings,
+    )
+
+
+def _path_coefficients(fit: FittedModel, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """The structural paths' estimates in the order the paths were given."""
     coef = fit.rows("~").rename(columns={"lhs": "outcome", "rhs": "predictor"})
     order = {pair: k for k, pair in enumerate(pairs)}
     coef["order"] = [order[pair] for pair in zip(coef["outcome"], coef["predictor"], strict=True)]
-    path_coefficients = coef.sort_values("order")[
+    return coef.sort_values("order")[
         ["outcome", "predictor", "estimate", "se", "z", "p_value", "std_estimate", "std_se"]
     ].reset_index(drop=True)
 
+
+def _r_squared(params: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """R² of each outcome construct: one minus its standardized residual variance."""
     outcomes = list(dict.fromkeys(o for o, _ in pairs))
     resid = params[(params["op"] == "~~") & (params["lhs"] == params["rhs"])]
     r2_rows = []
     for construct in outcomes:
         std_resid = float(resid.loc[resid["lhs"] == construct, "std_estimate"].iloc[0])
         r2_rows.append({"construct": construct, "r_squared": 1.0 - std_resid})
-    r_squared = pd.DataFrame(r2_rows, columns=["construct", "r_squared"])
+    return pd.DataFrame(r2_rows, columns=["construct", "r_squared"])
 
-    loadings = fit.rows("=~").rename(columns={"lhs": "construct", "rhs": "item"})
-    loadings = loadings[["construct", "item", "estimate", "se", "std_estimate", "std_se"]]
 
-    raw, std = _path_values(fit)
+def _bootstrap_indirect(
+    structure: MLModel,
+    data: pd.DataFrame,
+    start: np.ndarray,
+    chains: list[tuple[str, ...]],
+    n_boot: int,
+    seed: int | None,
+    max_iter: int,
+    warnings: list[str],
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Refit the model to row resamples: each chain's indirect effect (raw, standardized) per
+    resample (NaN where the refit failed), and how many failed; notes go to `warnings`."""
     boot_raw = np.full((n_boot, len(chains)), np.nan)
     boot_std = np.full((n_boot, len(chains)), np.nan)
     failed = 0
@@ -314,7 +345,6 @@ def fit_path_model(
         rng = np.random.default_rng(seed)
         values = np.asfortranarray(data[structure.observed].to_numpy(dtype=float))
         buffers = (np.empty_like(values), np.empty_like(values))
-        start = fit.x
         for b in range(n_boot):
             rows = rng.integers(0, len(data), len(data))
             with one_blas_thread():  # an n × p by p × p product: threads only contend
@@ -343,6 +373,18 @@ def fit_path_model(
             warnings.append(
                 f"bootstrap: only {n_ok} of {n_boot} refits succeeded; the CIs are unreliable"
             )
+    return boot_raw, boot_std, failed
+
+
+def _indirect_effects(
+    chains: list[tuple[str, ...]],
+    raw: dict[tuple[str, str], float],
+    std: dict[tuple[str, str], float],
+    boot_raw: np.ndarray,
+    boot_std: np.ndarray,
+    confidence: float,
+) -> pd.DataFrame:
+    """Each chain's indirect effect with its percentile bootstrap interval and SE."""
     alpha = 1 - confidence
     rows = []
     for k, chain in enumerate(chains):
@@ -367,7 +409,7 @@ def fit_path_model(
                 "n_boot_ok": len(ok_raw),
             }
         )
-    indirect_effects = pd.DataFrame(
+    return pd.DataFrame(
         rows,
         columns=[
             "chain",
@@ -381,18 +423,4 @@ def fit_path_model(
             "confidence",
             "n_boot_ok",
         ],
-    )
-    return PathModelResult(
-        model=spec,
-        paths=pairs,
-        converged=fit.converged,
-        fit=fit_indices,
-        path_coefficients=path_coefficients,
-        r_squared=r_squared,
-        loadings=loadings.reset_index(drop=True),
-        indirect_effects=indirect_effects,
-        n_boot=n_boot if chains else 0,
-        n_boot_failed=failed,
-        seed=seed,
-        warnings=warnings,
     )

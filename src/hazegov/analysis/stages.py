@@ -248,7 +248,6 @@ def run_regressions(
 ) -> None:
     """OLS of perceived effectiveness (HC3) and the ordinal logit of overall satisfaction."""
     from hazegov.analysis.regression import ols_hc3, ordinal_logit
-    from hazegov.paper.figures import coefficient_forest
 
     frame, cb, synthetic = _load(sample, codebook)
     predictors = _terms(settings["predictors"])
@@ -297,6 +296,19 @@ def run_regressions(
     )
     write_text(ols_table_out, ols_table(ols_frames, cb, synthetic, min_cell_count))
     write_text(ordinal_table_out, ordinal_table(ordinal_frames, cb, synthetic))
+    _standardized_forest(ols_frames, predictors, settings["outcome"], figure_out, synthetic)
+
+
+def _standardized_forest(
+    ols_frames: Mapping[str, pd.DataFrame],
+    predictors: list[str],
+    outcome: str,
+    figure_out: str | Path,
+    synthetic: bool,
+) -> None:
+    """The forest plot of the predictors' standardized OLS coefficients with their CIs."""
+    from hazegov.paper.figures import coefficient_forest
+
     coefficients = ols_frames["coefficients"]
     shown = coefficients[coefficients["term"].isin(predictors)].copy()
     shown["label"] = shown["term"].str.removeprefix(SCORE)
@@ -310,7 +322,7 @@ def run_regressions(
         low="beta_low",
         high="beta_high",
         label="label",
-        xlabel=f"Standardized coefficient on {settings['outcome']} (95% CI, HC3)",
+        xlabel=f"Standardized coefficient on {outcome} (95% CI, HC3)",
         reference=0.0,
         synthetic=synthetic,
     )
@@ -528,10 +540,20 @@ def run_reliability(
         },
         tables,
     )
+    write_variables(
+        {"reliability": _reliability_variables(frames)}, variables_out, rule="reliability"
+    )
+    write_text(
+        table_out, _reliability_table(frames["scale_reliability"], cb, synthetic, min_cell_count)
+    )
+
+
+def _reliability_variables(frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    """The paper's numbers on item distributions and scale reliability."""
     scales = frames["scale_reliability"]
     stats = frames["item_statistics"]
     alpha = scales["alpha_listwise"]
-    variables = {
+    return {
         "alpha_min": num(alpha.min()),
         "alpha_max": num(alpha.max()),
         "omega_min": num(scales["omega_total"].min()),
@@ -544,7 +566,12 @@ def run_reliability(
         "max_abs_kurtosis": num(stats["excess_kurtosis"].abs().max()),
         "min_item_total": num(frames["item_reliability"]["corrected_item_total_r"].min()),
     }
-    write_variables({"reliability": variables}, variables_out, rule="reliability")
+
+
+def _reliability_table(
+    scales: pd.DataFrame, cb: Codebook, synthetic: bool, min_cell_count: int
+) -> str:
+    """The paper's table of each construct scale's alpha (with CI) and omega."""
     rows = scales.assign(
         n_shown=[display_count(int(n), min_cell_count) for n in scales["n_complete"]],
         label=[cb.construct(c).en for c in scales["construct"]],
@@ -563,19 +590,16 @@ def run_reliability(
         Column("alpha_ci", "95% CI"),
         Column("omega_total", "McDonald's ω", "{:.2f}"),
     ]
-    write_text(
-        table_out,
-        pipe_table(
-            rows,
-            columns,
-            caption="Reliability of the construct scales",
-            label="tbl-reliability",
-            synthetic=synthetic,
-            note="α with Feldt's confidence interval; ω total from a one-factor maximum-likelihood "
-            "model of each scale. Reverse-worded items reversed before analysis."
-            + _no_reverse_note(cb, unreversed),
-            min_cell_count=min_cell_count,
-        ),
+    return pipe_table(
+        rows,
+        columns,
+        caption="Reliability of the construct scales",
+        label="tbl-reliability",
+        synthetic=synthetic,
+        note="α with Feldt's confidence interval; ω total from a one-factor maximum-likelihood "
+        "model of each scale. Reverse-worded items reversed before analysis."
+        + _no_reverse_note(cb, cb.scales_without_reverse_items),
+        min_cell_count=min_cell_count,
     )
 
 
@@ -639,24 +663,9 @@ def run_factor_structure(
     names = _factor_names(efa.loadings, model)
     loadings = efa.loadings.rename(columns=names)
     phi = efa.factor_correlations.rename(index=names, columns=names)
-    kmo_table = pd.concat(
-        [
-            pd.DataFrame({"item": ["overall"], "kmo": [kmo_overall]}),
-            kmo_items.rename("kmo").rename_axis("item").reset_index(),
-        ],
-        ignore_index=True,
+    _write_frames(
+        _factor_frames(kmo_overall, kmo_items, pa, efa, names, loadings, phi, items), tables
     )
-    frames = {
-        "kmo": kmo_table,
-        "parallel_analysis": pa.eigenvalues,
-        "efa_loadings": loadings.rename_axis("item").reset_index(),
-        "efa_factor_correlations": phi.rename_axis("factor").reset_index(),
-        "efa_variance": efa.variance.assign(factor=lambda d: d["factor"].map(names)),
-        "efa_communalities": pd.DataFrame(
-            {"item": items, "communality": efa.communalities.loc[items].to_numpy()}
-        ),
-    }
-    _write_frames(frames, tables)
     write_json(
         {
             "data_source": data_label(synthetic),
@@ -680,11 +689,7 @@ def run_factor_structure(
         },
         summary_out,
     )
-    matched = set(model) <= set(loadings.columns)
-    own = (
-        [float(loadings.loc[i, c]) for c, group in model.items() for i in group] if matched else []
-    )
-    variables = {
+    adequacy = {
         "kmo": num(kmo_overall),
         "kmo_item_min": num(kmo_items.min()),
         "bartlett_chi2": num(bartlett["chi2"], 1),
@@ -692,7 +697,61 @@ def run_factor_structure(
         "bartlett_p": fmt_p_op(bartlett["p"]),
         "pa_method": pa.description.split(":", 1)[0],
         "pa_suggested": int(pa.suggested_n_factors),
-        "efa_n_factors": n_factors,
+    }
+    variables = adequacy | _efa_variables(efa, efa_settings, model, names, loadings, phi)
+    write_variables({"factors": variables}, variables_out, rule="factor_structure")
+    short = pa.description.split(":", 1)[0]
+    scree_with_parallel_analysis(pa.eigenvalues, short, scree_out, synthetic=synthetic)
+    ordered = [c for c in model if c in loadings.columns]
+    ordered += [c for c in loadings.columns if c not in ordered]
+    loading_heatmap(loadings[ordered], heatmap_out, synthetic=synthetic)
+
+
+def _factor_frames(
+    kmo_overall: float,
+    kmo_items: pd.Series,
+    pa: Any,
+    efa: Any,
+    names: dict[str, str],
+    loadings: pd.DataFrame,
+    phi: pd.DataFrame,
+    items: list[str],
+) -> dict[str, pd.DataFrame]:
+    """The factor-structure tables: KMO, parallel analysis and the EFA, factors named."""
+    kmo_table = pd.concat(
+        [
+            pd.DataFrame({"item": ["overall"], "kmo": [kmo_overall]}),
+            kmo_items.rename("kmo").rename_axis("item").reset_index(),
+        ],
+        ignore_index=True,
+    )
+    return {
+        "kmo": kmo_table,
+        "parallel_analysis": pa.eigenvalues,
+        "efa_loadings": loadings.rename_axis("item").reset_index(),
+        "efa_factor_correlations": phi.rename_axis("factor").reset_index(),
+        "efa_variance": efa.variance.assign(factor=lambda d: d["factor"].map(names)),
+        "efa_communalities": pd.DataFrame(
+            {"item": items, "communality": efa.communalities.loc[items].to_numpy()}
+        ),
+    }
+
+
+def _efa_variables(
+    efa: Any,
+    efa_settings: Mapping[str, Any],
+    model: Mapping[str, list[str]],
+    names: dict[str, str],
+    loadings: pd.DataFrame,
+    phi: pd.DataFrame,
+) -> dict[str, Any]:
+    """The paper's numbers on the EFA: its settings, variance explained, own loadings."""
+    matched = set(model) <= set(loadings.columns)
+    own = (
+        [float(loadings.loc[i, c]) for c, group in model.items() for i in group] if matched else []
+    )
+    return {
+        "efa_n_factors": len(model),
         "efa_rotation": efa_settings["rotation"],
         "efa_method": efa_settings["method"],
         "efa_variance_pct": f"{100 * efa.variance['cumulative'].iloc[-1]:.1f}",
@@ -702,12 +761,6 @@ def run_factor_structure(
         ),
         "efa_distinct_factors": len({n.split(" ")[0] for n in names.values()}),
     }
-    write_variables({"factors": variables}, variables_out, rule="factor_structure")
-    short = pa.description.split(":", 1)[0]
-    scree_with_parallel_analysis(pa.eigenvalues, short, scree_out, synthetic=synthetic)
-    ordered = [c for c in model if c in loadings.columns]
-    ordered += [c for c in loadings.columns if c not in ordered]
-    loading_heatmap(loadings[ordered], heatmap_out, synthetic=synthetic)
 
 
 def _fit_variables(fit: Mapping[str, Any], min_count: int = DEFAULT_MIN_COUNT) -> dict[str, Any]:
@@ -771,6 +824,13 @@ def run_cfa(
         "warnings": len(result.warnings),
     }
     write_variables({"cfa": variables}, variables_out, rule="cfa")
+    write_text(table_out, _validity_table(reliability, pairs, cb, synthetic))
+
+
+def _validity_table(
+    reliability: pd.DataFrame, pairs: pd.DataFrame, cb: Codebook, synthetic: bool
+) -> str:
+    """The paper's table of convergent and discriminant validity, one row per construct."""
     htmt_max = {
         c: float(pairs.loc[(pairs["construct_1"] == c) | (pairs["construct_2"] == c), "htmt"].max())
         for c in reliability["construct"]
@@ -789,18 +849,15 @@ def run_cfa(
         Column("fl", "Fornell-Larcker met"),
         Column("htmt_max", "Largest HTMT", "{:.2f}"),
     ]
-    write_text(
-        table_out,
-        pipe_table(
-            rows,
-            columns,
-            caption="Convergent and discriminant validity in the confirmatory factor analysis",
-            label="tbl-validity",
-            synthetic=synthetic,
-            note="CR: composite reliability; AVE: average variance extracted, both from "
-            "standardized loadings; Fornell-Larcker met when √AVE exceeds every correlation of "
-            "the factor; HTMT: heterotrait-monotrait ratio of correlations [@henseler2015].",
-        ),
+    return pipe_table(
+        rows,
+        columns,
+        caption="Convergent and discriminant validity in the confirmatory factor analysis",
+        label="tbl-validity",
+        synthetic=synthetic,
+        note="CR: composite reliability; AVE: average variance extracted, both from "
+        "standardized loadings; Fornell-Larcker met when √AVE exceeds every correlation of "
+        "the factor; HTMT: heterotrait-monotrait ratio of correlations [@henseler2015].",
     )
 
 
@@ -888,22 +945,29 @@ def run_measurement_invariance(
         summary_out,
     )
     rows = table.set_index("model")
+    variables = _invariance_variables(rows, group, len(counts), group_sizes)
+    write_variables({"invariance": variables}, variables_out, rule="measurement_invariance")
+    write_text(table_out, _invariance_table(table, caption, synthetic))
 
-    def holds(level: str) -> bool:
-        # Chen (2007): a drop in CFI of at most .010 with a rise in RMSEA of at most .015
-        return bool(
-            rows.loc[level, "delta_cfi"] >= -0.010 and rows.loc[level, "delta_rmsea"] <= 0.015
-        )
 
-    levels = [lvl for lvl in ("metric", "scalar") if holds(lvl)]
+def _invariance_level_holds(rows: pd.DataFrame, level: str) -> bool:
+    """Chen (2007): a drop in CFI of at most .010 with a rise in RMSEA of at most .015."""
+    return bool(rows.loc[level, "delta_cfi"] >= -0.010 and rows.loc[level, "delta_rmsea"] <= 0.015)
+
+
+def _invariance_variables(
+    rows: pd.DataFrame, group: str, n_groups: int, group_sizes: str
+) -> dict[str, Any]:
+    """The paper's numbers on each invariance model and the highest level that holds."""
+    levels = [lvl for lvl in ("metric", "scalar") if _invariance_level_holds(rows, lvl)]
     highest = (
         "scalar"
         if levels == ["metric", "scalar"]
         else ("metric" if "metric" in levels else "configural")
     )
-    variables = {
+    variables: dict[str, Any] = {
         "group": group,
-        "n_groups": len(counts),
+        "n_groups": n_groups,
         "group_sizes": group_sizes,
         "highest_level": highest,
         "estimated": True,
@@ -929,7 +993,11 @@ def run_measurement_invariance(
         f"ΔCFI = {variables['metric']['delta_cfi']}, from the metric to the scalar model "
         f"ΔCFI = {variables['scalar']['delta_cfi']}"
     )
-    write_variables({"invariance": variables}, variables_out, rule="measurement_invariance")
+    return variables
+
+
+def _invariance_table(table: pd.DataFrame, caption: str, synthetic: bool) -> str:
+    """The paper's table of the configural, metric and scalar models and their comparisons."""
     shown = table.assign(
         label=table["model"].str.capitalize(),
         rmsea_ci=[
@@ -950,17 +1018,14 @@ def run_measurement_invariance(
         Column("delta_cfi", "ΔCFI", "{:.3f}"),
         Column("delta_rmsea", "ΔRMSEA", "{:.3f}"),
     ]
-    write_text(
-        table_out,
-        pipe_table(
-            shown,
-            columns,
-            caption=caption,
-            label="tbl-invariance",
-            synthetic=synthetic,
-            note="Each model is compared with the one above it. A level is taken to hold when CFI "
-            "drops by at most .010 and RMSEA rises by at most .015 [@chen2007].",
-        ),
+    return pipe_table(
+        shown,
+        columns,
+        caption=caption,
+        label="tbl-invariance",
+        synthetic=synthetic,
+        note="Each model is compared with the one above it. A level is taken to hold when CFI "
+        "drops by at most .010 and RMSEA rises by at most .015 [@chen2007].",
     )
 
 

@@ -585,6 +585,71 @@ def ols_hc3_fit(design: _Design, ci: float, *, what: str = "OLS") -> dict[str, A
     }
 
 
+def _ordinal_loglik(
+    theta: Any, X: Any, codes: Any, upper: Any, lower: Any
+) -> tuple[float, Any, Any]:
+    """The proportional-odds log-likelihood at θ = (b, τ), its gradient and its Hessian."""
+    import numpy as np
+    from scipy import special
+
+    p = X.shape[1]
+    b, tau = theta[:p], theta[p:]
+    eta = X @ b
+    full = np.concatenate([[-np.inf], tau, [np.inf]])
+    a = full[codes + 1] - eta
+    c = full[codes] - eta
+    fa, fc = special.expit(a), special.expit(c)
+    prob = np.clip(fa - fc, 1e-300, None)
+    da, dc = fa * (1 - fa), fc * (1 - fc)
+    d2a, d2c = da * (1 - 2 * fa), dc * (1 - 2 * fc)
+    g = (da - dc) / prob
+    grad = np.concatenate(
+        [-(X * g[:, None]).sum(axis=0), (upper * (da / prob)[:, None]).sum(axis=0)]
+    )
+    grad[p:] -= (lower * (dc / prob)[:, None]).sum(axis=0)
+    h_bb = (X * ((d2a - d2c) / prob - g**2)[:, None]).T @ X
+    w_a = d2a / prob - g * da / prob  # ∂g/∂τ_own
+    w_c = -d2c / prob + g * dc / prob  # ∂g/∂τ_below
+    h_bt = -(X * w_a[:, None]).T @ upper - (X * w_c[:, None]).T @ lower
+    h_tt = (
+        (upper * (d2a / prob - (da / prob) ** 2)[:, None]).T @ upper
+        + (lower * (-d2c / prob - (dc / prob) ** 2)[:, None]).T @ lower
+        + (upper * (da * dc / prob**2)[:, None]).T @ lower
+        + (lower * (da * dc / prob**2)[:, None]).T @ upper
+    )
+    hess = np.block([[h_bb, h_bt], [h_bt.T, h_tt]])
+    return float(np.log(prob).sum()), grad, hess
+
+
+def _newton_ascent(parts: Any, theta: Any, p: int, max_iter: int) -> tuple[Any, float, Any, bool]:
+    """Newton-Raphson with step halving, the thresholds (θ[p:]) kept increasing: θ, the
+    log-likelihood and Hessian there, and whether it converged."""
+    import numpy as np
+
+    loglik, grad, hess = parts(theta)
+    converged = False
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(hess, -grad)
+        except np.linalg.LinAlgError:
+            break
+        size = 1.0
+        while size > 1e-10:
+            trial = theta + size * step
+            if np.all(np.diff(trial[p:]) > 0):
+                new_loglik, new_grad, new_hess = parts(trial)
+                if new_loglik >= loglik - 1e-12:
+                    break
+            size /= 2
+        else:
+            break
+        theta, loglik, grad, hess = trial, new_loglik, new_grad, new_hess
+        if np.max(np.abs(size * step)) < 1e-10 or np.max(np.abs(grad)) < 1e-9:
+            converged = True
+            break
+    return theta, loglik, hess, converged
+
+
 def ordinal_logit_fit(
     design: _Design, ci: float, *, what: str = "ordinal logit", max_iter: int = 100
 ) -> dict[str, Any]:
@@ -611,57 +676,13 @@ def ordinal_logit_fit(
     upper = onehot[:, :cuts]  # τ_j enters with +: the case's own level j < J
     lower = onehot[:, 1:]  # τ_{j−1} enters with −: the case's level j > 0
 
-    def parts(theta: Any) -> tuple[float, Any, Any]:
-        b, tau = theta[:p], theta[p:]
-        eta = X @ b
-        full = np.concatenate([[-np.inf], tau, [np.inf]])
-        a = full[codes + 1] - eta
-        c = full[codes] - eta
-        fa, fc = special.expit(a), special.expit(c)
-        prob = np.clip(fa - fc, 1e-300, None)
-        da, dc = fa * (1 - fa), fc * (1 - fc)
-        d2a, d2c = da * (1 - 2 * fa), dc * (1 - 2 * fc)
-        g = (da - dc) / prob
-        grad = np.concatenate(
-            [-(X * g[:, None]).sum(axis=0), (upper * (da / prob)[:, None]).sum(axis=0)]
-        )
-        grad[p:] -= (lower * (dc / prob)[:, None]).sum(axis=0)
-        h_bb = (X * ((d2a - d2c) / prob - g**2)[:, None]).T @ X
-        w_a = d2a / prob - g * da / prob  # ∂g/∂τ_own
-        w_c = -d2c / prob + g * dc / prob  # ∂g/∂τ_below
-        h_bt = -(X * w_a[:, None]).T @ upper - (X * w_c[:, None]).T @ lower
-        h_tt = (
-            (upper * (d2a / prob - (da / prob) ** 2)[:, None]).T @ upper
-            + (lower * (-d2c / prob - (dc / prob) ** 2)[:, None]).T @ lower
-            + (upper * (da * dc / prob**2)[:, None]).T @ lower
-            + (lower * (da * dc / prob**2)[:, None]).T @ upper
-        )
-        hess = np.block([[h_bb, h_bt], [h_bt.T, h_tt]])
-        return float(np.log(prob).sum()), grad, hess
-
     share = np.cumsum(np.bincount(codes, minlength=len(levels)))[:cuts] / n
     theta = np.concatenate([np.zeros(p), special.logit(share)])
-    loglik, grad, hess = parts(theta)
-    converged = False
-    for _ in range(max_iter):
-        try:
-            step = np.linalg.solve(hess, -grad)
-        except np.linalg.LinAlgError:
-            break
-        size = 1.0
-        while size > 1e-10:
-            trial = theta + size * step
-            if np.all(np.diff(trial[p:]) > 0):
-                new_loglik, new_grad, new_hess = parts(trial)
-                if new_loglik >= loglik - 1e-12:
-                    break
-            size /= 2
-        else:
-            break
-        theta, loglik, grad, hess = trial, new_loglik, new_grad, new_hess
-        if np.max(np.abs(size * step)) < 1e-10 or np.max(np.abs(grad)) < 1e-9:
-            converged = True
-            break
+
+    def parts(theta: Any) -> tuple[float, Any, Any]:
+        return _ordinal_loglik(theta, X, codes, upper, lower)
+
+    theta, loglik, hess, converged = _newton_ascent(parts, theta, p, max_iter)
     if not converged:
         raise AnalysisError(f"{what}: the fit did not converge")
     try:
@@ -1046,6 +1067,20 @@ def _colour(row: Any) -> str:
     return COLOURS["ns"]
 
 
+@dataclass(frozen=True)
+class _CurveLayout:
+    """What every panel of the specification curve shares: its choice rows and β axis."""
+
+    rows_spec: list[tuple[str, str, str]]  # (dimension, option, label), top to bottom
+    position: dict[tuple[str, str], int]  # the y of each (dimension, option) row
+    preferred: str
+    ylim: tuple[float, float] | None  # the common β axis (None: no estimate succeeded)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows_spec)
+
+
 def specification_curve(
     estimates: pd.DataFrame,
     settings: Mapping[str, Any],
@@ -1061,25 +1096,11 @@ def specification_curve(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.lines import Line2D
 
     from hazegov.survey.describe import SYNTHETIC_MARK, TEXT_WIDTH_IN, save_png
 
-    preferred = preferred_specification(settings).id
-    rows_spec: list[tuple[str, str, str]] = []  # (dimension, option, label)
-    for dim in DIMENSIONS:
-        present = set(estimates[dim])
-        ids = [o["id"] for o in _options(settings, dim)]
-        ids += [LATENT] if dim == "scores" and LATENT in present else []
-        for option_id in ids:
-            if option_id in present:
-                label = f"{settings['dimensions'][dim]['label']}: "
-                rows_spec.append(
-                    (dim, option_id, label + str(option(settings, dim, option_id)["label"]))
-                )
+    rows_spec = _choice_rows(estimates, settings)
     n_rows = len(rows_spec)
-    position = {(d, o): n_rows - 1 - i for i, (d, o, _) in enumerate(rows_spec)}
     ncols = 2 if len(effects) > 1 else 1
     nblocks = math.ceil(len(effects) / ncols)
     top_h, bottom_h, gap_h = 1.6, 0.13 * n_rows + 0.1, 0.8
@@ -1103,44 +1124,92 @@ def specification_curve(
     ok = estimates[estimates["status"] == STATUS_OK]
     low, high = ok["std_ci_low"].min(), ok["std_ci_high"].max()
     pad = 0.05 * (high - low) if len(ok) and high > low else 0.1
+    preferred = preferred_specification(settings).id
+    position = {(d, o): n_rows - 1 - i for i, (d, o, _) in enumerate(rows_spec)}
+    ylim = (low - pad, high + pad) if len(ok) else None
+    layout = _CurveLayout(rows_spec, position, preferred, ylim)
     for k, (effect, label) in enumerate(effects.items()):
         block, col = divmod(k, ncols)
         top = fig.add_subplot(grid[3 * block, col])
         bottom = fig.add_subplot(grid[3 * block + 1, col], sharex=top)
-        rows = ok[ok["effect"] == effect]
-        rows = rows.sort_values(["std_estimate", "spec"], kind="stable").reset_index(drop=True)
-        x = np.arange(len(rows))
-        colours = [_colour(r) for r in rows.itertuples()]
-        top.vlines(x, rows["std_ci_low"], rows["std_ci_high"], colors=colours, alpha=0.3, lw=0.5)
-        top.scatter(x, rows["std_estimate"], c=colours, s=2.5, lw=0, zorder=3)
-        top.axhline(0, color="#555555", lw=0.6, ls="--")
-        if len(ok):
-            top.set_ylim(low - pad, high + pad)
-        for position_x in np.flatnonzero(rows["spec"].to_numpy() == preferred):
-            for ax in (top, bottom):
-                ax.axvline(position_x, color="#000000", lw=0.7, ls=":", zorder=4)
         n_failed = int(((estimates["effect"] == effect) & (estimates["status"] != STATUS_OK)).sum())
         title = f"{effect}: {label}" + (f" ({n_failed} failed)" if n_failed else "")
-        top.set_title(textwrap.fill(title, 36), fontsize=7, loc="left")
-        top.tick_params(labelsize=6.5, labelbottom=False)
-        if col == 0:
-            top.set_ylabel("Standardized β (CI)", fontsize=7)
-        else:
-            top.tick_params(labelleft=False)
-        for i in range(1, n_rows):
-            if rows_spec[i - 1][0] != rows_spec[i][0]:
-                bottom.axhline(n_rows - i - 0.5, color="#cccccc", lw=0.5)
-        for dim in DIMENSIONS:
-            y = [position[(dim, o)] for o in rows[dim]]
-            bottom.scatter(x, y, c=colours, marker="|", s=7, lw=0.5)
-        bottom.set_ylim(-0.6, n_rows - 0.4)
-        bottom.set_yticks([position[(d, o)] for d, o, _ in rows_spec])
-        bottom.set_yticklabels([lab for _, _, lab in rows_spec] if col == 0 else [], fontsize=6.5)
-        bottom.tick_params(axis="y", length=0)
-        bottom.tick_params(axis="x", labelsize=6.5)
-        bottom.set_xlim(-1, max(len(rows), 1))
-        if block == nblocks - 1:
-            bottom.set_xlabel("Specifications, sorted by the estimate", fontsize=7)
+        rows = ok[ok["effect"] == effect]
+        _curve_panels(top, bottom, rows, layout, title, col == 0, block == nblocks - 1)
+    _curve_legend(fig)
+    if synthetic:
+        fig.text(0.01, 0.005, SYNTHETIC_MARK, ha="left", va="bottom", fontsize=7, color="#b00020")
+    save_png(fig, path)
+
+
+def _choice_rows(
+    estimates: pd.DataFrame, settings: Mapping[str, Any]
+) -> list[tuple[str, str, str]]:
+    """The bottom panel's rows: each option of each dimension that some specification used."""
+    rows_spec: list[tuple[str, str, str]] = []  # (dimension, option, label)
+    for dim in DIMENSIONS:
+        present = set(estimates[dim])
+        ids = [o["id"] for o in _options(settings, dim)]
+        ids += [LATENT] if dim == "scores" and LATENT in present else []
+        for option_id in ids:
+            if option_id in present:
+                label = f"{settings['dimensions'][dim]['label']}: "
+                rows_spec.append(
+                    (dim, option_id, label + str(option(settings, dim, option_id)["label"]))
+                )
+    return rows_spec
+
+
+def _curve_panels(
+    top: Any,
+    bottom: Any,
+    rows: pd.DataFrame,
+    layout: _CurveLayout,
+    title: str,
+    first_col: bool,
+    last_block: bool,
+) -> None:
+    """One effect's panels: sorted estimates with CIs (top), each one's choices (bottom)."""
+    import numpy as np
+
+    rows_spec, n_rows = layout.rows_spec, layout.n_rows
+    rows = rows.sort_values(["std_estimate", "spec"], kind="stable").reset_index(drop=True)
+    x = np.arange(len(rows))
+    colours = [_colour(r) for r in rows.itertuples()]
+    top.vlines(x, rows["std_ci_low"], rows["std_ci_high"], colors=colours, alpha=0.3, lw=0.5)
+    top.scatter(x, rows["std_estimate"], c=colours, s=2.5, lw=0, zorder=3)
+    top.axhline(0, color="#555555", lw=0.6, ls="--")
+    if layout.ylim is not None:
+        top.set_ylim(*layout.ylim)
+    for position_x in np.flatnonzero(rows["spec"].to_numpy() == layout.preferred):
+        for ax in (top, bottom):
+            ax.axvline(position_x, color="#000000", lw=0.7, ls=":", zorder=4)
+    top.set_title(textwrap.fill(title, 36), fontsize=7, loc="left")
+    top.tick_params(labelsize=6.5, labelbottom=False)
+    if first_col:
+        top.set_ylabel("Standardized β (CI)", fontsize=7)
+    else:
+        top.tick_params(labelleft=False)
+    for i in range(1, n_rows):
+        if rows_spec[i - 1][0] != rows_spec[i][0]:
+            bottom.axhline(n_rows - i - 0.5, color="#cccccc", lw=0.5)
+    for dim in DIMENSIONS:
+        y = [layout.position[(dim, o)] for o in rows[dim]]
+        bottom.scatter(x, y, c=colours, marker="|", s=7, lw=0.5)
+    bottom.set_ylim(-0.6, n_rows - 0.4)
+    bottom.set_yticks([layout.position[(d, o)] for d, o, _ in rows_spec])
+    bottom.set_yticklabels([lab for _, _, lab in rows_spec] if first_col else [], fontsize=6.5)
+    bottom.tick_params(axis="y", length=0)
+    bottom.tick_params(axis="x", labelsize=6.5)
+    bottom.set_xlim(-1, max(len(rows), 1))
+    if last_block:
+        bottom.set_xlabel("Specifications, sorted by the estimate", fontsize=7)
+
+
+def _curve_legend(fig: Any) -> None:
+    """The legend of the colours (sign and significance) and of the preferred specification."""
+    from matplotlib.lines import Line2D
+
     marker = {"marker": "o", "ls": "", "ms": 3}
     legend = [
         Line2D([], [], color=COLOURS["same"], label="Same sign, significant", **marker),
@@ -1156,9 +1225,6 @@ def specification_curve(
         frameon=False,
         bbox_to_anchor=(0.99, 1.0),
     )
-    if synthetic:
-        fig.text(0.01, 0.005, SYNTHETIC_MARK, ha="left", va="bottom", fontsize=7, color="#b00020")
-    save_png(fig, path)
 
 
 def _ci(low: float | None, high: float | None) -> str:

@@ -975,12 +975,38 @@ class _Checker:
         return tuple(options)
 
 
+@dataclass(frozen=True)
+class _Declared:
+    """What the instrument, scales and constructs declare, for reading the questions."""
+
+    markers: list[MissingMarker]
+    scales: dict[str, tuple[Option, ...]]
+    scale_missing: dict[str, list[MissingMarker]]
+    constructs: dict[str, tuple[str, str, Any, Any]]
+
+
+@dataclass
+class _Collected:
+    """The variables read so far, where each is defined, and the display conditions declared."""
+
+    variables: list[Variable] = field(default_factory=list)
+    # where each variable is defined, parallel to variables
+    paths: list[tuple[Any, ...]] = field(default_factory=list)
+    # each display condition declared, with the index of the first variable of its question
+    # (what it tests must come before) and what it belongs to, to name in messages
+    conditions: list[tuple[int, str, ShownIf]] = field(default_factory=list)
+    construct_question: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def add(self, variable: Variable, path: tuple[Any, ...]) -> None:
+        self.variables.append(variable)
+        self.paths.append(path)
+
+
 def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
-    file = locate.file
+    """Check the parsed codebook part by part and build it, or raise every problem found."""
     check = _Checker(locate)
-    bad = check.bad
     if "instrument" not in raw:
-        bad(("instrument",), "required-key", "the codebook lacks required key 'instrument'")
+        check.bad(("instrument",), "required-key", "the codebook lacks required key 'instrument'")
     instrument = check.mapping(raw.get("instrument") or {}, ("instrument",), "instrument") or {}
     title = instrument.get("title")
     check.english_only = isinstance(title, dict) and bool(title.get("en")) and "zh" not in title
@@ -991,15 +1017,68 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
         instrument.get("introduction"), ("instrument", "introduction"), "instrument.introduction"
     )
     markers = _instrument_markers(instrument, check)
+    brackets = _fill_in_brackets(instrument, check)
+    scales, scale_missing = _response_scales(raw, check)
+    sectors = _respondent_sectors(raw, check)
+    construct_meta, construct_paths = _construct_definitions(raw, check)
+    declared = _Declared(markers, scales, scale_missing, construct_meta)
+    found = _Collected()
+    platform = _platform_preset(instrument, check)
+    ignore_rules = _ignore_rules(raw.get("ignore_columns"), check)
+    _read_platform_columns(raw, platform, ignore_rules, declared, check, found)
+    questions = check.entries(raw.get("questions"), ("questions",), "questions")
+    for qpath, q in questions:
+        _read_question(q, qpath, declared, check, found)
+    constructs = []
+    for cid, (zh, en, problem, role) in construct_meta.items():
+        items = tuple(v.name for v in found.variables if v.construct == cid)
+        constructs.append(Construct(cid, zh, en, items, seed_problem=problem, role=role))
+    codebook = Codebook(
+        path=locate.file,
+        instrument_id=str(instrument.get("id", "")),
+        title_zh=title_zh,
+        title_en=title_en,
+        intro_zh=intro_zh,
+        intro_en=intro_en,
+        variables=tuple(found.variables),
+        constructs=tuple(constructs),
+        sectors=tuple(sectors),
+        missing_markers=tuple(markers),
+        fill_in_brackets=(str(brackets[0]), str(brackets[1])),
+        questions=tuple(q for _, q in questions),
+        platform=platform,
+        answers=_answer_form(instrument, check),
+        header_rows=int(PLATFORM_PRESETS[platform]["header_rows"]) if platform else 1,
+        ignore_columns=tuple(ignore_rules),
+    )
+    where = _Places(found.paths, construct_paths, found.construct_question)
+    sector_ids = {s.id for s in sectors}
+    check.problems.extend(_check_consistency(codebook, sector_ids, locate, where))
+    check.problems.extend(_missing_answer_collisions(codebook, locate))
+    check.problems.extend(_ignored_codebook_columns(codebook, locate, where))
+    check.problems.extend(_display_problems(codebook, found.conditions, locate))
+    if check.problems:
+        raise LocatedCodebookError(check.problems)
+    return codebook
+
+
+def _fill_in_brackets(instrument: dict[str, Any], check: _Checker) -> list[Any]:
+    """The two brackets around a fill-in answer in an export cell (〖 〗 unless set)."""
     brackets = instrument.get("fill_in_brackets", ["〖", "〗"])
     if not isinstance(brackets, list) or len(brackets) != 2:
-        bad(
+        check.bad(
             ("instrument", "fill_in_brackets"),
             "fill-in-brackets",
             "fill_in_brackets needs two strings",
         )
         brackets = ["〖", "〗"]
+    return brackets
 
+
+def _response_scales(
+    raw: dict[str, Any], check: _Checker
+) -> tuple[dict[str, tuple[Option, ...]], dict[str, list[MissingMarker]]]:
+    """Each response scale's options and its own missing-answer markers, by scale id."""
     scales: dict[str, tuple[Option, ...]] = {}
     scale_missing: dict[str, list[MissingMarker]] = {}
     raw_scales = check.mapping(
@@ -1014,7 +1093,11 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
         scale_missing[scale_id] = check.markers(
             scale.get("missing"), (*where, "missing"), f"scale {scale_id} missing"
         )
+    return scales, scale_missing
 
+
+def _respondent_sectors(raw: dict[str, Any], check: _Checker) -> list[Sector]:
+    """The respondent sectors the respondent groups belong to."""
     sectors = []
     for where, s in check.entries(
         raw.get("respondent_sectors"), ("respondent_sectors",), "respondent_sectors"
@@ -1023,8 +1106,13 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
         zh, en = check.bilingual(s, where, f"sector {sid}")
         if sid is not None:
             sectors.append(Sector(id=sid, zh=zh, en=en, government=bool(s.get("government"))))
-    sector_ids = {s.id for s in sectors}
+    return sectors
 
+
+def _construct_definitions(
+    raw: dict[str, Any], check: _Checker
+) -> tuple[dict[str, tuple[str, str, Any, Any]], dict[str, tuple[Any, ...]]]:
+    """Each construct's labels, seed problem and role, and where it is defined, by id."""
     construct_meta: dict[str, tuple[str, str, Any, Any]] = {}
     construct_paths: dict[str, tuple[Any, ...]] = {}
     for where, c in check.entries(raw.get("constructs"), ("constructs",), "constructs"):
@@ -1033,15 +1121,22 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
         if cid is None:
             continue
         if cid in construct_meta:
-            bad((*where, "id"), "unique-construct", f"construct {cid} is defined twice", cid)
+            check.bad((*where, "id"), "unique-construct", f"construct {cid} is defined twice", cid)
             continue
         construct_meta[cid] = (zh, en, c.get("seed_problem"), c.get("role"))
         construct_paths[cid] = where
+    return construct_meta, construct_paths
 
-    variables: list[Variable] = []
-    var_paths: list[tuple[Any, ...]] = []  # where each variable is defined, parallel to variables
-    platform = _platform_preset(instrument, check)
-    ignore_rules = _ignore_rules(raw.get("ignore_columns"), check)
+
+def _read_platform_columns(
+    raw: dict[str, Any],
+    platform: str | None,
+    ignore_rules: list[IgnoreRule],
+    declared: _Declared,
+    check: _Checker,
+    found: _Collected,
+) -> None:
+    """Add the platform's columns (the preset's and the codebook's own) as variables."""
     for where, col, optional in _platform_entries(raw, platform, check):
         name = check.required(col, "name", where, "a platform column")
         header = check.required(col, "header", where, f"platform column {name}")
@@ -1053,7 +1148,7 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
         zh, en = check.bilingual(label, (*where, "label"), f"platform column {name}")
         role = col.get("role")
         if role not in PLATFORM_ROLES:
-            bad(
+            check.bad(
                 (*where, "role"),
                 "known-platform-role",
                 f"platform column {name} has role {role!r}; expected one of "
@@ -1071,198 +1166,193 @@ def _build(raw: dict[str, Any], locate: _Locator) -> Codebook:
         rule = next((r for r in ignore_rules if r.matches(str(header))), None)
         if rule is not None and optional and where[0] == "instrument":
             continue  # a preset's column the codebook ignores: dropped, not an error
-        variables.append(
-            Variable(
-                name=str(name),
-                kind="platform",
-                header=str(header),
-                text_zh=zh,
-                text_en=en,
-                role=role,
-                options=arm_options,
-                unit_suffix=col.get("unit_suffix"),
-                missing=tuple(markers),
-                optional=optional or check.flag(col, "optional", where),
-            )
+        variable = Variable(
+            name=str(name),
+            kind="platform",
+            header=str(header),
+            text_zh=zh,
+            text_en=en,
+            role=role,
+            options=arm_options,
+            unit_suffix=col.get("unit_suffix"),
+            missing=tuple(declared.markers),
+            optional=optional or check.flag(col, "optional", where),
         )
-        var_paths.append(where)
+        found.add(variable, where)
 
-    questions = check.entries(raw.get("questions"), ("questions",), "questions")
-    construct_question: dict[str, tuple[Any, ...]] = {}
-    # each display condition declared, with the index of the first variable of its question
-    # (what it tests must come before) and what it belongs to, to name in messages
-    conditions: list[tuple[int, str, ShownIf]] = []
-    for qpath, q in questions:
-        qtype = q.get("type")
-        number = q.get("number")
-        what = f"question {number}"
-        question_shown = check.shown_if(q.get("shown_if"), (*qpath, "shown_if"), what)
-        if question_shown is not None:
-            conditions.append((len(variables), what, question_shown))
-        if not isinstance(number, int) or isinstance(number, bool):
-            bad((*qpath, "number"), "question-number", "a question needs an integer 'number'")
-        if qtype not in QUESTION_TYPES:
-            bad(
-                (*qpath, "type"),
-                "known-question-type",
-                f"{what} has type {qtype!r}; expected one of {sorted(QUESTION_TYPES)}",
-            )
-            continue
-        question_missing = check.markers(q.get("missing"), (*qpath, "missing"), f"{what} missing")
-        if qtype == "likert_matrix":
-            check.bilingual(q.get("text"), (*qpath, "text"), what)
-            scale = q.get("scale")
-            if scale not in scales:
-                bad(
-                    (*qpath, "scale"),
-                    "known-scale",
-                    f"{what} uses the scale {scale!r}, which response_scales does not define "
-                    f"(it defines {sorted(scales)})",
-                    scale,
-                )
-            construct = q.get("construct")
-            if construct not in construct_meta:
-                bad(
-                    (*qpath, "construct"),
-                    "known-construct",
-                    f"{what} names unknown construct {construct!r}",
-                    construct,
-                )
-            else:
-                construct_question.setdefault(construct, (*qpath, "items"))
-            items = check.entries(q.get("items"), (*qpath, "items"), f"{what} items")
-            if not items:
-                bad((*qpath, "items"), "items-listed", f"{what} needs a list of items")
-            for ipath, item in items:
-                name = check.required(item, "name", ipath, f"an item of {what}")
-                header = check.required(item, "header", ipath, f"item {name}")
-                zh, en = check.bilingual(item.get("text"), (*ipath, "text"), f"item {name}")
-                is_check = item.get("role") == "attention_check"
-                item_missing = check.markers(
-                    item.get("missing"), (*ipath, "missing"), f"item {name} missing"
-                )
-                item_shown = check.shown_if(
-                    item.get("shown_if"), (*ipath, "shown_if"), f"item {name}"
-                )
-                if item_shown is not None:
-                    first = len(variables) - sum(v.question == number for v in variables)
-                    conditions.append((first, f"item {name} of {what}", item_shown))
-                if name is None or header is None:
-                    continue
-                variables.append(
-                    Variable(
-                        name=str(name),
-                        kind="likert",
-                        header=str(header),
-                        text_zh=zh,
-                        text_en=en,
-                        role=item.get("role"),
-                        question=number,
-                        options=scales.get(scale, ()),
-                        scale=scale,
-                        construct=None if is_check else construct,
-                        reverse=check.flag(item, "reverse", ipath),
-                        expected_code=item.get("expected_code"),
-                        missing=_declared_missing(
-                            markers, scale_missing.get(scale, []), question_missing, item_missing
-                        ),
-                        shown_if=_both(question_shown, item_shown),
-                    )
-                )
-                var_paths.append(ipath)
-            continue
-        name = check.required(q, "name", qpath, what)
-        header = check.required(q, "header", qpath, what)
-        zh, en = check.bilingual(q.get("text"), (*qpath, "text"), what)
-        if qtype == "free_text":
-            options: tuple[Option, ...] = ()
-        elif qtype == "rating":
-            options = scales.get(q.get("scale"), ())
-            if q.get("scale") not in scales:
-                bad(
-                    (*qpath, "scale"),
-                    "known-scale",
-                    f"{what} uses the scale {q.get('scale')!r}, which response_scales does not "
-                    f"define (it defines {sorted(scales)})",
-                    q.get("scale"),
-                )
-        else:
-            options = check.options(q.get("options"), (*qpath, "options"), what)
+
+def _read_question(
+    q: dict[str, Any],
+    qpath: tuple[Any, ...],
+    declared: _Declared,
+    check: _Checker,
+    found: _Collected,
+) -> None:
+    """Check one question's number, type and display condition, then add its variables."""
+    qtype = q.get("type")
+    number = q.get("number")
+    what = f"question {number}"
+    question_shown = check.shown_if(q.get("shown_if"), (*qpath, "shown_if"), what)
+    if question_shown is not None:
+        found.conditions.append((len(found.variables), what, question_shown))
+    if not isinstance(number, int) or isinstance(number, bool):
+        check.bad((*qpath, "number"), "question-number", "a question needs an integer 'number'")
+    if qtype not in QUESTION_TYPES:
+        check.bad(
+            (*qpath, "type"),
+            "known-question-type",
+            f"{what} has type {qtype!r}; expected one of {sorted(QUESTION_TYPES)}",
+        )
+        return
+    question_missing = check.markers(q.get("missing"), (*qpath, "missing"), f"{what} missing")
+    question = _Question(q, qpath, question_shown, question_missing)
+    if qtype == "likert_matrix":
+        _read_likert_matrix(question, declared, check, found)
+    else:
+        _read_single_question(question, declared, check, found)
+
+
+@dataclass(frozen=True)
+class _Question:
+    """A question being read: its entry, where it is, and what its variables inherit."""
+
+    entry: dict[str, Any]
+    path: tuple[Any, ...]
+    shown: ShownIf | None  # its display condition
+    missing: list[MissingMarker]  # its own missing-answer markers
+
+
+def _known_scale(
+    scale: Any, qpath: tuple[Any, ...], what: str, scales: dict[str, Any], check: _Checker
+) -> None:
+    """Report a question whose scale response_scales does not define."""
+    if scale not in scales:
+        check.bad(
+            (*qpath, "scale"),
+            "known-scale",
+            f"{what} uses the scale {scale!r}, which response_scales does not define "
+            f"(it defines {sorted(scales)})",
+            scale,
+        )
+
+
+def _read_likert_matrix(
+    question: _Question, declared: _Declared, check: _Checker, found: _Collected
+) -> None:
+    """Add the items of a Likert matrix: one variable per item, on the question's scale."""
+    q, qpath = question.entry, question.path
+    question_shown, question_missing = question.shown, question.missing
+    number = q.get("number")
+    what = f"question {number}"
+    check.bilingual(q.get("text"), (*qpath, "text"), what)
+    scale = q.get("scale")
+    _known_scale(scale, qpath, what, declared.scales, check)
+    construct = q.get("construct")
+    if construct not in declared.constructs:
+        check.bad(
+            (*qpath, "construct"),
+            "known-construct",
+            f"{what} names unknown construct {construct!r}",
+            construct,
+        )
+    else:
+        found.construct_question.setdefault(construct, (*qpath, "items"))
+    items = check.entries(q.get("items"), (*qpath, "items"), f"{what} items")
+    if not items:
+        check.bad((*qpath, "items"), "items-listed", f"{what} needs a list of items")
+    for ipath, item in items:
+        name = check.required(item, "name", ipath, f"an item of {what}")
+        header = check.required(item, "header", ipath, f"item {name}")
+        zh, en = check.bilingual(item.get("text"), (*ipath, "text"), f"item {name}")
+        is_check = item.get("role") == "attention_check"
+        item_missing = check.markers(
+            item.get("missing"), (*ipath, "missing"), f"item {name} missing"
+        )
+        item_shown = check.shown_if(item.get("shown_if"), (*ipath, "shown_if"), f"item {name}")
+        if item_shown is not None:
+            first = len(found.variables) - sum(v.question == number for v in found.variables)
+            found.conditions.append((first, f"item {name} of {what}", item_shown))
         if name is None or header is None:
             continue
-        kind = {"single_choice": "single_choice", "rating": "rating", "free_text": "free_text"}[
-            qtype
-        ]
-        variables.append(
-            Variable(
-                name=str(name),
-                kind=kind,
-                header=str(header),
-                text_zh=zh,
-                text_en=en,
-                role=q.get("role"),
+        variable = Variable(
+            name=str(name),
+            kind="likert",
+            header=str(header),
+            text_zh=zh,
+            text_en=en,
+            role=item.get("role"),
+            question=number,
+            options=declared.scales.get(scale, ()),
+            scale=scale,
+            construct=None if is_check else construct,
+            reverse=check.flag(item, "reverse", ipath),
+            expected_code=item.get("expected_code"),
+            missing=_declared_missing(
+                declared.markers,
+                declared.scale_missing.get(scale, []),
+                question_missing,
+                item_missing,
+            ),
+            shown_if=_both(question_shown, item_shown),
+        )
+        found.add(variable, ipath)
+
+
+def _read_single_question(
+    question: _Question, declared: _Declared, check: _Checker, found: _Collected
+) -> None:
+    """Add a single-choice, rating or free-text question, and a variable per fill-in option."""
+    q, qpath, question_shown = question.entry, question.path, question.shown
+    qtype = q.get("type")
+    number = q.get("number")
+    what = f"question {number}"
+    name = check.required(q, "name", qpath, what)
+    header = check.required(q, "header", qpath, what)
+    zh, en = check.bilingual(q.get("text"), (*qpath, "text"), what)
+    if qtype == "free_text":
+        options: tuple[Option, ...] = ()
+    elif qtype == "rating":
+        options = declared.scales.get(q.get("scale"), ())
+        _known_scale(q.get("scale"), qpath, what, declared.scales, check)
+    else:
+        options = check.options(q.get("options"), (*qpath, "options"), what)
+    if name is None or header is None:
+        return
+    kind = {"single_choice": "single_choice", "rating": "rating", "free_text": "free_text"}[qtype]
+    variable = Variable(
+        name=str(name),
+        kind=kind,
+        header=str(header),
+        text_zh=zh,
+        text_en=en,
+        role=q.get("role"),
+        question=number,
+        options=options,
+        scale=q.get("scale"),
+        reverse=check.flag(q, "reverse", qpath),
+        skipped_for_groups=tuple(q.get("skipped_for_groups") or ()),
+        missing=_declared_missing(
+            declared.markers,
+            declared.scale_missing.get(q.get("scale"), []) if qtype == "rating" else [],
+            question.missing,
+        ),
+        shown_if=question_shown,
+    )
+    found.add(variable, qpath)
+    for i, opt in enumerate(options):
+        if opt.fill_in:
+            fill_in = Variable(
+                name=opt.fill_in,
+                kind="fill_in",
+                header=None,
+                text_zh=f"{zh}（{opt.zh}，请注明）" if zh else "",
+                text_en=f"{en} ({opt.en}, please specify)",
                 question=number,
-                options=options,
-                scale=q.get("scale"),
-                reverse=check.flag(q, "reverse", qpath),
-                skipped_for_groups=tuple(q.get("skipped_for_groups") or ()),
-                missing=_declared_missing(
-                    markers,
-                    scale_missing.get(q.get("scale"), []) if qtype == "rating" else [],
-                    question_missing,
-                ),
+                fill_in_of=str(name),
+                missing=tuple(declared.markers),
                 shown_if=question_shown,
             )
-        )
-        var_paths.append(qpath)
-        for i, opt in enumerate(options):
-            if opt.fill_in:
-                variables.append(
-                    Variable(
-                        name=opt.fill_in,
-                        kind="fill_in",
-                        header=None,
-                        text_zh=f"{zh}（{opt.zh}，请注明）" if zh else "",
-                        text_en=f"{en} ({opt.en}, please specify)",
-                        question=number,
-                        fill_in_of=str(name),
-                        missing=tuple(markers),
-                        shown_if=question_shown,
-                    )
-                )
-                var_paths.append((*qpath, "options", i, "fill_in"))
-
-    constructs = []
-    for cid, (zh, en, problem, role) in construct_meta.items():
-        items = tuple(v.name for v in variables if v.construct == cid)
-        constructs.append(Construct(cid, zh, en, items, seed_problem=problem, role=role))
-
-    codebook = Codebook(
-        path=file,
-        instrument_id=str(instrument.get("id", "")),
-        title_zh=title_zh,
-        title_en=title_en,
-        intro_zh=intro_zh,
-        intro_en=intro_en,
-        variables=tuple(variables),
-        constructs=tuple(constructs),
-        sectors=tuple(sectors),
-        missing_markers=tuple(markers),
-        fill_in_brackets=(str(brackets[0]), str(brackets[1])),
-        questions=tuple(q for _, q in questions),
-        platform=platform,
-        answers=_answer_form(instrument, check),
-        header_rows=int(PLATFORM_PRESETS[platform]["header_rows"]) if platform else 1,
-        ignore_columns=tuple(ignore_rules),
-    )
-    where = _Places(var_paths, construct_paths, construct_question)
-    check.problems.extend(_check_consistency(codebook, sector_ids, locate, where))
-    check.problems.extend(_missing_answer_collisions(codebook, locate))
-    check.problems.extend(_ignored_codebook_columns(codebook, locate, where))
-    check.problems.extend(_display_problems(codebook, conditions, locate))
-    if check.problems:
-        raise LocatedCodebookError(check.problems)
-    return codebook
+            found.add(fill_in, (*qpath, "options", i, "fill_in"))
 
 
 def _platform_preset(instrument: dict[str, Any], check: _Checker) -> str | None:
@@ -1596,6 +1686,18 @@ def _check_consistency(
     cb: Codebook, sector_ids: set[str], locate: _Locator, places: _Places
 ) -> list[Violation]:
     """Rules that span several parts of the codebook."""
+    problems = _duplicate_names_and_headers(cb, locate, places)
+    problems += _scale_item_problems(cb, locate, places)
+    problems += _construct_size_problems(cb, locate, places)
+    problems += _respondent_group_problems(cb, sector_ids, locate, places)
+    problems += _platform_role_problems(cb, locate)
+    return problems
+
+
+def _duplicate_names_and_headers(
+    cb: Codebook, locate: _Locator, places: _Places
+) -> list[Violation]:
+    """Every variable needs its own name and its own export header."""
     problems = []
     for what, key in (("name", lambda v: v.name), ("header", lambda v: v.header)):
         first: dict[str, int] = {}
@@ -1617,6 +1719,12 @@ def _check_consistency(
                 )
             else:
                 first[value] = i
+    return problems
+
+
+def _scale_item_problems(cb: Codebook, locate: _Locator, places: _Places) -> list[Violation]:
+    """Reverse coding only in a construct scale; an attention check expects one of its codes."""
+    problems = []
     for i, var in enumerate(cb.variables):
         if var.reverse and (var.kind != "likert" or var.construct is None):
             problems.append(
@@ -1638,6 +1746,12 @@ def _check_consistency(
                         f"{var.expected_code!r}, which is not among its codes {sorted(codes)}",
                     )
                 )
+    return problems
+
+
+def _construct_size_problems(cb: Codebook, locate: _Locator, places: _Places) -> list[Violation]:
+    """A construct scale needs at least MIN_ITEMS_PER_SCALE items."""
+    problems = []
     for c in cb.constructs:
         n = len(c.items)
         if n < MIN_ITEMS_PER_SCALE:
@@ -1648,6 +1762,14 @@ def _check_consistency(
                     f"construct {c.id} has {n} items; a scale needs at least {MIN_ITEMS_PER_SCALE}",
                 )
             )
+    return problems
+
+
+def _respondent_group_problems(
+    cb: Codebook, sector_ids: set[str], locate: _Locator, places: _Places
+) -> list[Violation]:
+    """Exactly one respondent-group question, each group in a sector; skips name known groups."""
+    problems = []
     groups = [(i, v) for i, v in enumerate(cb.variables) if v.role == "respondent_group"]
     if len(groups) != 1:
         problems.append(
@@ -1681,6 +1803,12 @@ def _check_consistency(
                     f"{var.name} skips unknown groups {sorted(unknown)}",
                 )
             )
+    return problems
+
+
+def _platform_role_problems(cb: Codebook, locate: _Locator) -> list[Violation]:
+    """At most one platform column for the submission key and for each single role."""
+    problems = []
     roles = Counter(v.role for v in cb.variables if v.kind == "platform")
     for needed in (SUBMISSION_KEY_ROLES, *((r,) for r in SINGLE_PLATFORM_ROLES)):
         found = sum(roles[r] for r in needed)

@@ -12,10 +12,11 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -51,27 +52,63 @@ UNANSWERED = "unanswered"
 
 
 @dataclass(frozen=True)
-class PopulationModel:
-    """The stated population model, checked for internal consistency."""
+class LatentModelFile:
+    """A population model file: its seed, size, factor correlations and item intercepts.
+
+    The accessors both model forms share (`PopulationModel` here, `ScaleModel` in
+    `hazegov.survey.synthetic_general`).
+    """
 
     path: str
     raw: dict[str, Any]
 
     @property
     def seed(self) -> int:
+        """The seed of every draw."""
         return int(self.raw["seed"])
 
     @property
     def n(self) -> int:
+        """Respondents drawn by default."""
         return int(self.raw["n_respondents"])
+
+    @property
+    def phi(self) -> np.ndarray:
+        """The correlation matrix of the exogenous factors within a sector."""
+        return np.asarray(self.raw["factor_correlations"], dtype=float)
+
+    def intercept(self, item: str) -> float:
+        """The intercept of an item's latent response (`intercepts`, else its default, else 0)."""
+        intercepts = self.raw.get("intercepts") or {}
+        return float(intercepts.get(item, intercepts.get("default", 0.0)))
+
+    @classmethod
+    def read(cls, path: str | Path, check: Callable[[Self], list[Violation]]) -> Self:
+        """The model in the YAML file at `path`, if `check` finds no problem in it.
+
+        Raises ConfigError naming the file (and the key of every problem `check` returns).
+        """
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError.single(
+                path, "readable-yaml", f"cannot read population model: {exc}"
+            ) from None
+        model = cls(str(path), raw if isinstance(raw, dict) else {})
+        problems = check(model)
+        if problems:
+            raise ConfigError(problems)
+        return model
+
+
+@dataclass(frozen=True)
+class PopulationModel(LatentModelFile):
+    """The stated population model, checked for internal consistency."""
 
     @property
     def exogenous(self) -> list[str]:
         return list(self.raw["exogenous"])
-
-    @property
-    def phi(self) -> np.ndarray:
-        return np.asarray(self.raw["factor_correlations"], dtype=float)
 
     @property
     def beta(self) -> dict[str, float]:
@@ -80,10 +117,6 @@ class PopulationModel:
     def eff_residual_variance(self) -> float:
         b = np.array([self.beta.get(c, 0.0) for c in self.exogenous])
         return float(1.0 - b @ self.phi @ b)
-
-    def intercept(self, item: str) -> float:
-        intercepts = self.raw.get("intercepts", {})
-        return float(intercepts.get(item, intercepts.get("default", 0.0)))
 
     def true_values(self) -> dict[str, Any]:
         """Population values later analyses are validated against."""
@@ -102,18 +135,7 @@ class PopulationModel:
 
 
 def load_population_model(path: str | Path, codebook: Codebook) -> PopulationModel:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError.single(
-            path, "readable-yaml", f"cannot read population model: {exc}"
-        ) from None
-    model = PopulationModel(str(path), raw if isinstance(raw, dict) else {})
-    problems = _check_population_model(model, codebook)
-    if problems:
-        raise ConfigError(problems)
-    return model
+    return PopulationModel.read(path, lambda model: _check_population_model(model, codebook))
 
 
 def _check_population_model(model: PopulationModel, cb: Codebook) -> list[Violation]:
@@ -299,6 +321,18 @@ def _scaled_sizes(sizes: dict[str, int], n: int) -> dict[str, int]:
     return floor
 
 
+@dataclass(frozen=True)
+class _Defects:
+    """The model's defect counts and rates, scaled to the respondents drawn."""
+
+    rates: dict[str, Any]
+    scale: float
+
+    def count(self, key: str) -> int:
+        """How many respondents carry a defect (at least one when the model plants any)."""
+        return max(1, round(self.rates[key] * self.scale)) if self.rates[key] else 0
+
+
 def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None) -> pd.DataFrame:
     """A Wenjuanxing-style export table (all cells text) with realistic defects.
 
@@ -317,30 +351,80 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
         One row per submission, sorted by submission time, every cell text, columns headed as
         the platform heads them.
     """
+    # Every draw below is made in the order, and with the calls, it always was: the steps
+    # share one generator and are called in the order their draws were made.
     rng = np.random.default_rng([model.seed, 1])
     codes = draw_respondents(model, cb, n)
     m = len(codes)
-    d = model.raw["defects"]
-    scale = m / model.n
+    defects = _Defects(model.raw["defects"], m / model.n)
+    roles, attentive = _defect_roles(rng, m, defects)
+    items = [v.name for v in cb.likert_items]
+    answers, missing_reason = _planted_answers(rng, codes, cb, items, roles, defects)
 
-    def count(key: str) -> int:
-        return max(1, round(d[key] * scale)) if d[key] else 0
+    paper = set(roles["paper_forms"].tolist())
+    on_paper = np.zeros(m, dtype=bool)
+    on_paper[roles["paper_forms"]] = True
+    duration = np.exp(
+        np.log(model.raw["duration"]["median_seconds"])
+        + model.raw["duration"]["log_sd"] * rng.standard_normal(m)
+    ).round()
+    lo, hi = model.raw["duration"]["speeder_range_seconds"]
+    duration[roles["speeders"]] = rng.integers(lo, hi + 1, len(roles["speeders"]))
 
+    table = _answer_table(cb, codes, answers, missing_reason, on_paper)
+    _plant_other_role_fill_ins(rng, cb, table, attentive, missing_reason, defects)
+    table["suggestions"] = _suggestion_cells(rng, model, cb, m, defects)
+    paper_sorted = sorted(paper)
+    likert_cols = items
+    for j, i in enumerate(paper_sorted[: defects.count("out_of_range_codes")]):
+        col = likert_cols[int(rng.integers(len(likert_cols)))]
+        table[col][i] = KEYING_ERRORS[j % len(KEYING_ERRORS)]
+
+    start = datetime.fromisoformat(model.raw["fieldwork"]["start"])
+    rows, submitted, seconds = _submissions(
+        rng, model, table, duration, paper, on_paper, attentive, defects
+    )
+    out: dict[str, Any] = {}
+    for var in cb.export_variables:
+        if var.name == "submission_no":
+            out[var.header] = [str(k) for k in range(1, len(rows) + 1)]
+        elif var.name == "submitted_at":
+            out[var.header] = _wjx_times(start, submitted)
+        elif var.name == "duration_s":
+            out[var.header] = [f"{s}秒" for s in seconds.tolist()]
+        else:
+            out[var.header] = table[var.name][rows]
+    return pd.DataFrame(out).astype(str)
+
+
+def _defect_roles(
+    rng: np.random.Generator, m: int, defects: _Defects
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Which respondents speed, straight-line, fail the check or answer on paper; the rest."""
     order = rng.permutation(m)
     cursor = 0
     roles: dict[str, np.ndarray] = {}
     for key in ("speeders", "straight_liners", "attention_failures", "paper_forms"):
-        k = count(key)
+        k = defects.count(key)
         roles[key] = np.sort(order[cursor : cursor + k])
         cursor += k
     attentive = np.sort(order[cursor:])
-    items = [v.name for v in cb.likert_items]
+    return roles, attentive
+
+
+def _planted_answers(
+    rng: np.random.Generator,
+    codes: pd.DataFrame,
+    cb: Codebook,
+    items: list[str],
+    roles: dict[str, np.ndarray],
+    defects: _Defects,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Answer codes with careless answers and unanswered items planted; why a cell is missing."""
     check = cb.attention_checks[0]
     check_codes = [o.code for o in check.options if o.code != check.expected_code]
-
-    # Answer codes as arrays (rows are positions: codes has a RangeIndex); every draw below is
-    # made in the order, and with the calls, it always was. Why a cell has no answer is kept
-    # beside the codes (`missing`: the reason, or None), so no code is reserved for it.
+    # Answer codes as arrays (rows are positions: codes has a RangeIndex). Why a cell has no
+    # answer is kept beside the codes (`missing`: the reason, or None), so no code is reserved.
     answers = {
         name: codes[name].to_numpy(dtype=np.int64, na_value=0, copy=True)
         for name in codes
@@ -360,21 +444,22 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
         answers[check.name][i] = rng.choice(check_codes)
 
     cells = np.column_stack([likert, answers["satisfaction"]])
-    missing = rng.random(cells.shape) < d["item_nonresponse_rate"]
+    missing = rng.random(cells.shape) < defects.rates["item_nonresponse_rate"]
     for j, name in enumerate([*items, "satisfaction"]):
         answers[name] = cells[:, j]
         missing_reason[name][missing[:, j]] = UNANSWERED
+    return answers, missing_reason
 
-    paper = set(roles["paper_forms"].tolist())
-    on_paper = np.zeros(m, dtype=bool)
-    on_paper[roles["paper_forms"]] = True
-    duration = np.exp(
-        np.log(model.raw["duration"]["median_seconds"])
-        + model.raw["duration"]["log_sd"] * rng.standard_normal(m)
-    ).round()
-    lo, hi = model.raw["duration"]["speeder_range_seconds"]
-    duration[roles["speeders"]] = rng.integers(lo, hi + 1, len(roles["speeders"]))
 
+def _answer_table(
+    cb: Codebook,
+    codes: pd.DataFrame,
+    answers: dict[str, np.ndarray],
+    missing_reason: dict[str, np.ndarray],
+    on_paper: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The answer cells as the platform writes them, one array per answered variable."""
+    m = len(codes)
     table: dict[str, np.ndarray] = {}
     for var in cb.export_variables:
         if var.kind in ("platform", "free_text") or var.role == "respondent_group":
@@ -386,13 +471,30 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     group_code = {o.id: o.code for o in group_var.options}
     groups = np.array([group_code[g] for g in codes["resp_group"]], dtype=np.int64)
     table[group_var.name] = _answer_texts(group_var, groups, on_paper, np.full(m, None), cb)
+    return table
 
+
+def _plant_other_role_fill_ins(
+    rng: np.random.Generator,
+    cb: Codebook,
+    table: dict[str, np.ndarray],
+    attentive: np.ndarray,
+    missing_reason: dict[str, np.ndarray],
+    defects: _Defects,
+) -> None:
+    """Write an 'other' role with its fill-in text for some attentive respondents."""
     fill_in_candidates = attentive[missing_reason["role"][attentive] == None]  # noqa: E711
-    for i in rng.choice(fill_in_candidates, count("other_role_fill_ins"), replace=False):
+    for i in rng.choice(fill_in_candidates, defects.count("other_role_fill_ins"), replace=False):
         other = next(o for o in cb.variable("role").options if o.fill_in)
         left, right = cb.fill_in_brackets
         table["role"][i] = f"{other.zh}{left}{rng.choice(OTHER_ROLE_TEXTS)}{right}"
-    writers = rng.choice(m, count("suggestions"), replace=False)
+
+
+def _suggestion_cells(
+    rng: np.random.Generator, model: PopulationModel, cb: Codebook, m: int, defects: _Defects
+) -> np.ndarray:
+    """The free-text suggestions, a few with a phone number or another identifier typed in."""
+    writers = rng.choice(m, defects.count("suggestions"), replace=False)
     suggestions = np.full(
         m, _missing_cell(cb, cb.variable("suggestions"), UNANSWERED), dtype=object
     )
@@ -400,27 +502,37 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     suggestions[writers] = np.array(SUGGESTIONS, dtype=object)[
         rng.integers(0, len(SUGGESTIONS), len(writers))
     ]
-    for i in writers[: count("phone_numbers_in_text")]:
+    for i in writers[: defects.count("phone_numbers_in_text")]:
         phone = "1" + str(rng.choice([3, 5, 8])) + "".join(map(str, rng.integers(0, 10, 9)))
         suggestions[i] = f"希望有关部门重视，我的电话{phone}，欢迎联系。"
     # Other identifiers people type into free text; drawn from their own stream so that adding
     # them left every other cell of the export as it was.
     id_rng = np.random.default_rng([model.seed, 2])
-    first = count("phone_numbers_in_text")
-    planted = writers[first : first + d.get("identifiers_in_text", 0)]
+    first = defects.count("phone_numbers_in_text")
+    planted = writers[first : first + defects.rates.get("identifiers_in_text", 0)]
     for k, i in enumerate(planted):
         suggestions[i] = _identifier_sentence(k, id_rng)
-    table["suggestions"] = suggestions
+    return suggestions
 
-    paper_sorted = sorted(paper)
-    likert_cols = items
-    for j, i in enumerate(paper_sorted[: count("out_of_range_codes")]):
-        col = likert_cols[int(rng.integers(len(likert_cols)))]
-        table[col][i] = KEYING_ERRORS[j % len(KEYING_ERRORS)]
 
+def _submissions(
+    rng: np.random.Generator,
+    model: PopulationModel,
+    table: dict[str, np.ndarray],
+    duration: np.ndarray,
+    paper: set[int],
+    on_paper: np.ndarray,
+    attentive: np.ndarray,
+    defects: _Defects,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Submission times, sources and duplicates: the rows in submission order, times, seconds.
+
+    Writes each row's source, source detail and IP address into `table`.
+    """
     start = datetime.fromisoformat(model.raw["fieldwork"]["start"])
     end = datetime.fromisoformat(model.raw["fieldwork"]["end"])
     span = (end - start).total_seconds()
+    m = len(on_paper)
     # seconds after the start of fieldwork (int() of a non-negative draw: its floor)
     submitted = np.sort(rng.uniform(0, span, m).astype(np.int64))
     seconds = duration.astype(int)
@@ -433,26 +545,14 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     ip[online] = [_ip(rng) for _ in online]
     table["source_ip"] = ip
 
-    dup_sources = rng.choice(attentive, count("duplicate_submissions"), replace=False)
+    dup_sources = rng.choice(attentive, defects.count("duplicate_submissions"), replace=False)
     rows = np.concatenate([np.arange(m), dup_sources])
     submitted = np.concatenate(
         [submitted, submitted[dup_sources] + rng.integers(60, 900, len(dup_sources))]
     )
     seconds = np.concatenate([seconds, rng.integers(200, 600, len(dup_sources))])
     order = np.argsort(submitted, kind="stable")
-    rows, submitted, seconds = rows[order], submitted[order], seconds[order]
-
-    out: dict[str, Any] = {}
-    for var in cb.export_variables:
-        if var.name == "submission_no":
-            out[var.header] = [str(k) for k in range(1, len(rows) + 1)]
-        elif var.name == "submitted_at":
-            out[var.header] = _wjx_times(start, submitted)
-        elif var.name == "duration_s":
-            out[var.header] = [f"{s}秒" for s in seconds.tolist()]
-        else:
-            out[var.header] = table[var.name][rows]
-    return pd.DataFrame(out).astype(str)
+    return rows[order], submitted[order], seconds[order]
 
 
 def _answer_texts(

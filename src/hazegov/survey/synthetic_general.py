@@ -26,7 +26,8 @@ with `sector_mean_shifts` for mu_s (missing entries 0).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from hazegov.errors import CodebookError, ConfigError, Violation
+from hazegov.errors import CodebookError, Violation
 from hazegov.io import atomic_path
 from hazegov.survey.codebook import PLATFORM_PRESETS, Codebook, Variable
 from hazegov.survey.display import holds
+from hazegov.survey.synthetic import LatentModelFile
 
 FORM = "latent_scales"
 # Why a generated cell has no answer: the reasons of the codebook markers the generator writes.
@@ -66,11 +68,13 @@ QUALTRICS_TEXTS = {
 }
 # Per-question columns a Qualtrics export carries besides the answers: page timers.
 QUALTRICS_TIMERS = ("First Click", "Last Click", "Page Submit", "Click Count")
+# How a check reports a problem: bad(key, message, rule="population-model").
+_Report = Callable[..., None]
 RESPONSE_ID_CHARS = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
 
 
 @dataclass(frozen=True)
-class ScaleModel:
+class ScaleModel(LatentModelFile):
     """A latent-scale population model for any questionnaire (``form: latent_scales``).
 
     Parameters
@@ -81,28 +85,10 @@ class ScaleModel:
         The parsed YAML.
     """
 
-    path: str
-    raw: dict[str, Any]
-
-    @property
-    def seed(self) -> int:
-        """The seed of every draw."""
-        return int(self.raw["seed"])
-
-    @property
-    def n(self) -> int:
-        """Respondents drawn by default."""
-        return int(self.raw["n_respondents"])
-
     @property
     def factors(self) -> list[str]:
         """The exogenous factors, in the order of `factor_correlations`."""
         return list(self.raw["factors"])
-
-    @property
-    def phi(self) -> np.ndarray:
-        """The correlation matrix of the exogenous factors within a sector."""
-        return np.asarray(self.raw["factor_correlations"], dtype=float)
 
     @property
     def structural(self) -> dict[str, dict[str, float]]:
@@ -121,11 +107,6 @@ class ScaleModel:
         """Var(zeta) of an endogenous factor: 1 - b' Phi b (unit variance within a sector)."""
         b = self.beta(endogenous)
         return float(1.0 - b @ self.phi @ b)
-
-    def intercept(self, item: str) -> float:
-        """The intercept of an item's latent response (`intercepts`, else its default, else 0)."""
-        intercepts = self.raw.get("intercepts") or {}
-        return float(intercepts.get(item, intercepts.get("default", 0.0)))
 
     def shift(self, sector: str, construct: str) -> float:
         """The mean shift of a factor in a sector (SD units; 0 when not stated)."""
@@ -174,18 +155,7 @@ def load_scale_model(path: str | Path, cb: Codebook) -> ScaleModel:
     ConfigError
         Naming the file and the key of every problem found.
     """
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError.single(
-            path, "readable-yaml", f"cannot read population model: {exc}"
-        ) from None
-    model = ScaleModel(str(path), raw if isinstance(raw, dict) else {})
-    problems = check_scale_model(model, cb)
-    if problems:
-        raise ConfigError(problems)
-    return model
+    return ScaleModel.read(path, lambda model: check_scale_model(model, cb))
 
 
 REQUIRED = (
@@ -226,6 +196,17 @@ def check_scale_model(model: ScaleModel, cb: Codebook) -> list[Violation]:
         bad(key, "required key is missing", "required-key")
     if missing:
         return problems
+    if not _factors_consistent(model, cb, bad):
+        return problems
+    _check_factor_correlations(model, bad)
+    _check_item_parameters(model, cb, bad)
+    _check_drawn_tables(model, cb, bad)
+    return problems
+
+
+def _factors_consistent(model: ScaleModel, cb: Codebook, bad: _Report) -> bool:
+    """Check the form, group sizes and factors; False when the factors cannot be checked on."""
+    raw = model.raw
     if raw["form"] != FORM:
         bad("form", f"must be {FORM!r} for this generator, not {raw['form']!r}")
     groups = {o.id for o in cb.respondent_group.options}
@@ -242,12 +223,17 @@ def check_scale_model(model: ScaleModel, cb: Codebook) -> list[Violation]:
             f"factors and the endogenous factors of structural must be the codebook's constructs "
             f"{sorted(constructs)}, each once (found {sorted(named)})",
         )
-        return problems
+        return False
     for endogenous, coefs in model.structural.items():
         unknown = sorted(set(coefs) - set(model.factors))
         if unknown:
             bad(f"structural.{endogenous}", f"names {unknown}, which are not exogenous factors")
-            return problems
+            return False
+    return True
+
+
+def _check_factor_correlations(model: ScaleModel, bad: _Report) -> None:
+    """The factor correlations form a correlation matrix that leaves each equation a residual."""
     phi = model.phi
     k = len(model.factors)
     if phi.shape != (k, k) or not np.allclose(phi, phi.T) or not np.allclose(np.diag(phi), 1):
@@ -262,6 +248,12 @@ def check_scale_model(model: ScaleModel, cb: Codebook) -> list[Violation]:
                     "explains more than all of its variance",
                     "residual-variance",
                 )
+
+
+def _check_item_parameters(model: ScaleModel, cb: Codebook, bad: _Report) -> None:
+    """Each scale item has a loading, the overall rating a construct, each scale its cut points."""
+    raw = model.raw
+    constructs = {c.id for c in cb.constructs}
     loadings = raw["loadings"] or {}
     for item in cb.likert_items:
         lam = loadings.get(item.name)
@@ -285,6 +277,11 @@ def check_scale_model(model: ScaleModel, cb: Codebook) -> list[Violation]:
                 f"needs {len(var.options) - 1} increasing cut points for the "
                 f"{len(var.options)} options of scale {scale}",
             )
+
+
+def _check_drawn_tables(model: ScaleModel, cb: Codebook, bad: _Report) -> None:
+    """Experimental arms, demographic tables and missing-answer rates fit the codebook."""
+    raw = model.raw
     for name, spec in (raw.get("arms") or {}).items():
         try:
             var = cb.variable(name)
@@ -318,7 +315,6 @@ def check_scale_model(model: ScaleModel, cb: Codebook) -> list[Violation]:
                 f"the codebook declares no missing marker with reason {reason!r} for any "
                 "scale item",
             )
-    return problems
 
 
 def _scaled_sizes(sizes: dict[str, int], n: int) -> dict[str, int]:
@@ -544,6 +540,46 @@ def synthesize_qualtrics(model: ScaleModel, cb: Codebook, n: int | None = None) 
     answers = draw_answers(model, cb, n)
     rng = np.random.default_rng([model.seed, 2])
     m = len(answers)
+    # the steps share one generator and are called in the order their draws were made
+    cells, speeders = _answer_cells_with_defects(model, cb, answers, rng)
+    metadata = _qualtrics_metadata(model, cb, rng, m, speeders)
+    columns = _ExportColumns()
+    for col in PLATFORM_PRESETS["qualtrics"]["columns"]:
+        header = col["header"]
+        columns.add(header, metadata[header], *QUALTRICS_TEXTS[header])
+    _add_question_columns(cb, cells, rng, m, columns)
+    for var in cb.variables:
+        if var.role == "embedded_data" and var.name in answers.columns:
+            values = [str(int(c)) for c in answers[var.name]]
+            columns.add(var.header, values, var.name, {"ImportId": var.name})
+    columns.add(
+        "Q_RecaptchaScore",
+        [f"{v:.1f}" for v in rng.uniform(0.5, 1.0, m)],
+        "Q_RecaptchaScore",
+        {"ImportId": "Q_RecaptchaScore"},
+    )
+    return QualtricsTable(pd.DataFrame(columns.data).astype(str), columns.texts, columns.import_ids)
+
+
+@dataclass
+class _ExportColumns:
+    """The columns of a Qualtrics export as they are laid out: values, row 2 and row 3."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    import_ids: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def add(self, header: str, values: Any, text: str, import_id: dict[str, str]) -> None:
+        self.data[header] = values
+        self.texts[header] = text
+        self.import_ids[header] = import_id
+
+
+def _answer_cells_with_defects(
+    model: ScaleModel, cb: Codebook, answers: pd.DataFrame, rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The answer cells with missing markers and failed attention checks planted; the speeders."""
+    m = len(answers)
     defects = model.raw.get("defects") or {}
     cells: dict[str, np.ndarray] = {}
     for var in cb.variables:
@@ -567,6 +603,13 @@ def synthesize_qualtrics(model: ScaleModel, cb: Codebook, n: int | None = None) 
             str(wrong[k].code) if cb.answers == "codes" else (wrong[k].zh or wrong[k].en)
             for k in picks
         ]
+    return cells, speeders
+
+
+def _qualtrics_metadata(
+    model: ScaleModel, cb: Codebook, rng: np.random.Generator, m: int, speeders: np.ndarray
+) -> dict[str, Any]:
+    """The values of every Qualtrics metadata column: times, durations, addresses, locations."""
     duration = model.raw.get("duration") or {"median_seconds": 600, "log_sd": 0.4}
     seconds = np.exp(
         np.log(duration["median_seconds"]) + duration["log_sd"] * rng.standard_normal(m)
@@ -579,7 +622,7 @@ def synthesize_qualtrics(model: ScaleModel, cb: Codebook, n: int | None = None) 
     ip = [f"{a}.{b}.{c}.{d}" for a, b, c, d in rng.integers(1, 255, (m, 4)).tolist()]
     latitude = [f"{v:.4f}" for v in rng.uniform(30, 45, m)]
     longitude = [f"{v:.4f}" for v in rng.uniform(-120, -75, m)]
-    metadata: dict[str, Any] = {
+    return {
         "StartDate": _times(start, began),
         "EndDate": _times(start, ended),
         "Status": ["IP Address"] * m,
@@ -598,45 +641,43 @@ def synthesize_qualtrics(model: ScaleModel, cb: Codebook, n: int | None = None) 
         "DistributionChannel": ["anonymous"] * m,
         "UserLanguage": ["EN" if not cb.bilingual else "ZH-S"] * m,
     }
-    data: dict[str, Any] = {}
-    texts: dict[str, str] = {}
-    import_ids: dict[str, dict[str, str]] = {}
-    for col in PLATFORM_PRESETS["qualtrics"]["columns"]:
-        header = col["header"]
-        data[header] = metadata[header]
-        texts[header], import_ids[header] = QUALTRICS_TEXTS[header]
+
+
+def _add_question_columns(
+    cb: Codebook,
+    cells: dict[str, np.ndarray],
+    rng: np.random.Generator,
+    m: int,
+    columns: _ExportColumns,
+) -> None:
+    """The answer columns in codebook order, each question followed by its page timers."""
     question_text = {q["number"]: q.get("text", {}).get("en", "") for q in cb.questions}
     done: set[int] = set()
     for var in cb.variables:
         if var.kind == "platform" or var.header is None or var.name not in cells:
             continue
-        data[var.header] = cells[var.name]
         stem = question_text.get(var.question, "")
-        texts[var.header] = f"{stem} - {var.text_en}" if var.kind == "likert" else var.text_en
-        import_ids[var.header] = {"ImportId": f"QID{var.question}_{var.name}"}
+        text = f"{stem} - {var.text_en}" if var.kind == "likert" else var.text_en
+        columns.add(
+            var.header, cells[var.name], text, {"ImportId": f"QID{var.question}_{var.name}"}
+        )
         last = var is [v for v in cb.variables if v.question == var.question][-1]
         if last and var.question not in done:
             done.add(var.question)
             clicks = rng.uniform(2, 60, m)
             for timer in QUALTRICS_TIMERS:
-                header = f"Q{var.question}_Timer_{timer}"
                 value = clicks * (1.2 if timer != "First Click" else 0.3)
-                data[header] = (
+                values = (
                     [str(int(c)) for c in rng.integers(1, 12, m)]
                     if timer == "Click Count"
                     else [f"{v:.3f}" for v in value]
                 )
-                texts[header] = f"Timing - {timer}"
-                import_ids[header] = {"ImportId": f"QID{var.question}_{timer.replace(' ', '')}"}
-    for var in cb.variables:
-        if var.role == "embedded_data" and var.name in answers.columns:
-            data[var.header] = [str(int(c)) for c in answers[var.name]]
-            texts[var.header] = var.name
-            import_ids[var.header] = {"ImportId": var.name}
-    data["Q_RecaptchaScore"] = [f"{v:.1f}" for v in rng.uniform(0.5, 1.0, m)]
-    texts["Q_RecaptchaScore"] = "Q_RecaptchaScore"
-    import_ids["Q_RecaptchaScore"] = {"ImportId": "Q_RecaptchaScore"}
-    return QualtricsTable(pd.DataFrame(data).astype(str), texts, import_ids)
+                columns.add(
+                    f"Q{var.question}_Timer_{timer}",
+                    values,
+                    f"Timing - {timer}",
+                    {"ImportId": f"QID{var.question}_{timer.replace(' ', '')}"},
+                )
 
 
 def write_qualtrics_csv(table: QualtricsTable, path: str | Path) -> None:
