@@ -5,10 +5,12 @@ A function's length is its lines without its docstring. A longer one must say wh
 docstring, in a sentence starting "One function because". A repeated block is 11 or more
 consecutive code lines of the Python modules that stand again elsewhere, alike but for names
 and values (strings, numbers and identifiers masked; blank lines, comments, imports and lone
-brackets skipped; a docstring ends a run). Windows made of fewer than four different line
-shapes (a long dict or list literal, a run of alike assignments) are boilerplate, not logic
-written twice, and are not counted; nor are the rules of the `.smk` files, whose every
-declaration has the shape Snakemake gives it (input, output, params, log, script).
+brackets skipped; a docstring ends a run). Not counted, as declarations
+rather than logic written twice: windows of fewer than four different line shapes (a long dict
+or list literal, a run of alike assignments), windows mostly of lines that only pass values (a
+keyword argument, a literal, a call whose arguments are all literals such as a table column's
+declaration), and the rules of the `.smk` files, whose every declaration has the shape
+Snakemake gives it (input, output, params, log, script).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ MAX_LINES = 80
 REASON = "One function because"
 BLOCK = 11
 CODE_DIRS = (ROOT / "src", ROOT / "workflow")
+# a line that only passes values: `name=value,`, a literal, or a call of literals only
+_VALUE_LINE = re.compile(r"^(?:I = )?(?:[SNI]|True|False|None)(?: [SN])*(?: ,)?$")
+_LITERAL_CALL = re.compile(r"^(?:I = )?I \( (?:(?:I = )?(?:[SN]|True|False|None) ,? ?)+\) ,?$")
 
 
 def _python_sources() -> list[Path]:
@@ -107,6 +112,12 @@ def test_no_function_is_longer_than_80_lines_without_a_stated_reason() -> None:
     assert not long, "functions over 80 lines without a reason:\n" + "\n".join(long)
 
 
+def _declaration(window: tuple[str, ...]) -> bool:
+    """Whether more than half the window's lines only pass values."""
+    values = sum(bool(_VALUE_LINE.match(s) or _LITERAL_CALL.match(s)) for s in window)
+    return values * 2 > len(window)
+
+
 def repeated_blocks(files: list[Path], size: int = BLOCK) -> list[str]:
     """Pairs of places sharing `size` consecutive code lines of the same shape."""
     seen: dict[tuple[str, ...], tuple[Path, int, int]] = {}
@@ -115,7 +126,7 @@ def repeated_blocks(files: list[Path], size: int = BLOCK) -> list[str]:
         lines = _code_lines(path)
         for i in range(len(lines) - size + 1):
             window = tuple(shape for _, shape in lines[i : i + size])
-            if len(set(window)) < 4:
+            if len(set(window)) < 4 or _declaration(window):
                 continue
             start, end = lines[i][0], lines[i + size - 1][0]
             if window in seen:
