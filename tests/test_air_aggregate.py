@@ -15,10 +15,9 @@ from hazegov.air import (
     monthly_means,
     read_station_file,
 )
+from tests.support import paths
 
-from .conftest import ROOT
-
-FIXTURES = ROOT / "tests" / "fixtures" / "air"
+FIXTURES = paths.FIXTURES / "air"
 THRESHOLDS = {"grade_ii_24h": 75.0, "heavy": 150.0}
 
 

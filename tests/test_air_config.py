@@ -17,8 +17,7 @@ from hazegov.checks import ROOT_CONFIG
 from hazegov.cli import main
 from hazegov.config_check import check_config_files, station_list_notes
 from hazegov.errors import ConfigError
-
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 BASE = [str(ROOT / f) for f in ROOT_CONFIG]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"

@@ -17,8 +17,7 @@ import yaml
 
 from hazegov.air import TABLES, run_air_quality_analysis, run_air_quality_data
 from hazegov.air.simulate import StationModel, simulate_station_file, write_station_file
-
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 # Each test builds the air stage from simulated station files: tens of seconds.
 pytestmark = pytest.mark.slow

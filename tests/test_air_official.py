@@ -7,8 +7,7 @@ import yaml
 
 from hazegov.air import load_air_settings, load_official, official_summary
 from hazegov.errors import ConfigError, InputError
-
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 OFFICIAL = ROOT / "config" / "official_pm25.yaml"
 AIR_CONFIG = ROOT / "config" / "air_quality.yaml"

@@ -18,10 +18,11 @@ from hazegov.air import (
 )
 from hazegov.errors import InputError
 from hazegov.privacy.identifiers import export_label
+from tests.support import paths
+from tests.support.paths import BAD_INPUTS, ROOT
+from tests.support.policy import corpus_script
 
-from .conftest import ROOT
-
-FIXTURES = ROOT / "tests" / "fixtures" / "air"
+FIXTURES = paths.FIXTURES / "air"
 SINGLE = FIXTURES / "PRSA_single_site_sample.csv"
 MULTI = FIXTURES / "PRSA_multi_site_two_stations.csv"
 SHIPPED = ROOT / "data" / "raw" / "air" / "PRSA_US_Embassy_Beijing_2010-2014.csv"
@@ -311,9 +312,7 @@ def test_bad_input_baselines_pass_the_check(name, options, tmp_path, monkeypatch
 
 
 def test_air_cases_are_what_the_script_writes():
-    from .test_policy_register import BAD_INPUTS, _corpus_script
-
-    expected = {k: v for k, v in _corpus_script().build().items() if k.startswith("air/")}
+    expected = {k: v for k, v in corpus_script().build().items() if k.startswith("air/")}
     on_disk = {
         p.relative_to(BAD_INPUTS).as_posix(): p.read_bytes()
         for p in (BAD_INPUTS / "air").rglob("*")

@@ -14,8 +14,7 @@ import yaml
 
 from hazegov.air import TABLES, run_air_quality_analysis, run_air_quality_data
 from hazegov.survey.describe import SYNTHETIC_MARK
-
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 SHIPPED = ROOT / "data" / "raw" / "air" / "PRSA_US_Embassy_Beijing_2010-2014.csv"
 FIGURES = ("calendar", "its_figure", "official_figure", "stations_figure")

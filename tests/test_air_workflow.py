@@ -19,9 +19,8 @@ import pytest
 import yaml
 
 from hazegov.air.simulate import StationModel, simulate_station_file, write_station_file
-
-from .conftest import ROOT
-from .test_workflow import SNAKEMAKE, _snakemake, _workdir
+from tests.support.paths import ROOT
+from tests.support.workflow import SNAKEMAKE, make_workdir, run_snakemake
 
 pytestmark = pytest.mark.e2e
 STATIONS = ("Aotizhongxin", "Dingling", "Dongsi")
@@ -54,14 +53,14 @@ def _write_stations(workdir: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def multi_build(tmp_path_factory) -> Path:
-    workdir = _workdir(tmp_path_factory.mktemp("air_multi"))
+    workdir = make_workdir(tmp_path_factory.mktemp("air_multi"))
     config_path = workdir / "config" / "air_quality.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["air_quality"]["stations"] = _write_stations(workdir)
     config["air_quality"]["primary"] = "city-wide"
     config["air_quality"]["its"]["coverage_simulations"] = 20
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    run = _snakemake(workdir, "--cores", "2")
+    run = run_snakemake(workdir, "--cores", "2")
     assert run.returncode == 0, run.stderr[-4000:]
     return workdir
 
@@ -85,7 +84,7 @@ def test_multi_station_paper_passes_every_paper_check(multi_build):
 def test_report_has_every_figure_and_caption_and_no_system_message(multi_build, tmp_path):
     report = tmp_path / "elsewhere" / "report.html"
     report.parent.mkdir()
-    run = _snakemake(multi_build, "--report", str(report))
+    run = run_snakemake(multi_build, "--report", str(report))
     assert run.returncode == 0, run.stderr[-4000:]
     assert report.is_file() and not (multi_build / "elsewhere").exists()
     text = report.read_text(encoding="utf-8", errors="replace")
@@ -100,10 +99,10 @@ def test_report_has_every_figure_and_caption_and_no_system_message(multi_build, 
 
 
 def test_wrong_primary_stops_the_run_at_start_up_once(tmp_path):
-    workdir = _workdir(tmp_path / "wrong")
+    workdir = make_workdir(tmp_path / "wrong")
     bad = tmp_path / "bad.yaml"
     bad.write_text("air_quality:\n  primary: Nowhere\n", encoding="utf-8")
-    run = _snakemake(
+    run = run_snakemake(
         workdir, "results/interim/air/hourly.parquet", "--cores", "1", "--configfile", str(bad)
     )
     out = run.stdout + run.stderr

@@ -14,16 +14,16 @@ import pkgutil
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import hazegov.analysis as analysis
+from tests.support.paths import ROOT
 
 MODULES = sorted(
     m.name for m in pkgutil.iter_modules(analysis.__path__) if not m.name.startswith("_")
 )
-LIBRARY_DOC = Path(__file__).resolve().parents[1] / "docs" / "statistics-library.md"
+LIBRARY_DOC = ROOT / "docs" / "statistics-library.md"
 
 
 def test_all_is_explicit_sorted_and_matches_the_export_table() -> None:

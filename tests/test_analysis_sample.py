@@ -12,10 +12,9 @@ from hazegov.analysis.sample import (
     construct_scores,
     years_in_post_numeric,
 )
-
-from .conftest import ROOT
-from .other_instrument import CONTROLS as OTHER_CONTROLS
-from .other_instrument import other_analysis_frame, other_codebook
+from tests.support.other_instrument import CONTROLS as OTHER_CONTROLS
+from tests.support.other_instrument import other_analysis_frame, other_codebook
+from tests.support.paths import ROOT
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
 MODEL = {"A": ["a1", "a2", "a3", "a4"], "B": ["b1", "b2", "b3"]}
@@ -80,9 +79,8 @@ def test_years_in_post_is_zero_for_those_who_hold_no_post():
 def test_default_analysis_sample(codebook):
     from hazegov.survey.cleaning import apply_exclusions
     from hazegov.survey.ingest import ingest_export
-
-    from .conftest import DEFAULT_EXPORT
-    from .test_cleaning import RULES
+    from tests.support.paths import DEFAULT_EXPORT
+    from tests.support.survey import RULES
 
     analysis = apply_exclusions(
         ingest_export(DEFAULT_EXPORT, codebook).responses, codebook, RULES

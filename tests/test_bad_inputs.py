@@ -18,8 +18,7 @@ import yaml
 
 from hazegov import cli
 from hazegov.checks import SOURCES
-
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 CORPUS = ROOT / "tests" / "bad_inputs"
 REQUIRED_CLASSES = {

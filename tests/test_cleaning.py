@@ -6,14 +6,11 @@ import copy
 
 import pandas as pd
 import pytest
-import yaml
 
 from hazegov.survey.cleaning import apply_exclusions, modal_share, reverse_code
 from hazegov.survey.ingest import ingest_export
-
-from .conftest import DEFAULT_DEFECTS, DEFAULT_EXPORT, ROOT
-
-RULES = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))["exclusions"]
+from tests.support.paths import DEFAULT_EXPORT
+from tests.support.survey import DEFAULT_DEFECTS, RULES
 
 
 @pytest.fixture(scope="module")

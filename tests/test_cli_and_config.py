@@ -8,8 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from hazegov.cli import main
-
-from .conftest import DEFAULT_EXPORT, ROOT
+from tests.support.paths import DEFAULT_EXPORT, ROOT
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 CONFIG_FILES = (

@@ -7,9 +7,8 @@ import yaml
 
 from hazegov.errors import CodebookError
 from hazegov.survey.codebook import load_codebook
-
-from .conftest import CODEBOOK
-from .other_instrument import other_codebook
+from tests.support.other_instrument import other_codebook
+from tests.support.paths import CODEBOOK
 
 
 def _mutated(tmp_path: Path, mutate) -> Path:

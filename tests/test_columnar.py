@@ -33,10 +33,9 @@ from hazegov.survey.ingest import (
     response_schema,
 )
 from hazegov.survey.synthetic import write_export
-
-from . import reference_survey as reference
-from .conftest import DEFAULT_EXPORT
-from .test_cleaning import RULES
+from tests.support import reference_survey as reference
+from tests.support.paths import DEFAULT_EXPORT
+from tests.support.survey import RULES
 
 SUGGESTIONS = "14、您对北京雾霾治理还有哪些意见和建议？"
 LEAD1 = "7(北京市雾霾治理有明确的牵头主体)"

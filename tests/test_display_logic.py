@@ -33,8 +33,12 @@ from hazegov.survey.cleaning import apply_exclusions
 from hazegov.survey.codebook import Codebook, load_codebook
 from hazegov.survey.display import shown
 from hazegov.survey.ingest import ingest_export
-
-from .other_instrument import ARM_BLOCKS, ARM_HEADER, arm_codebook_raw, write_arm_codebook
+from tests.support.other_instrument import (
+    ARM_BLOCKS,
+    ARM_HEADER,
+    arm_codebook_raw,
+    write_arm_codebook,
+)
 
 NONRESPONSE_ONLY = {"item_nonresponse": {"enabled": True, "max_missing_share": 0.2}}
 SKIPPER = 4  # an arm-2 respondent who was shown both blocks and left them unanswered

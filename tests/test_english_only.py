@@ -15,8 +15,9 @@ from hazegov.privacy.release import data_dictionary, write_sav
 from hazegov.survey.codebook import CodebookError, load_codebook
 from hazegov.survey.describe import sample_by_group, sample_table_markdown
 from hazegov.survey.display import describe
+from tests.support.paths import FIXTURES
 
-FIXTURE = Path(__file__).parent / "fixtures" / "second_questionnaire" / "codebook.yaml"
+FIXTURE = FIXTURES / "second_questionnaire" / "codebook.yaml"
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 
 

@@ -28,9 +28,8 @@ from hazegov.privacy.identifier_scan import (
 )
 from hazegov.privacy.identifiers import id_card_check_digit, redact
 from hazegov.survey.synthetic import load_population_model, synthesize_export
-
-from .conftest import CODEBOOK, DEFAULT_EXPORT, POPULATION
-from .test_privacy import PLANTED, PLANTED_IDS
+from tests.support.paths import CODEBOOK, DEFAULT_EXPORT, POPULATION
+from tests.support.privacy import PLANTED, PLANTED_IDS
 
 PHONE = "13812345678"
 BODY = "11010519800101123"

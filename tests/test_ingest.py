@@ -11,8 +11,7 @@ import pytest
 from hazegov.errors import ExportError
 from hazegov.survey.ingest import ROW_NUMBERING, data_source, ingest_export
 from hazegov.survey.stages import run_ingest
-
-from .conftest import CODEBOOK, DEFAULT_EXPORT, ROOT
+from tests.support.paths import CODEBOOK, DEFAULT_EXPORT, ROOT
 
 LEAD1 = "7(北京市雾霾治理有明确的牵头主体)"
 DURATION = "所用时间"

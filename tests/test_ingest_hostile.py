@@ -19,8 +19,7 @@ from hazegov.config_check import read_config_file
 from hazegov.errors import ExportError, InputError
 from hazegov.survey.codebook import load_codebook
 from hazegov.survey.ingest import data_source, ingest_export
-
-from .conftest import CODEBOOK, ROOT
+from tests.support.paths import CODEBOOK, ROOT
 
 SHORT = ROOT / "tests" / "bad_inputs" / "export" / "valid_short.csv"
 

@@ -21,8 +21,7 @@ from hazegov.errors import CodebookError, ExportError
 from hazegov.survey.codebook import MISSING_PRESETS, load_codebook
 from hazegov.survey.ingest import ingest_export
 from hazegov.survey.synthetic import draw_respondents, load_population_model, synthesize_export
-
-from .conftest import CODEBOOK, POPULATION
+from tests.support.paths import CODEBOOK, POPULATION
 
 EFF_ITEMS = ("EFF1", "EFF2", "EFF3", "EFF4")
 # A bipolar answer scale: -3 (strongly worse) to +3 (strongly better), with the platform's

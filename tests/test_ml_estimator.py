@@ -31,8 +31,7 @@ from hazegov.analysis.sample import measurement_model
 from hazegov.analysis.sem import fit_path_model, structural_description
 from hazegov.robustness import simulation as sim
 from hazegov.survey.synthetic import load_population_model
-
-from .conftest import POPULATION, ROOT
+from tests.support.paths import POPULATION, ROOT
 
 HS_MODEL = {
     "visual": ("x1", "x2", "x3"),

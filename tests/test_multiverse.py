@@ -43,8 +43,7 @@ from hazegov.survey.synthetic import (
     latent_score_regression,
     load_population_model,
 )
-
-from .conftest import DEFAULT_EXPORT, POPULATION, ROOT
+from tests.support.paths import DEFAULT_EXPORT, POPULATION, ROOT
 
 PROBLEMS = ["LEAD", "RESP", "EVAL", "PART"]
 

@@ -16,8 +16,7 @@ from hazegov.analysis.reliability import NO_REVERSE_ITEM_WARNING
 from hazegov.analysis.sample import build_analysis_sample
 from hazegov.analysis.stages import invariance_caption, run_regressions, run_reliability
 from hazegov.io import write_parquet
-
-from .other_instrument import CONTROLS, other_analysis_frame, write_other_codebook
+from tests.support.other_instrument import CONTROLS, other_analysis_frame, write_other_codebook
 
 PROBLEMS = ["LEAD", "RESP", "EVAL", "PART"]
 

@@ -29,8 +29,8 @@ import pytest
 import yaml
 
 from hazegov.paper.render import PREVIEW_NOTICE, render_paper
-
-from .test_paper_checks import ROOT, png, stage_real_paper
+from tests.support.paper import png, stage_real_paper
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.e2e
 

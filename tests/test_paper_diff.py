@@ -24,8 +24,9 @@ from hazegov.paper.diff import (
     save_baseline,
     write_report,
 )
+from tests.support import paths
 
-FIXTURES = Path(__file__).parent / "fixtures" / "paper_diff"
+FIXTURES = paths.FIXTURES / "paper_diff"
 
 
 def _figure(path: Path, bar_end: int) -> None:

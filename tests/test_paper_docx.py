@@ -20,15 +20,14 @@ from hazegov.paper.render import (
     render_paper,
     render_preview,
 )
-
-from .test_paper_render import CHINESE_SUBTITLE, _stage
+from tests.support.paper import CHINESE_SUBTITLE, stage_minimal_paper
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("docx")
     out = root / "out" / "paper.docx"
-    render_preview(_stage(root / "paper"), {"docx": out})
+    render_preview(stage_minimal_paper(root / "paper"), {"docx": out})
     return out
 
 
@@ -90,7 +89,7 @@ def test_page_break_and_internal_links(rendered: Path) -> None:
 
 def test_docx_is_byte_identical_across_renders(rendered: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.docx"
-    render_preview(_stage(tmp_path / "paper"), {"docx": again})
+    render_preview(stage_minimal_paper(tmp_path / "paper"), {"docx": again})
     assert (
         hashlib.sha256(again.read_bytes()).digest()
         == hashlib.sha256(rendered.read_bytes()).digest()
@@ -103,7 +102,7 @@ def test_docx_is_byte_identical_across_renders(rendered: Path, tmp_path: Path) -
 
 def test_all_three_formats_together(tmp_path: Path) -> None:
     outputs = {fmt: tmp_path / "out" / f"paper.{fmt}" for fmt in ("html", "pdf", "docx")}
-    render_preview(_stage(tmp_path / "paper"), outputs)
+    render_preview(stage_minimal_paper(tmp_path / "paper"), outputs)
     assert outputs["html"].read_text(encoding="utf-8").count(PREVIEW_NOTICE) == 1
     assert outputs["pdf"].read_bytes().startswith(b"%PDF")
     assert zipfile.is_zipfile(outputs["docx"])
@@ -111,7 +110,7 @@ def test_all_three_formats_together(tmp_path: Path) -> None:
 
 def test_unknown_format_names_the_supported_ones(tmp_path: Path) -> None:
     with pytest.raises(PaperRenderError, match=r"odt.*html, pdf, docx"):
-        render_preview(_stage(tmp_path / "paper"), {"odt": tmp_path / "p.odt"})
+        render_preview(stage_minimal_paper(tmp_path / "paper"), {"odt": tmp_path / "p.odt"})
 
 
 FAKE_QUARTO = """\
@@ -129,7 +128,7 @@ pathlib.Path(name).write_text("quarto " + to)
 
 
 def test_quarto_renders_docx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    build = _stage(tmp_path / "paper")
+    build = stage_minimal_paper(tmp_path / "paper")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     script = bin_dir / "quarto"
@@ -158,7 +157,7 @@ def _reference_doc(path: Path) -> None:
 
 
 def test_reference_doc_from_quarto_config(tmp_path: Path) -> None:
-    build = _stage(tmp_path / "paper")
+    build = stage_minimal_paper(tmp_path / "paper")
     _reference_doc(build / "journal.docx")
     config = build / "_quarto.yml"
     config.write_text(

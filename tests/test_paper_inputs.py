@@ -5,8 +5,7 @@ import yaml
 
 from hazegov.paper.variables import SYNTHETIC_NOTICE, paper_variables, questionnaire_markdown
 from hazegov.survey.describe import sample_by_group, sample_table_markdown
-
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 RULES = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))["exclusions"]
 

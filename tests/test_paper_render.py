@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
@@ -26,33 +24,7 @@ from hazegov.paper.render import (
     render_preview,
     typst_blocks,
 )
-
-FIXTURE = Path(__file__).parent / "fixtures" / "paper_minimal"
-CHINESE_SUBTITLE = "北京雾霾治理问卷调查"
-
-
-def _png(width: int = 40, height: int = 20) -> bytes:
-    """A tiny valid RGB PNG, so no binary file needs to be committed."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data)
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    rows = b"".join(b"\x00" + bytes([200, 60, 60]) * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _stage(target: Path) -> Path:
-    shutil.copytree(FIXTURE, target)
-    (target / "figures").mkdir()
-    (target / "figures" / "flow.png").write_bytes(_png())
-    return target
+from tests.support.paper import CHINESE_SUBTITLE, stage_minimal_paper
 
 
 def _pdf_text(pdf: Path) -> str | None:
@@ -76,13 +48,13 @@ def _squash(text: str) -> str:
 
 @pytest.fixture
 def build_dir(tmp_path: Path) -> Path:
-    return _stage(tmp_path / "paper")
+    return stage_minimal_paper(tmp_path / "paper")
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("rendered")
-    build = _stage(root / "paper")
+    build = stage_minimal_paper(root / "paper")
     outputs = {"html": root / "out" / "paper.html", "pdf": root / "out" / "pdf" / "paper.pdf"}
     render_preview(build, outputs)
     return outputs
@@ -410,7 +382,7 @@ def test_pdf_preview(rendered: dict[str, Path]) -> None:
 
 
 def test_preview_is_deterministic(rendered: dict[str, Path], tmp_path: Path) -> None:
-    build = _stage(tmp_path / "paper")
+    build = stage_minimal_paper(tmp_path / "paper")
     outputs = {"html": tmp_path / "again.html", "pdf": tmp_path / "again.pdf"}
     render_preview(build, outputs)
     for fmt, path in outputs.items():

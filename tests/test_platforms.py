@@ -26,8 +26,7 @@ from hazegov.survey.cleaning import apply_exclusions
 from hazegov.survey.codebook import PLATFORM_PRESETS, Codebook, load_codebook
 from hazegov.survey.ingest import ingest_export
 from hazegov.survey.stages import run_clean, run_ingest
-
-from .conftest import CODEBOOK
+from tests.support.paths import CODEBOOK
 
 RESPONDENTS = 12
 # What the unused columns hold: text that must appear in no output of ingest or cleaning.

@@ -35,13 +35,12 @@ from hazegov.policy.coding import (
 )
 from hazegov.policy.stages import read_corpus
 from hazegov.policy.text import segmenter_for
-
-from .test_policy_text import FIXTURES, lexicon
+from tests.support.policy import POLICY_FIXTURES, lexicon
 
 
 @pytest.fixture(scope="module")
 def coded():
-    corpus, _ = read_corpus(FIXTURES / "register.csv")
+    corpus, _ = read_corpus(POLICY_FIXTURES / "register.csv")
     lex = lexicon("fixture")
     texts = dict(zip(corpus["id"], corpus["text"], strict=True))
     return code_corpus(texts, lex, segmenter_for(lex.jieba_words()), LanguageSettings())

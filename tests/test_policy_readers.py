@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import io
 import logging
-import shutil
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
 import pytest
 
 from hazegov.errors import InputError
 from hazegov.policy.readers import UnreadableTextError, read_policy_text
 from hazegov.policy.stages import read_corpus
 from hazegov.policy.text import split_paragraphs
-
-from .test_policy_text import FIXTURES
+from tests.support.policy import image_pdf, register_with_scan
 
 ZH = "环境保护部会同国家发展改革委制定排放标准。"
 EN = "The Ministry of Finance provides subsidies."
@@ -41,15 +37,6 @@ def _text_pdf(path: Path) -> Path:
         encoding="utf-8",
     )
     path.write_bytes(typst.compile(str(source), font_paths=[str(fonts)], ignore_system_fonts=True))
-    return path
-
-
-def _image_pdf(path: Path) -> Path:
-    """A 'scanned' PDF: one page holding only an image, no text layer."""
-    fig = plt.figure(figsize=(2, 2))
-    fig.figimage(np.random.default_rng(1).random((40, 40)))
-    fig.savefig(path, format="pdf")
-    plt.close(fig)
     return path
 
 
@@ -106,7 +93,7 @@ def test_text_pdf_in_chinese_and_english(tmp_path):
 @pytest.mark.parametrize(
     ("name", "make", "rule"),
     [
-        ("scan.pdf", lambda p: _image_pdf(p), "pdf-text-layer"),
+        ("scan.pdf", lambda p: image_pdf(p), "pdf-text-layer"),
         ("cut.pdf", lambda p: p.write_bytes(b"%PDF-1.4\nnot really a pdf"), "pdf-complete"),
         ("broken.pdf", lambda p: p.write_bytes(b"%PDF-1.4\nnot a pdf\n%%EOF\n"), "readable-pdf"),
         ("page.pdf", lambda p: p.write_bytes(b"<!DOCTYPE html><html></html>"), "pdf-signature"),
@@ -199,21 +186,8 @@ def test_encrypted_pdf_cannot_be_read(tmp_path):
     assert "encrypted" in caught.value.violations[0].message
 
 
-def _register_with_scan(tmp_path: Path) -> Path:
-    shutil.copytree(FIXTURES / "texts", tmp_path / "texts")
-    _image_pdf(tmp_path / "texts" / "scan.pdf")
-    rows = (
-        (FIXTURES / "register.csv")
-        .read_text(encoding="utf-8")
-        .replace("texts/doc_c.txt", "texts/scan.pdf")
-    )
-    register = tmp_path / "register.csv"
-    register.write_text(rows, encoding="utf-8")
-    return register
-
-
 def test_corpus_stops_at_an_unreadable_text_by_default(tmp_path):
-    register = _register_with_scan(tmp_path)
+    register = register_with_scan(tmp_path)
     with pytest.raises(InputError) as caught:
         read_corpus(register)
     violation = caught.value.violations[0]
@@ -224,7 +198,7 @@ def test_corpus_stops_at_an_unreadable_text_by_default(tmp_path):
 def test_stopping_corpus_logs_no_skipped_text_and_writes_nothing(tmp_path, caplog):
     from hazegov.policy.stages import run_policy_corpus
 
-    register = _register_with_scan(tmp_path)
+    register = register_with_scan(tmp_path)
     out = tmp_path / "out"
     with caplog.at_level(logging.WARNING, logger="hazegov.policy"), pytest.raises(InputError):
         run_policy_corpus(register, None, out / "corpus.parquet", out / "corpus_report.json")
@@ -233,7 +207,7 @@ def test_stopping_corpus_logs_no_skipped_text_and_writes_nothing(tmp_path, caplo
 
 
 def test_corpus_can_skip_an_unreadable_text_with_a_warning(tmp_path, caplog):
-    register = _register_with_scan(tmp_path)
+    register = register_with_scan(tmp_path)
     with caplog.at_level(logging.WARNING, logger="hazegov.policy"):
         corpus, report = read_corpus(register, on_unreadable="warn")
     assert corpus.set_index("id")["status"].to_dict() == {

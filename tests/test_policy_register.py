@@ -18,11 +18,9 @@ from hazegov.policy.register import (
     register_text_files,
 )
 from hazegov.policy.text import cjk_share, split_paragraphs
+from tests.support.paths import BAD_INPUTS, ROOT
+from tests.support.policy import POLICY_FIXTURES, REGISTER, corpus_script, lexicon, matches
 
-from .conftest import ROOT
-from .test_policy_text import FIXTURES, lexicon, matches
-
-REGISTER = ROOT / "data" / "raw" / "policies" / "register.csv"
 DIGESTS = ROOT / "data" / "raw" / "policies" / "digests"
 
 
@@ -35,7 +33,7 @@ def _write(tmp_path: Path, rows: list[dict[str, str]], columns: list[str] | None
     texts = tmp_path / "texts"
     if not texts.exists():
         texts.mkdir()
-        for f in (FIXTURES / "texts").iterdir():
+        for f in (POLICY_FIXTURES / "texts").iterdir():
             (texts / f.name).write_bytes(f.read_bytes())
     columns = columns or list(rows[0])
     buffer = io.StringIO()
@@ -70,14 +68,14 @@ def test_partial_dates_keep_their_precision():
 
 
 def test_fixture_register_loads_with_paths_resolved():
-    frame = load_register(FIXTURES / "register.csv")
+    frame = load_register(POLICY_FIXTURES / "register.csv")
     assert list(frame["id"]) == ["doc-a", "doc-b", "doc-c"]
     assert list(frame["register_row"]) == [2, 3, 4]
-    assert frame.loc[2, "text_path"] == str(FIXTURES / "texts" / "doc_c.txt")
+    assert frame.loc[2, "text_path"] == str(POLICY_FIXTURES / "texts" / "doc_c.txt")
 
 
 def test_missing_column(tmp_path):
-    rows = _rows(FIXTURES / "register.csv")
+    rows = _rows(POLICY_FIXTURES / "register.csv")
     columns = [c for c in rows[0] if c != "level"]
     v = _violation(_write(tmp_path, rows, columns))
     assert (v.rule, v.row, v.column) == ("required-column", 1, "level")
@@ -85,7 +83,7 @@ def test_missing_column(tmp_path):
 
 
 def test_duplicate_id(tmp_path):
-    rows = _rows(FIXTURES / "register.csv")
+    rows = _rows(POLICY_FIXTURES / "register.csv")
     rows[2]["id"] = "doc-a"
     v = _violation(_write(tmp_path, rows))
     assert (v.rule, v.row, v.column, v.value) == ("unique-id", 4, "id", "doc-a")
@@ -93,7 +91,7 @@ def test_duplicate_id(tmp_path):
 
 
 def test_bad_level(tmp_path):
-    rows = _rows(FIXTURES / "register.csv")
+    rows = _rows(POLICY_FIXTURES / "register.csv")
     rows[1]["level"] = "provincial"
     v = _violation(_write(tmp_path, rows))
     assert (v.rule, v.row, v.column, v.value) == ("known-level", 3, "level", "provincial")
@@ -101,7 +99,7 @@ def test_bad_level(tmp_path):
 
 @pytest.mark.parametrize("bad", ["2013-13", "2013-02-30", "Sept 2013"])
 def test_bad_date(tmp_path, bad):
-    rows = _rows(FIXTURES / "register.csv")
+    rows = _rows(POLICY_FIXTURES / "register.csv")
     rows[0]["issued"] = bad
     rows[0]["issued_precision"] = ""
     v = _violation(_write(tmp_path, rows))
@@ -109,28 +107,28 @@ def test_bad_date(tmp_path, bad):
 
 
 def test_precision_must_match_the_date(tmp_path):
-    rows = _rows(FIXTURES / "register.csv")
+    rows = _rows(POLICY_FIXTURES / "register.csv")
     rows[0]["issued_precision"] = "month"
     v = _violation(_write(tmp_path, rows))
     assert (v.rule, v.row, v.column) == ("precision-matches-date", 2, "issued_precision")
 
 
 def test_in_force_before_issue(tmp_path):
-    rows = _rows(FIXTURES / "register.csv")
+    rows = _rows(POLICY_FIXTURES / "register.csv")
     rows[2]["in_force_from"] = "2013-12-31"
     v = _violation(_write(tmp_path, rows))
     assert (v.rule, v.row, v.column) == ("in-force-after-issue", 4, "in_force_from")
 
 
 def test_unknown_text_kind(tmp_path):
-    rows = _rows(FIXTURES / "register.csv")
+    rows = _rows(POLICY_FIXTURES / "register.csv")
     rows[0]["text_kind"] = "summary"
     v = _violation(_write(tmp_path, rows))
     assert (v.rule, v.row, v.column, v.value) == ("known-text-kind", 2, "text_kind", "summary")
 
 
 def test_missing_text_file_names_register_row_and_column(tmp_path):
-    rows = _rows(FIXTURES / "register.csv")
+    rows = _rows(POLICY_FIXTURES / "register.csv")
     rows[1]["text_file"] = "texts/gone.md"
     path = _write(tmp_path, rows)
     v = _violation(path)
@@ -150,7 +148,7 @@ def test_missing_text_file_names_register_row_and_column(tmp_path):
 
 
 def test_every_violation_is_listed_at_once(tmp_path):
-    rows = _rows(FIXTURES / "register.csv")
+    rows = _rows(POLICY_FIXTURES / "register.csv")
     rows[0]["level"] = "x"
     rows[1]["issued"] = "2013-00"
     rows[2]["source_url"] = "www.example.org"
@@ -165,7 +163,7 @@ def test_every_violation_is_listed_at_once(tmp_path):
 
 
 def test_unclosed_quote_names_the_row_where_the_record_starts(tmp_path):
-    path = _write(tmp_path, _rows(FIXTURES / "register.csv"))
+    path = _write(tmp_path, _rows(POLICY_FIXTURES / "register.csv"))
     text = path.read_text(encoding="utf-8").replace(",Document B,", ',"Document B,', 1)
     path.write_text(text, encoding="utf-8")
     v = _violation(path)
@@ -174,7 +172,7 @@ def test_unclosed_quote_names_the_row_where_the_record_starts(tmp_path):
 
 
 def test_quoted_line_break_and_unicode_line_separator_stay_in_their_cell(tmp_path):
-    rows = _rows(FIXTURES / "register.csv")
+    rows = _rows(POLICY_FIXTURES / "register.csv")
     rows[0]["notes"] = "first line\nsecond line"
     rows[1]["title_zh"] = "文件\u2028乙"  # a web copy's line separator inside a title
     frame = load_register(_write(tmp_path, rows))
@@ -184,7 +182,7 @@ def test_quoted_line_break_and_unicode_line_separator_stay_in_their_cell(tmp_pat
 
 
 def test_register_saved_as_gbk_is_named_at_its_line_with_the_fix(tmp_path):
-    path = _write(tmp_path, _rows(FIXTURES / "register.csv"))
+    path = _write(tmp_path, _rows(POLICY_FIXTURES / "register.csv"))
     path.write_bytes(path.read_text(encoding="utf-8").encode("gb18030"))
     v = _violation(path)
     assert (v.rule, v.row, v.row_kind) == ("utf-8-register", 2, "line")
@@ -192,20 +190,6 @@ def test_register_saved_as_gbk_is_named_at_its_line_with_the_fix(tmp_path):
 
 
 # --- the bad-input corpus (tests/bad_inputs/policy_*) -------------------------------------------
-
-BAD_INPUTS = ROOT / "tests" / "bad_inputs"
-
-
-def _corpus_script():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "make_policy_and_air_cases", BAD_INPUTS / "make_policy_and_air_cases.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("folder", ["policy_register", "policy_text"])
@@ -223,7 +207,7 @@ def test_bad_input_baseline_register_passes_the_check(folder, tmp_path, monkeypa
 
 def test_policy_cases_are_what_the_script_writes():
     """The committed files are byte for byte the script's (PDF/.docx bytes included)."""
-    built = _corpus_script().build()
+    built = corpus_script().build()
     for folder in ("policy_register", "policy_text"):
         expected = {k: v for k, v in built.items() if k.startswith(f"{folder}/")}
         on_disk = {

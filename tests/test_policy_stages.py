@@ -18,10 +18,14 @@ from hazegov.policy.figures import plot_policy_timeline, policy_events
 from hazegov.policy.register import load_register
 from hazegov.policy.settings import analysis_settings, ingest_settings
 from hazegov.policy.stages import ANALYSIS_TABLES, run_policy_corpus, run_policy_text_analysis
-
-from .conftest import ROOT
-from .test_policy_register import REGISTER
-from .test_policy_text import FIXTURES, SHIPPED_DEPARTMENTS, SHIPPED_INSTRUMENTS
+from tests.support.paths import ROOT
+from tests.support.policy import (
+    POLICY_FIXTURES,
+    REGISTER,
+    SHIPPED_DEPARTMENTS,
+    SHIPPED_INSTRUMENTS,
+    register_with_scan,
+)
 
 SETTINGS = yaml.safe_load((ROOT / "config" / "policies.yaml").read_text(encoding="utf-8"))[
     "policies"
@@ -131,9 +135,9 @@ def test_fixture_corpus_twice_gives_identical_bytes(tmp_path):
         out.mkdir()
         _run(
             out,
-            FIXTURES / "register.csv",
-            FIXTURES / "departments.yaml",
-            FIXTURES / "instruments.yaml",
+            POLICY_FIXTURES / "register.csv",
+            POLICY_FIXTURES / "departments.yaml",
+            POLICY_FIXTURES / "instruments.yaml",
             window="sentence",
         )
         runs.append(_digest(out))
@@ -187,20 +191,26 @@ def test_same_texts_in_other_formats_give_the_same_codings(tmp_path):
 
     texts = tmp_path / "texts"
     texts.mkdir()
-    (texts / "doc_b.md").write_bytes((FIXTURES / "texts" / "doc_b.md").read_bytes())
-    zh_a = (FIXTURES / "texts" / "doc_a.txt").read_text(encoding="utf-8")
+    (texts / "doc_b.md").write_bytes((POLICY_FIXTURES / "texts" / "doc_b.md").read_bytes())
+    zh_a = (POLICY_FIXTURES / "texts" / "doc_a.txt").read_text(encoding="utf-8")
     (texts / "doc_a.txt").write_bytes(zh_a.encode("gb18030"))
     document = docx.Document()
-    document.add_paragraph((FIXTURES / "texts" / "doc_c.txt").read_text(encoding="utf-8").strip())
+    document.add_paragraph(
+        (POLICY_FIXTURES / "texts" / "doc_c.txt").read_text(encoding="utf-8").strip()
+    )
     document.save(str(texts / "doc_c.docx"))
     register = tmp_path / "register.csv"
     register.write_text(
-        (FIXTURES / "register.csv").read_text(encoding="utf-8").replace("doc_c.txt", "doc_c.docx"),
+        (POLICY_FIXTURES / "register.csv")
+        .read_text(encoding="utf-8")
+        .replace("doc_c.txt", "doc_c.docx"),
         encoding="utf-8",
     )
-    dictionaries = (FIXTURES / "departments.yaml", FIXTURES / "instruments.yaml")
+    dictionaries = (POLICY_FIXTURES / "departments.yaml", POLICY_FIXTURES / "instruments.yaml")
     other = _run(tmp_path / "other", register, *dictionaries, window="sentence")
-    plain = _run(tmp_path / "plain", FIXTURES / "register.csv", *dictionaries, window="sentence")
+    plain = _run(
+        tmp_path / "plain", POLICY_FIXTURES / "register.csv", *dictionaries, window="sentence"
+    )
     for table in ("instrument_coding", "department_mentions", "network_nodes", "network_edges"):
         pd.testing.assert_frame_equal(
             pd.read_csv(other / f"{table}.csv"), pd.read_csv(plain / f"{table}.csv")
@@ -214,15 +224,13 @@ def test_same_texts_in_other_formats_give_the_same_codings(tmp_path):
 
 
 def test_a_skipped_text_stays_in_the_register_and_out_of_the_codings(tmp_path):
-    from .test_policy_readers import _register_with_scan
-
-    register = _register_with_scan(tmp_path)
+    register = register_with_scan(tmp_path)
     out = tmp_path / "out"
     run_policy_corpus(register, {"on_unreadable": "warn"}, out / "corpus.parquet", out / "r.json")
     run_policy_text_analysis(
         out / "corpus.parquet",
-        FIXTURES / "departments.yaml",
-        FIXTURES / "instruments.yaml",
+        POLICY_FIXTURES / "departments.yaml",
+        POLICY_FIXTURES / "instruments.yaml",
         SETTINGS["language"],
         SETTINGS["analysis"],
         {t: out / f"{t}.csv" for t in ANALYSIS_TABLES},

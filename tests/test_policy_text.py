@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
 
 from hazegov.errors import InputError
-from hazegov.policy.coding import find_mentions
 from hazegov.policy.lexicon import Lexicon, load_lexicon
 from hazegov.policy.text import (
     Segmenter,
@@ -20,20 +18,8 @@ from hazegov.policy.text import (
     split_sentences,
     term_key,
 )
-
-from .conftest import ROOT
-
-FIXTURES = ROOT / "tests" / "fixtures" / "policy"
-SHIPPED_DEPARTMENTS = ROOT / "config" / "departments.yaml"
-SHIPPED_INSTRUMENTS = ROOT / "config" / "policy_instruments.yaml"
-
-
-@functools.cache
-def lexicon(which: str) -> Lexicon:
-    """The test dictionaries ("fixture") or the shipped ones ("shipped"), loaded once."""
-    if which == "fixture":
-        return load_lexicon(FIXTURES / "departments.yaml", FIXTURES / "instruments.yaml")
-    return load_lexicon(SHIPPED_DEPARTMENTS, SHIPPED_INSTRUMENTS)
+from tests.support.paths import ROOT
+from tests.support.policy import POLICY_FIXTURES, lexicon, matches
 
 
 @pytest.fixture
@@ -44,11 +30,6 @@ def test_lexicon() -> Lexicon:
 @pytest.fixture
 def shipped_lexicon() -> Lexicon:
     return lexicon("shipped")
-
-
-def matches(sentence: str, lexicon: Lexicon) -> list[tuple[str, str]]:
-    joined, spans = segmenter_for(lexicon.jieba_words()).joined(sentence)
-    return [(m.entry_id, m.term) for m in find_mentions(joined, spans, lexicon.keys)]
 
 
 def test_language_by_share_of_cjk_characters():
@@ -150,7 +131,7 @@ def test_dictionaries_reject_shared_terms_and_unknown_levels(tmp_path):
         encoding="utf-8",
     )
     with pytest.raises(InputError) as caught:
-        load_lexicon(departments, FIXTURES / "instruments.yaml")
+        load_lexicon(departments, POLICY_FIXTURES / "instruments.yaml")
     rules = {v.rule: v for v in caught.value.violations}
     assert rules["known-level"].column == "departments[1].level"
     assert rules["known-level"].value == "county"
@@ -168,4 +149,4 @@ def test_shipped_dictionaries_load(shipped_lexicon):
         "coordination",
     ]
     assert all(i.terms_zh and i.terms_en for i in shipped_lexicon.instruments)
-    assert isinstance(FIXTURES, Path)
+    assert isinstance(POLICY_FIXTURES, Path)

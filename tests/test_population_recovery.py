@@ -13,8 +13,7 @@ from hazegov.survey.synthetic import (
     latent_score_regression,
     load_population_model,
 )
-
-from .conftest import POPULATION
+from tests.support.paths import POPULATION
 
 PROBLEMS = ["LEAD", "RESP", "EVAL", "PART"]
 

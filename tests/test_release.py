@@ -20,8 +20,7 @@ from hazegov.privacy.release import (
 )
 from hazegov.survey.cleaning import apply_exclusions
 from hazegov.survey.ingest import ingest_export
-
-from .conftest import DEFAULT_EXPORT, ROOT, TEST_EXPORT
+from tests.support.paths import DEFAULT_EXPORT, ROOT, TEST_EXPORT
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
 TEST_CONFIG = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text("utf-8"))

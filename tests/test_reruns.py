@@ -8,34 +8,26 @@ checked is what a user gets from `snakemake --cores 4`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import ROOT
+from tests.support.workflow import (
+    SNAKEMAKE,
+    planned_rules,
+    portable_workdir,
+    result_hashes,
+)
 
 pytestmark = pytest.mark.e2e
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 # A long job in the middle of the DAG: once it runs, earlier jobs are done and later ones are not.
 KILL_WHEN_RUNNING = "logs/path_model.log"
-
-
-def portable_workdir(base: Path) -> Path:
-    """`.test` with its `../config` and `../data` inputs copied beside it; returns the workdir."""
-    shutil.copytree(ROOT / ".test" / "config", base / ".test" / "config")
-    shutil.copytree(ROOT / ".test" / "data", base / ".test" / "data")
-    shutil.copytree(ROOT / "config", base / "config")
-    for raw in ("policies", "air"):
-        shutil.copytree(ROOT / "data" / "raw" / raw, base / "data" / "raw" / raw)
-    return base / ".test"
 
 
 def snakemake(workdir: Path, *args: str, on_day: str | None = None) -> subprocess.CompletedProcess:
@@ -57,27 +49,6 @@ def snakemake(workdir: Path, *args: str, on_day: str | None = None) -> subproces
         )
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH")]))
     return subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-
-
-def result_hashes(workdir: Path) -> dict[str, str]:
-    results = workdir / "results"
-    return {
-        str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(results.rglob("*"))
-        if p.is_file()
-    }
-
-
-def planned_rules(output: str) -> set[str]:
-    """The rules in Snakemake's "Job stats" table."""
-    table = output.split("Job stats:", 1)[1].splitlines()
-    rules = set()
-    for line in table[3:]:
-        parts = line.split()
-        if not parts or parts[0] == "total":
-            break
-        rules.add(parts[0])
-    return rules
 
 
 def planned_jobs(workdir: Path, *args: str) -> set[str]:

@@ -38,9 +38,9 @@ from hazegov.paper.results_report import NOT_ESTIMABLE, ReportInputs, scale_key,
 from hazegov.paper.variables import REAL_NOTICE, SYNTHETIC_NOTICE
 from hazegov.survey.cleaning import RULE_LABELS
 from hazegov.survey.codebook import Codebook, load_codebook
-
-from .conftest import CODEBOOK, ROOT
-from .other_instrument import CONTROLS, other_analysis_frame, write_other_codebook
+from tests.support.other_instrument import CONTROLS, other_analysis_frame, write_other_codebook
+from tests.support.paths import CODEBOOK, ROOT
+from tests.support.workflow import make_workdir, run_snakemake
 
 TEMPLATES = ROOT / "src" / "hazegov" / "paper" / "results_report" / "templates"
 # Words of the haze study that generic prose must not contain (whole words, any case).
@@ -408,10 +408,8 @@ def test_real_data_are_not_labelled_synthetic(study, tmp_path):
 
 @pytest.mark.e2e
 def test_the_workflow_target_builds_and_renders_the_report(tmp_path):
-    from .test_workflow import _snakemake, _workdir
-
-    workdir = _workdir(tmp_path)
-    run = _snakemake(workdir, "--cores", "2", "results_report")
+    workdir = make_workdir(tmp_path)
+    run = run_snakemake(workdir, "--cores", "2", "results_report")
     assert run.returncode == 0, run.stderr[-4000:]
     report = workdir / "results" / "report"
     assert not (workdir / "results" / "paper" / "_output").exists()  # the paper is not built
@@ -428,7 +426,7 @@ def test_the_workflow_target_builds_and_renders_the_report(tmp_path):
     fit = pd.read_csv(workdir / "results/analysis/cfa/fit.csv").iloc[0]
     assert f"CFI = {fit['cfi']:.3f}" in html
     # the default target plans no report
-    planned = _snakemake(workdir, "--dry-run", "--quiet", "rules")
+    planned = run_snakemake(workdir, "--dry-run", "--quiet", "rules")
     assert planned.returncode == 0, planned.stderr[-4000:]
     assert "render_paper" in planned.stdout and "results_report" not in planned.stdout
 

@@ -49,11 +49,10 @@ import yaml
 from hazegov.survey.codebook import load_codebook
 from hazegov.survey.synthetic import generate
 from hazegov.survey.synthetic_general import ScaleModel, draw_answers, draw_latent, load_scale_model
-
-from .conftest import ROOT
+from tests.support.paths import FIXTURES, ROOT
 
 pytestmark = pytest.mark.e2e
-FIXTURE = Path(__file__).parent / "fixtures" / "second_questionnaire"
+FIXTURE = FIXTURES / "second_questionnaire"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 EXPORT = "data/raw/second_questionnaire.csv"
 N_REFERENCE = 100_000

@@ -22,8 +22,7 @@ from hazegov.survey.synthetic import (
     latent_score_regression,
     load_population_model,
 )
-
-from .conftest import POPULATION, ROOT
+from tests.support.paths import POPULATION, ROOT
 
 PROBLEMS = ["LEAD", "RESP", "EVAL", "PART"]
 APPENDIX = ROOT / "paper" / "_appendix-simulation.qmd"

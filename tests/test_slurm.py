@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT
-from .test_reruns import planned_rules, portable_workdir, result_hashes
+from tests.support.paths import ROOT
+from tests.support.workflow import planned_rules, portable_workdir, result_hashes
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 SLURM_PROFILE = ROOT / "profiles" / "slurm"

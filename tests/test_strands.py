@@ -25,9 +25,8 @@ from hazegov.strands import (
     strand_text,
     without_strands_off,
 )
-
-from .conftest import CODEBOOK, POPULATION, ROOT
-from .other_instrument import write_other_codebook
+from tests.support.other_instrument import write_other_codebook
+from tests.support.paths import CODEBOOK, POPULATION, ROOT
 
 PAPER = ROOT / "paper"
 ALL_ON = dict.fromkeys(STRANDS, True)

@@ -17,8 +17,7 @@ from hazegov.survey.synthetic import (
     load_population_model,
     sidecar_path,
 )
-
-from .conftest import CODEBOOK, DEFAULT_EXPORT, POPULATION, TEST_EXPORT
+from tests.support.paths import CODEBOOK, DEFAULT_EXPORT, POPULATION, TEST_EXPORT
 
 
 @pytest.mark.parametrize(("committed", "n"), [(DEFAULT_EXPORT, None), (TEST_EXPORT, 400)])

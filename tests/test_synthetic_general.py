@@ -23,10 +23,9 @@ from hazegov.survey.synthetic_general import (
     draw_latent,
     load_scale_model,
 )
+from tests.support.paths import CODEBOOK, FIXTURES
 
-from .conftest import CODEBOOK
-
-FIXTURE = Path(__file__).parent / "fixtures" / "second_questionnaire"
+FIXTURE = FIXTURES / "second_questionnaire"
 CODEBOOK2 = FIXTURE / "codebook.yaml"
 MODEL2 = FIXTURE / "population_model.yaml"
 LARGE = 60_000

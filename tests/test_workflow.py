@@ -6,66 +6,16 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from hazegov.privacy.disclosure import check_results
-
-from .conftest import CODEBOOK, ROOT
+from tests.support.paths import CODEBOOK, ROOT
+from tests.support.workflow import make_workdir, run_snakemake
 
 pytestmark = pytest.mark.e2e
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
-
-
-def _workdir(base: Path) -> Path:
-    """A copy of `.test` that reads this checkout's codebook.
-
-    The checkout's input files are copied into `checkout/` and named by paths relative to the
-    working directory: outputs name raw inputs as configured, the identifier scan stops a build
-    whose outputs hold an absolute path, the ingest refuses a link that leaves the project, and
-    two copies must build the same bytes.
-    """
-    shutil.copytree(ROOT / ".test" / "config", base / "config")
-    shutil.copytree(ROOT / ".test" / "data", base / "data")
-    copied = shutil.ignore_patterns("results", "logs", ".snakemake", "__pycache__")
-    shutil.copytree(ROOT / "config", base / "checkout" / "config", ignore=copied)
-    shutil.copytree(ROOT / ".test", base / "checkout" / ".test", ignore=copied)
-    for raw in ("policies", "air"):  # what `.test`'s config reaches back to
-        shutil.copytree(ROOT / "data" / "raw" / raw, base / "checkout" / "data" / "raw" / raw)
-
-    def relative(path: Path) -> str:
-        return str(Path("checkout") / path.resolve().relative_to(ROOT.resolve()))
-
-    config_path = base / "config" / "config.yaml"
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    config["survey"]["codebook"] = relative(CODEBOOK)
-    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    air_path = base / "config" / "air_quality.yaml"
-    air = yaml.safe_load(air_path.read_text(encoding="utf-8"))
-    for station in air["air_quality"]["stations"]:
-        station["file"] = relative(ROOT / ".test" / station["file"])
-    official = ROOT / ".test" / air["air_quality"]["official"]
-    air["air_quality"]["official"] = relative(official)
-    air_path.write_text(yaml.safe_dump(air, allow_unicode=True), encoding="utf-8")
-    policies_path = base / "config" / "policies.yaml"
-    policies = yaml.safe_load(policies_path.read_text(encoding="utf-8"))
-    for key in ("register", "departments", "instruments"):
-        policies["policies"][key] = relative(ROOT / ".test" / policies["policies"][key])
-    policies_path.write_text(yaml.safe_dump(policies, allow_unicode=True), encoding="utf-8")
-    return base
-
-
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def _hashes(results: Path) -> dict[str, str]:
@@ -78,8 +28,8 @@ def _hashes(results: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def build(tmp_path_factory) -> Path:
-    workdir = _workdir(tmp_path_factory.mktemp("build_a"))
-    run = _snakemake(workdir, "--cores", "2")
+    workdir = make_workdir(tmp_path_factory.mktemp("build_a"))
+    run = run_snakemake(workdir, "--cores", "2")
     assert run.returncode == 0, run.stderr[-4000:]
     return workdir
 
@@ -150,7 +100,7 @@ def test_released_data_set_is_k_anonymous_and_leaves_out_the_withheld_columns(bu
 
 
 def test_release_that_is_not_k_anonymous_stops_the_build_and_writes_nothing(tmp_path):
-    workdir = _workdir(tmp_path / "rare")
+    workdir = make_workdir(tmp_path / "rare")
     config = yaml.safe_load((workdir / "config/config.yaml").read_text(encoding="utf-8"))
     release = config["privacy"]["release"]
     # Education is fine-grained enough that some combinations are surely rarer than 5.
@@ -159,7 +109,7 @@ def test_release_that_is_not_k_anonymous_stops_the_build_and_writes_nothing(tmp_
     strict = tmp_path / "strict.yaml"
     strict.write_text(yaml.safe_dump({"privacy": config["privacy"]}), encoding="utf-8")
     # The target goes first: --configfile takes every value after it.
-    run = _snakemake(
+    run = run_snakemake(
         workdir, "results/release/k_anonymity.json", "--cores", "2", "--configfile", str(strict)
     )
     assert run.returncode != 0
@@ -175,7 +125,7 @@ def test_release_that_is_not_k_anonymous_stops_the_build_and_writes_nothing(tmp_
 
 
 def test_rerun_with_nothing_changed_runs_no_job(build):
-    run = _snakemake(build, "--cores", "2", "--dry-run")
+    run = run_snakemake(build, "--cores", "2", "--dry-run")
     assert run.returncode == 0, run.stderr
     assert "Nothing to be done" in run.stdout + run.stderr
 
@@ -185,7 +135,7 @@ def test_config_change_reruns_only_what_depends_on_it(build, tmp_path):
     config["exclusions"]["min_duration"]["seconds"] = 60
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    run = _snakemake(build, "--cores", "2", "--dry-run", "--configfile", str(changed))
+    run = run_snakemake(build, "--cores", "2", "--dry-run", "--configfile", str(changed))
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     assert "clean_responses" in out and "render_paper" in out
@@ -203,7 +153,7 @@ def test_the_identifier_locales_reach_the_redaction_and_the_scan(build, tmp_path
     ingest_log = (build / "logs/ingest_export.log").read_text("utf-8")
     assert "identifier patterns of: international, CN" in ingest_log
     changed = _override(tmp_path, "locales.yaml", {"privacy": {"identifier_locales": ["CN"]}})
-    run = _snakemake(build, "--cores", "2", "--dry-run", "--configfile", changed)
+    run = run_snakemake(build, "--cores", "2", "--dry-run", "--configfile", changed)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     assert {"ingest_export", "identifier_scan"} <= _planned_rules(run.stdout)
@@ -212,8 +162,8 @@ def test_the_identifier_locales_reach_the_redaction_and_the_scan(build, tmp_path
 
 
 def test_two_clean_builds_in_different_directories_are_identical(build, tmp_path):
-    other = _workdir(tmp_path / "elsewhere")
-    run = _snakemake(other, "--cores", "2")
+    other = make_workdir(tmp_path / "elsewhere")
+    run = run_snakemake(other, "--cores", "2")
     assert run.returncode == 0, run.stderr[-4000:]
     first, second = _hashes(build / "results"), _hashes(other / "results")
     assert first.keys() == second.keys()
@@ -222,13 +172,13 @@ def test_two_clean_builds_in_different_directories_are_identical(build, tmp_path
 
 
 def test_bad_export_fails_with_a_clear_error_and_no_output(tmp_path):
-    workdir = _workdir(tmp_path / "bad")
+    workdir = make_workdir(tmp_path / "bad")
     export = workdir / "data/raw/haze_governance_survey.csv"
     (workdir / "data/raw/haze_governance_survey.csv.synthetic.json").unlink()
     text = export.read_text(encoding="utf-8-sig").replace("非常同意", "很同意", 1)
     export.write_text(text, encoding="utf-8-sig")
     before = hashlib.sha256(export.read_bytes()).hexdigest()
-    run = _snakemake(workdir, "--cores", "2")
+    run = run_snakemake(workdir, "--cores", "2")
     assert run.returncode != 0
     log = (workdir / "logs/ingest_export.log").read_text(encoding="utf-8")
     assert "label-in-codebook" in log and "data/raw/haze_governance_survey.csv" in log
@@ -239,7 +189,7 @@ def test_bad_export_fails_with_a_clear_error_and_no_output(tmp_path):
 
 def test_report_contains_the_figures(build):
     report = build / "report.html"
-    run = _snakemake(build, "--report", str(report))
+    run = run_snakemake(build, "--report", str(report))
     assert run.returncode == 0, run.stderr[-4000:]
     assert report.stat().st_size > 10_000
     assert "participant_flow.png" in report.read_text(encoding="utf-8", errors="replace")
@@ -351,11 +301,11 @@ def _override(tmp_path: Path, name: str, content: dict) -> str:
 
 @pytest.fixture(scope="module")
 def dry_workdir(tmp_path_factory) -> Path:
-    return _workdir(tmp_path_factory.mktemp("strands"))
+    return make_workdir(tmp_path_factory.mktemp("strands"))
 
 
 def test_with_every_strand_on_the_dry_run_plans_every_strand_and_the_paper(dry_workdir):
-    run = _snakemake(dry_workdir, "--dry-run")
+    run = run_snakemake(dry_workdir, "--dry-run")
     assert run.returncode == 0, run.stderr[-4000:]
     planned = _planned_rules(run.stdout)
     assert set().union(*STRAND_RULES.values()) | {"render_paper"} <= planned
@@ -364,7 +314,7 @@ def test_with_every_strand_on_the_dry_run_plans_every_strand_and_the_paper(dry_w
 @pytest.mark.parametrize("strand", sorted(STRAND_RULES))
 def test_a_strand_switched_off_plans_none_of_its_rules(dry_workdir, tmp_path, strand):
     off = _override(tmp_path, "off.yaml", {"strands": {strand: False}})
-    run = _snakemake(dry_workdir, "--dry-run", "--configfile", off)
+    run = run_snakemake(dry_workdir, "--dry-run", "--configfile", off)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-4000:]
     planned = _planned_rules(run.stdout)
@@ -388,7 +338,7 @@ def test_a_paper_quoting_a_strand_off_unmarked_is_not_rendered_and_says_where(
         "off.yaml",
         {"strands": {"air_quality": False}, "paper": {"source_dir": str(paper)}},
     )
-    run = _snakemake(dry_workdir, "--dry-run", "--configfile", off)
+    run = run_snakemake(dry_workdir, "--dry-run", "--configfile", off)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-4000:]
     planned = _planned_rules(run.stdout)
@@ -396,7 +346,7 @@ def test_a_paper_quoting_a_strand_off_unmarked_is_not_rendered_and_says_where(
     assert "strand 'air_quality' is switched off" in out
     assert "paper/_conclusion.qmd, Limitations: line 54" in out
     # asked for, the paper is refused with the same lines
-    run = _snakemake(
+    run = run_snakemake(
         dry_workdir, "results/paper/_output/index.html", "--dry-run", "--configfile", off
     )
     assert run.returncode != 0
@@ -413,7 +363,7 @@ def test_a_strand_off_needs_none_of_its_inputs(dry_workdir, tmp_path):
             "policies": {"register": "nowhere/register.csv"},
         },
     )
-    run = _snakemake(dry_workdir, "--dry-run", "--configfile", off)
+    run = run_snakemake(dry_workdir, "--dry-run", "--configfile", off)
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     assert "nowhere" not in run.stdout
 
@@ -421,7 +371,7 @@ def test_a_strand_off_needs_none_of_its_inputs(dry_workdir, tmp_path):
 def test_a_population_model_of_another_questionnaire_stops_the_run_before_any_job(
     dry_workdir, tmp_path
 ):
-    from .conftest import POPULATION
+    from tests.support.paths import POPULATION
 
     model = yaml.safe_load(POPULATION.read_text(encoding="utf-8"))
     model["loadings"]["LEAD5"] = 0.5
@@ -431,7 +381,7 @@ def test_a_population_model_of_another_questionnaire_stops_the_run_before_any_jo
     simulation = yaml.safe_load((dry_workdir / "config/simulation.yaml").read_text("utf-8"))
     simulation["simulation"]["population_model"] = str(path)
     override = _override(tmp_path, "simulation.yaml", simulation)
-    run = _snakemake(dry_workdir, "--dry-run", "--configfile", override)
+    run = run_snakemake(dry_workdir, "--dry-run", "--configfile", override)
     out = run.stdout + run.stderr
     assert run.returncode != 0
     assert f"{path}, column 'loadings': names items ['LEAD5'] that the codebook" in out
@@ -440,13 +390,13 @@ def test_a_population_model_of_another_questionnaire_stops_the_run_before_any_jo
     assert _planned_rules(run.stdout) == set()
     # switched off, the simulation does not read the model at all
     off = _override(tmp_path, "off.yaml", {"strands": {"simulation": False}})
-    run = _snakemake(dry_workdir, "--dry-run", "--configfile", override, off)
+    run = run_snakemake(dry_workdir, "--dry-run", "--configfile", override, off)
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
 
 
 def test_the_release_files_are_named_by_the_config(dry_workdir, tmp_path):
     named = _override(tmp_path, "release.yaml", {"release": {"basename": "other_survey"}})
-    run = _snakemake(dry_workdir, "--dry-run", "--configfile", named)
+    run = run_snakemake(dry_workdir, "--dry-run", "--configfile", named)
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     assert "results/release/other_survey.sav" in run.stdout
     assert "results/release/other_survey.csv" in run.stdout

@@ -20,8 +20,7 @@ import yaml
 
 from hazegov.paper.stages import made_by_captions
 from hazegov.strands import STRANDS
-
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,7 @@ from hazegov.config_check import read_config_file
 from hazegov.errors import InputError
 from hazegov.survey.codebook import load_codebook
 from hazegov.yaml_bounds import MAX_YAML_NODES, YamlBoundError, compose_bounded
-
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def test_modest_aliases_are_read_as_written():

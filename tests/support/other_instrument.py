@@ -22,8 +22,7 @@ import pandas as pd
 import yaml
 
 from hazegov.survey.codebook import Codebook, load_codebook
-
-from .conftest import CODEBOOK
+from tests.support.paths import CODEBOOK
 
 RENAMED = {
     "gender": "sex",
