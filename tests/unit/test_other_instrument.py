@@ -1,7 +1,7 @@
 """Issue 14: the measurement and group steps run on another questionnaire without code changes.
 
-The instrument is the variant in `tests/other_instrument.py` (a 2-item scale, a 7-point scale,
-scales without reverse-worded items, controls and the overall rating under other names).
+The instrument is the variant in `tests/support/other_instrument.py` (a 2-item scale, a 7-point
+scale, scales without reverse-worded items, controls and the overall rating under other names).
 """
 
 from __future__ import annotations

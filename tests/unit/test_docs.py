@@ -57,11 +57,11 @@ EXAMPLE_FILES = {
 EXEMPT = {
     "python3 -m venv": "the install command: a new environment, installed from the network; "
     "CI runs it verbatim (test_the_install_command_is_the_one_ci_runs)",
-    "chromium": "needs Chromium; tests/test_paper_browser.py takes the same screenshot",
+    "chromium": "needs Chromium; tests/e2e/test_paper_browser.py takes the same screenshot",
     "snakemake --cores 4 all results/paper_diff/report.html": "needs a saved baseline and a "
-    "build; tests/test_air_workflow.py runs the paper-diff example as written (e2e)",
+    "build; tests/e2e/test_air_workflow.py runs the paper-diff example as written (e2e)",
     "snakemake --cores 4 --configfile my_air.yaml": "my_air.yaml holds placeholders and station "
-    "files not in the repository; tests/test_air_config.py checks the example config",
+    "files not in the repository; tests/unit/test_air_config.py checks the example config",
 }
 
 OUTPUT_EXTENSIONS = {"csv", "docx", "html", "json", "md", "parquet", "pdf", "png", "sav", "yml"}

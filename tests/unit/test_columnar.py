@@ -1,8 +1,8 @@
 """The columnar survey code gives what the row-by-row code gave (issue 12).
 
 Each vectorised step is compared with the per-cell or per-row code it replaced, kept in
-tests/reference_survey.py: the label mapping cell by cell, the whole ingest on tricky exports
-(responses, data-quality log and report, or the error message word for word), the
+tests/support/reference_survey.py: the label mapping cell by cell, the whole ingest on tricky
+exports (responses, data-quality log and report, or the error message word for word), the
 straight-lining share and person-mean imputation.
 """
 

@@ -1,10 +1,7 @@
 """Checks of the paper's sources and build: on fixtures, then on the real `paper/` sources.
 
-The real-paper tests need the generated inputs (`_variables.yml`, tables, figures, appendix).
-They take them from the last pipeline build in `results/paper/` when there is one, with today's
-`paper/` sources copied over them the way `stage_paper_sources` stages them; otherwise (a fresh
-clone, as in CI, or with HAZEGOV_TEST_FRESH_PAPER=1) they build the `.test` configuration once
-in a temporary directory.
+The checks of the real paper that need the generated inputs of a build (variables, cross
+references, figures) are end to end: tests/e2e/test_real_paper_checks.py.
 """
 
 from __future__ import annotations
@@ -32,21 +29,11 @@ from hazegov.paper.checks import (
     unresolved_crossrefs,
     unused_variables,
 )
-from tests.support.paper import png, stage_real_paper
+from tests.support.paper import png
 from tests.support.paths import FIXTURES, ROOT
 
 PAPER = ROOT / "paper"
-SUPPLEMENTARY = PAPER / "supplementary_variables.txt"
 FIXTURE = FIXTURES / "paper_checks"
-STALE_HINT = (
-    "\n(the generated inputs come from results/paper when it exists: if it is older than the "
-    "code, refresh it with `snakemake --cores 2`)"
-)
-
-
-@pytest.fixture(scope="module")
-def real_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return stage_real_paper(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture
@@ -274,34 +261,6 @@ def test_paper_sources_are_found() -> None:
 def test_paper_prose_has_no_hand_typed_digits() -> None:
     problems = digits_in_prose(paper_sources(PAPER), root=ROOT)
     assert problems == [], "\n" + format_problems(problems)
-
-
-@pytest.mark.e2e
-def test_paper_variables_are_defined(real_build: Path) -> None:
-    problems = undefined_variables(real_build)
-    assert problems == [], "\n" + format_problems(problems) + STALE_HINT
-
-
-@pytest.mark.e2e
-def test_paper_variables_are_used_or_supplementary(real_build: Path) -> None:
-    problems = unused_variables(real_build, SUPPLEMENTARY)
-    hint = (
-        "\nQuote each variable in paper/ or list it (or a pattern such as air.its.daily.*) "
-        "in paper/supplementary_variables.txt." + STALE_HINT
-    )
-    assert problems == [], "\n" + format_problems(problems) + hint
-
-
-@pytest.mark.e2e
-def test_paper_crossrefs_resolve(real_build: Path) -> None:
-    problems = unresolved_crossrefs(real_build)
-    assert problems == [], "\n" + format_problems(problems)
-
-
-@pytest.mark.e2e
-def test_paper_figures_exist(real_build: Path) -> None:
-    problems = missing_figures(real_build)
-    assert problems == [], "\n" + format_problems(problems) + STALE_HINT
 
 
 def test_missing_figures_resolves_variables_in_paths(fixture_build: Path) -> None:

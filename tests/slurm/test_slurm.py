@@ -10,66 +10,25 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support.paths import ROOT
-from tests.support.workflow import planned_rules, portable_workdir, result_hashes
+from tests.support.slurm import (
+    SLURM_PROFILE,
+    STUDY_TARGETS,
+    SUBMITTED,
+    SURVEY_TARGETS,
+    slurm_targets,
+    slurm_usable,
+    workflow_rules,
+)
+from tests.support.workflow import SNAKEMAKE, planned_rules, portable_workdir, result_hashes
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
-SLURM_PROFILE = ROOT / "profiles" / "slurm"
 RUN_TIMEOUT = 1800  # seconds for one build of the target set
-
-# A survey analysis (regressions: export -> cleaning -> sample -> models) and the sample
-# description. Rule names are valid targets: the files need not be spelt out here.
-SURVEY_TARGETS = ["regressions", "sample_by_group"]
-# The two studies; targeted when their rule exists in the workflow.
-STUDY_TARGETS = ["multiverse_summary", "simulation_summary"]
-SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+)")
 STEPS = re.compile(r"(\d+) of (\d+) steps")
-
-
-def slurm_usable() -> bool:
-    """`sinfo` answers and at least one node can take jobs."""
-    if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
-        return False
-    try:
-        run = subprocess.run(
-            ["sinfo", "--noheader", "--format=%T"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    states = {s.strip().rstrip("*~#") for s in run.stdout.split()}
-    return run.returncode == 0 and bool(states & {"idle", "mixed", "allocated", "completing"})
-
-
-def workflow_rules() -> set[str]:
-    """The rules of the workflow, from `snakemake --list-rules` in the checkout."""
-    run = subprocess.run(
-        [*SNAKEMAKE, "--directory", str(ROOT), "--workflow-profile", "none", "--list-rules"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return {line.split()[0] for line in run.stdout.splitlines() if line.strip()}
-
-
-@cache
-def slurm_targets() -> list[str]:
-    """The target set: the survey analyses plus whichever study summaries exist."""
-    rules = workflow_rules()
-    return [*SURVEY_TARGETS, *(t for t in STUDY_TARGETS if t in rules)]
 
 
 FORCED = os.environ.get("HAZEGOV_SLURM_TESTS") == "1"

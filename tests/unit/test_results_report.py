@@ -1,8 +1,9 @@
 """Issue 14 point 6: the generated results report, for the study's codebook and another one.
 
-The analyses run here on answers drawn for each codebook (`tests/other_instrument.py`), through
-the same `hazegov.analysis.stages` functions the workflow's rules call; the report is then
-generated from their outputs. The e2e test builds the workflow's `results_report` target.
+The analyses run here on answers drawn for each codebook (`tests/support/other_instrument.py`),
+through the same `hazegov.analysis.stages` functions the workflow's rules call; the report is then
+generated from their outputs. The workflow's `results_report` target is built end to end by
+tests/e2e/test_results_report_target.py.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from hazegov.survey.cleaning import RULE_LABELS
 from hazegov.survey.codebook import Codebook, load_codebook
 from tests.support.other_instrument import CONTROLS, other_analysis_frame, write_other_codebook
 from tests.support.paths import CODEBOOK, ROOT
-from tests.support.workflow import make_workdir, run_snakemake
 
 TEMPLATES = ROOT / "src" / "hazegov" / "paper" / "results_report" / "templates"
 # Words of the haze study that generic prose must not contain (whole words, any case).
@@ -404,31 +404,6 @@ def test_real_data_are_not_labelled_synthetic(study, tmp_path):
     tables = [p.read_text(encoding="utf-8") for p in (tmp_path / "report/tables").iterdir()]
     assert len(tables) == 2 and not any("Synthetic data." in t for t in tables)
     assert study["variables"]["data"] == {"synthetic": True, "notice": SYNTHETIC_NOTICE}
-
-
-@pytest.mark.e2e
-def test_the_workflow_target_builds_and_renders_the_report(tmp_path):
-    workdir = make_workdir(tmp_path)
-    run = run_snakemake(workdir, "--cores", "2", "results_report")
-    assert run.returncode == 0, run.stderr[-4000:]
-    report = workdir / "results" / "report"
-    assert not (workdir / "results" / "paper" / "_output").exists()  # the paper is not built
-    variables = yaml.safe_load((report / "_variables.yml").read_text(encoding="utf-8"))
-    assert quarto_syntax(report) == [] and undefined_variables(report) == []
-    html = (report / "_output" / "index.html").read_text(encoding="utf-8")
-    assert "{{&lt;" not in html and "{{<" not in html
-    assert "Synthetic data." in html
-    for heading in ("Sample and participant flow", "Item statistics", "Regressions"):
-        assert heading in html
-    flow = pd.read_csv(workdir / "results/processed/participant_flow.csv").set_index("step")
-    assert variables["sample"]["analysed"] == flow.loc["analysed", "remaining"]
-    assert f"holds {variables['sample']['received']} submissions" in html
-    fit = pd.read_csv(workdir / "results/analysis/cfa/fit.csv").iloc[0]
-    assert f"CFI = {fit['cfi']:.3f}" in html
-    # the default target plans no report
-    planned = run_snakemake(workdir, "--dry-run", "--quiet", "rules")
-    assert planned.returncode == 0, planned.stderr[-4000:]
-    assert "render_paper" in planned.stdout and "results_report" not in planned.stdout
 
 
 def test_a_small_exclusion_count_stays_suppressed(study, tmp_path):

@@ -114,7 +114,7 @@ def test_holzinger_swineford_reproduces_lavaan(hs: pd.DataFrame) -> None:
     assert load["std_estimate"].to_numpy() == pytest.approx(
         [0.772, 0.424, 0.581, 0.852, 0.855, 0.838, 0.570, 0.723, 0.665], abs=0.002
     )
-    # lavaan standardizedSolution() SEs, as quoted in tests/test_cfa.py
+    # lavaan standardizedSolution() SEs, as quoted in tests/unit/test_cfa.py
     assert load["std_se"].to_numpy() == pytest.approx(
         [0.0550, 0.0596, 0.0551, 0.0225, 0.0223, 0.0234, 0.0532, 0.0505, 0.0511], abs=0.001
     )
