@@ -3,7 +3,7 @@
 Usage: python benchmarks/cluster_throughput.py [--cores 2] [--targets T ...] [--skip-slurm]
            [--skip-throughput] [--skip-studies] [--per-rule [--per-rule-targets T ...]]
 
-1. Throughput: the target set of tests/test_slurm.py (survey analyses, plus the multiverse and
+1. Throughput: the target set of tests/slurm/test_slurm.py (survey analyses, plus the multiverse and
    simulation summaries when those rules exist) on the `.test` config, built cold once with
    the local executor (`--cores N`) and once through `--profile profiles/slurm`, each in a
    fresh copy. Prints jobs (from Snakemake's "N of N steps"), seconds and jobs per minute.
@@ -34,14 +34,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.test_reruns import portable_workdir  # noqa: E402
-from tests.test_slurm import (  # noqa: E402
+from tests.support.slurm import (  # noqa: E402
     SLURM_PROFILE,
     SUBMITTED,
     slurm_targets,
     slurm_usable,
     workflow_rules,
 )
+from tests.support.workflow import portable_workdir  # noqa: E402
 
 COPIED = ("Snakefile", "workflow", "config", "data", "paper", "notebooks")
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]

@@ -1,3 +1,5 @@
+"""The pytest fixtures the test modules share; the shared helpers are in `tests/support/`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,16 +10,7 @@ from semopy.examples import holzinger39
 
 from hazegov.survey.codebook import Codebook, load_codebook
 from hazegov.survey.synthetic import load_population_model, synthesize_export, write_export
-
-ROOT = Path(__file__).resolve().parents[1]
-CODEBOOK = ROOT / "config" / "codebook.yaml"
-POPULATION = ROOT / "config" / "population_model.yaml"
-DEFAULT_EXPORT = ROOT / "data" / "raw" / "haze_governance_survey.csv"
-BFI = Path(__file__).parent / "fixtures" / "bfi" / "bfi_items.csv"
-TEST_EXPORT = ROOT / ".test" / "data" / "raw" / "haze_governance_survey.csv"
-
-# The default population model's defect counts: what the exclusion rules must find.
-DEFAULT_DEFECTS = {"duplicates": 6, "attention_check": 7, "min_duration": 8, "straight_lining": 5}
+from tests.support.paths import BFI, CODEBOOK, POPULATION
 
 
 @pytest.fixture(scope="session")

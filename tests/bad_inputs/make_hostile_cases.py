@@ -7,7 +7,7 @@ and eight respondents, which passes `hazegov check export`), so each case fails 
 oddity it plants; codebook cases from config/codebook.yaml. The script is deterministic: the
 same inputs give the same bytes. The expected error of each file is in the cases.yaml next to
 it; the odd files that must be accepted (a platform footer row, an export without identifier
-columns) are tested in tests/test_ingest.py instead.
+columns) are tested in tests/unit/test_ingest.py instead.
 """
 
 from __future__ import annotations

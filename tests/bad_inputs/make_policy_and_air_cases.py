@@ -9,8 +9,8 @@ script also writes each folder's cases.yaml, with the error every case must prod
 
 Output is byte-for-byte stable: the PDFs and .docx files are assembled here by hand (no
 timestamps, no random file identifiers, ZIP members stored with a fixed date), and
-tests/test_policy_register.py and tests/test_air_reader.py check that the committed files are
-what this script writes.
+tests/unit/test_policy_register.py and tests/unit/test_air_reader.py check that the committed
+files are what this script writes.
 """
 
 from __future__ import annotations
