@@ -23,7 +23,7 @@ import tokenize
 from collections import defaultdict
 from pathlib import Path
 
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 MAX_LINES = 80
 REASON = "One function because"

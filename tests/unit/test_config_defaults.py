@@ -11,8 +11,7 @@ import yaml
 from snakemake.utils import validate
 
 from hazegov.config_check import deep_merge, fill_schema_defaults
-
-from .conftest import ROOT
+from tests.support.paths import FIXTURES, ROOT
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 STRAND_FILES = ("air_quality.yaml", "policies.yaml", "multiverse.yaml", "simulation.yaml")
@@ -58,7 +57,7 @@ def _configs() -> dict[str, dict]:
         "default": default,
         "test": _merged(*(ROOT / ".test" / "config" / f for f in ("config.yaml", *STRAND_FILES))),
         "second questionnaire": _merged(
-            ROOT / "tests" / "fixtures" / "second_questionnaire" / "config.yaml"
+            FIXTURES / "second_questionnaire" / "config.yaml"
         ),
         "default without any defaulted key": _without(default, _defaulted_paths(schema)),
     }

@@ -9,14 +9,13 @@ import yaml
 
 from hazegov.survey.codebook import _parse_codebook_yaml
 from hazegov.yaml_bounds import YamlBoundError, compose_bounded
-
-from .conftest import ROOT
+from tests.support.paths import BAD_INPUTS, CODEBOOK, FIXTURES, ROOT
 
 CODEBOOKS = sorted(
     [
-        ROOT / "config" / "codebook.yaml",
-        *(ROOT / "tests" / "fixtures").rglob("codebook*.yaml"),
-        *(ROOT / "tests" / "bad_inputs" / "codebook").glob("*.yaml"),
+        CODEBOOK,
+        *FIXTURES.rglob("codebook*.yaml"),
+        *(BAD_INPUTS / "codebook").glob("*.yaml"),
     ]
 )
 
@@ -44,7 +43,7 @@ def _pure_python(text: str):
 
 def test_the_codebooks_are_found() -> None:
     assert len(CODEBOOKS) > 20
-    assert ROOT / "config" / "codebook.yaml" in CODEBOOKS
+    assert CODEBOOK in CODEBOOKS
 
 
 @pytest.mark.parametrize("path", CODEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
