@@ -56,9 +56,7 @@ def _configs() -> dict[str, dict]:
     return {
         "default": default,
         "test": _merged(*(ROOT / ".test" / "config" / f for f in ("config.yaml", *STRAND_FILES))),
-        "second questionnaire": _merged(
-            FIXTURES / "second_questionnaire" / "config.yaml"
-        ),
+        "second questionnaire": _merged(FIXTURES / "second_questionnaire" / "config.yaml"),
         "default without any defaulted key": _without(default, _defaulted_paths(schema)),
     }
 
