@@ -108,26 +108,38 @@ def _kept(cache, kind):
     return len(json.loads(shard.read_text(encoding="utf-8"))["members"])
 
 
-def test_kept_replications_give_the_results_of_fresh_draws(model, codebook, settings, tmp_path):
+def test_kept_replications_give_the_results_of_fresh_draws(
+    model, codebook, settings, tmp_path, monkeypatch
+):
     """Exports, sample digests and model rows are kept and reused: the same results whether computed
     afresh, kept by a first run, or read back by later runs with other choices; a changed
     choice recomputes only what depends on it."""
     fresh = sim.run_replications(model, codebook, 100, range(3), 7, settings)
+    build = sim.sample_of_verdict
     cache = tmp_path / "cache"
     first = sim.run_replications(model, codebook, 100, range(3), 7, settings, cache_dir=cache)
     assert [_kept(cache, k) for k in ("responses", "sample-of", "ols", "sem")] == [3] * 4
+    assert _kept(cache, "sample-of-kept") == 3
     kept = sorted(cache.rglob("*.*"))
-    assert len(kept) == 4
+    assert len(kept) == 5
     stamps = [p.stat().st_mtime_ns for p in kept]
     again = sim.run_replications(model, codebook, 100, range(3), 7, settings, cache_dir=cache)
     pd.testing.assert_frame_equal(fresh, first)
     pd.testing.assert_frame_equal(fresh, again)
     assert [p.stat().st_mtime_ns for p in kept] == stamps  # read, not computed again
 
-    # a minimum time that excludes nobody new: new pointers to the same samples, no refit
+    # a minimum time that excludes nobody new: new pointers to the same samples, found by the
+    # submissions kept, so that no sample is built again and nothing is refitted
     stricter = {**settings, "exclusions": {**settings["exclusions"]}}
     stricter["exclusions"]["min_duration"] = {"enabled": True, "seconds": 100.5}
-    from_kept = sim.run_replications(model, codebook, 100, range(3), 7, stricter, cache_dir=cache)
+    built = []
+    with monkeypatch.context() as patch:
+        patch.setattr(sim, "sample_of_verdict", lambda *a: built.append(a) or build(*a))
+        from_kept = sim.run_replications(
+            model, codebook, 100, range(3), 7, stricter, cache_dir=cache
+        )
+    assert built == []
+    assert _kept(cache, "sample-of-kept") == 3
     pd.testing.assert_frame_equal(
         from_kept, sim.run_replications(model, codebook, 100, range(3), 7, stricter)
     )

@@ -349,12 +349,23 @@ def draw_responses(
 
 def analysis_sample(responses: pd.DataFrame, cb: Codebook, settings: Settings) -> pd.DataFrame:
     """The study's exclusion rules and missing-data rule applied to ingested responses."""
-    from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.survey.cleaning import apply_exclusions
+    return sample_of_verdict(excluded(responses, cb, settings), cb, settings)
 
-    cleaned = apply_exclusions(responses, cb, dict(settings.exclusions))
+
+def excluded(responses: pd.DataFrame, cb: Codebook, settings: Settings) -> Any:
+    """The exclusion rules' verdict on ingested responses (`cleaning.ExclusionVerdict`)."""
+    from hazegov.survey.cleaning import exclusion_verdict
+
+    return exclusion_verdict(responses, cb, dict(settings.exclusions))
+
+
+def sample_of_verdict(verdict: Any, cb: Codebook, settings: Settings) -> pd.DataFrame:
+    """The analysis sample of the submissions an exclusion verdict keeps (missing-data rule)."""
+    from hazegov.analysis.sample import build_analysis_sample
+    from hazegov.survey.cleaning import analysis_frame
+
     sample = build_analysis_sample(
-        cleaned.analysis,
+        analysis_frame(verdict.frame, verdict.kept, cb),
         cb,
         settings.missing_rule,
         controls=settings.required,
@@ -378,15 +389,24 @@ def draw_analysis_sample(
 
 def _sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
     """What one replication's analysis sample depends on (besides model, codebook and code)."""
+    return {**_kept_sample_settings(n, seed, s), "exclusions": dict(s.exclusions)}
+
+
+def _kept_sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
+    """What the sample depends on once the exclusion rules have said which submissions stay."""
     return {
         "n": int(n),
         "seed": str(seed),
         "out_of_range": s.out_of_range,
-        "exclusions": dict(s.exclusions),
         "missing_rule": s.missing_rule,
         "min_items_answered": s.min_items_answered,
         "required": list(s.required),
     }
+
+
+def _kept_digest(kept: np.ndarray) -> str:
+    """sha256 of which submissions (in the rules' order) the exclusion rules keep."""
+    return hashlib.sha256(f"{len(kept)}:".encode() + np.packbits(kept).tobytes()).hexdigest()
 
 
 def _model_settings(s: Settings) -> dict[str, dict[str, Any]]:
@@ -474,7 +494,10 @@ class _ReplicationCache:
             inputs = [model.path, cb.path]
             self.responses_kept = FrameShard(directory, inputs, "simulation-responses", shard)
             self.caches = {
-                "sample-of": ResultCache(directory, inputs, "simulation-sample-of", shard)
+                "sample-of": ResultCache(directory, inputs, "simulation-sample-of", shard),
+                "sample-of-kept": ResultCache(
+                    directory, inputs, "simulation-sample-of-kept", shard
+                ),
             }
             # model rows as tables: the identifier scan reads a parquet file's text cells, where
             # a JSON file is all text (a second per batch when a changed choice rewrites it)
@@ -490,19 +513,39 @@ class _ReplicationCache:
         key = self.responses_kept.key({"n": n, "seed": str(seed), "out_of_range": out_of_range})
         return self.responses_kept.get(key, draw)
 
-    def sample(self, settings: Mapping[str, Any], build: Any) -> tuple[str, Any]:
-        """The digest of the sample `settings` give, and a function returning the sample."""
+    def sample(
+        self,
+        settings: Mapping[str, Any],
+        kept_settings: Mapping[str, Any],
+        verdict: Any,
+        build: Any,
+    ) -> tuple[str, Any]:
+        """The digest of the sample `settings` give, and a function returning the sample.
+
+        Known by its settings, the sample is neither built nor judged. Otherwise the exclusion
+        rules are applied (`verdict()`); a sample of the same kept submissions under the same
+        missing-data settings (`kept_settings`) is known too, so a changed rule that keeps the
+        same submissions does not build it again. `build(verdict)` builds it.
+        """
         if self.caches is None:
-            frame = build()
+            frame = build(verdict())
             return frame_digest(frame), lambda: frame
         pointer = self.caches["sample-of"]
         key = pointer.key(settings)
         record = pointer.get(key)
         if record is not None:
-            return record["digest"], functools.cache(build)
-        frame = build()
+            return record["digest"], functools.cache(lambda: build(verdict()))
+        judged = verdict()
+        by_kept = self.caches["sample-of-kept"]
+        kept_key = by_kept.key({**kept_settings, "kept": _kept_digest(judged.kept)})
+        record = by_kept.get(kept_key)
+        if record is not None:
+            pointer.put(key, record)
+            return record["digest"], functools.cache(lambda: build(judged))
+        frame = build(judged)
         digest = frame_digest(frame)
         pointer.put(key, {"digest": digest})
+        by_kept.put(kept_key, {"digest": digest})
         return digest, lambda: frame
 
     def rows(self, kind: str, digest: str, settings: Mapping[str, Any], fit: Any) -> list[dict]:
@@ -533,16 +576,21 @@ def _replication_rows(
 ) -> list[dict[str, Any]]:
     """One replication's rows: OLS, then path model, each with the number analysed."""
 
-    def build() -> pd.DataFrame:
+    def verdict() -> Any:
         responses = cache.responses(
             n,
             rep_seed,
             s.out_of_range,
             lambda: draw_responses(model, cb, n, rep_seed, s.out_of_range, workdir),
         )
-        return analysis_sample(responses, cb, s)
+        return excluded(responses, cb, s)
 
-    digest, sample = cache.sample(_sample_settings(n, rep_seed, s), build)
+    digest, sample = cache.sample(
+        _sample_settings(n, rep_seed, s),
+        _kept_sample_settings(n, rep_seed, s),
+        verdict,
+        lambda judged: sample_of_verdict(judged, cb, s),
+    )
     fits = {"ols": ols_estimates, "sem": sem_estimates}
     found = []
     for kind, settings in _model_settings(s).items():

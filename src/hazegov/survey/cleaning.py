@@ -238,6 +238,32 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
         The analysis data set (reverse-coded, no identifying columns), the participant flow
         and which rule excluded each submission.
     """
+    verdict = exclusion_verdict(responses, cb, rules)
+    analysis = analysis_frame(verdict.frame, verdict.kept, cb)
+    return CleanedSurvey(
+        analysis=analysis, flow=pd.DataFrame(verdict.flow), flags=pd.DataFrame(verdict.flags)
+    )
+
+
+@dataclass
+class ExclusionVerdict:
+    """What the exclusion rules decided: the submissions in their order (`frame`), which are
+    kept, and the participant flow and each rule's flags (as `apply_exclusions` reports them)."""
+
+    frame: pd.DataFrame
+    kept: np.ndarray
+    flow: list[dict[str, Any]]
+    flags: dict[str, Any]
+
+
+def exclusion_verdict(
+    responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any]
+) -> ExclusionVerdict:
+    """The exclusion rules of `apply_exclusions` applied, without building the analysis data set.
+
+    The simulation asks this first: a changed rule that keeps the same submissions keeps the
+    same analysis sample, which need not be built again.
+    """
     if rules.get("min_duration", {}).get("enabled", False):
         needed_duration(cb, responses.columns)
     key = submission_order(cb, responses)
@@ -290,8 +316,7 @@ def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any
             "remaining": int(kept.sum()),
         }
     )
-    analysis = _analysis_frame(frame, kept, cb)
-    return CleanedSurvey(analysis=analysis, flow=pd.DataFrame(flow), flags=pd.DataFrame(flags))
+    return ExclusionVerdict(frame, kept, flow, flags)
 
 
 def submission_order(cb: Codebook, responses: pd.DataFrame) -> str:
@@ -314,7 +339,7 @@ def reverse_code(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     return out
 
 
-def _analysis_frame(frame: pd.DataFrame, kept: np.ndarray, cb: Codebook) -> pd.DataFrame:
+def analysis_frame(frame: pd.DataFrame, kept: np.ndarray, cb: Codebook) -> pd.DataFrame:
     """The released data set of the `kept` rows: no submission numbers, times, channels or
     free text. Built column by column on the kept rows' arrays (the simulation builds one per
     replication)."""
