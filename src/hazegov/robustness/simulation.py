@@ -927,7 +927,6 @@ def _clean_analysis_frame(
 # ten significant digits in the truth, check and summary CSVs (targets are compared with
 # estimates downstream)
 PRECISE = "%.10g"
-CHECK_CHUNK = 500  # rows per call of the missing-data rule (its cost grows with the frame)
 
 
 def large_draw_check(
@@ -940,8 +939,6 @@ def large_draw_check(
     """The key estimates on one large draw of clean respondents, with the model's item
     non-response and the study's missing-data rule, beside the exact targets (model's sector
     shares): `draw`, its standard error `draw_se`, `exact` and `z` = (draw - exact) / draw_se.
-
-    The rule works respondent by respondent, so it is applied in chunks of rows.
     """
     from hazegov.analysis.sample import build_analysis_sample
     from hazegov.survey.synthetic import draw_respondents
@@ -952,17 +949,13 @@ def large_draw_check(
         codes = draw_respondents(_with_seed(population_model, draw_seed), codebook, n_draw)
         rate = float(population_model.raw["defects"]["item_nonresponse_rate"])
         frame = _clean_analysis_frame(codes, codebook, rate, np.random.default_rng([draw_seed, 1]))
-        parts = [
-            build_analysis_sample(
-                frame.iloc[start : start + CHECK_CHUNK].reset_index(drop=True),
-                codebook,
-                s.missing_rule,
-                controls=s.required,
-                min_items_answered=s.min_items_answered,
-            ).frame
-            for start in range(0, len(frame), CHECK_CHUNK)
-        ]
-        sample = pd.concat(parts, ignore_index=True)
+        sample = build_analysis_sample(
+            frame,
+            codebook,
+            s.missing_rule,
+            controls=s.required,
+            min_items_answered=s.min_items_answered,
+        ).frame
         found = ols_estimates(sample, codebook, s) + sem_estimates(sample, codebook, s)
     exact = population_targets(population_model, codebook, s).set_index("estimate")["truth"]
     out = pd.DataFrame(found)[["estimate", "value", "se"]].rename(
