@@ -115,13 +115,14 @@ def test_kept_replications_give_the_results_of_fresh_draws(
     afresh, kept by a first run, or read back by later runs with other choices; a changed
     choice recomputes only what depends on it."""
     fresh = sim.run_replications(model, codebook, 100, range(3), 7, settings)
-    build = sim.sample_of_verdict
+    build, excluded = sim.sample_of_verdict, sim.excluded
     cache = tmp_path / "cache"
     first = sim.run_replications(model, codebook, 100, range(3), 7, settings, cache_dir=cache)
     assert [_kept(cache, k) for k in ("responses", "sample-of", "ols", "sem")] == [3] * 4
     assert _kept(cache, "sample-of-kept") == 3
+    assert _kept(cache, "kept-of") == 3
     kept = sorted(cache.rglob("*.*"))
-    assert len(kept) == 5
+    assert len(kept) == 6
     stamps = [p.stat().st_mtime_ns for p in kept]
     again = sim.run_replications(model, codebook, 100, range(3), 7, settings, cache_dir=cache)
     pd.testing.assert_frame_equal(fresh, first)
@@ -155,6 +156,22 @@ def test_kept_replications_give_the_results_of_fresh_draws(
         from_kept, sim.run_replications(model, codebook, 100, range(3), 7, controls)
     )
     assert [_kept(cache, k) for k in ("responses", "ols", "sem")] == [3, 6, 3]
+
+    # another missing-data rule: the submissions kept are known, so the exclusion rules are not
+    # applied again; every sample is built again and both models refitted
+    listwise = {**settings, "missing_data": {**settings["missing_data"], "rule": "listwise"}}
+    judged = []
+    with monkeypatch.context() as patch:
+        patch.setattr(sim, "excluded", lambda *a: judged.append(a) or excluded(*a))
+        from_kept = sim.run_replications(
+            model, codebook, 100, range(3), 7, listwise, cache_dir=cache
+        )
+    assert judged == []
+    pd.testing.assert_frame_equal(
+        from_kept, sim.run_replications(model, codebook, 100, range(3), 7, listwise)
+    )
+    assert _kept(cache, "kept-of") == 6  # the default rules and the stricter minimum time
+    assert [_kept(cache, k) for k in ("responses", "ols", "sem")] == [3, 9, 6]
 
 
 def test_frame_digest_tells_samples_apart_and_survives_parquet(tmp_path):

@@ -392,6 +392,16 @@ def _sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
     return {**_kept_sample_settings(n, seed, s), "exclusions": dict(s.exclusions)}
 
 
+def _judged_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
+    """What the exclusion rules' verdict on one replication's export depends on."""
+    return {
+        "n": int(n),
+        "seed": str(seed),
+        "out_of_range": s.out_of_range,
+        "exclusions": dict(s.exclusions),
+    }
+
+
 def _kept_sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
     """What the sample depends on once the exclusion rules have said which submissions stay."""
     return {
@@ -402,6 +412,15 @@ def _kept_sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
         "min_items_answered": s.min_items_answered,
         "required": list(s.required),
     }
+
+
+@dataclass(frozen=True)
+class _KeptSubmissions:
+    """The submissions in the rules' order and which the rules keep: what a sample is built from,
+    known without judging them again once a run has (`cleaning.ExclusionVerdict` has the same)."""
+
+    frame: pd.DataFrame
+    kept: np.ndarray
 
 
 def _kept_digest(kept: np.ndarray) -> str:
@@ -471,7 +490,9 @@ class _ReplicationCache:
 
     The export is keyed by what synthesis and ingest depend on (population model, codebook, size,
     seed, out-of-range rule and the code: :class:`hazegov.robustness.result_cache.ResultCache`), so
-    it survives any change of the analysis choices. The analysis sample is known by its content
+    it survives any change of the analysis choices. Which submissions the exclusion rules keep is
+    recorded under the export and the rules, so a changed missing-data rule does not apply the
+    rules again. The analysis sample is known by its content
     (:func:`frame_digest`), recorded under the exclusion and missing-data settings that made it; a
     model's rows are keyed by the sample's content and the model's settings. A changed choice
     therefore refits only the replications whose sample it changed, and only the models it concerns:
@@ -487,6 +508,7 @@ class _ReplicationCache:
     ) -> None:
         from hazegov.robustness.result_cache import FrameShard, ResultCache, RowsShard
 
+        self.cb = cb
         self.responses_kept = None
         self.caches = None
         self.rows_kept: dict[str, RowsShard] = {}
@@ -494,6 +516,7 @@ class _ReplicationCache:
             inputs = [model.path, cb.path]
             self.responses_kept = FrameShard(directory, inputs, "simulation-responses", shard)
             self.caches = {
+                "kept-of": ResultCache(directory, inputs, "simulation-kept-of", shard),
                 "sample-of": ResultCache(directory, inputs, "simulation-sample-of", shard),
                 "sample-of-kept": ResultCache(
                     directory, inputs, "simulation-sample-of-kept", shard
@@ -512,6 +535,26 @@ class _ReplicationCache:
             return draw()
         key = self.responses_kept.key({"n": n, "seed": str(seed), "out_of_range": out_of_range})
         return self.responses_kept.get(key, draw)
+
+    def judged(self, settings: Mapping[str, Any], responses: Any, judge: Any) -> Any:
+        """Which submissions the exclusion rules keep: `judge(frame)`'s verdict, or the mask an
+        earlier run kept under the same export and rules (`settings`), with the submissions in
+        the rules' order. A changed missing-data rule then does not apply the rules again."""
+        from hazegov.survey.cleaning import ordered_submissions
+
+        if self.caches is None:
+            return judge(responses())
+        kept_of = self.caches["kept-of"]
+        key = kept_of.key(settings)
+        record = kept_of.get(key)
+        if record is not None:
+            frame = ordered_submissions(responses(), self.cb)
+            bits = np.frombuffer(bytes.fromhex(record["kept"]), dtype=np.uint8)
+            kept = np.unpackbits(bits, count=len(frame)).astype(bool)
+            return _KeptSubmissions(frame, kept)
+        verdict = judge(responses())
+        kept_of.put(key, {"kept": np.packbits(verdict.kept).tobytes().hex()})
+        return verdict
 
     def sample(
         self,
@@ -576,14 +619,18 @@ def _replication_rows(
 ) -> list[dict[str, Any]]:
     """One replication's rows: OLS, then path model, each with the number analysed."""
 
-    def verdict() -> Any:
-        responses = cache.responses(
+    def responses() -> pd.DataFrame:
+        return cache.responses(
             n,
             rep_seed,
             s.out_of_range,
             lambda: draw_responses(model, cb, n, rep_seed, s.out_of_range, workdir),
         )
-        return excluded(responses, cb, s)
+
+    def verdict() -> Any:
+        return cache.judged(
+            _judged_settings(n, rep_seed, s), responses, lambda frame: excluded(frame, cb, s)
+        )
 
     digest, sample = cache.sample(
         _sample_settings(n, rep_seed, s),

@@ -267,7 +267,7 @@ def exclusion_verdict(
     if rules.get("min_duration", {}).get("enabled", False):
         needed_duration(cb, responses.columns)
     key = submission_order(cb, responses)
-    frame = responses.sort_values(key, kind="stable").reset_index(drop=True)
+    frame = ordered_submissions(responses, cb)
     flags = {key: frame[key]}
     flow = [
         {
@@ -317,6 +317,12 @@ def exclusion_verdict(
         }
     )
     return ExclusionVerdict(frame, kept, flow, flags)
+
+
+def ordered_submissions(responses: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """The submissions in the order the rules judge them (`ExclusionVerdict.frame`)."""
+    key = submission_order(cb, responses)
+    return responses.sort_values(key, kind="stable").reset_index(drop=True)
 
 
 def submission_order(cb: Codebook, responses: pd.DataFrame) -> str:
