@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from hazegov.robustness.result_cache import FrameShard, ResultCache, RowsShard
+from hazegov.robustness.result_cache import (
+    PARQUET_STABLE_DTYPES,
+    FrameShard,
+    ResultCache,
+    RowsShard,
+    keeps_its_values_in_parquet,
+)
 
 
 def test_keys_depend_on_settings_inputs_and_namespace(tmp_path: Path) -> None:
@@ -92,6 +100,63 @@ def test_a_frame_shard_gives_back_what_a_fresh_frame_gives(tmp_path: Path) -> No
         pd.testing.assert_frame_equal(got, frame)
     assert (kept.hits, kept.misses) == (2, 0)
     assert [p.name for p in (tmp_path / "cache").rglob("*.parquet")] == ["n3_r0-1.parquet"]
+
+
+def _through_parquet(frame: pd.DataFrame) -> pd.DataFrame:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return pd.read_parquet(io.BytesIO(buffer.getvalue()))
+
+
+def test_frames_of_the_stable_dtypes_come_back_from_parquet_bit_for_bit() -> None:
+    """What lets FrameShard skip the round trip: every dtype it trusts, with missing values and
+    extremes, reads back equal, with the same dtype, the same bits and the same index."""
+    big = np.iinfo(np.int64)
+    frame = pd.DataFrame(
+        {
+            "int64": np.array([big.min, -1, 0, big.max], dtype=np.int64),
+            "Int64": pd.array([None, big.min, 0, big.max], dtype="Int64"),
+            "float64": np.array([np.nan, -0.0, 1e-310, np.inf]),
+            "bool": np.array([True, False, True, False]),
+            "boolean": pd.array([None, True, False, None], dtype="boolean"),
+            "datetime64[ns]": pd.to_datetime(
+                [
+                    "2016-03-15 08:01:02.123456789",
+                    None,
+                    "1970-01-01 00:00:00",
+                    "2262-04-11 00:00:00",
+                ],
+                format="ISO8601",
+            ),
+        }
+    )
+    assert set(map(str, frame.dtypes)) == PARQUET_STABLE_DTYPES
+    assert keeps_its_values_in_parquet(frame)
+    back = _through_parquet(frame)
+    pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    assert back.index.equals(frame.index) and isinstance(back.index, pd.RangeIndex)
+    for name in frame.columns:
+        assert str(back[name].dtype) == name
+    assert np.signbit(back["float64"].to_numpy()[1])
+    assert back["float64"].to_numpy().tobytes() == frame["float64"].to_numpy().tobytes()
+
+
+def test_other_frames_are_given_back_as_parquet_gives_them(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x")
+    others = {
+        "text": pd.DataFrame({"q1": ["a", None]}),
+        "category": pd.DataFrame({"q1": pd.Categorical(["a", "b"])}),
+        "int32": pd.DataFrame({"q1": np.array([1, 2], dtype=np.int32)}),
+        "index": pd.DataFrame({"q1": [1, 2]}, index=[5, 6]),
+        "attrs": pd.DataFrame({"q1": [1, 2]}).pipe(lambda f: f.attrs.update(a=1) or f),
+    }
+    shard = FrameShard(tmp_path / "cache", [data], "responses", "n2_r0-1")
+    for name, frame in others.items():
+        assert not keeps_its_values_in_parquet(frame), name
+        got = shard.get(shard.key({"rep": name}), lambda f=frame: f)
+        pd.testing.assert_frame_equal(got, _through_parquet(frame), check_exact=True)
+        assert got is not frame
 
 
 def test_a_member_kept_by_another_job_is_found_and_copied(tmp_path: Path) -> None:
