@@ -262,6 +262,21 @@ def test_a_warm_started_refit_equals_a_cold_fit(study) -> None:
     pd.testing.assert_frame_equal(refit.parameters, full.parameters, rtol=1e-8, atol=1e-10)
 
 
+def test_the_regression_rows_alone_are_the_full_fits_to_the_bit(study) -> None:
+    """`fit_regressions` (the simulation's refits) skips the table, not a floating-point step."""
+    data, spec = study
+    model = MLModel(spec, PATHS)
+    for sample in (data, data.iloc[: len(data) // 2]):
+        full = model.fit(sample, what="path model")
+        lean = model.fit_regressions(sample, what="path model")
+        assert lean.converged == full.converged and lean.rows == model.regression_rows
+        table = full.rows("~")
+        for k, (outcome, predictor) in enumerate(lean.rows):
+            assert (table.loc[k, "lhs"], table.loc[k, "rhs"]) == (outcome, predictor)
+            row = lean.row(outcome, predictor)
+            assert row == {name: float(table.loc[k, name]) for name in row}
+
+
 @pytest.mark.slow
 def test_bootstrap_refits_are_the_resamples_optima(study) -> None:
     """fit_path_model's warm-started low-level refits give what a cold, full fit of the same

@@ -137,6 +137,18 @@ def _near_singular(information: np.ndarray) -> bool:
     return bool(np.linalg.eigvalsh(scaled)[0] <= SINGULAR_TOL)
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """`a`, made read-only: a matrix built once and shared by every call must not be changed."""
+    a.flags.writeable = False
+    return a
+
+
+@functools.cache
+def _identity(n: int) -> np.ndarray:
+    """A read-only n×n identity, shared: Newton's ridge needs one per iteration."""
+    return _frozen(np.eye(n))
+
+
 def _grouped(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for outcome, predictor in pairs:
@@ -327,6 +339,11 @@ class MLModel:
         self._rows_j = np.array([r.j for r in self.rows], dtype=int)
         self._rows_free = np.array([r.free for r in self.rows], dtype=int)
         self._beta_rows = [n for n, r in enumerate(self.rows) if r.kind == "beta"]
+        self._rows_names = {
+            name: [getattr(r, name) for r in self.rows] for name in ("lhs", "op", "rhs")
+        }
+        # identities of every call of the objective, built once (read-only: they are shared)
+        self._eye_p, self._eye_k = _frozen(np.eye(p)), _frozen(np.eye(k))
 
     def _second_derivative_index(self, free: list[_Row]) -> None:
         """Where the columns of ΛC and ΛCΨCᵀ move with each parameter (for the Hessian).
@@ -363,9 +380,8 @@ class MLModel:
                 for mine, other in ((self._cu, self._cv), (self._cv, self._cu)):
                     ks = np.flatnonzero((mine >= offset) & (mine < offset + k))
                     if len(ks):
-                        self._hess_terms.append(
-                            (ks, mine[ks] - offset, other[ks], ls, pools, coefs)
-                        )
+                        blocks = np.ix_(ks, ls), np.ix_(other[ks], pools)
+                        self._hess_terms.append((*blocks, mine[ks] - offset, coefs))
 
     def sample_moments(self, data: pd.DataFrame) -> np.ndarray:
         """S of the observed columns in the model's order, N in the denominator."""
@@ -416,7 +432,7 @@ class MLModel:
 
     def _sigma(self, x: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, ...]:
         beta, lam, psi, theta = self.matrices(x, s)
-        c = np.linalg.inv(np.eye(self.k) - beta)
+        c = np.linalg.inv(self._eye_k - beta)
         m = lam @ c
         sigma = m @ psi @ m.T + theta
         return sigma, m, c, psi, lam
@@ -449,9 +465,9 @@ class MLModel:
         s_w = inv_l @ s @ inv_l.T  # whitened S
         f = logdet + float(np.trace(s_w)) - logdet_s - self.p
         cpc = c @ psi @ c.T
-        z = inv_l @ np.hstack([np.eye(self.p), m, lam @ cpc])  # L⁻¹[I | ΛC | ΛCΨCᵀ]
+        z = inv_l @ np.hstack([self._eye_p, m, lam @ cpc])  # L⁻¹[I | ΛC | ΛCΨCᵀ]
         u, v = z[:, self._cu], z[:, self._cv]
-        resid = np.eye(self.p) - s_w
+        resid = self._eye_p - s_w
         grad = 2.0 * self._scale * np.einsum("ij,ij->j", u, resid @ v)
         if not (info or hessian):
             return f, grad, None, None
@@ -466,8 +482,8 @@ class MLModel:
         a = z.T @ resid @ z  # [I | ΛC | ΛG]ᵀ W [I | ΛC | ΛG]
         coef = np.vstack([c, cpc, c.T])
         q2 = np.zeros_like(hess)
-        for ks, cols, others, ls, pools, coefs in self._hess_terms:
-            q2[np.ix_(ks, ls)] += coef[coefs][:, cols].T * a[np.ix_(others, pools)]
+        for target, source, cols, coefs in self._hess_terms:
+            q2[target] += coef[coefs][:, cols].T * a[source]
         q2 *= 2.0 * self._scale[:, None]
         hess += 0.5 * (q2 + q2.T)
         return f, grad, information, hess
@@ -571,8 +587,10 @@ class MLModel:
                 return Solution(x, f, False, "Newton: Σ is not positive definite", iteration - 1)
             assert info is not None
             free = ~((x <= lower) & (grad > 0))
-            block = np.ix_(free, free)
-            ridge = 1e-8 * np.mean(np.diag(info)[free]) * np.eye(int(free.sum()))
+            # all free (the usual case): the whole matrices, which LAPACK copies as it would
+            # the blocks
+            block = (slice(None), slice(None)) if free.all() else np.ix_(free, free)
+            ridge = 1e-8 * np.mean(np.diag(info)[free]) * _identity(int(free.sum()))
             candidates = [info[block], info[block] + ridge]
             if hess is not None:
                 candidates.insert(0, hess[block])
@@ -750,52 +768,15 @@ class MLModel:
         max_iter: int,
         standard_errors: bool,
     ) -> MLFit:
-        n_free = self.n_free
         s = self.sample_moments(data)
-        solution = self._estimate(s, start, max_iter)
+        solution, vcov, warnings = self._solve(s, len(data), what, start, max_iter, standard_errors)
         x = solution.x
-        warnings: list[str] = []
-        vcov = np.full((n_free, n_free), np.nan)
-        if standard_errors:
-            fim = 0.5 * len(data) * self.information(x, s)
-            try:
-                if _near_singular(fim):
-                    raise np.linalg.LinAlgError("singular information")
-                vcov = _inverse_pd(fim)
-            except (np.linalg.LinAlgError, ValueError):
-                vcov = np.linalg.pinv(fim)  # as semopy: the Moore-Penrose inverse
-                warnings.append(
-                    f"{what}: the information matrix is singular; the model may not be "
-                    "identified and its standard errors are unreliable"
-                )
-        if not solution.converged:
-            warnings.append(f"{what}: the optimizer did not converge ({solution.message})")
         beta, lam, psi, theta = self.matrices(x, s)
         mats = (lam, beta, psi, theta)
         estimate = np.array([mats[_KINDS.index(r.kind)][r.i, r.j] for r in self.rows])
-        free = self._rows_free
-        se = np.array([math.sqrt(max(vcov[f, f], 0.0)) if f >= 0 else math.nan for f in free])
-        if standard_errors and np.all(np.isfinite(vcov)):
-            std_se = self._delta_method_se(x, s, vcov)
-        else:
-            std_se = np.full(len(self.rows), math.nan)
-        std = self.standardized(x, s)[0]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = estimate / se
-        table = pd.DataFrame(
-            {
-                "lhs": [r.lhs for r in self.rows],
-                "op": [r.op for r in self.rows],
-                "rhs": [r.rhs for r in self.rows],
-                "free": free,
-                "estimate": estimate,
-                "se": se,
-                "z": z,
-                "p_value": 2 * stats.norm.sf(np.abs(z)),
-                "std_estimate": std,
-                "std_se": std_se,
-            }
-        )
+        everything = slice(None)
+        columns = self._columns(x, s, vcov, estimate, everything, standard_errors)
+        table = pd.DataFrame({**self._rows_names, "free": self._rows_free, **columns})
         result = MLFit(
             self,
             data[self.observed],
@@ -809,6 +790,133 @@ class MLModel:
         )
         result.warnings.extend(improper_solution_warnings(result, what=what))
         return result
+
+    def _solve(
+        self,
+        s: np.ndarray,
+        n_cases: int,
+        what: str,
+        start: np.ndarray | None,
+        max_iter: int,
+        standard_errors: bool,
+    ) -> tuple[Solution, np.ndarray, list[str]]:
+        """The optimum for S, the covariance of the estimates (NaN without SEs) and the warnings
+        about them: what `fit` and `fit_regressions` share."""
+        n_free = self.n_free
+        solution = self._estimate(s, start, max_iter)
+        warnings: list[str] = []
+        vcov = np.full((n_free, n_free), np.nan)
+        if standard_errors:
+            fim = 0.5 * n_cases * self.information(solution.x, s)
+            try:
+                if _near_singular(fim):
+                    raise np.linalg.LinAlgError("singular information")
+                vcov = _inverse_pd(fim)
+            except (np.linalg.LinAlgError, ValueError):
+                vcov = np.linalg.pinv(fim)  # as semopy: the Moore-Penrose inverse
+                warnings.append(
+                    f"{what}: the information matrix is singular; the model may not be "
+                    "identified and its standard errors are unreliable"
+                )
+        if not solution.converged:
+            warnings.append(f"{what}: the optimizer did not converge ({solution.message})")
+        return solution, vcov, warnings
+
+    def _columns(
+        self,
+        x: np.ndarray,
+        s: np.ndarray,
+        vcov: np.ndarray,
+        estimate: np.ndarray,
+        rows: slice | list[int],
+        standard_errors: bool,
+    ) -> dict[str, np.ndarray]:
+        """The parameter table's numeric columns for `rows` (positions in `self.rows`).
+
+        std.all and its delta-method SE are computed for every row and then picked, so that a
+        subset's numbers are those of the whole table to the bit.
+        """
+        free = self._rows_free[rows]
+        se = np.array([math.sqrt(max(vcov[f, f], 0.0)) if f >= 0 else math.nan for f in free])
+        if standard_errors and np.all(np.isfinite(vcov)):
+            std_se = self._delta_method_se(x, s, vcov)[rows]
+        else:
+            std_se = np.full(len(free), math.nan)
+        std = self.standardized(x, s)[0, rows]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = estimate / se
+        return {
+            "estimate": estimate,
+            "se": se,
+            "z": z,
+            "p_value": 2 * stats.norm.sf(np.abs(z)),
+            "std_estimate": std,
+            "std_se": std_se,
+        }
+
+    def fit_regressions(
+        self,
+        data: pd.DataFrame,
+        *,
+        what: str,
+        start: np.ndarray | None = None,
+        max_iter: int = MAX_ITER,
+    ) -> RegressionFit:
+        """The regression rows of `fit` alone, the same numbers to the bit, without the rest of
+        the parameter table, the fit object and its improper-solution warnings: the simulation
+        refits the path model thousands of times and reads only these.
+
+        Parameters
+        ----------
+        data, what, start, max_iter
+            As for `fit` (standard errors are always computed). S comes from the DataFrame as
+            in `fit`: np.cov's sums follow the array's memory layout, which pandas decides, so
+            the same numbers in a hand-built array could differ in the last bit.
+
+        Returns
+        -------
+        RegressionFit
+            The regression rows' estimate, se, z, p_value, std_estimate and std_se, and
+            whether the optimizer converged.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(1)
+        >>> f = rng.standard_normal((200, 1))
+        >>> g = 0.5 * f + rng.standard_normal((200, 1))
+        >>> items = np.hstack([f @ [[1.0, 0.8, 0.6]], g @ [[1.0, 0.7, 0.9]]])
+        >>> data = pd.DataFrame(items + rng.normal(0, 0.5, (200, 6)), columns=list("abcdef"))
+        >>> model = MLModel({"F": ["a", "b", "c"], "G": ["d", "e", "f"]}, [("G", "F")])
+        >>> lean = model.fit_regressions(data, what="example")
+        >>> full = model.fit(data, what="example").rows("~").iloc[0]
+        >>> lean.rows, bool(lean.row("G", "F")["std_se"] == full["std_se"])
+        ([('G', 'F')], True)
+        """
+        n_free = self.n_free
+        require_cases(len(data), max(MIN_CASES, n_free), what=f"{what} ({n_free} free parameters)")
+        with one_blas_thread():
+            s = self.sample_moments(data)
+            solution, vcov, _ = self._solve(s, len(data), what, start, max_iter, True)
+            rows = self._beta_rows
+            estimate = solution.x[self._rows_free[rows]]  # B's entries are these, copied
+            columns = self._columns(solution.x, s, vcov, estimate, rows, True)
+        return RegressionFit(self.regression_rows, solution.converged, solution.message, columns)
+
+
+@dataclass(frozen=True)
+class RegressionFit:
+    """The regression rows of a fit (`MLModel.fit_regressions`): (outcome, predictor) pairs in
+    `MLModel.regression_rows` order, and the parameter table's numeric columns for them."""
+
+    rows: list[tuple[str, str]]
+    converged: bool
+    message: str
+    columns: dict[str, np.ndarray]
+
+    def row(self, outcome: str, predictor: str) -> dict[str, float]:
+        """One path's estimate, se, z, p_value, std_estimate and std_se."""
+        k = self.rows.index((outcome, predictor))
+        return {name: float(values[k]) for name, values in self.columns.items()}
 
 
 @dataclass(frozen=True)

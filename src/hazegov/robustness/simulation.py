@@ -231,7 +231,8 @@ def _structure(model: tuple[tuple[str, tuple[str, ...]], ...], paths: tuple[tupl
 
 def _path_model(frame: pd.DataFrame, cb: Codebook, s: Settings) -> Any:
     """The study's latent path model (as :func:`hazegov.analysis.sem.fit_path_model` fits it,
-    without the fit indices and tables a replication does not use): the fitted model."""
+    without the fit indices and tables a replication does not use): its regression rows
+    (`hazegov.analysis.ml.RegressionFit`)."""
     from hazegov.analysis.sample import measurement_model
 
     constructs = {c for pair in s.paths for c in pair}
@@ -239,7 +240,14 @@ def _path_model(frame: pd.DataFrame, cb: Codebook, s: Settings) -> Any:
     structure = _structure(spec, tuple(tuple(p) for p in s.paths))
     items = [i for _, group in spec for i in group]
     data = frame[items].astype(float).dropna().reset_index(drop=True)
-    return structure.fit(data, what="path model")
+    return structure.fit_regressions(data, what="path model")
+
+
+@functools.lru_cache(maxsize=8)
+def _normal_quantile(confidence: float) -> float:
+    """The Wald interval's z, once per confidence level: scipy's ppf costs as much as reading
+    all of a replication's path rows."""
+    return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
 def _failed(specs: Iterable[EstimateSpec], message: str) -> list[dict[str, Any]]:
@@ -301,12 +309,11 @@ def sem_estimates(frame: pd.DataFrame, cb: Codebook, settings: Settings) -> list
         result = _path_model(frame, cb, settings)
     except (AnalysisError, np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
         return _failed(specs, f"path model failed: {exc}")
-    z = float(stats.norm.ppf(0.5 + settings.confidence / 2))
-    paths = result.rows("~").set_index(["lhs", "rhs"])
+    z = _normal_quantile(settings.confidence)
     rows = []
     for outcome, predictor in settings.paths:
-        r = paths.loc[(outcome, predictor)]
-        std, se = float(r["std_estimate"]), float(r["std_se"])
+        r = result.row(outcome, predictor)
+        std, se = r["std_estimate"], r["std_se"]
         rows.append(
             _row(
                 f"sem.{predictor}_{outcome}",
@@ -314,14 +321,14 @@ def sem_estimates(frame: pd.DataFrame, cb: Codebook, settings: Settings) -> list
                 se,
                 std - z * se,
                 std + z * se,
-                float(r["p_value"]),
+                r["p_value"],
             )
         )
     for chain in settings.indirect:
         parts = []
         for a, b in itertools.pairwise(chain):
-            r = paths.loc[(b, a)]
-            parts.append((float(r["std_estimate"]), float(r["std_se"])))
+            r = result.row(b, a)
+            parts.append((r["std_estimate"], r["std_se"]))
         value = float(np.prod([v for v, _ in parts]))
         # Sobel: first-order delta method, paths taken as independent.
         se = math.sqrt(sum((value / v) ** 2 * s**2 if v != 0 else math.nan for v, s in parts))
