@@ -581,7 +581,7 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
         return None
     if table.num_columns != len(first):
         return None
-    longest = [pc.max(pc.utf8_length(c)).as_py() or 0 for c in table.columns]
+    longest = _longest_cells(table)
     if max(longest, default=0) > MAX_CELL_CHARS:
         raise ExportTableError(_oversized_arrow_cells(path, table, first, longest))
     if max(longest, default=0) >= csv.field_size_limit() - 1:
@@ -617,6 +617,24 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
         encode=lambda j: (all_rows(j)[0][body], all_rows(j)[1]),
         footer=footer,
     )
+
+
+def _longest_cells(table: Any) -> list[int]:
+    """Each column's longest cell, in characters, for the limits `_arrow_sheet` checks.
+
+    All the columns are measured in one pass first: when no cell reaches MAX_CELL_CHARS or
+    csv's field size limit, the longest of all stands for every column (those limits are all
+    it is compared with), and the columns are not measured one by one.
+    """
+    import pyarrow
+    from pyarrow import compute as pc
+
+    chunks = [chunk for column in table.columns for chunk in column.chunks]
+    every = pyarrow.chunked_array(chunks, type=pyarrow.string())
+    top = pc.max(pc.utf8_length(every)).as_py() or 0
+    if top < min(MAX_CELL_CHARS + 1, csv.field_size_limit() - 1):
+        return [top] * table.num_columns
+    return [pc.max(pc.utf8_length(c)).as_py() or 0 for c in table.columns]
 
 
 def _blank_rows(
