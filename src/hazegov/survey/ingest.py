@@ -581,7 +581,7 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
         return None
     if table.num_columns != len(first):
         return None
-    longest = [pc.max(pc.utf8_length(c)).as_py() or 0 for c in table.columns]
+    longest = _longest_cells(table)
     if max(longest, default=0) > MAX_CELL_CHARS:
         raise ExportTableError(_oversized_arrow_cells(path, table, first, longest))
     if max(longest, default=0) >= csv.field_size_limit() - 1:
@@ -617,6 +617,24 @@ def _arrow_sheet(path: Path, text: str, encoding: str) -> _Sheet | None:
         encode=lambda j: (all_rows(j)[0][body], all_rows(j)[1]),
         footer=footer,
     )
+
+
+def _longest_cells(table: Any) -> list[int]:
+    """Each column's longest cell, in characters, for the limits `_arrow_sheet` checks.
+
+    All the columns are measured in one pass first: when no cell reaches MAX_CELL_CHARS or
+    csv's field size limit, the longest of all stands for every column (those limits are all
+    it is compared with), and the columns are not measured one by one.
+    """
+    import pyarrow
+    from pyarrow import compute as pc
+
+    chunks = [chunk for column in table.columns for chunk in column.chunks]
+    every = pyarrow.chunked_array(chunks, type=pyarrow.string())
+    top = pc.max(pc.utf8_length(every)).as_py() or 0
+    if top < min(MAX_CELL_CHARS + 1, csv.field_size_limit() - 1):
+        return [top] * table.num_columns
+    return [pc.max(pc.utf8_length(c)).as_py() or 0 for c in table.columns]
 
 
 def _blank_rows(
@@ -758,7 +776,9 @@ def ingest_export(
             for entry in (counted[slot["shown_if"]] if "shown_if" in slot else [slot])
         ]
     inferred = pd.DataFrame.from_records(list(zip(*other.values(), strict=True)), columns=other)
-    responses = pd.DataFrame({name: coded.get(name, inferred.get(name)) for name in order})
+    responses = pd.DataFrame(
+        {name: coded[name] if name in coded else inferred.get(name) for name in order}
+    )
     _validate_frame(responses, codebook, file)
     responses, free_text = _quarantine(_typed(responses, codebook), codebook)
     quality.sort(key=lambda item: item[:2])
@@ -846,7 +866,7 @@ def _read_answers(
             texts = ["" if m else c for c, m in zip(cells, missing, strict=True)]
             other[var.name] = _redacted(texts, counts, read.redactions, locales)[codes].tolist()
         else:
-            code, fill = _code_column(var, cell, codebook, out_of_range, read.quality)
+            code, fill = _code_column(var, cell, codebook, out_of_range, read.quality, missing)
             coded[var.name] = code
             fill_var = next((o.fill_in for o in var.options if o.fill_in), None)
             if fill_var:
@@ -1641,10 +1661,15 @@ class _Answers:
         ]
         self.closing = _norm(self.right)
 
-    def read(self, cell: str) -> tuple[int | None, str | None, str | None]:
-        """Code, fill-in text and broken rule (or None) of one stripped cell."""
+    def read(
+        self, cell: str, missing: bool | None = None
+    ) -> tuple[int | None, str | None, str | None]:
+        """Code, fill-in text and broken rule (or None) of one stripped cell (`missing`:
+        whether the variable declares it missing, if already known)."""
         key = _norm(cell)
-        if self.var.missing_reason(cell) is not None:
+        if missing is None:
+            missing = self.var.missing_reason(cell) is not None
+        if missing:
             return None, None, None
         code = self.labels.get(key)
         if code is not None:
@@ -1689,11 +1714,17 @@ def code_cells(
 
 
 def _code_distinct(
-    var: Variable, cells: list[str], cb: Codebook
+    var: Variable, cells: list[str], cb: Codebook, missing: np.ndarray | None = None
 ) -> tuple[pd.arrays.IntegerArray, list[str | None], list[str | None]]:
-    """Each distinct cell read once: codes as an Int64 array, fill-ins and rules as lists."""
+    """Each distinct cell read once: codes as an Int64 array, fill-ins and rules as lists.
+
+    `missing` (which cells the variable declares missing), when the caller knows it already,
+    spares asking the markers again."""
     answers = _Answers(var, cb)
-    results = [answers.read(c) for c in cells]
+    if missing is None:
+        results = [answers.read(c) for c in cells]
+    else:
+        results = [answers.read(c, m) for c, m in zip(cells, missing.tolist(), strict=True)]
     values = np.array([0 if code is None else code for code, _, _ in results], dtype=np.int64)
     absent = np.array([code is None for code, _, _ in results], dtype=bool)
     code = pd.arrays.IntegerArray(values, absent)
@@ -1706,13 +1737,14 @@ def _code_column(
     cb: Codebook,
     out_of_range: str,
     quality: list[tuple[int, int, dict[str, Any]]],
+    missing: np.ndarray | None = None,
 ) -> tuple[pd.arrays.IntegerArray, list[str | None]]:
     """Codes of a coded column row by row, and the fill-in text of each distinct cell.
 
     A broken cell is a problem in `cells.found`; an out-of-range code with the "missing"
-    policy goes to the data-quality log instead.
+    policy goes to the data-quality log instead. `missing`: as for `_code_distinct`.
     """
-    code, fill, rule = _code_distinct(var, cells.cells, cb)
+    code, fill, rule = _code_distinct(var, cells.cells, cb, missing)
     for i in cells.rows_where(np.array([r is not None for r in rule], dtype=bool)):
         broken = rule[cells.codes[i]]
         if broken == "valid-range":
@@ -1839,14 +1871,15 @@ def _schema_holds(frame: pd.DataFrame, cb: Codebook) -> bool:
         else:
             values = pd.to_numeric(column).astype(float).to_numpy()
             given = values[~np.isnan(values)]
-        if not np.isin(given, [o.code for o in var.options]).all():
+        if not set(given.tolist()) <= {o.code for o in var.options}:
             return False
     return True
 
 
 def _typed(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    dtypes = frame.dtypes.to_dict()  # before any column is changed: looked up once
     for var in cb.variables:
-        if var.is_coded and frame[var.name].dtype != "Int64":
+        if var.is_coded and dtypes[var.name] != "Int64":
             frame[var.name] = pd.array(frame[var.name].tolist(), dtype="Int64")
         elif var.kind in ("free_text", "fill_in"):
             frame[var.name] = frame[var.name].astype("string")

@@ -221,6 +221,13 @@ def _draw_latent(
     model: PopulationModel, cb: Codebook, n: int | None, rng: np.random.Generator
 ) -> pd.DataFrame:
     """Groups, latent factors and continuous latent responses, before categorization."""
+    return pd.DataFrame(_latent_columns(model, cb, n, rng))
+
+
+def _latent_columns(
+    model: PopulationModel, cb: Codebook, n: int | None, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """`_draw_latent` as arrays: an export drawn many times need not build the frame."""
     sizes = _scaled_sizes(model.raw["group_sizes"], n or model.n)
     group_sector = cb.group_sector()
     groups = np.array([g for g, k in sizes.items() for _ in range(k)])
@@ -230,11 +237,15 @@ def _draw_latent(
 
     exo = model.exogenous
     shifts = model.raw["sector_mean_shifts"]
-    mu = np.array([[shifts[s].get(c, 0.0) for c in exo] for s in sectors])
+    # each sector's shifts looked up once, then given to its respondents
+    drawn = set(sectors.tolist())
+    sector_mu = {s: [shifts[s].get(c, 0.0) for c in exo] for s in drawn}
+    mu = np.array([sector_mu[s] for s in sectors])
     chol = np.linalg.cholesky(model.phi)
     eta = mu + rng.standard_normal((m, len(exo))) @ chol.T
     beta = np.array([model.beta.get(c, 0.0) for c in exo])
-    eff_mu = np.array([shifts[s].get("EFF", 0.0) for s in sectors])
+    sector_eff = {s: shifts[s].get("EFF", 0.0) for s in drawn}
+    eff_mu = np.array([sector_eff[s] for s in sectors])
     eff = eff_mu + eta @ beta + np.sqrt(model.eff_residual_variance()) * rng.standard_normal(m)
     latent = {c: eta[:, i] for i, c in enumerate(exo)} | {"EFF": eff}
 
@@ -248,7 +259,7 @@ def _draw_latent(
         columns[f"ystar_{item.name}"] = y + model.intercept(item.name)
     lam_s = float(model.raw["satisfaction"]["loading"])
     columns["ystar_satisfaction"] = lam_s * eff + np.sqrt(1 - lam_s**2) * rng.standard_normal(m)
-    return pd.DataFrame(columns)
+    return columns
 
 
 def draw_latent_responses(
@@ -269,28 +280,43 @@ def draw_respondents(model: PopulationModel, cb: Codebook, n: int | None = None)
     A question the questionnaire logic skips for a respondent's group is missing (NA, its
     column Int64), not a negative code: any whole number can be an answer code.
     """
+    columns, skipped = _respondent_columns(model, cb, n)
+    frame = pd.DataFrame(columns)
+    for name, rows in skipped.items():
+        frame[name] = frame[name].astype("Int64").mask(rows)
+    return frame
+
+
+def _respondent_columns(
+    model: PopulationModel, cb: Codebook, n: int | None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """`draw_respondents` as arrays (codes; groups and sectors as object arrays) and, for each
+    question its logic skips for some groups, the rows skipped: an export drawn many times
+    need not build and take apart the frame."""
     rng = np.random.default_rng(model.seed)
-    latent = _draw_latent(model, cb, n, rng)
-    sectors = latent["sector"].to_numpy()
-    columns = {"resp_group": latent["resp_group"], "sector": latent["sector"]}
+    latent = _latent_columns(model, cb, n, rng)
+    m = len(latent["sector"])
+    columns = {
+        "resp_group": latent["resp_group"].astype(object),
+        "sector": latent["sector"].astype(object),
+    }
     for item in cb.likert_items:
-        columns[item.name] = _category(
-            latent[f"ystar_{item.name}"].to_numpy(), model.raw["thresholds"]
-        )
+        columns[item.name] = _category(latent[f"ystar_{item.name}"], model.raw["thresholds"])
     for check in cb.attention_checks:
-        columns[check.name] = np.full(len(latent), check.expected_code)
+        columns[check.name] = np.full(m, check.expected_code)
     sat_cuts = model.raw["satisfaction"]["thresholds"]
-    columns["satisfaction"] = _category(latent["ystar_satisfaction"].to_numpy(), sat_cuts)
+    columns["satisfaction"] = _category(latent["ystar_satisfaction"], sat_cuts)
     for var, table in model.raw["demographics"].items():
         options = cb.variable(var).options
         codes = np.array([o.code for o in options])
-        columns[var] = codes[_choice_indices(rng, sectors, table)]
-    frame = pd.DataFrame(columns)
-    for var in cb.variables:
-        if var.skipped_for_groups:
-            skipped = frame["resp_group"].isin(var.skipped_for_groups).to_numpy()
-            frame[var.name] = frame[var.name].astype("Int64").mask(skipped)
-    return frame
+        columns[var] = codes[_choice_indices(rng, columns["sector"], table)]
+    groups = pd.Index(columns["resp_group"])
+    skipped = {
+        var.name: groups.isin(var.skipped_for_groups)
+        for var in cb.variables
+        if var.skipped_for_groups
+    }
+    return columns, skipped
 
 
 def _choice_indices(
@@ -354,12 +380,12 @@ def synthesize_export(model: PopulationModel, cb: Codebook, n: int | None = None
     # Every draw below is made in the order, and with the calls, it always was: the steps
     # share one generator and are called in the order their draws were made.
     rng = np.random.default_rng([model.seed, 1])
-    codes = draw_respondents(model, cb, n)
-    m = len(codes)
+    codes, skipped = _respondent_columns(model, cb, n)
+    m = len(codes["resp_group"])
     defects = _Defects(model.raw["defects"], m / model.n)
     roles, attentive = _defect_roles(rng, m, defects)
     items = [v.name for v in cb.likert_items]
-    answers, missing_reason = _planted_answers(rng, codes, cb, items, roles, defects)
+    answers, missing_reason = _planted_answers(rng, codes, skipped, cb, items, roles, defects)
 
     paper = set(roles["paper_forms"].tolist())
     on_paper = np.zeros(m, dtype=bool)
@@ -414,27 +440,32 @@ def _defect_roles(
 
 def _planted_answers(
     rng: np.random.Generator,
-    codes: pd.DataFrame,
+    codes: dict[str, np.ndarray],
+    skipped: dict[str, np.ndarray],
     cb: Codebook,
     items: list[str],
     roles: dict[str, np.ndarray],
     defects: _Defects,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Answer codes with careless answers and unanswered items planted; why a cell is missing."""
+    """Answer codes with careless answers and unanswered items planted; why a cell is missing.
+
+    `codes` and `skipped` are `_respondent_columns`: a skipped cell's code is 0 here.
+    """
     check = cb.attention_checks[0]
     check_codes = [o.code for o in check.options if o.code != check.expected_code]
-    # Answer codes as arrays (rows are positions: codes has a RangeIndex). Why a cell has no
-    # answer is kept beside the codes (`missing`: the reason, or None), so no code is reserved.
-    answers = {
-        name: codes[name].to_numpy(dtype=np.int64, na_value=0, copy=True)
-        for name in codes
-        if name not in ("resp_group", "sector")
-    }
-    missing_reason = {
-        name: np.where(codes[name].isna().to_numpy(), SKIPPED, None).astype(object)
-        for name in answers
-    }
-    likert = codes[items].to_numpy(dtype=np.int64, copy=True)
+    # Why a cell has no answer is kept beside the codes (`missing`: the reason, or None), so
+    # no code is reserved.
+    answers: dict[str, np.ndarray] = {}
+    missing_reason: dict[str, np.ndarray] = {}
+    for name, values in codes.items():
+        if name in ("resp_group", "sector"):
+            continue
+        answers[name] = values.astype(np.int64)
+        missing_reason[name] = np.full(len(values), None, dtype=object)
+        if name in skipped:
+            answers[name][skipped[name]] = 0
+            missing_reason[name][skipped[name]] = SKIPPED
+    likert = np.column_stack([answers[name] for name in items])
     for i in roles["speeders"]:
         likert[i] = rng.integers(1, 6, len(items))
     for i in roles["straight_liners"]:
@@ -453,13 +484,13 @@ def _planted_answers(
 
 def _answer_table(
     cb: Codebook,
-    codes: pd.DataFrame,
+    codes: dict[str, np.ndarray],
     answers: dict[str, np.ndarray],
     missing_reason: dict[str, np.ndarray],
     on_paper: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """The answer cells as the platform writes them, one array per answered variable."""
-    m = len(codes)
+    m = len(on_paper)
     table: dict[str, np.ndarray] = {}
     for var in cb.export_variables:
         if var.kind in ("platform", "free_text") or var.role == "respondent_group":
@@ -561,7 +592,7 @@ def _answer_texts(
     """`_answer_text` of each respondent's code (paper forms keyed as codes), and the cell the
     codebook declares for the `reason` (None: answered) a cell has no answer: object array."""
     texts = np.empty(len(codes), dtype=object)
-    answered = np.array([r is None for r in reason], dtype=bool)
+    answered = np.asarray(reason == None, dtype=bool)  # noqa: E711 (elementwise)
     for paper in (False, True):
         rows = (on_paper == paper) & answered
         distinct, where = np.unique(codes[rows], return_inverse=True)
