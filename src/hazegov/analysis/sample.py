@@ -6,6 +6,7 @@ is applied the same way everywhere and reported once.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -239,9 +240,11 @@ def years_in_post_numeric(
     the years effect is then estimated among post holders. Any control a respondent group skips
     by design is coded so; `column` names it (the haze study's is ``years_in_post``).
     """
-    years = frame[column].astype("Float64").astype(float)
-    structural = frame["resp_group"].isin(list(skipped_groups))
-    return years.where(~structural, float(NOT_APPLICABLE_CODE))
+    years = _as_float(frame[column])
+    structural = frame["resp_group"].isin(list(skipped_groups)).to_numpy(dtype=bool)
+    return pd.Series(
+        np.where(structural, float(NOT_APPLICABLE_CODE), years), index=frame.index, name=column
+    )
 
 
 def sample_controls(codebook: Any, controls: Sequence[str]) -> list[str]:
@@ -316,9 +319,16 @@ def build_analysis_sample(
     for column in [*required, rating]:
         var = codebook.variable(column)
         if not var.skipped_for_groups and getattr(var, "shown_if", None) is None:
-            out[column] = out[column].astype("Int64").astype(np.int64)
+            out[column] = _as_int64(out[column])
     sample.frame = out
-    sample.report["n_by_sector"] = {
-        str(k): int(v) for k, v in out["sector"].value_counts().sort_index().items()
-    }
+    sectors = collections.Counter(out["sector"].dropna().tolist())
+    sample.report["n_by_sector"] = {str(k): int(sectors[k]) for k in sorted(sectors)}
     return sample
+
+
+def _as_int64(column: pd.Series) -> np.ndarray:
+    """`astype("Int64").astype(np.int64)`: the whole numbers of a complete column (an error for
+    a missing one), without the intermediate column where they are Int64 already."""
+    if column.dtype == "Int64":
+        return column.to_numpy(dtype=np.int64)
+    return column.astype("Int64").astype(np.int64).to_numpy()
