@@ -3,6 +3,7 @@
 Usage: python benchmarks/reviewer_loop.py [--cores 4] [--sizes 230 23000 230000] [--skip-build]
                                           [--skip-scaling]
 
+0. How long a fixed task takes (`reference_seconds`), to compare runs of different hours.
 1. In a fresh copy of the checkout (nothing of an earlier build reused): the cold default build
    (`snakemake --cores 4`), a no-op rerun and a dry run, with the number of jobs and the CPU time
    of all processes.
@@ -22,6 +23,7 @@ jobs, every one-change rebuild at most 60 s, no-op and dry run at most 2 s each.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import re
@@ -64,6 +66,22 @@ def _run(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"failed: {' '.join(cmd)}")
     return wall, _children_cpu() - cpu, proc.stderr + proc.stdout
+
+
+def reference_seconds() -> float:
+    """Best of three timings of a fixed task (summing 10^7 integers in a Python loop).
+
+    The machine's speed drifts by a third from hour to hour; a run's figures are comparable
+    with another's only next to this one.
+    """
+    best = math.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def _rules_run(log: str) -> Counter[str]:
@@ -135,6 +153,7 @@ def main() -> int:
         f"{time.strftime('%Y-%m-%d %H:%M')}  {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1, 5, 15 min)"
     )
+    print(f"reference task   {reference_seconds():7.2f} s  (10^7 additions in Python, best of 3)")
     if not args.skip_build:
         build_loop(args.cores)
     if not args.skip_scaling:
