@@ -174,6 +174,41 @@ def test_kept_replications_give_the_results_of_fresh_draws(
     assert [_kept(cache, k) for k in ("responses", "ols", "sem")] == [3, 9, 6]
 
 
+def test_kept_masks_of_many_exclusions_pass_the_identifier_scan(
+    model, codebook, settings, tmp_path
+):
+    """Which submissions a strict rule keeps is kept as booleans, not as text: as hex, the mask
+    of a rule that excludes about half would hold runs of digits, which the identifier scan
+    refuses in a data output (a reviewer's strict minimum time would fail the build)."""
+    from hazegov.privacy.identifier_scan import scan_file
+    from hazegov.survey.cleaning import needed_duration
+
+    responses = sim.draw_responses(
+        model, codebook, 100, sim.replication_seed(7, 100, 0), "missing", tmp_path
+    )
+    median = float(responses[needed_duration(codebook)].median())
+    strict = {**settings, "exclusions": {**settings["exclusions"]}}
+    strict["exclusions"]["min_duration"] = {"enabled": True, "seconds": median}
+    cache = tmp_path / "cache"
+    reps = sim.run_replications(model, codebook, 100, range(4), 7, strict, cache_dir=cache)
+    assert reps["n_analysed"].between(20, 70).all()  # about half excluded
+    (shard,) = (cache / "simulation-kept-of").iterdir()
+    kept = pd.read_parquet(shard)
+    assert kept["kept"].dtype == bool and kept["_cache_member"].nunique() == 4
+    assert 0.2 < 1 - kept["kept"].mean() < 0.8
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert files and all(scan_file(p) == [] for p in files)
+    # the same masks as hex text, as they were first kept, are refused
+    as_hex = {
+        member: np.packbits(group["kept"].to_numpy()).tobytes().hex()
+        for member, group in kept.groupby("_cache_member")
+    }
+    (tmp_path / "as_hex.json").write_text(json.dumps(as_hex), encoding="utf-8")
+    assert scan_file(tmp_path / "as_hex.json")
+    again = sim.run_replications(model, codebook, 100, range(4), 7, strict, cache_dir=cache)
+    pd.testing.assert_frame_equal(again, reps)
+
+
 def test_frame_digest_tells_samples_apart_and_survives_parquet(tmp_path):
     frame = pd.DataFrame(
         {

@@ -517,13 +517,14 @@ class _ReplicationCache:
 
         self.cb = cb
         self.responses_kept = None
+        self.kept_of: RowsShard | None = None
         self.caches = None
         self.rows_kept: dict[str, RowsShard] = {}
         if directory is not None:
             inputs = [model.path, cb.path]
             self.responses_kept = FrameShard(directory, inputs, "simulation-responses", shard)
+            self.kept_of = RowsShard(directory, inputs, "simulation-kept-of", shard)
             self.caches = {
-                "kept-of": ResultCache(directory, inputs, "simulation-kept-of", shard),
                 "sample-of": ResultCache(directory, inputs, "simulation-sample-of", shard),
                 "sample-of-kept": ResultCache(
                     directory, inputs, "simulation-sample-of-kept", shard
@@ -546,22 +547,27 @@ class _ReplicationCache:
     def judged(self, settings: Mapping[str, Any], responses: Any, judge: Any) -> Any:
         """Which submissions the exclusion rules keep: `judge(frame)`'s verdict, or the mask an
         earlier run kept under the same export and rules (`settings`), with the submissions in
-        the rules' order. A changed missing-data rule then does not apply the rules again."""
+        the rules' order. A changed missing-data rule then does not apply the rules again.
+
+        The mask is kept as a boolean column of a parquet table: written as text (hex digits),
+        a mask of many exclusions would hold runs of digits, which the identifier scan rightly
+        refuses in a data output."""
         from hazegov.survey.cleaning import ordered_submissions
 
-        if self.caches is None:
+        if self.kept_of is None:
             return judge(responses())
-        kept_of = self.caches["kept-of"]
-        key = kept_of.key(settings)
-        record = kept_of.get(key)
-        if record is not None:
-            frame = ordered_submissions(responses(), self.cb)
-            bits = np.frombuffer(bytes.fromhex(record["kept"]), dtype=np.uint8)
-            kept = np.unpackbits(bits, count=len(frame)).astype(bool)
-            return _KeptSubmissions(frame, kept)
-        verdict = judge(responses())
-        kept_of.put(key, {"kept": np.packbits(verdict.kept).tobytes().hex()})
-        return verdict
+        verdict = None
+
+        def judge_now() -> list[dict[str, bool]]:
+            nonlocal verdict
+            verdict = judge(responses())
+            return [{"kept": bool(k)} for k in verdict.kept]
+
+        rows = self.kept_of.get(self.kept_of.key(settings), judge_now)
+        if verdict is not None:
+            return verdict
+        frame = ordered_submissions(responses(), self.cb)
+        return _KeptSubmissions(frame, np.array([row["kept"] for row in rows], dtype=bool))
 
     def sample(
         self,
@@ -608,7 +614,7 @@ class _ReplicationCache:
 
     def save(self) -> None:
         """Write what this job added (one file per kind)."""
-        for shard in [self.responses_kept, *self.rows_kept.values()]:
+        for shard in [self.responses_kept, self.kept_of, *self.rows_kept.values()]:
             if shard is not None:
                 shard.save()
         for cache in (self.caches or {}).values():
