@@ -399,22 +399,20 @@ def _sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
     return {**_kept_sample_settings(n, seed, s), "exclusions": dict(s.exclusions)}
 
 
+def _export_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
+    """What one replication's ingested export depends on (besides model, codebook and code)."""
+    return {"n": int(n), "seed": str(seed), "out_of_range": s.out_of_range}
+
+
 def _judged_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
     """What the exclusion rules' verdict on one replication's export depends on."""
-    return {
-        "n": int(n),
-        "seed": str(seed),
-        "out_of_range": s.out_of_range,
-        "exclusions": dict(s.exclusions),
-    }
+    return {**_export_settings(n, seed, s), "exclusions": dict(s.exclusions)}
 
 
 def _kept_sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
     """What the sample depends on once the exclusion rules have said which submissions stay."""
     return {
-        "n": int(n),
-        "seed": str(seed),
-        "out_of_range": s.out_of_range,
+        **_export_settings(n, seed, s),
         "missing_rule": s.missing_rule,
         "min_items_answered": s.min_items_answered,
         "required": list(s.required),
@@ -537,12 +535,12 @@ class _ReplicationCache:
                 for kind in ("ols", "sem")
             }
 
-    def responses(self, n: int, seed: int, out_of_range: str, draw: Any) -> pd.DataFrame:
-        """The ingested export (synthesis and ingest depend on none of the analysis choices)."""
+    def responses(self, settings: Mapping[str, Any], draw: Any) -> pd.DataFrame:
+        """The ingested export (`settings`: `_export_settings`; synthesis and ingest depend on
+        none of the analysis choices)."""
         if self.responses_kept is None:
             return draw()
-        key = self.responses_kept.key({"n": n, "seed": str(seed), "out_of_range": out_of_range})
-        return self.responses_kept.get(key, draw)
+        return self.responses_kept.get(self.responses_kept.key(settings), draw)
 
     def judged(self, settings: Mapping[str, Any], responses: Any, judge: Any) -> Any:
         """Which submissions the exclusion rules keep: `judge(frame)`'s verdict, or the mask an
@@ -634,9 +632,7 @@ def _replication_rows(
 
     def responses() -> pd.DataFrame:
         return cache.responses(
-            n,
-            rep_seed,
-            s.out_of_range,
+            _export_settings(n, rep_seed, s),
             lambda: draw_responses(model, cb, n, rep_seed, s.out_of_range, workdir),
         )
 
