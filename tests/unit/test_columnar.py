@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import itertools
 import random
 from datetime import datetime
 
@@ -21,7 +22,15 @@ import pytest
 
 from hazegov.analysis.sample import apply_missing_data_rule, construct_scores
 from hazegov.errors import ExportError
-from hazegov.survey.cleaning import _flag_duplicates, apply_exclusions, modal_share
+from hazegov.survey.cleaning import (
+    EXCLUSION_ORDER,
+    _flag_duplicates,
+    apply_exclusions,
+    exclusion_measures,
+    judge_measures,
+    measured_settings,
+    modal_share,
+)
 from hazegov.survey.ingest import (
     TIME_FORMATS,
     _schema_holds,
@@ -377,6 +386,38 @@ def test_exclusions_match_the_rule_by_rule_exclusions(codebook, default_response
         (got.flags, want.flags),
     ]:
         pd.testing.assert_frame_equal(mine, theirs, check_exact=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kept_measures_judged_under_other_thresholds_match_the_rule_by_rule_exclusions(
+    codebook, default_responses, seed, tmp_path
+):
+    """The rules' measures, taken once and kept in parquet, judged under other thresholds give
+    the participant flow and the flags of the rules applied afresh with those thresholds."""
+    rng = random.Random(seed)
+    rules = copy.deepcopy(RULES)
+    for rule in rules.values():
+        rule["enabled"] = seed == 0 or rng.random() < 0.8
+    rules["attention_check"]["missing_counts_as_failure"] = rng.random() < 0.5
+    responses = default_responses.sample(frac=1, random_state=seed)
+    frame, measures = exclusion_measures(responses, codebook, rules)
+    measures.to_parquet(tmp_path / "measures.parquet", index=False)
+    kept_measures = pd.read_parquet(tmp_path / "measures.parquet")
+    for seconds, share, missing in itertools.product(
+        [0, 120, 400, 10**6], [0.5, 0.95, 1.0], [0.0, 0.02, 1.0]
+    ):
+        other = copy.deepcopy(rules)
+        other["min_duration"]["seconds"] = seconds
+        other["straight_lining"]["min_modal_share"] = share
+        other["item_nonresponse"]["max_missing_share"] = missing
+        assert measured_settings(other) == measured_settings(rules)
+        kept, flow, flags = judge_measures(kept_measures, other)
+        want = reference.apply_exclusions(responses, codebook, other)
+        pd.testing.assert_frame_equal(pd.DataFrame(flow), want.flow, check_exact=True)
+        for name in EXCLUSION_ORDER:
+            assert (flags[name] == want.flags[name].to_numpy()).all()
+        assert (frame["submission_no"] == want.flags["submission_no"]).all()
+        assert kept.sum() == len(want.analysis)
 
 
 def _pandera_passes(frame, codebook) -> bool:

@@ -115,12 +115,12 @@ def test_kept_replications_give_the_results_of_fresh_draws(
     afresh, kept by a first run, or read back by later runs with other choices; a changed
     choice recomputes only what depends on it."""
     fresh = sim.run_replications(model, codebook, 100, range(3), 7, settings)
-    build, excluded = sim.sample_of_verdict, sim.excluded
+    build, measured = sim.sample_of_verdict, sim.measured
     cache = tmp_path / "cache"
     first = sim.run_replications(model, codebook, 100, range(3), 7, settings, cache_dir=cache)
     assert [_kept(cache, k) for k in ("responses", "sample-of", "ols", "sem")] == [3] * 4
     assert _kept(cache, "sample-of-kept") == 3
-    assert _kept(cache, "kept-of") == 3
+    assert _kept(cache, "exclusion-measures") == 3
     kept = sorted(cache.rglob("*.*"))
     assert len(kept) == 6
     stamps = [p.stat().st_mtime_ns for p in kept]
@@ -129,17 +129,20 @@ def test_kept_replications_give_the_results_of_fresh_draws(
     pd.testing.assert_frame_equal(fresh, again)
     assert [p.stat().st_mtime_ns for p in kept] == stamps  # read, not computed again
 
-    # a minimum time that excludes nobody new: new pointers to the same samples, found by the
-    # submissions kept, so that no sample is built again and nothing is refitted
+    # a minimum time that excludes nobody new: judged from the kept measures (the answers are
+    # not read again), new pointers to the same samples, found by the submissions kept, so
+    # that no sample is built again and nothing is refitted
     stricter = {**settings, "exclusions": {**settings["exclusions"]}}
     stricter["exclusions"]["min_duration"] = {"enabled": True, "seconds": 100.5}
-    built = []
+    built, judged = [], []
     with monkeypatch.context() as patch:
         patch.setattr(sim, "sample_of_verdict", lambda *a: built.append(a) or build(*a))
+        patch.setattr(sim, "measured", lambda *a: judged.append(a) or measured(*a))
         from_kept = sim.run_replications(
             model, codebook, 100, range(3), 7, stricter, cache_dir=cache
         )
-    assert built == []
+    assert built == [] and judged == []
+    assert _kept(cache, "exclusion-measures") == 3  # the same measures
     assert _kept(cache, "sample-of-kept") == 3
     pd.testing.assert_frame_equal(
         from_kept, sim.run_replications(model, codebook, 100, range(3), 7, stricter)
@@ -157,12 +160,12 @@ def test_kept_replications_give_the_results_of_fresh_draws(
     )
     assert [_kept(cache, k) for k in ("responses", "ols", "sem")] == [3, 6, 3]
 
-    # another missing-data rule: the submissions kept are known, so the exclusion rules are not
-    # applied again; every sample is built again and both models refitted
+    # another missing-data rule: the exclusion rules' measures are known, so the answers are
+    # not judged again; every sample is built again and both models refitted
     listwise = {**settings, "missing_data": {**settings["missing_data"], "rule": "listwise"}}
     judged = []
     with monkeypatch.context() as patch:
-        patch.setattr(sim, "excluded", lambda *a: judged.append(a) or excluded(*a))
+        patch.setattr(sim, "measured", lambda *a: judged.append(a) or measured(*a))
         from_kept = sim.run_replications(
             model, codebook, 100, range(3), 7, listwise, cache_dir=cache
         )
@@ -170,16 +173,17 @@ def test_kept_replications_give_the_results_of_fresh_draws(
     pd.testing.assert_frame_equal(
         from_kept, sim.run_replications(model, codebook, 100, range(3), 7, listwise)
     )
-    assert _kept(cache, "kept-of") == 6  # the default rules and the stricter minimum time
+    assert _kept(cache, "exclusion-measures") == 3
     assert [_kept(cache, k) for k in ("responses", "ols", "sem")] == [3, 9, 6]
 
 
-def test_kept_masks_of_many_exclusions_pass_the_identifier_scan(
+def test_kept_exclusion_measures_of_a_strict_rule_pass_the_identifier_scan(
     model, codebook, settings, tmp_path
 ):
-    """Which submissions a strict rule keeps is kept as booleans, not as text: as hex, the mask
-    of a rule that excludes about half would hold runs of digits, which the identifier scan
-    refuses in a data output (a reviewer's strict minimum time would fail the build)."""
+    """What the exclusion rules measure is kept as numbers and booleans in parquet, which the
+    identifier scan does not read as text: under a rule that excludes about half, no file of
+    the cache is refused (as text, such values would be runs of digits, which a data output
+    must not hold), and a rerun judges the kept measures to the same results."""
     from hazegov.privacy.identifier_scan import scan_file
     from hazegov.survey.cleaning import needed_duration
 
@@ -192,19 +196,16 @@ def test_kept_masks_of_many_exclusions_pass_the_identifier_scan(
     cache = tmp_path / "cache"
     reps = sim.run_replications(model, codebook, 100, range(4), 7, strict, cache_dir=cache)
     assert reps["n_analysed"].between(20, 70).all()  # about half excluded
-    (shard,) = (cache / "simulation-kept-of").iterdir()
-    kept = pd.read_parquet(shard)
-    assert kept["kept"].dtype == bool and kept["_cache_member"].nunique() == 4
-    assert 0.2 < 1 - kept["kept"].mean() < 0.8
+    (shard,) = (cache / "simulation-exclusion-measures").iterdir()
+    measures = pd.read_parquet(shard)
+    assert measures["_cache_member"].nunique() == 4
+    assert set(measures.drop(columns="_cache_member").dtypes.astype(str)) <= {
+        "bool",
+        "int64",
+        "float64",
+    }
     files = [p for p in cache.rglob("*") if p.is_file()]
     assert files and all(scan_file(p) == [] for p in files)
-    # the same masks as hex text, as they were first kept, are refused
-    as_hex = {
-        member: np.packbits(group["kept"].to_numpy()).tobytes().hex()
-        for member, group in kept.groupby("_cache_member")
-    }
-    (tmp_path / "as_hex.json").write_text(json.dumps(as_hex), encoding="utf-8")
-    assert scan_file(tmp_path / "as_hex.json")
     again = sim.run_replications(model, codebook, 100, range(4), 7, strict, cache_dir=cache)
     pd.testing.assert_frame_equal(again, reps)
 

@@ -45,7 +45,7 @@ import itertools
 import logging
 import math
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -366,6 +366,14 @@ def excluded(responses: pd.DataFrame, cb: Codebook, settings: Settings) -> Any:
     return exclusion_verdict(responses, cb, dict(settings.exclusions))
 
 
+def measured(responses: pd.DataFrame, cb: Codebook, rules: Mapping[str, Any]) -> Any:
+    """The submissions in the rules' order and what the exclusion rules measure of them
+    (`cleaning.exclusion_measures`), before any threshold."""
+    from hazegov.survey.cleaning import exclusion_measures
+
+    return exclusion_measures(responses, cb, rules)
+
+
 def sample_of_verdict(verdict: Any, cb: Codebook, settings: Settings) -> pd.DataFrame:
     """The analysis sample of the submissions an exclusion verdict keeps (missing-data rule)."""
     from hazegov.analysis.sample import build_analysis_sample
@@ -404,9 +412,12 @@ def _export_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
     return {"n": int(n), "seed": str(seed), "out_of_range": s.out_of_range}
 
 
-def _judged_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
-    """What the exclusion rules' verdict on one replication's export depends on."""
-    return {**_export_settings(n, seed, s), "exclusions": dict(s.exclusions)}
+def _measured_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
+    """What the exclusion rules' measures of one replication's submissions depend on: the
+    export and the rules without their thresholds."""
+    from hazegov.survey.cleaning import measured_settings
+
+    return {**_export_settings(n, seed, s), "exclusions": measured_settings(s.exclusions)}
 
 
 def _kept_sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
@@ -419,13 +430,18 @@ def _kept_sample_settings(n: int, seed: int, s: Settings) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
 class _KeptSubmissions:
-    """The submissions in the rules' order and which the rules keep: what a sample is built from,
-    known without judging them again once a run has (`cleaning.ExclusionVerdict` has the same)."""
+    """The submissions in the rules' order and which the rules keep: what a sample is built from
+    (`cleaning.ExclusionVerdict` has the same). The submissions are read only when a sample is
+    built: a changed rule that keeps the same ones needs only `kept`."""
 
-    frame: pd.DataFrame
-    kept: np.ndarray
+    def __init__(self, kept: np.ndarray, frame: Callable[[], pd.DataFrame]) -> None:
+        self.kept = kept
+        self._frame = functools.cache(frame)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self._frame()
 
 
 def _kept_digest(kept: np.ndarray) -> str:
@@ -495,9 +511,10 @@ class _ReplicationCache:
 
     The export is keyed by what synthesis and ingest depend on (population model, codebook, size,
     seed, out-of-range rule and the code: :class:`hazegov.robustness.result_cache.ResultCache`), so
-    it survives any change of the analysis choices. Which submissions the exclusion rules keep is
-    recorded under the export and the rules, so a changed missing-data rule does not apply the
-    rules again. The analysis sample is known by its content
+    it survives any change of the analysis choices. What the exclusion rules measure of each
+    submission (`cleaning.exclusion_measures`) is kept under the export and the rules without
+    their thresholds, so neither a changed threshold nor a changed missing-data rule reads the
+    answers again to judge them. The analysis sample is known by its content
     (:func:`frame_digest`), recorded under the exclusion and missing-data settings that made it; a
     model's rows are keyed by the sample's content and the model's settings. A changed choice
     therefore refits only the replications whose sample it changed, and only the models it concerns:
@@ -509,19 +526,33 @@ class _ReplicationCache:
     """
 
     def __init__(
-        self, directory: str | Path | None, model: PopulationModel, cb: Codebook, shard: str
+        self,
+        directory: str | Path | None,
+        model: PopulationModel,
+        cb: Codebook,
+        shard: str,
+        rules: Mapping[str, Any],
     ) -> None:
         from hazegov.robustness.result_cache import FrameShard, ResultCache, RowsShard
+        from hazegov.survey.cleaning import EXCLUSION_ORDER
 
         self.cb = cb
+        self.rules = dict(rules)
         self.responses_kept = None
-        self.kept_of: RowsShard | None = None
+        self.measures_kept: FrameShard | None = None
         self.caches = None
         self.rows_kept: dict[str, RowsShard] = {}
         if directory is not None:
             inputs = [model.path, cb.path]
             self.responses_kept = FrameShard(directory, inputs, "simulation-responses", shard)
-            self.kept_of = RowsShard(directory, inputs, "simulation-kept-of", shard)
+            # the measures' columns are the enabled rules': one file per set of rules (named by
+            # their initials, as "damsi" for all five), so that a file holds frames of one layout
+            enabled = "".join(
+                name[0] for name in EXCLUSION_ORDER if rules.get(name, {}).get("enabled", False)
+            )
+            self.measures_kept = FrameShard(
+                directory, inputs, "simulation-exclusion-measures", f"{shard}_{enabled or 'none'}"
+            )
             self.caches = {
                 "sample-of": ResultCache(directory, inputs, "simulation-sample-of", shard),
                 "sample-of-kept": ResultCache(
@@ -542,30 +573,29 @@ class _ReplicationCache:
             return draw()
         return self.responses_kept.get(self.responses_kept.key(settings), draw)
 
-    def judged(self, settings: Mapping[str, Any], responses: Any, judge: Any) -> Any:
-        """Which submissions the exclusion rules keep: `judge(frame)`'s verdict, or the mask an
-        earlier run kept under the same export and rules (`settings`), with the submissions in
-        the rules' order. A changed missing-data rule then does not apply the rules again.
+    def judged(self, settings: Mapping[str, Any], responses: Callable[[], pd.DataFrame]) -> Any:
+        """Which submissions the exclusion rules keep, judged from what they measure of each
+        (`settings`: `_measured_settings`): kept measures, or those of `responses()`, kept.
 
-        The mask is kept as a boolean column of a parquet table: written as text (hex digits),
-        a mask of many exclusions would hold runs of digits, which the identifier scan rightly
-        refuses in a data output."""
-        from hazegov.survey.cleaning import ordered_submissions
+        The measures are numbers and booleans in a parquet table: the identifier scan reads
+        none of them as text. The submissions themselves are read only if a sample is built."""
+        from hazegov.survey.cleaning import judge_measures, ordered_submissions
 
-        if self.kept_of is None:
-            return judge(responses())
-        verdict = None
+        ordered: list[pd.DataFrame] = []
 
-        def judge_now() -> list[dict[str, bool]]:
-            nonlocal verdict
-            verdict = judge(responses())
-            return [{"kept": bool(k)} for k in verdict.kept]
+        def measure() -> pd.DataFrame:
+            frame, measures = measured(responses(), self.cb, self.rules)
+            ordered.append(frame)
+            return measures
 
-        rows = self.kept_of.get(self.kept_of.key(settings), judge_now)
-        if verdict is not None:
-            return verdict
-        frame = ordered_submissions(responses(), self.cb)
-        return _KeptSubmissions(frame, np.array([row["kept"] for row in rows], dtype=bool))
+        if self.measures_kept is None:
+            measures = measure()
+        else:
+            measures = self.measures_kept.get(self.measures_kept.key(settings), measure)
+        kept, _, _ = judge_measures(measures, self.rules)
+        return _KeptSubmissions(
+            kept, lambda: ordered[0] if ordered else ordered_submissions(responses(), self.cb)
+        )
 
     def sample(
         self,
@@ -612,7 +642,7 @@ class _ReplicationCache:
 
     def save(self) -> None:
         """Write what this job added (one file per kind)."""
-        for shard in [self.responses_kept, self.kept_of, *self.rows_kept.values()]:
+        for shard in [self.responses_kept, self.measures_kept, *self.rows_kept.values()]:
             if shard is not None:
                 shard.save()
         for cache in (self.caches or {}).values():
@@ -637,9 +667,7 @@ def _replication_rows(
         )
 
     def verdict() -> Any:
-        return cache.judged(
-            _judged_settings(n, rep_seed, s), responses, lambda frame: excluded(frame, cb, s)
-        )
+        return cache.judged(_measured_settings(n, rep_seed, s), responses)
 
     digest, sample = cache.sample(
         _sample_settings(n, rep_seed, s),
@@ -684,7 +712,7 @@ def run_replications(
     log = logging.getLogger("hazegov")
     step = max(1, len(replications) // 10)
     shard = f"n{n}_r{min(replications, default=0)}-{max(replications, default=0)}"
-    cache = _ReplicationCache(cache_dir, population_model, codebook, shard)
+    cache = _ReplicationCache(cache_dir, population_model, codebook, shard, s.exclusions)
     with _single_thread(), tempfile.TemporaryDirectory(prefix="hazegov-sim-") as tmp:
         for done, replication in enumerate(replications, start=1):
             rep_seed = replication_seed(seed, n, replication)

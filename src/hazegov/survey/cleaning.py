@@ -93,11 +93,6 @@ def _flag_attention(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> 
     return failed
 
 
-def _flag_speeders(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
-    duration = needed_duration(cb, frame.columns)
-    return frame[duration] < float(rule["seconds"])
-
-
 def needed_duration(cb: Codebook, columns: pd.Index | None = None) -> str:
     """The completion-time column `exclusions.min_duration` reads; a clear error without one.
 
@@ -183,8 +178,8 @@ def _row_modal_share(row: pd.Series) -> float:
     return float(answered.value_counts().iloc[0] / len(answered)) if len(answered) else np.nan
 
 
-def _flag_straight_lining(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
-    """Respondents whose shown, answered Likert items mostly carry one answer.
+def _straight_lining_shares(frame: pd.DataFrame, cb: Codebook) -> pd.Series:
+    """The modal share of each respondent's shown, answered Likert items (`modal_share`).
 
     An item not shown has no answer (the ingest sets any it has to missing), so the modal
     share is over the items the respondent was shown and answered; masked here as well for
@@ -194,24 +189,22 @@ def _flag_straight_lining(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any
     answers = frame
     if cb.has_display_logic:
         answers = frame[items].where(display.shown(frame, cb, items))
-    return modal_share(answers, items).ge(float(rule["min_modal_share"])).fillna(False)
+    return modal_share(answers, items)
 
 
-def _flag_nonresponse(frame: pd.DataFrame, cb: Codebook, rule: dict[str, Any]) -> pd.Series:
-    """Respondents who left more than the allowed share of the Likert items they were shown
-    unanswered; an item not shown (display logic) is not applicable, not non-response."""
+def _unanswered_shares(frame: pd.DataFrame, cb: Codebook) -> np.ndarray:
+    """The share of the Likert items they were shown that respondents left unanswered; an item
+    not shown (display logic) is not applicable, not non-response."""
     items = [v.name for v in cb.likert_items]
     if not cb.has_display_logic:
         unanswered = np.column_stack([frame[item].isna().to_numpy() for item in items])
-        share = unanswered.mean(axis=1)  # as DataFrame.mean: the count over the items
-        return pd.Series(share > float(rule["max_missing_share"]), index=frame.index)
+        return unanswered.mean(axis=1)  # as DataFrame.mean: the count over the items
     shown = display.shown(frame, cb, items).to_numpy()
     unanswered = (frame[items].isna().to_numpy() & shown).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = unanswered / shown.sum(axis=1)
     # a respondent shown no Likert item left none unanswered
-    share = np.nan_to_num(share, nan=0.0)
-    return pd.Series(share > float(rule["max_missing_share"]), index=frame.index)
+    return np.nan_to_num(share, nan=0.0)
 
 
 def apply_exclusions(responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any]) -> CleanedSurvey:
@@ -256,46 +249,118 @@ class ExclusionVerdict:
     flags: dict[str, Any]
 
 
-def exclusion_verdict(
-    responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any]
-) -> ExclusionVerdict:
-    """The exclusion rules of `apply_exclusions` applied, without building the analysis data set.
+# What each rule reads of a submission before comparing it with the rule's threshold.
+RULE_MEASURES = {
+    "duplicates": "duplicate",
+    "attention_check": "attention_failed",
+    "min_duration": "duration",
+    "straight_lining": "modal_share",
+    "item_nonresponse": "missing_share",
+}
+# The setting a rule compares its measure with; a rule's other settings decide the measure.
+RULE_THRESHOLDS = {
+    "min_duration": "seconds",
+    "straight_lining": "min_modal_share",
+    "item_nonresponse": "max_missing_share",
+}
 
-    The simulation asks this first: a changed rule that keeps the same submissions keeps the
-    same analysis sample, which need not be built again.
+
+def measured_settings(rules: Mapping[str, Any]) -> dict[str, Any]:
+    """The exclusion settings the measures of `exclusion_measures` depend on: the rules
+    without their thresholds. Two settings equal here give the same measures."""
+    return {
+        name: {k: v for k, v in dict(rule).items() if k != RULE_THRESHOLDS.get(name)}
+        for name, rule in rules.items()
+    }
+
+
+def exclusion_measures(
+    responses: pd.DataFrame, cb: Codebook, rules: Mapping[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The submissions in the rules' order and what each enabled rule measures of them.
+
+    The measures (one column per enabled rule, `RULE_MEASURES`) are whether a submission
+    repeats an earlier one, whether it failed the attention check, its completion time, the
+    modal share of its Likert answers and the share it left unanswered. They do not depend on
+    the rules' thresholds (`measured_settings`), so a changed threshold is judged from kept
+    measures (`judge_measures`) without reading the answers again.
+
+    The duplicate rule, first in `EXCLUSION_ORDER`, compares every submission: no rule before
+    it has excluded any.
     """
     if rules.get("min_duration", {}).get("enabled", False):
         needed_duration(cb, responses.columns)
-    key = submission_order(cb, responses)
     frame = ordered_submissions(responses, cb)
-    flags = {key: frame[key]}
+    measures: dict[str, Any] = {}
+    for name in EXCLUSION_ORDER:
+        rule = rules.get(name, {"enabled": False})
+        if not rule.get("enabled", False):
+            continue
+        if name == "duplicates":
+            measure: Any = _flag_duplicates(frame, cb)
+        elif name == "attention_check":
+            measure = _flag_attention(frame, cb, rule)
+        elif name == "min_duration":
+            measure = frame[needed_duration(cb, frame.columns)]
+        elif name == "straight_lining":
+            measure = _straight_lining_shares(frame, cb)
+        else:
+            measure = _unanswered_shares(frame, cb)
+        measures[RULE_MEASURES[name]] = measure
+    return frame, pd.DataFrame(measures, index=frame.index)
+
+
+def _rule_hits(name: str, rule: Mapping[str, Any], measures: pd.DataFrame) -> pd.Series:
+    """The submissions an enabled rule flags: its measure compared with its threshold."""
+    measure = measures[RULE_MEASURES[name]]
+    if name == "min_duration":
+        return measure < float(rule["seconds"])
+    if name == "straight_lining":
+        return measure.ge(float(rule["min_modal_share"])).fillna(False)
+    if name == "item_nonresponse":
+        return measure > float(rule["max_missing_share"])
+    return measure
+
+
+def judge_measures(
+    measures: pd.DataFrame, rules: Mapping[str, Any]
+) -> tuple[np.ndarray, list[dict[str, Any]], dict[str, np.ndarray]]:
+    """Which submissions the rules keep, the participant flow and each rule's flags.
+
+    Each rule, in `EXCLUSION_ORDER`, judges only the submissions the rules before it kept.
+
+    Parameters
+    ----------
+    measures
+        `exclusion_measures`' measures of the submissions, in the rules' order.
+    rules
+        The configured rules by name, each with `enabled` and its settings (the measures'
+        `measured_settings` must be these rules').
+
+    Returns
+    -------
+    tuple
+        The kept submissions (bool array), the flow (one record per step) and, by rule, the
+        submissions it excluded (bool arrays).
+    """
+    size = len(measures)
     flow = [
         {
             "step": "received",
             "rule": "Submissions in the export",
             "applied": True,
             "excluded": 0,
-            "remaining": len(frame),
+            "remaining": size,
         }
     ]
-    kept = np.ones(len(frame), dtype=bool)
+    flags: dict[str, np.ndarray] = {}
+    kept = np.ones(size, dtype=bool)
     for name in EXCLUSION_ORDER:
         rule = rules.get(name, {"enabled": False})
         applied = bool(rule.get("enabled", False))
-        if not applied:
-            hit = pd.Series(False, index=frame.index[kept])
-        elif name == "duplicates":
-            hit = _flag_duplicates(frame, cb, kept)
-        elif name == "attention_check":
-            hit = _flag_attention(frame, cb, rule)[kept]
-        elif name == "min_duration":
-            hit = _flag_speeders(frame, cb, rule)[kept]
-        elif name == "straight_lining":
-            hit = _flag_straight_lining(frame, cb, rule)[kept]
-        else:
-            hit = _flag_nonresponse(frame, cb, rule)[kept]
-        excluded = np.zeros(len(frame), dtype=bool)
-        excluded[hit.index[hit.to_numpy(dtype=bool)]] = True
+        excluded = np.zeros(size, dtype=bool)
+        if applied:
+            excluded[kept] = _rule_hits(name, rule, measures)[kept].to_numpy(dtype=bool)
         flags[name] = excluded
         kept &= ~excluded
         flow.append(
@@ -303,7 +368,7 @@ def exclusion_verdict(
                 "step": name,
                 "rule": RULE_LABELS[name],
                 "applied": applied,
-                "excluded": int(hit.sum()),
+                "excluded": int(excluded.sum()),
                 "remaining": int(kept.sum()),
             }
         )
@@ -316,7 +381,21 @@ def exclusion_verdict(
             "remaining": int(kept.sum()),
         }
     )
-    return ExclusionVerdict(frame, kept, flow, flags)
+    return kept, flow, flags
+
+
+def exclusion_verdict(
+    responses: pd.DataFrame, cb: Codebook, rules: dict[str, Any]
+) -> ExclusionVerdict:
+    """The exclusion rules of `apply_exclusions` applied, without building the analysis data set.
+
+    The simulation asks this first: a changed rule that keeps the same submissions keeps the
+    same analysis sample, which need not be built again.
+    """
+    frame, measures = exclusion_measures(responses, cb, rules)
+    kept, flow, rule_flags = judge_measures(measures, rules)
+    key = submission_order(cb, responses)
+    return ExclusionVerdict(frame, kept, flow, {key: frame[key], **rule_flags})
 
 
 def ordered_submissions(responses: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
