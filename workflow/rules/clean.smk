@@ -51,6 +51,8 @@ rule analysis_sample:
     params:
         missing_data=config["analysis"]["missing_data"],
         controls=sample_required_answers(),
+    # every analysis of the paper waits for it: first among the jobs ready beside it
+    priority: 1
     log:
         "logs/analysis_sample.log",
     conda:

@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -999,17 +1000,26 @@ def render_preview(
     body = number_crossrefs(typst_blocks(convert_callouts(body)), crossref)
 
     rendered: dict[str, bytes] = {}
-    with tempfile.TemporaryDirectory(prefix="hazegov-paper-") as tmp_name:
+    with (
+        tempfile.TemporaryDirectory(prefix="hazegov-paper-") as tmp_name,
+        ThreadPoolExecutor(max_workers=max(1, len(outputs))) as formats,
+    ):
+        # the formats side by side (pandoc and typst, outside Python for most of their time):
+        # each writes only its own files, and their results are taken in the order below, so
+        # the first format to fail in that order is the error reported, as one after another
         tmp = Path(tmp_name)
+        started = {}
         if "html" in outputs:
             meta = _merge_metadata(project, front, "html")
-            rendered["html"] = _render_html(build_dir, body, meta, tmp)
+            started["html"] = formats.submit(_render_html, build_dir, body, meta, tmp)
         if "pdf" in outputs:
             meta = _merge_metadata(project, front, "pdf")
-            rendered["pdf"] = _render_pdf(build_dir, body, meta, tmp, font_paths)
+            started["pdf"] = formats.submit(_render_pdf, build_dir, body, meta, tmp, font_paths)
         if "docx" in outputs:
             meta = _merge_metadata(project, front, "docx")
-            rendered["docx"] = _render_docx(build_dir, body, meta)
+            started["docx"] = formats.submit(_render_docx, build_dir, body, meta)
+        for fmt, future in started.items():
+            rendered[fmt] = future.result()
     for fmt, data in rendered.items():
         _write_atomic(Path(outputs[fmt]), data)
 
