@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from hazegov.analysis._common import AnalysisError, captured_warnings
 
@@ -215,7 +215,7 @@ def _fit(
         raise AnalysisError(f"{what}: the design is collinear (rank {rank} of {k} columns)")
     n_lags = newey_west_lags(n, lags)
     with captured_warnings(notes):
-        res = sm.OLS(y.to_numpy(dtype=float), exog).fit(
+        res = OLS(y.to_numpy(dtype=float), exog).fit(
             cov_type="HAC", cov_kwds={"maxlags": n_lags, "use_correction": True}, use_t=True
         )
         conf = res.conf_int(alpha=1 - ci)
@@ -275,7 +275,7 @@ def simulated_coverage(
         noise[0] = shocks[0] / math.sqrt(1 - phi**2)
         for i in range(1, n):
             noise[i] = phi * noise[i - 1] + shocks[i]
-        fit = sm.OLS(X @ beta + noise, X).fit(
+        fit = OLS(X @ beta + noise, X).fit(
             cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True
         )
         low, high = np.asarray(fit.conf_int(alpha=1 - ci))[where]
@@ -688,12 +688,12 @@ def trend_decomposition(
     exog_a = pd.concat([exog_u, weather], axis=1)
     if len(y) < exog_a.shape[1] + 5:
         raise AnalysisError(f"{what}: {len(y)} days for {exog_a.shape[1]} parameters")
-    unadjusted = sm.OLS(y, exog_u).fit()
-    adjusted = sm.OLS(y, exog_a).fit()
+    unadjusted = OLS(y, exog_u).fit()
+    adjusted = OLS(y, exog_a).fit()
     b_u, b_a = float(unadjusted.params[TREND]), float(adjusted.params[TREND])
     rows: dict[str, dict[str, float]] = {}
     for term in weather.columns:
-        aux = sm.OLS(weather[term].to_numpy(dtype=float), exog_u).fit()
+        aux = OLS(weather[term].to_numpy(dtype=float), exog_u).fit()
         beta, delta = float(adjusted.params[term]), float(aux.params[TREND])
         entry = rows.setdefault(
             _group(term),
@@ -707,7 +707,7 @@ def trend_decomposition(
         rows["wind_dir"]["beta"] = float("nan")
         rows["wind_dir"]["drift_per_year"] = float("nan")
     others = exog_a.drop(columns=[TREND])
-    r2_trend = float(sm.OLS(exog_a[TREND].to_numpy(dtype=float), others).fit().rsquared)
+    r2_trend = float(OLS(exog_a[TREND].to_numpy(dtype=float), others).fit().rsquared)
     vif = 1.0 / max(1e-12, 1.0 - r2_trend)
     table = pd.DataFrame(
         [{"term": term} | values for term, values in rows.items()]

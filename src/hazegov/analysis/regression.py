@@ -395,12 +395,13 @@ def ols_hc3(
     _require_full_rank(X, what=what)
     exog = pd.concat([pd.Series(1.0, index=X.index, name=INTERCEPT), X], axis=1)
 
-    import statsmodels.api as sm  # here, not at the top: the simulation and multiverse jobs
-    # use only `build_design`, and statsmodels takes half a second to import
+    # here, not at the top: the simulation and multiverse jobs use only `build_design`, and
+    # statsmodels takes half a second to import (its `api` module a second)
+    from statsmodels.regression.linear_model import OLS
 
     notes: list[str] = []
     with captured_warnings(notes):
-        res = sm.OLS(y, exog).fit(cov_type="HC3", use_t=True)
+        res = OLS(y, exog).fit(cov_type="HC3", use_t=True)
     # the leverages HC3 divides by, h_i = x_i'(X'X)⁻¹x_i, as statsmodels computes them (from the
     # fit's (X'X)⁻¹: no N-row QR)
     values = exog.to_numpy(dtype=float)
@@ -557,7 +558,7 @@ def brant_test(
     (X'W_jj X)⁻¹ (X'W_jl X) (X'W_ll X)⁻¹ with w_jl = π_l − π_j·π_l (l ≥ j), as in R `brant`.
     H0: β_1 = … = β_{J−1} (slopes only); overall df = (J − 2)·p, per term (J − 2)·df_term.
     """
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit
 
     notes: list[str] = []
     n_cuts = int(codes.max())
@@ -569,7 +570,7 @@ def brant_test(
         for j in range(n_cuts):
             split = (codes > j).astype(float)
             # the design's rank was checked (`_require_full_rank`); no N-row QR per split
-            res = sm.Logit(split, exog, check_rank=False).fit(disp=0, method="newton", maxiter=100)
+            res = Logit(split, exog, check_rank=False).fit(disp=0, method="newton", maxiter=100)
             if not res.mle_retvals.get("converged", False):
                 notes.append(f"Brant test: the binary logit for split > {j} did not converge")
             pi = res.predict(exog)
