@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 from hazegov.analysis._common import (
     AnalysisError,
@@ -179,6 +179,8 @@ def rmsea_interval(
     chi2: float, df: int, n: int, *, groups: int = 1, level: float = 0.90
 ) -> tuple[float, float, float]:
     """RMSEA and its CI from the noncentral chi-square, as lavaan: N (not N−1), × √groups."""
+    from scipy import stats
+
     if df < 1:
         return math.nan, math.nan, math.nan
     scale = math.sqrt(groups)
@@ -218,6 +220,8 @@ def ml_fit_indices(
     Without a mean structure the means are saturated and not counted as parameters (lavaan's
     default for a single-group CFA); SRMR is given for that case only.
     """
+    from scipy import stats
+
     n = sum(g.n for g in groups)
     p = groups[0].sample_cov.shape[0]
     moments = len(groups) * (p * (p + 1) // 2 + (p if mean_structure else 0))
@@ -288,6 +292,8 @@ def ml_fit_indices(
 
 def chi2_difference(restricted: FitIndices, general: FitIndices) -> dict[str, float]:
     """Likelihood-ratio (Δχ²) test of a model nested in a more general one."""
+    from scipy import stats
+
     delta = restricted.chi2 - general.chi2
     ddf = restricted.df - general.df
     p = float(stats.chi2.sf(max(delta, 0.0), ddf)) if ddf > 0 else math.nan
@@ -648,6 +654,8 @@ def fit_semopy(
     >>> fit.n, fit.warnings
     (296, ['visual: 5 case(s) with missing item values dropped listwise'])
     """
+    from scipy import stats
+
     sink: list[str] = []
     with captured_warnings(sink), captured_logging(sink):
         try:

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special
 from scipy.linalg import lapack
 
 from hazegov.analysis._common import AnalysisError, require_cases
@@ -849,7 +849,7 @@ class MLModel:
             "estimate": estimate,
             "se": se,
             "z": z,
-            "p_value": 2 * stats.norm.sf(np.abs(z)),
+            "p_value": 2 * special.ndtr(-np.abs(z)),  # the normal tail, as stats.norm.sf
             "std_estimate": std,
             "std_se": std_se,
         }

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
-from scipy import stats
 
 from hazegov.analysis._common import AnalysisError, captured_warnings, numeric_items
 
@@ -470,6 +469,10 @@ def _ols_coefficients(
 
 def _ols_fit(res: Any, n: int, k: int, n_dropped: int, f_hc3: Any) -> dict[str, object]:
     """R², adjusted R², the HC3 Wald F and the classical F of an OLS fit, with its counts."""
+    # scipy.stats in the functions that use it: the simulation's and multiverse's jobs, which
+    # use only `build_design`, then start without it (about 0.4 CPU-s each)
+    from scipy import stats
+
     df_model, df_resid = float(res.df_model), float(res.df_resid)
     r2 = float(res.rsquared)
     f_classical = (r2 / df_model) / ((1 - r2) / df_resid)
@@ -558,6 +561,7 @@ def brant_test(
     (X'W_jj X)⁻¹ (X'W_jl X) (X'W_ll X)⁻¹ with w_jl = π_l − π_j·π_l (l ≥ j), as in R `brant`.
     H0: β_1 = … = β_{J−1} (slopes only); overall df = (J − 2)·p, per term (J − 2)·df_term.
     """
+    from scipy import stats
     from statsmodels.discrete.discrete_model import Logit
 
     notes: list[str] = []
@@ -665,6 +669,8 @@ def ordinal_logit(
     >>> result.coefficients[["term", "odds_ratio"]].round(2).values.tolist()
     [['x7', 1.35], ['x8', 1.99]]
     """
+    from scipy import stats
+
     what = f"ordinal_logit({outcome!r})"
     design = build_design(
         frame,
@@ -749,6 +755,8 @@ def _ordinal_coefficients(
     params: np.ndarray, cov: np.ndarray, X: pd.DataFrame, design: _Design, z_crit: float
 ) -> pd.DataFrame:
     """One row per design column: b, se, z, p, interval and the odds ratios."""
+    from scipy import stats
+
     rows = []
     for i, name in enumerate(X.columns):
         b, se = params[i], math.sqrt(cov[i, i]) if cov[i, i] >= 0 else math.nan

@@ -791,7 +791,7 @@ def _fit_sem(
     frame: pd.DataFrame, report: Mapping[str, Any], codebook: Codebook, s: Mapping[str, Any]
 ) -> tuple[list[dict[str, Any]], int, list[str], str]:
     import pandas as pd
-    from scipy import stats
+    from scipy import special
 
     from hazegov.analysis.ml import MLModel
     from hazegov.analysis.sample import measurement_model
@@ -836,7 +836,7 @@ def _fit_sem(
     paths = fit.rows("~").set_index(["lhs", "rhs"])
     if all(paths.loc[(s["outcome"], p), "estimate"] == 0.0 for p in s["predictors"]):
         raise AnalysisError("SEM: the optimizer did not leave its start values")
-    z_crit = float(stats.norm.ppf(0.5 + s["ci_level"] / 2))
+    z_crit = float(special.ndtri(0.5 + s["ci_level"] / 2))  # as stats.norm.ppf
     effects = []
     for p in s["predictors"]:
         row = paths.loc[(s["outcome"], p)]

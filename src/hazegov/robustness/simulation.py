@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from hazegov.analysis._common import AnalysisError
 from hazegov.formatting import num, pct
@@ -245,9 +245,9 @@ def _path_model(frame: pd.DataFrame, cb: Codebook, s: Settings) -> Any:
 
 @functools.lru_cache(maxsize=8)
 def _normal_quantile(confidence: float) -> float:
-    """The Wald interval's z, once per confidence level: scipy's ppf costs as much as reading
-    all of a replication's path rows."""
-    return float(stats.norm.ppf(0.5 + confidence / 2))
+    """The Wald interval's z, once per confidence level (`special.ndtri` is the standard normal
+    quantile that `scipy.stats.norm.ppf` computes, without importing scipy.stats)."""
+    return float(special.ndtri(0.5 + confidence / 2))
 
 
 def _failed(specs: Iterable[EstimateSpec], message: str) -> list[dict[str, Any]]:
@@ -332,7 +332,7 @@ def sem_estimates(frame: pd.DataFrame, cb: Codebook, settings: Settings) -> list
         value = float(np.prod([v for v, _ in parts]))
         # Sobel: first-order delta method, paths taken as independent.
         se = math.sqrt(sum((value / v) ** 2 * s**2 if v != 0 else math.nan for v, s in parts))
-        p = float(2 * stats.norm.sf(abs(value / se))) if se > 0 else math.nan
+        p = float(2 * special.ndtr(-abs(value / se))) if se > 0 else math.nan
         rows.append(_row(f"sem.{'_'.join(chain)}", value, se, value - z * se, value + z * se, p))
     if not result.converged:
         for row in rows:
@@ -805,11 +805,11 @@ def observed_item_moments(
         )
         # 1[y* > t] = 1[-(y* - mu) < mu - t]: indicators of standard normals below h = mu - t.
         h = mu[:, None] - cuts[None, :]
-        p = stats.norm.cdf(h)
+        p = special.ndtr(h)
         codes = np.zeros((k, k))
         for a in range(k):
             codes[a, a] = float(
-                (stats.norm.cdf(np.minimum.outer(h[a], h[a])) - np.outer(p[a], p[a])).sum()
+                (special.ndtr(np.minimum.outer(h[a], h[a])) - np.outer(p[a], p[a])).sum()
             )
             for b in range(a + 1, k):
                 rho = sign[a] * sign[b] * lam[a] * lam[b] * float(phi.loc[pairs[a][0], pairs[b][0]])
