@@ -376,11 +376,13 @@ def measured(responses: pd.DataFrame, cb: Codebook, rules: Mapping[str, Any]) ->
 
 def sample_of_verdict(verdict: Any, cb: Codebook, settings: Settings) -> pd.DataFrame:
     """The analysis sample of the submissions an exclusion verdict keeps (missing-data rule)."""
-    from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.survey.cleaning import analysis_frame
+    from hazegov.analysis.sample import sample_of_columns
+    from hazegov.survey.cleaning import analysis_columns
 
-    sample = build_analysis_sample(
-        analysis_frame(verdict.frame, verdict.kept, cb),
+    # as `build_analysis_sample` of `analysis_frame`, without the analysis frame in between
+    sample = sample_of_columns(
+        analysis_columns(verdict.frame, verdict.kept, cb),
+        int(verdict.kept.sum()),
         cb,
         settings.missing_rule,
         controls=settings.required,
