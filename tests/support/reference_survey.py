@@ -5,10 +5,11 @@ tests compare the columnar `hazegov.survey.ingest.ingest_export` with it on tric
 responses, data-quality log and report, or the same error message. `apply_exclusions` is
 the former exclusion step (one DataFrame per rule), with its straight-lining share
 `modal_share` and duplicate rule `flag_duplicates`; `apply_missing_data_rule` and
-`construct_scores` the former missing-data rule (person-mean imputation by transposing) and
-scores. Since issue 14 it reads as missing only the cells the codebook declares missing for
-each variable (no code is missing for its sign) and counts them, by item and reason, in the
-data-quality log.
+`construct_scores` the former missing-data rule (person-mean imputation, items not shown
+left out) and scores, `build_analysis_sample` the former analysis sample (a copy of the
+analysis data set changed column by column). Since issue 14 it reads as missing only the
+cells the codebook declares missing for each variable (no code is missing for its sign) and
+counts them, by item and reason, in the data-quality log.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hazegov.analysis._common import AnalysisError, MeasurementModel
 from hazegov.analysis.sample import MISSING_DATA_RULES, AnalysisSample
 from hazegov.errors import Violation
 from hazegov.privacy.identifiers import export_label, quote_cell, redact
+from hazegov.survey import display
 from hazegov.survey.cleaning import EXCLUSION_ORDER, RULE_LABELS, CleanedSurvey
 from hazegov.survey.codebook import Codebook, MissingMarker, Variable
 from hazegov.survey.ingest import (
@@ -342,6 +344,7 @@ def apply_missing_data_rule(
     *,
     also_required: Sequence[str] = (),
     min_items_answered: int = 3,
+    shown: pd.DataFrame | None = None,
 ) -> AnalysisSample:
     """Apply the study's missing-data rule to the scale items and the other variables analysed.
 
@@ -349,6 +352,9 @@ def apply_missing_data_rule(
     - ``person_mean``: a missing scale item takes the mean of the respondent's answered items of
       the same scale when at least `min_items_answered` were answered (person-mean imputation,
       Downey & King 1998); then listwise as above. Imputed cells are counted in the report.
+
+    An item a respondent was not `shown` (a column per item with display logic) is neither
+    imputed nor a gap, and is counted apart.
     """
     if rule not in MISSING_DATA_RULES:
         raise AnalysisError(
@@ -361,18 +367,25 @@ def apply_missing_data_rule(
     out = frame.copy()
     for column in items:
         out[column] = out[column].astype("Float64").astype(float)
+    required = [*items, *also_required]
+    applicable = pd.DataFrame(True, index=frame.index, columns=list(dict.fromkeys(required)))
+    for column in [] if shown is None else shown.columns:
+        if column in applicable.columns:
+            applicable[column] = shown[column].astype(bool)
     imputed = 0
     if rule == "person_mean":
         for construct_items in model.values():
             block = out[list(construct_items)]
             answered = block.notna().sum(axis=1)
             fill = block.mean(axis=1).where(answered >= min_items_answered)
-            holes = block.isna() & fill.notna().to_numpy()[:, None]
+            holes = (
+                block.isna() & applicable[list(construct_items)] & fill.notna().to_numpy()[:, None]
+            )
             imputed += int(holes.to_numpy().sum())
-            out[list(construct_items)] = block.T.fillna(fill).T
-    required = [*items, *also_required]
-    complete = out[required].notna().all(axis=1)
-    per_variable = {c: int(out[c].isna().sum()) for c in required if out[c].isna().any()}
+            out[list(construct_items)] = block.mask(holes, fill, axis=0)
+    absent = {c: out[c].isna() & applicable[c] for c in required}
+    complete = ~pd.concat(list(absent.values()), axis=1).any(axis=1)
+    per_variable = {c: int(cells.sum()) for c, cells in absent.items() if cells.any()}
     kept = out[complete].reset_index(drop=True)
     report = {
         "rule": rule,
@@ -383,7 +396,58 @@ def apply_missing_data_rule(
         "cells_imputed": imputed,
         "missing_after_imputation_by_variable": dict(sorted(per_variable.items())),
     }
+    if shown is not None:
+        hidden = {c: int((out[c].isna() & ~applicable[c])[complete].sum()) for c in required}
+        report["not_shown_by_variable"] = {c: n for c, n in sorted(hidden.items()) if n}
+        report["n_shown_by_construct"] = {
+            construct: int(applicable[list(construct_items)][complete].any(axis=1).sum())
+            for construct, construct_items in model.items()
+        }
     return AnalysisSample(frame=kept, report=report)
+
+
+def build_analysis_sample(
+    analysis: pd.DataFrame,
+    codebook: Codebook,
+    rule: str,
+    *,
+    controls: Sequence[str],
+    min_items_answered: int = 3,
+) -> AnalysisSample:
+    """The analysis sample built frame by frame: a copy of the analysis data set with the
+    controls a group skips coded 0 for it, the missing-data rule (items not shown are not
+    applicable), the scores appended, the other controls and the rating as whole numbers."""
+    model = {c.id: list(c.items) for c in codebook.constructs}
+    frame = analysis.copy()
+    defined = {v.name for v in codebook.variables}
+    required = [c for c in controls if c in defined]
+    for name in required:
+        skipped = codebook.variable(name).skipped_for_groups
+        if skipped:
+            structural = frame["resp_group"].isin(list(skipped))
+            frame[name] = frame[name].astype("Float64").astype(float).mask(structural, 0.0)
+    rating = codebook.overall_rating.name
+    shown = None
+    if codebook.has_display_logic:
+        items = list(dict.fromkeys(i for group in model.values() for i in group))
+        shown = display.shown(frame, codebook, [*items, *required, rating])
+    sample = apply_missing_data_rule(
+        frame,
+        model,
+        rule,
+        also_required=[*required, rating],
+        min_items_answered=min_items_answered,
+        shown=shown,
+    )
+    scores = construct_scores(sample.frame, model).add_prefix("score_")
+    out = pd.concat([sample.frame, scores], axis=1)
+    for column in [*required, rating]:
+        var = codebook.variable(column)
+        if not var.skipped_for_groups and var.shown_if is None:
+            out[column] = out[column].astype("Int64").astype(np.int64)
+    sectors = out["sector"].value_counts()
+    sample.report["n_by_sector"] = {str(k): int(sectors[k]) for k in sorted(sectors.index)}
+    return AnalysisSample(frame=out, report=sample.report)
 
 
 def construct_scores(frame: pd.DataFrame, model: MeasurementModel) -> pd.DataFrame:

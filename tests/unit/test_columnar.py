@@ -20,17 +20,25 @@ import pandas as pd
 import pandera.pandas as pandera
 import pytest
 
-from hazegov.analysis.sample import apply_missing_data_rule, construct_scores
+from hazegov.analysis.sample import (
+    apply_missing_data_rule,
+    build_analysis_sample,
+    construct_scores,
+    sample_of_columns,
+)
 from hazegov.errors import ExportError
 from hazegov.survey.cleaning import (
     EXCLUSION_ORDER,
     _flag_duplicates,
+    analysis_columns,
+    analysis_frame,
     apply_exclusions,
     exclusion_measures,
     judge_measures,
     measured_settings,
     modal_share,
 )
+from hazegov.survey.codebook import load_codebook
 from hazegov.survey.ingest import (
     TIME_FORMATS,
     _schema_holds,
@@ -43,6 +51,7 @@ from hazegov.survey.ingest import (
 )
 from hazegov.survey.synthetic import write_export
 from tests.support import reference_survey as reference
+from tests.support.other_instrument import ARM_BLOCKS, write_arm_codebook
 from tests.support.paths import DEFAULT_EXPORT
 from tests.support.survey import RULES
 
@@ -335,6 +344,43 @@ def test_missing_data_rule_and_scores_match_the_former_ones(sizes):
     )
 
 
+def test_missing_data_rule_leaves_items_not_shown_as_the_former_rule_did():
+    """Items shown to some respondents of a scale and not to others: only the gaps of items
+    shown are filled or drop a respondent, the others are counted apart."""
+    rng = np.random.default_rng(8)
+    model = {"C0": [f"c0_{j}" for j in range(4)], "C1": [f"c1_{j}" for j in range(6)]}
+    items = [i for group in model.values() for i in group]
+    values = rng.integers(1, 6, size=(300, len(items))).astype(float)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    frame = pd.DataFrame(values, columns=items).astype("Int64")
+    frame["control"] = pd.array(np.where(rng.random(300) < 0.1, None, 1), dtype="Int64")
+    conditional = [*items[1:3], *items[5:], "control"]
+    shown = pd.DataFrame(rng.random((300, len(conditional))) < 0.7, columns=conditional)
+    for column in conditional:  # the ingest sets any answer to an item not shown to missing
+        frame.loc[~shown[column], column] = pd.NA
+    for rule in ("listwise", "person_mean"):
+        for minimum in (1, 2, 3):
+            got = apply_missing_data_rule(
+                frame,
+                model,
+                rule,
+                also_required=["control"],
+                min_items_answered=minimum,
+                shown=shown,
+            )
+            want = reference.apply_missing_data_rule(
+                frame,
+                model,
+                rule,
+                also_required=["control"],
+                min_items_answered=minimum,
+                shown=shown,
+            )
+            pd.testing.assert_frame_equal(got.frame, want.frame, check_exact=True)
+            assert got.report == want.report
+            assert got.report["not_shown_by_variable"]
+
+
 def test_duplicates_match_the_text_comparison(codebook):
     rng = np.random.default_rng(11)
     frame = pd.DataFrame(index=range(600, 900))
@@ -455,3 +501,59 @@ def test_the_schema_shortcut_holds_only_where_pandera_passes(codebook, default_r
             _validate_frame(bad, codebook, "export.csv")
     floats = frame.astype({v.name: float for v in codebook.likert_items})
     assert _schema_holds(floats, codebook) and _pandera_passes(floats, codebook)
+
+
+CONTROLS = ["sector", "gender", "age_band", "education", "years_in_post"]
+
+
+@pytest.mark.parametrize("kind", ["as released", "items not shown", "items as floats"])
+def test_analysis_sample_matches_the_frame_by_frame_sample(
+    codebook, default_responses, tmp_path, kind
+):
+    """The sample built on arrays (from the analysis frame, or from its columns as the
+    simulation builds it) is the former frame-by-frame sample: values, dtypes, report."""
+    rng = np.random.default_rng(5)
+    responses = default_responses.copy()
+    n = len(responses)
+    for var in codebook.likert_items:
+        responses.loc[rng.random(n) < 0.15, var.name] = pd.NA
+    for name in ["gender", "education", "years_in_post", "satisfaction"]:
+        responses.loc[rng.random(n) < 0.05, name] = pd.NA
+    cb = codebook
+    if kind == "items not shown":
+        cb = load_codebook(write_arm_codebook(tmp_path))
+        responses["arm"] = pd.array(np.arange(n) % 3 + 1, dtype="Int64")
+        for construct in ARM_BLOCKS:
+            for item in cb.construct(construct).items:
+                responses.loc[responses["arm"] == 1, item] = pd.NA
+    kept = rng.random(n) < 0.9
+    analysis = analysis_frame(responses, kept, cb)
+    if kind == "items as floats":
+        analysis = analysis.astype({v.name: float for v in cb.likert_items})
+    for rule in ("listwise", "person_mean"):
+        for minimum in (2, 3):
+            got = build_analysis_sample(
+                analysis, cb, rule, controls=CONTROLS, min_items_answered=minimum
+            )
+            want = reference.build_analysis_sample(
+                analysis, cb, rule, controls=CONTROLS, min_items_answered=minimum
+            )
+            pd.testing.assert_frame_equal(got.frame, want.frame, check_exact=True)
+            assert got.report == want.report
+            assert got.report["n_dropped"] > 0
+            assert (got.report["cells_imputed"] > 0) == (rule == "person_mean")
+            if kind == "as released":
+                of_columns = sample_of_columns(
+                    analysis_columns(responses, kept, cb),
+                    int(kept.sum()),
+                    cb,
+                    rule,
+                    controls=CONTROLS,
+                    min_items_answered=minimum,
+                )
+                pd.testing.assert_frame_equal(of_columns.frame, got.frame, check_exact=True)
+                assert of_columns.report == got.report
+    if kind == "items not shown":
+        assert set(got.report["not_shown_by_variable"]) == {
+            i for c in ARM_BLOCKS for i in cb.construct(c).items
+        }

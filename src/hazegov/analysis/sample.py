@@ -7,7 +7,7 @@ is applied the same way everywhere and reported once.
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,56 +96,104 @@ def apply_missing_data_rule(
     >>> kept.report["n_after"], kept.report["cells_imputed"]
     (4, 2)
     """
+    columns = {column: frame[column].array for column in frame.columns}
+    applied = _missing_data_rule(
+        columns, len(frame), model, rule, also_required, min_items_answered, shown
+    )
+    # the kept rows built column by column: the items as floats (imputed), the rest as they are
+    kept = pd.DataFrame(
+        {
+            column: applied.item_values(column)
+            if column in applied.position
+            else values[applied.complete]
+            for column, values in columns.items()
+        }
+    )
+    return AnalysisSample(frame=kept, report=applied.report)
+
+
+@dataclass
+class _RuleApplied:
+    """The missing-data rule's outcome before a frame is built: the scale items' values
+    (imputed) of every respondent, a column per distinct item, which respondents are kept
+    (`complete`) and the report."""
+
+    position: dict[str, int]
+    values: np.ndarray
+    complete: np.ndarray
+    report: dict[str, Any]
+
+    def item_values(self, column: str) -> np.ndarray:
+        """The kept respondents' values of the item `column`."""
+        return self.values[self.complete, self.position[column]]
+
+
+def _missing_data_rule(
+    columns: Mapping[str, Any],
+    n: int,
+    model: MeasurementModel,
+    rule: str,
+    also_required: Sequence[str],
+    min_items_answered: int,
+    shown: pd.DataFrame | None,
+) -> _RuleApplied:
+    """`apply_missing_data_rule` on the values of a frame's `columns` (name -> array, `n`
+    respondents), the items taken as one block of floats: the analysis sample is built from
+    arrays, without a frame to read each column from again."""
     if rule not in MISSING_DATA_RULES:
         raise AnalysisError(
             f"unknown missing-data rule {rule!r}; choose one of {MISSING_DATA_RULES}"
         )
     items = [i for construct_items in model.values() for i in construct_items]
-    absent = [c for c in [*items, *also_required] if c not in frame.columns]
+    absent = [c for c in [*items, *also_required] if c not in columns]
     if absent:
         raise AnalysisError(f"missing-data rule: columns not in the data: {absent}")
-    values = {column: _as_float(frame[column]) for column in items}
+    position = {column: j for j, column in enumerate(dict.fromkeys(items))}
+    values = np.empty((n, len(position)), order="F")  # a column contiguous, as in a frame
+    for column, j in position.items():
+        values[:, j] = _as_float(columns[column])
+    required = [*items, *also_required]
     applicable = {
-        column: np.ones(len(frame), dtype=bool)
-        if shown is None or column not in shown.columns
-        else shown[column].to_numpy(dtype=bool)
-        for column in [*items, *also_required]
+        column: shown[column].to_numpy(dtype=bool)
+        for column in required
+        if shown is not None and column in shown.columns
     }
+    everyone = np.ones(n, dtype=bool)
+
+    def applies_to(columns: Sequence[str]) -> np.ndarray:
+        return np.column_stack([applicable.get(c, everyone) for c in columns])
+
     imputed = 0
     if rule == "person_mean":
         for construct_items in model.values():
-            block = np.column_stack([values[c] for c in construct_items])
+            positions = [position[c] for c in construct_items]
+            block = np.ascontiguousarray(values[:, positions])  # as np.column_stack gives it
             answered = ~np.isnan(block)
             # only an item shown and left unanswered is a gap to fill
-            missing = ~answered & np.column_stack([applicable[c] for c in construct_items])
+            missing = ~answered & applies_to(construct_items)
             fill = _row_means(block)
             fill[answered.sum(axis=1) < min_items_answered] = np.nan
             holes = missing & ~np.isnan(fill)[:, None]
             imputed += int(holes.sum())
             block[holes] = np.broadcast_to(fill[:, None], block.shape)[holes]
-            for j, column in enumerate(construct_items):
-                values[column] = block[:, j]
-    required = [*items, *also_required]
-    applies = np.column_stack([applicable[c] for c in required])
+            values[:, positions] = block
+    applies = applies_to(required)
     gaps = np.column_stack(
-        [np.isnan(values[c]) if c in values else frame[c].isna().to_numpy() for c in required]
+        [
+            np.isnan(values[:, position[c]]) if c in position else pd.isna(columns[c])
+            for c in required
+        ]
     )
     absent_cells = gaps & applies
     complete = ~absent_cells.any(axis=1)
     per_variable = {c: int(n) for c, n in zip(required, absent_cells.sum(axis=0), strict=True) if n}
-    # the kept rows built column by column: the items as floats (imputed), the rest as they are
-    kept = pd.DataFrame(
-        {
-            column: values[column][complete] if column in values else frame[column].array[complete]
-            for column in frame.columns
-        }
-    )
+    n_after = int(complete.sum())
     report = {
         "rule": rule,
         "min_items_answered": min_items_answered if rule == "person_mean" else None,
-        "n_before": len(frame),
-        "n_after": len(kept),
-        "n_dropped": int((~complete).sum()),
+        "n_before": n,
+        "n_after": n_after,
+        "n_dropped": n - n_after,
         "cells_imputed": imputed,
         "missing_after_imputation_by_variable": dict(sorted(per_variable.items())),
     }
@@ -156,14 +204,10 @@ def apply_missing_data_rule(
         }
         # respondents of the sample shown each scale: the n its scores and analyses rest on
         report["n_shown_by_construct"] = {
-            construct: int(
-                np.column_stack([applicable[c] for c in construct_items])[complete]
-                .any(axis=1)
-                .sum()
-            )
+            construct: int(applies_to(construct_items)[complete].any(axis=1).sum())
             for construct, construct_items in model.items()
         }
-    return AnalysisSample(frame=kept, report=report)
+    return _RuleApplied(position, values, complete, report)
 
 
 def model_items(model: MeasurementModel) -> list[str]:
@@ -213,13 +257,16 @@ def construct_scores(frame: pd.DataFrame, model: MeasurementModel) -> pd.DataFra
     )
 
 
-def _as_float(column: pd.Series) -> np.ndarray:
-    """The column as floats, missing as NaN: what `astype("Float64").astype(float)` gives."""
-    if isinstance(column.array, pd.arrays.IntegerArray):
-        return column.array.to_numpy(dtype=float, na_value=np.nan)
-    if column.dtype == np.float64:
-        return column.to_numpy(copy=True)
-    return column.astype("Float64").astype(float).to_numpy()
+def _as_float(values: pd.api.extensions.ExtensionArray | np.ndarray) -> np.ndarray:
+    """A column's values as floats, missing as NaN: what `astype("Float64").astype(float)`
+    gives."""
+    if isinstance(values, pd.arrays.IntegerArray):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(values, pd.arrays.NumpyExtensionArray):  # a frame's column of numpy values
+        values = values.to_numpy()
+    if values.dtype == np.float64:
+        return np.array(values, dtype=np.float64)
+    return pd.Series(values).astype("Float64").astype(float).to_numpy()
 
 
 def _row_means(block: np.ndarray) -> np.ndarray:
@@ -240,11 +287,14 @@ def years_in_post_numeric(
     the years effect is then estimated among post holders. Any control a respondent group skips
     by design is coded so; `column` names it (the haze study's is ``years_in_post``).
     """
-    years = _as_float(frame[column])
-    structural = frame["resp_group"].isin(list(skipped_groups)).to_numpy(dtype=bool)
-    return pd.Series(
-        np.where(structural, float(NOT_APPLICABLE_CODE), years), index=frame.index, name=column
-    )
+    years = _skipped_coded(frame[column].array, frame["resp_group"].array, skipped_groups)
+    return pd.Series(years, index=frame.index, name=column)
+
+
+def _skipped_coded(values: Any, resp_group: Any, skipped_groups: Sequence[str]) -> np.ndarray:
+    """`years_in_post_numeric` of a column's values and the respondent groups."""
+    structural = pd.Series(resp_group).isin(list(skipped_groups)).to_numpy(dtype=bool)
+    return np.where(structural, float(NOT_APPLICABLE_CODE), _as_float(values))
 
 
 def sample_controls(codebook: Any, controls: Sequence[str]) -> list[str]:
@@ -288,47 +338,80 @@ def build_analysis_sample(
     AnalysisSample
         The sample with ``score_<construct>`` columns, and the missing-data report.
     """
+    return sample_of_columns(
+        {column: analysis[column].array for column in analysis.columns},
+        len(analysis),
+        codebook,
+        rule,
+        controls=controls,
+        min_items_answered=min_items_answered,
+    )
+
+
+def sample_of_columns(
+    analysis: dict[str, Any],
+    n: int,
+    codebook: Any,
+    rule: str,
+    *,
+    controls: Sequence[str],
+    min_items_answered: int,
+) -> AnalysisSample:
+    """`build_analysis_sample` of the analysis data set's columns (name -> values, `n`
+    respondents, as `cleaning.analysis_columns` gives them): the sample is built once, from
+    arrays, and no column is read back from a frame (the simulation builds one per replication)."""
     model = measurement_model(codebook)
-    unknown = [c for c in controls if c not in analysis.columns]
+    unknown = [c for c in controls if c not in analysis]
     if unknown:
         raise AnalysisError(
             f"analysis sample: the controls {unknown} (analysis.regression.controls in config) "
             "are not columns of the analysis data set: neither answers the codebook defines nor "
             "columns the cleaning step derives"
         )
-    frame = analysis.copy()
     required = sample_controls(codebook, controls)
+    columns = dict(analysis)
+    # a control some groups skip by design, coded as a number (`years_in_post_numeric`)
     for name in required:
         skipped = codebook.variable(name).skipped_for_groups
         if skipped:
-            frame[name] = years_in_post_numeric(frame, skipped, column=name)
+            columns[name] = _skipped_coded(columns[name], columns["resp_group"], skipped)
     rating = codebook.overall_rating.name
     shown = None
     if getattr(codebook, "has_display_logic", False):
+        frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
         shown = display.shown(frame, codebook, [*model_items(model), *required, rating])
-    sample = apply_missing_data_rule(
-        frame,
-        model,
-        rule,
-        also_required=[*required, rating],
-        min_items_answered=min_items_answered,
-        shown=shown,
+    applied = _missing_data_rule(
+        columns, n, model, rule, [*required, rating], min_items_answered, shown
     )
-    scores = construct_scores(sample.frame, model).add_prefix("score_")
-    out = pd.concat([sample.frame, scores], axis=1)
-    for column in [*required, rating]:
-        var = codebook.variable(column)
-        if not var.skipped_for_groups and getattr(var, "shown_if", None) is None:
-            out[column] = _as_int64(out[column])
-    sample.frame = out
-    sectors = collections.Counter(out["sector"].dropna().tolist())
-    sample.report["n_by_sector"] = {str(k): int(sectors[k]) for k in sorted(sectors)}
-    return sample
+    complete = applied.complete
+    whole_numbers = {
+        column
+        for column in [*required, rating]
+        if not codebook.variable(column).skipped_for_groups
+        and getattr(codebook.variable(column), "shown_if", None) is None
+    }
+    # the kept rows column by column: the items as floats (imputed), the skipped controls as
+    # coded, the other controls and the rating as whole numbers, the rest as they are
+    out: dict[str, Any] = {}
+    for column, values in columns.items():
+        kept = applied.item_values(column) if column in applied.position else values[complete]
+        out[column] = _as_int64(kept) if column in whole_numbers else kept
+    # laid out as `construct_scores` reads them from a frame, so that its sums are the same
+    items = np.asfortranarray(applied.values[complete])
+    for construct, construct_items in model.items():
+        positions = [applied.position[i] for i in construct_items]
+        out[f"score_{construct}"] = _row_means(items[:, positions])
+    sector = out["sector"]
+    sectors = collections.Counter(sector[~pd.isna(sector)].tolist())
+    report = applied.report
+    report["n_by_sector"] = {str(k): int(sectors[k]) for k in sorted(sectors)}
+    return AnalysisSample(frame=pd.DataFrame(out), report=report)
 
 
-def _as_int64(column: pd.Series) -> np.ndarray:
-    """`astype("Int64").astype(np.int64)`: the whole numbers of a complete column (an error for
-    a missing one), without the intermediate column where they are Int64 already."""
-    if column.dtype == "Int64":
-        return column.to_numpy(dtype=np.int64)
-    return column.astype("Int64").astype(np.int64).to_numpy()
+def _as_int64(values: pd.api.extensions.ExtensionArray | np.ndarray) -> np.ndarray:
+    """`astype("Int64").astype(np.int64)` of a column's values: the whole numbers of a
+    complete column (an error for a missing one), without the intermediate column where they
+    are Int64 already."""
+    if values.dtype == "Int64":
+        return values.to_numpy(dtype=np.int64)
+    return pd.Series(values).astype("Int64").astype(np.int64).to_numpy()

@@ -376,11 +376,13 @@ def measured(responses: pd.DataFrame, cb: Codebook, rules: Mapping[str, Any]) ->
 
 def sample_of_verdict(verdict: Any, cb: Codebook, settings: Settings) -> pd.DataFrame:
     """The analysis sample of the submissions an exclusion verdict keeps (missing-data rule)."""
-    from hazegov.analysis.sample import build_analysis_sample
-    from hazegov.survey.cleaning import analysis_frame
+    from hazegov.analysis.sample import sample_of_columns
+    from hazegov.survey.cleaning import analysis_columns
 
-    sample = build_analysis_sample(
-        analysis_frame(verdict.frame, verdict.kept, cb),
+    # as `build_analysis_sample` of `analysis_frame`, without the analysis frame in between
+    sample = sample_of_columns(
+        analysis_columns(verdict.frame, verdict.kept, cb),
+        int(verdict.kept.sum()),
         cb,
         settings.missing_rule,
         controls=settings.required,
@@ -479,10 +481,28 @@ def frame_digest(frame: pd.DataFrame) -> str:
     >>> frame_digest(a) == frame_digest(a.copy()) != frame_digest(a.iloc[::-1])
     True
     """
+    dtypes = list(frame.dtypes)
+    # the columns taken a dtype's numbers at a time (as stored), the others together: reading
+    # a frame column by column cost more than hashing the values
+    by_dtype: dict[Any, list[int]] = {}
+    for i, dtype in enumerate(dtypes):
+        numbers = isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+        by_dtype.setdefault(dtype if numbers else None, []).append(i)
+    stored: dict[int, bytes] = {}
+    for dtype, positions in by_dtype.items():
+        columns = frame.take(positions, axis=1)
+        if dtype is None:
+            stored.update(
+                (i, _column_bytes(column))
+                for i, (_, column) in zip(positions, columns.items(), strict=True)
+            )
+        else:
+            values = columns.to_numpy()
+            stored.update((i, values[:, j].tobytes()) for j, i in enumerate(positions))
     digest = hashlib.sha256()
-    for name, column in frame.items():
-        digest.update(f"{name}\0{column.dtype}\0".encode())
-        digest.update(_column_bytes(column))
+    for i, (name, dtype) in enumerate(zip(frame.columns, dtypes, strict=True)):
+        digest.update(f"{name}\0{dtype}\0".encode())
+        digest.update(stored[i])
     digest.update(f"{len(frame)}".encode())
     return digest.hexdigest()
 
