@@ -628,3 +628,106 @@ def test_the_memo_keeps_only_the_entries_of_the_last_scan(export_table, write_ta
     _scan_with(memo, export, results)
     assert memo.save() == 1
     assert len(json.loads((tmp_path / "memo" / "memo.json").read_text("utf-8"))) == 1
+
+
+# --- worker processes: the same findings and report whatever their number ---------------------
+
+
+@pytest.fixture
+def small_pools(monkeypatch):
+    """Worker processes for the few kilobytes of a test build too."""
+    import hazegov.privacy.identifier_scan as scan
+
+    monkeypatch.setattr(scan, "POOL_MIN_BYTES", 0)
+
+
+def _leaky_build(tmp_path, export_table, write_table):
+    """A build whose files hold one of each finding, spread over file types and the logs."""
+    export = write_table(_plant(export_table, SUGGESTIONS, ["仉怀瑾同志提出的建议很好"]))
+    results = _unredacted_output(tmp_path, "仉怀瑾同志提出", name="quotes.md")
+    pd.DataFrame({"comment": [f"电话{PHONE}", "1234567 8901"]}).to_csv(
+        results / "table.csv", index=False
+    )
+    pd.DataFrame({"note": ["ok", f"身份证号{ID_CARD}"]}).to_parquet(results / "data.parquet")
+    (results / "copy.csv").write_bytes((results / "table.csv").read_bytes())
+    (results / "clean.md").write_text("Nothing to see.\n", encoding="utf-8")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "job.log").write_text("wrote /home/analyst/study/out.csv\n", encoding="utf-8")
+    return export, results, logs
+
+
+def _scan_with_logs(export, results, logs, workers, memo):
+    return scan_outputs([results], export, codebook=CODEBOOK, logs=logs, workers=workers, memo=memo)
+
+
+def test_the_findings_are_the_same_with_one_or_two_workers(
+    export_table, write_table, tmp_path, small_pools
+):
+    export, results, logs = _leaky_build(tmp_path, export_table, write_table)
+    findings = []
+    for workers in (1, 2):
+        findings.append(_scan_with_logs(export, results, logs, workers, None).findings)
+        for run in ("cold", "warm"):
+            memo = ScanMemo(tmp_path / f"memo{workers}")
+            findings.append(_scan_with_logs(export, results, logs, workers, memo).findings)
+            assert (memo.hits, memo.misses) == ((1, 4) if run == "cold" else (5, 0))
+            memo.save()
+    assert all(f == findings[0] for f in findings)
+    kinds_found = {f.kind for f in findings[0]}
+    assert kinds_found >= {"raw free text", "mobile_phone", "id_card", "digit run"}
+    assert "absolute path" in kinds_found
+    # copy.csv is found like table.csv, from the memo once its content was scanned
+    assert [f.kind for f in findings[0] if f.file.endswith("copy.csv")] == [
+        f.kind for f in findings[0] if f.file.endswith("table.csv")
+    ]
+
+
+def test_files_scanned_by_a_worker_process_are_reported(
+    export_table, write_table, tmp_path, small_pools
+):
+    from hazegov.privacy.identifier_scan import _Scanner
+
+    _, results, _ = _leaky_build(tmp_path, export_table, write_table)
+    tasks = [(p, p.name, True, True) for p in sorted(results.iterdir())]
+    with _Scanner(set(), None, ("CN", "international"), workers=2) as scanner:
+        found = scanner.scan(tasks)
+        assert scanner._pool is not None  # scanned in worker processes
+    assert found == [scan_file(p, label=p.name) for p, *_ in tasks]
+    assert {f.kind for f in found[[t[1] for t in tasks].index("data.parquet")]} == {"id_card"}
+
+
+def test_the_report_is_the_same_with_one_or_two_workers(
+    export_table, write_table, tmp_path, small_pools
+):
+    export, results, logs = _leaky_build(tmp_path, export_table, write_table)
+    messages = []
+    for workers in (1, 2):
+        with pytest.raises(InputError) as caught:
+            run_identifier_scan(
+                [results],
+                export,
+                results / "scan.json",
+                logs=logs,
+                codebook=CODEBOOK,
+                workers=workers,
+            )
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "quotes.md" in messages[0]
+    for leak in ("quotes.md", "table.csv", "copy.csv", "data.parquet"):
+        (results / leak).unlink()
+    (logs / "job.log").unlink()
+    reports = []
+    for workers in (1, 2):
+        report = tmp_path / f"report{workers}.json"
+        run_identifier_scan(
+            [results],
+            export,
+            report,
+            logs=logs,
+            codebook=CODEBOOK,
+            memo=tmp_path / f"memo{workers}",
+            workers=workers,
+        )
+        reports.append(report.read_bytes())
+    assert reports[0] == reports[1] and b'"files_scanned": 1' in reports[0]
