@@ -217,3 +217,30 @@ def test_tracebacks_in_a_rule_log_name_files_relative_to_the_project(tmp_path, m
     record = logging.LogRecord("hazegov", logging.ERROR, "f", 1, message, None, None)
     text = RelativePathFormatter("%(message)s").format(record)
     assert text == 'File "src/hazegov/survey/ingest.py", line 1; <python>/lib/x.py'
+
+
+def _texts_near_every_rule() -> list[str]:
+    """The planted identifiers and their neighbours: cut, joined and in a long table."""
+    import random
+
+    rng = random.Random(12)
+    texts = [text for _, text, *_ in PLANTED]
+    texts += [a + b for a in texts for b in texts[::7]]
+    texts += [t[k:] for t in texts[: len(PLANTED)] for k in range(1, len(t))]
+    pieces = [*"号弄巷栋幢座楼区单室房路街小区花园·@qQ扣企鹅xid_0123456789 -", "wxid_", "QQ"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 30))) for _ in range(5000)]
+    return [normalise(t).text for t in texts]
+
+
+def test_a_rule_searches_only_texts_holding_what_each_of_its_matches_holds():
+    """A rule with `needs` skips a text without it: sound only if every whole match holds it."""
+    with_needs = [r for r in RULES if getattr(r.find, "needs", None) is not None]
+    assert {r.name for r in with_needs} >= {"address/cn", "email/written", "qq/cue"}
+    texts = _texts_near_every_rule()
+    for rule in with_needs:
+        matched = 0
+        for text in texts:
+            for match in rule.find.pattern.finditer(text):
+                assert rule.find.needs.search(match.group()), (rule.name, match.group())
+                matched += 1
+        assert matched, rule.name

@@ -444,14 +444,24 @@ class Rule:
     outputs: bool = True
 
 
-def _regex(pattern: str, flags: int = 0, group: int | str = 0) -> Finder:
+def _regex(pattern: str, flags: int = 0, group: int | str = 0, needs: str | None = None) -> Finder:
+    """Spans of `group` of the matches of `pattern`.
+
+    `needs` is a pattern (with the same flags) that every whole match contains: a text without
+    it is not searched, which finds the same and spares the output scan a slow search of the
+    many tables and caches that hold no such cue or character.
+    """
     compiled = re.compile(pattern, flags)
+    required = re.compile(needs, flags) if needs else None
 
     def find(scan: _Scan) -> Iterator[tuple[int, int]]:
+        if required is not None and not required.search(scan.text):
+            return
         for match in compiled.finditer(scan.text):
             if match.group(group):
                 yield match.span(group)
 
+    find.pattern, find.needs = compiled, required  # type: ignore[attr-defined]
     return find
 
 
@@ -590,6 +600,9 @@ _ADDRESS = (
     rf"|{_NUM} ?单元 ?{_NUM} ?(?:室|号|层|楼)?{_UNIT_TAIL}"
     r"|(?<!\d)\d{3,4} ?(?:室|号房|房间)"
 )
+# Every address above ends in one of these: 号, 弄 or 巷 after a road; 号, 栋, 幢, 座, 楼 or 区
+# after an estate; 号, 栋, 幢 or 座 before a unit; 单元; 室, 号房 or 房间 after a room number.
+_ADDRESS_NEEDS = "[号弄巷栋幢座楼区单室房]"
 
 # Person names. Strong cues are followed by a name whatever it looks like; weak cues (本人,
 # 我是) only by something that looks like a name.
@@ -719,7 +732,7 @@ BOTH = CN | INTL
 RULES: tuple[Rule, ...] = (
     Rule("email/written", "email", BOTH,
          "local part, @ (also full-width ＠ or ﹫), a domain with a dot; Chinese domains too",
-         _regex(_EMAIL)),
+         _regex(_EMAIL, needs="@")),
     Rule("email/spelled", "email", BOTH,
          "an address spelled out: name at domain dot com, [at] (dot), 艾特 … 点",
          _regex(_EMAIL_SPELLED, re.I)),
@@ -731,9 +744,9 @@ RULES: tuple[Rule, ...] = (
          "an id after 微信 / 微信号 / V信 / v信 / 威信 / wx号 / vx / WeChat",
          _regex(_WECHAT, re.I)),
     Rule("wechat_wxid/wxid", "wechat_wxid", CN, "WeChat internal ids wxid_…",
-         _regex(r"(?<![A-Za-z0-9])wxid_[A-Za-z0-9]{6,}")),
+         _regex(r"(?<![A-Za-z0-9])wxid_[A-Za-z0-9]{6,}", needs="wxid_")),
     Rule("qq/cue", "qq", CN, "5 to 11 digits after QQ / qq / 扣扣 / 企鹅号",
-         _regex(_QQ, re.I, "n")),
+         _regex(_QQ, re.I, "n", needs="qq|扣扣|企鹅|q号")),
     Rule("passport/cn", "passport", CN,
          "Chinese passports: E, G, D, S or P, an optional letter and 7-8 digits (E12345678)",
          _regex(_PASSPORT_CN)),
@@ -768,12 +781,12 @@ RULES: tuple[Rule, ...] = (
          _runs(_bank_card, with_plus=False)),
     Rule("address/cn", "address", CN,
          "路/街/道/巷/胡同/弄 + number + 号, 号楼/栋/单元/室 with numbers, 小区/花园 + number",
-         _regex(_ADDRESS)),
+         _regex(_ADDRESS, needs=_ADDRESS_NEEDS)),
     Rule("personal_name/cue", "personal_name", CN,
          "the name after 我叫 / 我的名字是 / 姓名 (also 姓 名) / 联系人 / 署名 / 我姓",
          _regex(_NAME_AFTER_CUE, 0, "name")),
     Rule("personal_name/dotted", "personal_name", CN,
-         "names with a middle dot (阿卜杜·热合曼)", _regex(_DOTTED_NAME)),
+         "names with a middle dot (阿卜杜·热合曼)", _regex(_DOTTED_NAME, needs="·")),
     Rule("personal_name/latin-cue", "personal_name", BOTH,
          "up to three words after my name is / full name: / contact person: / 姓名 / 联系人",
          _latin_names(_LATIN_NAME_CUE)),
