@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import docx
 import pandas as pd
@@ -731,3 +732,30 @@ def test_the_report_is_the_same_with_one_or_two_workers(
         )
         reports.append(report.read_bytes())
     assert reports[0] == reports[1] and b'"files_scanned": 1' in reports[0]
+
+
+def test_the_cells_of_a_table_hold_the_digit_runs_each_holds_on_its_own():
+    """Cells searched as one text give each cell's runs, however its edges are written."""
+    import random
+
+    from hazegov.privacy.identifier_scan import _cell_digit_runs, _without_blobs
+    from hazegov.privacy.identifiers import digit_runs, normalised_text
+
+    rng = random.Random(7)
+    pieces = [
+        *"0123456789" * 3,
+        *" -.·()（）_:/\n\t\r\u3000\u00a0\u2028",
+        *"一二三四五六七八九零幺壹〇１２３４５６７８９０①²Xx#@T－—・",
+        *("http://", "www.", "10.1234/", "2016-03-07", "09:05", "GB 3095-2012", "2013-2017"),
+        *("0.5", "+86", "ff" * 20, "1" * 17, "12345678901234567", "138", "1234 5678"),
+    ]
+    cells = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 25))) for _ in range(6000)]
+    cells += ["1381234", "5678", "12345678901234567", "X", "2016-03-07 ", " 09:05", "http://a.cn/1"]
+    one_by_one = [
+        run.digits
+        for cell in cells
+        if len(re.findall(r"[\d〇一二三四五六七八九零壹贰叁肆伍陆柒捌玖幺]", cell)) >= 7
+        for run in digit_runs(normalised_text(_without_blobs(cell)), 7)
+    ]
+    assert len(one_by_one) > 1500
+    assert [run.digits for run in _cell_digit_runs(cells)] == one_by_one
