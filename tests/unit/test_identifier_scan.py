@@ -759,3 +759,45 @@ def test_the_cells_of_a_table_hold_the_digit_runs_each_holds_on_its_own():
     ]
     assert len(one_by_one) > 1500
     assert [run.digits for run in _cell_digit_runs(cells)] == one_by_one
+
+
+def test_runs_of_free_text_are_looked_for_at_every_token_they_may_start_at():
+    """Runs are found where a first character of one stands at a token's start, which is
+    where the token-by-token search looked: the same runs in any text."""
+    import random
+
+    from hazegov.privacy.identifier_scan import _TOKEN, _WORD, MIN_LITERAL, RawCell
+
+    answers = [
+        "我叫李洋洋，在丰台区工作",
+        "call me at 13812345678 please",
+        "Übermäßig viel Smog, ça va",
+        "-rund um die uhr- 12345678901",
+        "(在丰台) 区工作 ab12 cd",
+        "air pollution control now",
+    ]
+    index = FreeTextIndex(
+        [RawCell("", row, "c", text) for row, text in enumerate(answers * 2, start=2)]
+    )
+
+    def token_by_token(text):
+        found = set()
+        for token in _TOKEN.finditer(text):
+            p = token.start()
+            for run in index._by_prefix.get(text[p : p + MIN_LITERAL], ()):
+                end = p + len(run)
+                if text.startswith(run, p) and not (
+                    _WORD.match(run[-1]) and end < len(text) and _WORD.match(text[end])
+                ):
+                    found.add(run)
+        return found
+
+    rng = random.Random(3)
+    runs = sorted(index._runs)
+    pieces = [*runs, *(r[: rng.randint(1, len(r))] for r in runs), *"ab1 ,.-(\n\u00e9x"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(3000)]
+    hits = 0
+    for text in texts:
+        assert index._occurring(text) == token_by_token(text), text
+        hits += bool(token_by_token(text))
+    assert hits > 1000

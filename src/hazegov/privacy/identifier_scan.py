@@ -83,7 +83,8 @@ _ABSOLUTE_PATH = re.compile(
     r"|(?<![A-Za-z0-9])[A-Za-z]:[\\/][^\s\"'<>|:*?]+"
     r"|(?<![\w\\])\\\\[\w.$\-]+\\[\w.$\-]+"
 )
-_WORD = re.compile(r"[a-z0-9\u00c0-\u024f]+")
+_WORD_CHARACTER = r"[a-z0-9\u00c0-\u024f]"
+_WORD = re.compile(_WORD_CHARACTER + "+")
 _TOKEN = re.compile(r"[a-z0-9\u00c0-\u024f]+|\S")
 _LETTER = re.compile(f"[a-z\u00c0-\u024f{CJK}]")
 _HAS_CJK = re.compile(f"[{CJK}]")
@@ -681,6 +682,7 @@ class FreeTextIndex:
                     continue
             self._runs[run] = where
             self._by_prefix[run[:MIN_LITERAL]].append(run)
+        self._starts: re.Pattern[str] | None = None
         if public_text:
             for run in self._occurring(public_text):
                 self._drop(run)
@@ -705,12 +707,29 @@ class FreeTextIndex:
     def _drop(self, run: str) -> None:
         del self._runs[run]
         self._by_prefix[run[:MIN_LITERAL]].remove(run)
+        self._starts = None
+
+    def _run_starts(self) -> re.Pattern[str]:
+        """Where a run may start in a text: a first character of a run, at a token's start.
+
+        A token (`_TOKEN`) starts at a character of a word not preceded by one, or at any
+        other character but white space, which a run does not start with; so these are the
+        tokens a run may start at, found by the regex engine instead of one by one.
+        """
+        if self._starts is None:
+            firsts = {run[0] for run in self._runs}
+            words = "".join(sorted(c for c in firsts if _WORD.match(c)))
+            others = "".join(sorted(firsts - set(words)))
+            alternatives = [f"(?<!{_WORD_CHARACTER})[{re.escape(words)}]"] if words else []
+            alternatives += [f"[{re.escape(others)}]"] if others else []
+            self._starts = re.compile("|".join(alternatives) or "(?!)")
+        return self._starts
 
     def _occurring(self, text: str) -> set[str]:
         found = set()
         if not self._runs:
             return found
-        for token in _TOKEN.finditer(text):
+        for token in self._run_starts().finditer(text):
             p = token.start()
             for run in self._by_prefix.get(text[p : p + MIN_LITERAL], ()):
                 if run in found or not text.startswith(run, p):
