@@ -76,7 +76,11 @@ _CN_DIGIT_VALUE = dict(zip(_CN_DIGITS, "01234567890123456789" + "1", strict=True
 _NUMERAL = f"[{_CN_DIGITS}0-9]"
 # Five or more digits with Chinese numerals among them, possibly spaced: 一三八 一二三四 五六七八
 _NUMERAL_RUN = re.compile(rf"{_NUMERAL}(?:[ \-.·]{{0,2}}{_NUMERAL}){{4,}}")
+_HAS_CN_DIGIT = re.compile(f"[{_CN_DIGITS}]")
 _SPACE_RUN = re.compile(r"\s+")
+# Without tracking: runs of white space that hold a newline, then the others.
+_NEWLINE_SPACE_RUN = re.compile(r"[^\S\n]*\n\s*")
+_OTHER_SPACE_RUN = re.compile(r"[^\S\n]+")
 # Numbers that are not a person's digits and must not be joined with their neighbours.
 _DATE = (
     r"(?<!\d)(?:19|20)\d{2}(?P<ds>[-/.])(?:0?[1-9]|1[0-2])(?P=ds)(?:0?[1-9]|[12]\d|3[01])"
@@ -93,7 +97,12 @@ _STANDARD = (
 # Web addresses and DOIs: their digits are page and document numbers (free text is checked for
 # web addresses by a rule of their own).
 _URL = r"(?:https?|ftp)://[^\s<>\"'）)\]]+|www\.[^\s<>\"'）)\]]+|(?<!\d)10\.\d{4,9}/[^\s<>\"'}]+"
-_ATOMIC = re.compile(f"{_URL}|{_DATE}|{_TIME}|{_IPV4_TEXT}|{_DECIMAL}|{_YEAR_RANGE}|{_STANDARD}")
+_ATOMIC_PARTS = (_URL, _DATE, _TIME, _IPV4_TEXT, _DECIMAL, _YEAR_RANGE, _STANDARD)
+# Each part starts with a digit or the first letter of https, ftp, www, GB, HJ, DB, JJG, QB or
+# ISO: the parts are tried only where one stands, which finds the same three to four times
+# faster in tables of numbers.
+_ATOMIC_FIRST = r"[\dhfwGHDJQI]"
+_ATOMIC = re.compile(f"(?={_ATOMIC_FIRST})(?:{'|'.join(_ATOMIC_PARTS)})")
 # Digit groups joined by up to three separators: spaces, hyphens, dots, parentheses, middle
 # dots, underscores. A leading "(" is part of the run when it closes after the first group. Digits
 # glued to a Latin letter (IPv6, H7N9, PM10) start no run.
@@ -211,10 +220,15 @@ def _normalise(text: str, track: bool) -> tuple[str, list[int] | None, list[int]
     starts: list[int] | None = list(range(len(text))) if track else None
     ends: list[int] | None = list(range(1, len(text) + 1)) if track else None
     text, starts, ends = _rewrite(text, starts, ends, _NON_STABLE, _nfkc)
-    text, starts, ends = _rewrite(
-        text, starts, ends, _NUMERAL_RUN, lambda m: _numerals(m) if _has_cn(m) else (m[0], None)
-    )
-    text, starts, ends = _rewrite(text, starts, ends, _SPACE_RUN, _space)
+    if _HAS_CN_DIGIT.search(text):  # a run without a Chinese numeral stays as it is
+        text, starts, ends = _rewrite(
+            text, starts, ends, _NUMERAL_RUN, lambda m: _numerals(m) if _has_cn(m) else (m[0], None)
+        )
+    if track:
+        text, starts, ends = _rewrite(text, starts, ends, _SPACE_RUN, _space)
+    else:
+        # the same text: each run of white space to a newline if it holds one, else a space
+        text = _OTHER_SPACE_RUN.sub(" ", _NEWLINE_SPACE_RUN.sub("\n", text))
     return _join_digits(text, starts, ends)
 
 
