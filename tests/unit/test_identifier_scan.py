@@ -801,3 +801,42 @@ def test_runs_of_free_text_are_looked_for_at_every_token_they_may_start_at():
         assert index._occurring(text) == token_by_token(text), text
         hits += bool(token_by_token(text))
     assert hits > 1000
+
+
+def test_the_strings_of_a_json_value_are_walked_in_document_order():
+    import random
+
+    from hazegov.privacy.identifier_scan import _json_strings
+
+    def recursive(value, numbers):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield str(key)
+                yield from recursive(item, numbers)
+        elif isinstance(value, list):
+            for item in value:
+                yield from recursive(item, numbers)
+        elif isinstance(value, str):
+            yield value
+        elif numbers and value is not None and not isinstance(value, bool):
+            yield str(value)
+
+    rng = random.Random(9)
+
+    def value(depth):
+        kind = rng.choice("dlsnfbz" if depth < 5 else "snfbz")
+        if kind == "d":
+            return {f"k{rng.randint(0, 99)}": value(depth + 1) for _ in range(rng.randint(0, 4))}
+        if kind == "l":
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        return {
+            "s": "电话138",
+            "n": rng.randint(-(10**12), 10**12),
+            "f": rng.random(),
+            "b": True,
+        }.get(kind)
+
+    for _ in range(500):
+        document = json.loads(json.dumps(value(0)))
+        for numbers in (False, True):
+            assert _json_strings(document, numbers) == list(recursive(document, numbers))

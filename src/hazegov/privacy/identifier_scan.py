@@ -233,18 +233,27 @@ def _png_text(path: Path) -> str:
         return "\n".join(f"{k}: {v}" for k, v in image.info.items() if isinstance(v, str))
 
 
-def _json_strings(value: Any, numbers: bool) -> Iterator[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _json_strings(item, numbers)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _json_strings(item, numbers)
-    elif isinstance(value, str):
-        yield value
-    elif numbers and value is not None and not isinstance(value, bool):
-        yield str(value)
+def _json_strings(value: Any, numbers: bool) -> list[str]:
+    """Keys and strings (and numbers) of a JSON value in document order.
+
+    Walked with a stack rather than by recursion: a cache of the multiverse holds a million
+    values, and a generator per nested value took half a second of a cold scan.
+    """
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            for key, nested in reversed(item.items()):
+                stack.append(nested)
+                stack.append(str(key))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif numbers and item is not None and not isinstance(item, bool):
+            found.append(str(item))
+    return found
 
 
 def _json_text(path: Path) -> str:
@@ -354,7 +363,7 @@ def text_cells(path: str | Path) -> list[str]:
             value = json.loads(path.read_text(encoding="utf-8", errors="replace"))
         except ValueError:
             return [path.read_text(encoding="utf-8", errors="replace")]
-        return list(_json_strings(value, numbers=False))
+        return _json_strings(value, numbers=False)
     if suffix in (".yml", ".yaml"):
         return _yaml_strings(path)
     return []
