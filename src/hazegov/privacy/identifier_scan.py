@@ -1402,6 +1402,14 @@ def scan_outputs(
     return ScanResult(findings, n_files, n_logs, len(literals), len(cells), len(index))
 
 
+def _workers_cpu() -> float:
+    """CPU seconds of the ended worker processes of this job (and of any other child)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_identifier_scan(
     roots: Iterable[str | Path],
     export: str | Path,
@@ -1438,6 +1446,7 @@ def run_identifier_scan(
 
     locales = tuple(locales)
     store = None if memo is None else ScanMemo(Path(memo))
+    workers_before = _workers_cpu()
     result = scan_outputs(
         roots,
         export,
@@ -1451,6 +1460,9 @@ def run_identifier_scan(
         memo=store,
         workers=workers,
     )
+    if workers > 1:
+        # the job's resources (its log's last line) count its own process only
+        log.info("worker processes: %.1f s CPU", _workers_cpu() - workers_before)
     if store is not None:
         log.info(
             "memo: %d file(s) unchanged since scanned, %d read, %d stale entries dropped",
