@@ -840,3 +840,31 @@ def test_the_strings_of_a_json_value_are_walked_in_document_order():
         document = json.loads(json.dumps(value(0)))
         for numbers in (False, True):
             assert _json_strings(document, numbers) == list(recursive(document, numbers))
+
+
+def test_absolute_paths_are_tried_only_where_one_may_start():
+    import random
+
+    from hazegov.privacy import identifier_scan
+
+    rng = random.Random(4)
+    pieces = [
+        *(
+            "/home/analyst/x.csv",
+            "file:///tmp/a",
+            "C:\\Users\\me",
+            "D:/data/x",
+            "\\\\server\\share",
+        ),
+        *("http://a.cn/b/c", "a/b/c", "~/x/y", "/", ":", "\\", "x", "9", " ", "\n", "路", "@"),
+    ]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 10))) for _ in range(4000)]
+    plain = re.compile(identifier_scan._ABSOLUTE_PATH_KINDS)
+    starts = re.compile(identifier_scan._ABSOLUTE_PATH_FIRST)
+    found = 0
+    for text in texts:
+        spans = [m.span() for m in plain.finditer(text)]
+        assert all(starts.match(text, start) for start, _ in spans), text
+        assert [m.span() for m in identifier_scan._ABSOLUTE_PATH.finditer(text)] == spans
+        found += len(spans)
+    assert found > 1000

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from hazegov.privacy.identifiers import (
@@ -294,3 +296,46 @@ def test_numbers_kept_whole_are_tried_only_where_one_may_start():
         assert starts and all(first.match(c) for c in starts), part
     for text in texts:
         assert identifiers._ATOMIC.sub("#", text) == everywhere.sub("#", text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "first", "flags"),
+    [
+        ("_IPV4", "_IPV4_FIRST", 0),
+        ("_WECHAT", "_WECHAT_FIRST", re.I),
+        ("_LATIN_NAME_CUE", "_LATIN_NAME_CUE_FIRST", 0),
+    ],
+)
+def test_a_pattern_tried_only_at_its_first_characters_finds_the_same(pattern, first, flags):
+    import random
+
+    from hazegov.privacy import identifiers
+
+    pattern, first = getattr(identifiers, pattern), getattr(identifiers, first)
+    rng = random.Random(11)
+    pieces = [
+        *(
+            "61.135.17.200",
+            "255.255.0.1",
+            "1.2.3",
+            "微信：",
+            "微 信号 ",
+            "V信 ",
+            "WeChat ",
+            "wx号:",
+        ),
+        *("vx ", "Weixin: ", "威信", "卫星号", "My name is ", "FULL NAME: ", "contact person: "),
+        *("姓 名：", "联系人", "bj_haze12", "Zhang San", "a", "9", ".", " ", "-", "_", "\n", "是"),
+    ]
+    texts = [text for _, text, *_ in PLANTED]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(4000)]
+    plain = re.compile(pattern, flags)
+    tried = re.compile(identifiers._tried_at(first, pattern), flags)
+    starts = re.compile(first, flags)
+    found = 0
+    for text in texts:
+        spans = [m.span() for m in plain.finditer(text)]
+        assert all(starts.match(text, start) for start, _ in spans), text
+        assert [m.span() for m in tried.finditer(text)] == spans
+        found += len(spans)
+    assert found > 100

@@ -77,12 +77,15 @@ MIN_LITERAL = 6  # characters: the shortest raw free-text run the scan looks for
 MIN_DIGIT_RUN = 7  # digits: the shortest run of digits a text cell may not hold
 # Absolute paths: POSIX paths of two or more parts not preceded by a word character, ":" or
 # "/" (so URLs and relative paths are not paths here), file URLs, Windows drive and UNC paths.
-_ABSOLUTE_PATH = re.compile(
+# Each kind starts with "f" (file:), "/", a drive letter or "\\": tried only where one stands.
+_ABSOLUTE_PATH_FIRST = r"[A-Za-z/\\]"
+_ABSOLUTE_PATH_KINDS = (
     r"file:/+[^\s\"'<>]+"
     r"|(?<![\w.~:/\\<>@\-])/[\w.~@+\-]+(?:/[\w.~@+\-]+)+/?"
     r"|(?<![A-Za-z0-9])[A-Za-z]:[\\/][^\s\"'<>|:*?]+"
     r"|(?<![\w\\])\\\\[\w.$\-]+\\[\w.$\-]+"
 )
+_ABSOLUTE_PATH = re.compile(f"(?={_ABSOLUTE_PATH_FIRST})(?:{_ABSOLUTE_PATH_KINDS})")
 _WORD_CHARACTER = r"[a-z0-9\u00c0-\u024f]"
 _WORD = re.compile(_WORD_CHARACTER + "+")
 _TOKEN = re.compile(r"[a-z0-9\u00c0-\u024f]+|\S")

@@ -479,6 +479,13 @@ def _regex(pattern: str, flags: int = 0, group: int | str = 0, needs: str | None
     return find
 
 
+def _tried_at(first: str, pattern: str) -> str:
+    """`pattern`, tried only where a character of `first` stands, as every match of it starts
+    with one: the same matches, and a text of other characters is skipped quickly (a pattern
+    that starts with a look-behind is otherwise tried at every character)."""
+    return f"(?={first})(?:{pattern})"
+
+
 def _runs(test: Callable[[_Scan, DigitRun], bool], with_plus: bool = True) -> Finder:
     """Digit runs for which `test` holds; a ``+`` right before the run is included."""
 
@@ -561,6 +568,7 @@ _IPV6_CANDIDATE = re.compile(
     r"(?:%[\w.]+)?(?![\w:])"
 )
 _IPV4 = r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"
+_IPV4_FIRST = r"\d"
 
 # E-mail: local part, an at sign (also spelled "at", [at], (at), 艾特) and a domain with at
 # least one dot (also spelled "dot", [dot], (dot), 点); domains may be Chinese (例子.中国).
@@ -584,6 +592,8 @@ _WECHAT = (
     rf"{_WECHAT_CUE} *(?:号码?|id|ID)? *(?:(?:[:：是为]|账号) *(?P<a>[A-Za-z][-_A-Za-z0-9]{{5,19}})"
     rf"|(?P<b>[A-Za-z][A-Za-z]*[-_0-9][-_A-Za-z0-9]*))"
 )
+# The first characters of the cues above (case-insensitive, as the pattern is).
+_WECHAT_FIRST = "[wv微威维薇徽卫]"
 _QQ = (
     r"(?:(?<![A-Za-z])qq|扣扣|企鹅号?|(?<![A-Za-z])q号) *(?:号码?|群)? *(?:[:：是为] *)?"
     r"(?P<n>\d{5,11})(?!\d)"
@@ -634,6 +644,7 @@ _LATIN_NAME_CUE = (
     r"(?:(?i:my +name +is|my +name's|full +name *[:：]|contact +person *[:：])"
     rf"|姓 ?名 ?[:：]?|联系人 ?[:：]?) *{_LATIN_NAME}"
 )
+_LATIN_NAME_CUE_FIRST = "(?i:[mfc])|[姓联]"  # my, full, contact, 姓名, 联系人
 # "name:" and "contact:" label fields in data files and front matter as well
 _LATIN_NAME_LABEL = rf"(?i:(?<![A-Za-z])(?:name|contact) *[:：]) *{_LATIN_NAME}"
 _LATIN_NAME_WEAK = (
@@ -753,10 +764,10 @@ RULES: tuple[Rule, ...] = (
     Rule("ip_address/v6", "ip_address", BOTH,
          "IPv6 addresses, full or compressed, validated by the ipaddress module", _ipv6),
     Rule("ip_address/v4", "ip_address", BOTH, "IPv4 addresses (four octets 0-255)",
-         _regex(_IPV4)),
+         _regex(_tried_at(_IPV4_FIRST, _IPV4))),
     Rule("wechat_id/cue", "wechat_id", CN,
          "an id after 微信 / 微信号 / V信 / v信 / 威信 / wx号 / vx / WeChat",
-         _regex(_WECHAT, re.I)),
+         _regex(_tried_at(_WECHAT_FIRST, _WECHAT), re.I)),
     Rule("wechat_wxid/wxid", "wechat_wxid", CN, "WeChat internal ids wxid_…",
          _regex(r"(?<![A-Za-z0-9])wxid_[A-Za-z0-9]{6,}", needs="wxid_")),
     Rule("qq/cue", "qq", CN, "5 to 11 digits after QQ / qq / 扣扣 / 企鹅号",
@@ -803,7 +814,7 @@ RULES: tuple[Rule, ...] = (
          "names with a middle dot (阿卜杜·热合曼)", _regex(_DOTTED_NAME, needs="·")),
     Rule("personal_name/latin-cue", "personal_name", BOTH,
          "up to three words after my name is / full name: / contact person: / 姓名 / 联系人",
-         _latin_names(_LATIN_NAME_CUE)),
+         _latin_names(_tried_at(_LATIN_NAME_CUE_FIRST, _LATIN_NAME_CUE))),
     Rule("personal_name/weak-cue", "personal_name", CN,
          "after 本人 / 我是: a word jieba tags as a name, or one starting with a common surname "
          "or a rare character (not a dictionary word such as 社区)", _weak_cue_names,
