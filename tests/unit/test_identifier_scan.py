@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import docx
 import pandas as pd
@@ -628,3 +629,242 @@ def test_the_memo_keeps_only_the_entries_of_the_last_scan(export_table, write_ta
     _scan_with(memo, export, results)
     assert memo.save() == 1
     assert len(json.loads((tmp_path / "memo" / "memo.json").read_text("utf-8"))) == 1
+
+
+# --- worker processes: the same findings and report whatever their number ---------------------
+
+
+@pytest.fixture
+def small_pools(monkeypatch):
+    """Worker processes for the few kilobytes of a test build too."""
+    import hazegov.privacy.identifier_scan as scan
+
+    monkeypatch.setattr(scan, "POOL_MIN_BYTES", 0)
+
+
+def _leaky_build(tmp_path, export_table, write_table):
+    """A build whose files hold one of each finding, spread over file types and the logs."""
+    export = write_table(_plant(export_table, SUGGESTIONS, ["仉怀瑾同志提出的建议很好"]))
+    results = _unredacted_output(tmp_path, "仉怀瑾同志提出", name="quotes.md")
+    pd.DataFrame({"comment": [f"电话{PHONE}", "1234567 8901"]}).to_csv(
+        results / "table.csv", index=False
+    )
+    pd.DataFrame({"note": ["ok", f"身份证号{ID_CARD}"]}).to_parquet(results / "data.parquet")
+    (results / "copy.csv").write_bytes((results / "table.csv").read_bytes())
+    (results / "clean.md").write_text("Nothing to see.\n", encoding="utf-8")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "job.log").write_text("wrote /home/analyst/study/out.csv\n", encoding="utf-8")
+    return export, results, logs
+
+
+def _scan_with_logs(export, results, logs, workers, memo):
+    return scan_outputs([results], export, codebook=CODEBOOK, logs=logs, workers=workers, memo=memo)
+
+
+def test_the_findings_are_the_same_with_one_or_two_workers(
+    export_table, write_table, tmp_path, small_pools
+):
+    export, results, logs = _leaky_build(tmp_path, export_table, write_table)
+    findings = []
+    for workers in (1, 2):
+        findings.append(_scan_with_logs(export, results, logs, workers, None).findings)
+        for run in ("cold", "warm"):
+            memo = ScanMemo(tmp_path / f"memo{workers}")
+            findings.append(_scan_with_logs(export, results, logs, workers, memo).findings)
+            assert (memo.hits, memo.misses) == ((1, 4) if run == "cold" else (5, 0))
+            memo.save()
+    assert all(f == findings[0] for f in findings)
+    kinds_found = {f.kind for f in findings[0]}
+    assert kinds_found >= {"raw free text", "mobile_phone", "id_card", "digit run"}
+    assert "absolute path" in kinds_found
+    # copy.csv is found like table.csv, from the memo once its content was scanned
+    assert [f.kind for f in findings[0] if f.file.endswith("copy.csv")] == [
+        f.kind for f in findings[0] if f.file.endswith("table.csv")
+    ]
+
+
+def test_files_scanned_by_a_worker_process_are_reported(
+    export_table, write_table, tmp_path, small_pools
+):
+    from hazegov.privacy.identifier_scan import _Scanner
+
+    _, results, _ = _leaky_build(tmp_path, export_table, write_table)
+    tasks = [(p, p.name, True, True) for p in sorted(results.iterdir())]
+    with _Scanner(set(), None, ("CN", "international"), workers=2) as scanner:
+        found = scanner.scan(tasks)
+        assert scanner._pool is not None  # scanned in worker processes
+    assert found == [scan_file(p, label=p.name) for p, *_ in tasks]
+    assert {f.kind for f in found[[t[1] for t in tasks].index("data.parquet")]} == {"id_card"}
+
+
+def test_the_report_is_the_same_with_one_or_two_workers(
+    export_table, write_table, tmp_path, small_pools
+):
+    export, results, logs = _leaky_build(tmp_path, export_table, write_table)
+    messages = []
+    for workers in (1, 2):
+        with pytest.raises(InputError) as caught:
+            run_identifier_scan(
+                [results],
+                export,
+                results / "scan.json",
+                logs=logs,
+                codebook=CODEBOOK,
+                workers=workers,
+            )
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "quotes.md" in messages[0]
+    for leak in ("quotes.md", "table.csv", "copy.csv", "data.parquet"):
+        (results / leak).unlink()
+    (logs / "job.log").unlink()
+    reports = []
+    for workers in (1, 2):
+        report = tmp_path / f"report{workers}.json"
+        run_identifier_scan(
+            [results],
+            export,
+            report,
+            logs=logs,
+            codebook=CODEBOOK,
+            memo=tmp_path / f"memo{workers}",
+            workers=workers,
+        )
+        reports.append(report.read_bytes())
+    assert reports[0] == reports[1] and b'"files_scanned": 1' in reports[0]
+
+
+def test_the_cells_of_a_table_hold_the_digit_runs_each_holds_on_its_own():
+    """Cells searched as one text give each cell's runs, however its edges are written."""
+    import random
+
+    from hazegov.privacy.identifier_scan import _cell_digit_runs, _without_blobs
+    from hazegov.privacy.identifiers import digit_runs, normalised_text
+
+    rng = random.Random(7)
+    pieces = [
+        *"0123456789" * 3,
+        *" -.·()（）_:/\n\t\r\u3000\u00a0\u2028",
+        *"一二三四五六七八九零幺壹〇１２３４５６７８９０①²Xx#@T－—・",
+        *("http://", "www.", "10.1234/", "2016-03-07", "09:05", "GB 3095-2012", "2013-2017"),
+        *("0.5", "+86", "ff" * 20, "1" * 17, "12345678901234567", "138", "1234 5678"),
+    ]
+    cells = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 25))) for _ in range(6000)]
+    cells += ["1381234", "5678", "12345678901234567", "X", "2016-03-07 ", " 09:05", "http://a.cn/1"]
+    one_by_one = [
+        run.digits
+        for cell in cells
+        if len(re.findall(r"[\d〇一二三四五六七八九零壹贰叁肆伍陆柒捌玖幺]", cell)) >= 7
+        for run in digit_runs(normalised_text(_without_blobs(cell)), 7)
+    ]
+    assert len(one_by_one) > 1500
+    assert [run.digits for run in _cell_digit_runs(cells)] == one_by_one
+
+
+def test_runs_of_free_text_are_looked_for_at_every_token_they_may_start_at():
+    """Runs are found where a first character of one stands at a token's start, which is
+    where the token-by-token search looked: the same runs in any text."""
+    import random
+
+    from hazegov.privacy.identifier_scan import _TOKEN, _WORD, MIN_LITERAL, RawCell
+
+    answers = [
+        "我叫李洋洋，在丰台区工作",
+        "call me at 13812345678 please",
+        "Übermäßig viel Smog, ça va",
+        "-rund um die uhr- 12345678901",
+        "(在丰台) 区工作 ab12 cd",
+        "air pollution control now",
+    ]
+    index = FreeTextIndex(
+        [RawCell("", row, "c", text) for row, text in enumerate(answers * 2, start=2)]
+    )
+
+    def token_by_token(text):
+        found = set()
+        for token in _TOKEN.finditer(text):
+            p = token.start()
+            for run in index._by_prefix.get(text[p : p + MIN_LITERAL], ()):
+                end = p + len(run)
+                if text.startswith(run, p) and not (
+                    _WORD.match(run[-1]) and end < len(text) and _WORD.match(text[end])
+                ):
+                    found.add(run)
+        return found
+
+    rng = random.Random(3)
+    runs = sorted(index._runs)
+    pieces = [*runs, *(r[: rng.randint(1, len(r))] for r in runs), *"ab1 ,.-(\n\u00e9x"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(3000)]
+    hits = 0
+    for text in texts:
+        assert index._occurring(text) == token_by_token(text), text
+        hits += bool(token_by_token(text))
+    assert hits > 1000
+
+
+def test_the_strings_of_a_json_value_are_walked_in_document_order():
+    import random
+
+    from hazegov.privacy.identifier_scan import _json_strings
+
+    def recursive(value, numbers):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield str(key)
+                yield from recursive(item, numbers)
+        elif isinstance(value, list):
+            for item in value:
+                yield from recursive(item, numbers)
+        elif isinstance(value, str):
+            yield value
+        elif numbers and value is not None and not isinstance(value, bool):
+            yield str(value)
+
+    rng = random.Random(9)
+
+    def value(depth):
+        kind = rng.choice("dlsnfbz" if depth < 5 else "snfbz")
+        if kind == "d":
+            return {f"k{rng.randint(0, 99)}": value(depth + 1) for _ in range(rng.randint(0, 4))}
+        if kind == "l":
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        return {
+            "s": "电话138",
+            "n": rng.randint(-(10**12), 10**12),
+            "f": rng.random(),
+            "b": True,
+        }.get(kind)
+
+    for _ in range(500):
+        document = json.loads(json.dumps(value(0)))
+        for numbers in (False, True):
+            assert _json_strings(document, numbers) == list(recursive(document, numbers))
+
+
+def test_absolute_paths_are_tried_only_where_one_may_start():
+    import random
+
+    from hazegov.privacy import identifier_scan
+
+    rng = random.Random(4)
+    pieces = [
+        *(
+            "/home/analyst/x.csv",
+            "file:///tmp/a",
+            "C:\\Users\\me",
+            "D:/data/x",
+            "\\\\server\\share",
+        ),
+        *("http://a.cn/b/c", "a/b/c", "~/x/y", "/", ":", "\\", "x", "9", " ", "\n", "路", "@"),
+    ]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 10))) for _ in range(4000)]
+    plain = re.compile(identifier_scan._ABSOLUTE_PATH_KINDS)
+    starts = re.compile(identifier_scan._ABSOLUTE_PATH_FIRST)
+    found = 0
+    for text in texts:
+        spans = [m.span() for m in plain.finditer(text)]
+        assert all(starts.match(text, start) for start, _ in spans), text
+        assert [m.span() for m in identifier_scan._ABSOLUTE_PATH.finditer(text)] == spans
+        found += len(spans)
+    assert found > 1000

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from hazegov.privacy.identifiers import (
@@ -217,3 +219,123 @@ def test_tracebacks_in_a_rule_log_name_files_relative_to_the_project(tmp_path, m
     record = logging.LogRecord("hazegov", logging.ERROR, "f", 1, message, None, None)
     text = RelativePathFormatter("%(message)s").format(record)
     assert text == 'File "src/hazegov/survey/ingest.py", line 1; <python>/lib/x.py'
+
+
+def _texts_near_every_rule() -> list[str]:
+    """The planted identifiers and their neighbours: cut, joined and in a long table."""
+    import random
+
+    rng = random.Random(12)
+    texts = [text for _, text, *_ in PLANTED]
+    texts += [a + b for a in texts for b in texts[::7]]
+    texts += [t[k:] for t in texts[: len(PLANTED)] for k in range(1, len(t))]
+    pieces = [*"号弄巷栋幢座楼区单室房路街小区花园·@qQ扣企鹅xid_0123456789 -", "wxid_", "QQ"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 30))) for _ in range(5000)]
+    return [normalise(t).text for t in texts]
+
+
+def test_a_rule_searches_only_texts_holding_what_each_of_its_matches_holds():
+    """A rule with `needs` skips a text without it: sound only if every whole match holds it."""
+    with_needs = [r for r in RULES if getattr(r.find, "needs", None) is not None]
+    assert {r.name for r in with_needs} >= {"address/cn", "email/written", "qq/cue"}
+    texts = _texts_near_every_rule()
+    for rule in with_needs:
+        matched = 0
+        for text in texts:
+            for match in rule.find.pattern.finditer(text):
+                assert rule.find.needs.search(match.group()), (rule.name, match.group())
+                matched += 1
+        assert matched, rule.name
+
+
+def _texts_of_numbers_and_spaces() -> list[str]:
+    import random
+
+    rng = random.Random(5)
+    pieces = [
+        *"0123456789" * 3,
+        *" -.·()（）_:/\n\t\r\u3000\u00a0\u2028\x0b",
+        *"一二三四五六七八九零幺壹〇１２３４５６７８９０①²XxGBHJ#@T－—・ａＺ",
+        *(
+            "http://",
+            "https://a.cn/",
+            "ftp://",
+            "www.",
+            "10.1234/",
+            "2016-03-07",
+            "2016/3/7 9:05:01",
+        ),
+        *("09:05", "GB 3095-2012", "HJ 633-2012", "ISO 9001-2015", "2013-2017", "0.5", "+86"),
+        *("61.135.17.200", "138", "1234 5678", "  \n  ", "\n\n", "电话", "路88号"),
+    ]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))) for _ in range(6000)]
+    return texts + [text for _, text, *_ in PLANTED]
+
+
+def test_normalising_without_tracking_gives_the_tracked_text():
+    """`normalised_text` takes shortcuts (white space in two passes, no numeral pass without a
+    Chinese numeral); the text is the one `normalise` builds character by character."""
+    from hazegov.privacy.identifiers import normalised_text
+
+    texts = _texts_of_numbers_and_spaces()
+    assert [normalised_text(t) for t in texts] == [normalise(t).text for t in texts]
+
+
+def test_numbers_kept_whole_are_tried_only_where_one_may_start():
+    """Every date, time, address, decimal or standard starts with a character of
+    `_ATOMIC_FIRST`, so the mask is the one of the parts tried everywhere."""
+    import re
+
+    from hazegov.privacy import identifiers
+
+    first = re.compile(identifiers._ATOMIC_FIRST)
+    everywhere = re.compile("|".join(identifiers._ATOMIC_PARTS))
+    texts = _texts_of_numbers_and_spaces()
+    for part in identifiers._ATOMIC_PARTS:
+        starts = [m.group()[0] for t in texts for m in re.finditer(part, t)]
+        assert starts and all(first.match(c) for c in starts), part
+    for text in texts:
+        assert identifiers._ATOMIC.sub("#", text) == everywhere.sub("#", text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "first", "flags"),
+    [
+        ("_IPV4", "_IPV4_FIRST", 0),
+        ("_WECHAT", "_WECHAT_FIRST", re.I),
+        ("_LATIN_NAME_CUE", "_LATIN_NAME_CUE_FIRST", 0),
+    ],
+)
+def test_a_pattern_tried_only_at_its_first_characters_finds_the_same(pattern, first, flags):
+    import random
+
+    from hazegov.privacy import identifiers
+
+    pattern, first = getattr(identifiers, pattern), getattr(identifiers, first)
+    rng = random.Random(11)
+    pieces = [
+        *(
+            "61.135.17.200",
+            "255.255.0.1",
+            "1.2.3",
+            "微信：",
+            "微 信号 ",
+            "V信 ",
+            "WeChat ",
+            "wx号:",
+        ),
+        *("vx ", "Weixin: ", "威信", "卫星号", "My name is ", "FULL NAME: ", "contact person: "),
+        *("姓 名：", "联系人", "bj_haze12", "Zhang San", "a", "9", ".", " ", "-", "_", "\n", "是"),
+    ]
+    texts = [text for _, text, *_ in PLANTED]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(4000)]
+    plain = re.compile(pattern, flags)
+    tried = re.compile(identifiers._tried_at(first, pattern), flags)
+    starts = re.compile(first, flags)
+    found = 0
+    for text in texts:
+        spans = [m.span() for m in plain.finditer(text)]
+        assert all(starts.match(text, start) for start, _ in spans), text
+        assert [m.span() for m in tried.finditer(text)] == spans
+        found += len(spans)
+    assert found > 100

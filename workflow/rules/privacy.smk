@@ -34,6 +34,8 @@ rule identifier_scan:
         quarantine=FREE_TEXT_QUARANTINE,
     output:
         report="results/privacy/identifier_scan.json",
+    # the last job, alone on the machine: its files are scanned by as many worker processes
+    threads: 2
     params:
         roots=["results"],
         # published text: a phrase of the questionnaire, a config label or a policy document
@@ -50,6 +52,8 @@ rule identifier_scan:
         logs=lambda wildcards: "logs",
         # the identifier patterns the ingest redacted free text with, looked for again
         locales=IDENTIFIER_LOCALES,
+        # Snakemake gives the job at most --cores threads
+        workers=lambda wildcards, threads: threads,
     log:
         "logs/identifier_scan.log",
     conda:

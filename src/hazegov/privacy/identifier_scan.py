@@ -25,7 +25,9 @@ Findings never print the identifier itself.
 A file's verdict depends only on its content and on what is looked for, so the build keeps the
 verdicts in a memo (`ScanMemo`, ``results/cache/identifier_scan/memo.json``): a file whose
 content, suffix, raw-export identifiers, free-text runs, locales and scan code are those of
-the last scan is not read again (the ~100 MB of simulation caches rarely change).
+the last scan is not read again (the ~100 MB of simulation caches rarely change). The files
+that are read are spread over as many worker processes as the rule has threads; the findings,
+their order and the report are the same for any number.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from hazegov.errors import InputError, Violation
 from hazegov.privacy.identifiers import (
     CJK,
     DEFAULT_LOCALES,
+    DigitRun,
     digit_runs,
     find_identifiers,
     find_in_normalised,
@@ -74,13 +77,17 @@ MIN_LITERAL = 6  # characters: the shortest raw free-text run the scan looks for
 MIN_DIGIT_RUN = 7  # digits: the shortest run of digits a text cell may not hold
 # Absolute paths: POSIX paths of two or more parts not preceded by a word character, ":" or
 # "/" (so URLs and relative paths are not paths here), file URLs, Windows drive and UNC paths.
-_ABSOLUTE_PATH = re.compile(
+# Each kind starts with "f" (file:), "/", a drive letter or "\\": tried only where one stands.
+_ABSOLUTE_PATH_FIRST = r"[A-Za-z/\\]"
+_ABSOLUTE_PATH_KINDS = (
     r"file:/+[^\s\"'<>]+"
     r"|(?<![\w.~:/\\<>@\-])/[\w.~@+\-]+(?:/[\w.~@+\-]+)+/?"
     r"|(?<![A-Za-z0-9])[A-Za-z]:[\\/][^\s\"'<>|:*?]+"
     r"|(?<![\w\\])\\\\[\w.$\-]+\\[\w.$\-]+"
 )
-_WORD = re.compile(r"[a-z0-9\u00c0-\u024f]+")
+_ABSOLUTE_PATH = re.compile(f"(?={_ABSOLUTE_PATH_FIRST})(?:{_ABSOLUTE_PATH_KINDS})")
+_WORD_CHARACTER = r"[a-z0-9\u00c0-\u024f]"
+_WORD = re.compile(_WORD_CHARACTER + "+")
 _TOKEN = re.compile(r"[a-z0-9\u00c0-\u024f]+|\S")
 _LETTER = re.compile(f"[a-z\u00c0-\u024f{CJK}]")
 _HAS_CJK = re.compile(f"[{CJK}]")
@@ -229,18 +236,27 @@ def _png_text(path: Path) -> str:
         return "\n".join(f"{k}: {v}" for k, v in image.info.items() if isinstance(v, str))
 
 
-def _json_strings(value: Any, numbers: bool) -> Iterator[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _json_strings(item, numbers)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _json_strings(item, numbers)
-    elif isinstance(value, str):
-        yield value
-    elif numbers and value is not None and not isinstance(value, bool):
-        yield str(value)
+def _json_strings(value: Any, numbers: bool) -> list[str]:
+    """Keys and strings (and numbers) of a JSON value in document order.
+
+    Walked with a stack rather than by recursion: a cache of the multiverse holds a million
+    values, and a generator per nested value took half a second of a cold scan.
+    """
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            for key, nested in reversed(item.items()):
+                stack.append(nested)
+                stack.append(str(key))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif numbers and item is not None and not isinstance(item, bool):
+            found.append(str(item))
+    return found
 
 
 def _json_text(path: Path) -> str:
@@ -350,7 +366,7 @@ def text_cells(path: str | Path) -> list[str]:
             value = json.loads(path.read_text(encoding="utf-8", errors="replace"))
         except ValueError:
             return [path.read_text(encoding="utf-8", errors="replace")]
-        return list(_json_strings(value, numbers=False))
+        return _json_strings(value, numbers=False)
     if suffix in (".yml", ".yaml"):
         return _yaml_strings(path)
     return []
@@ -678,6 +694,7 @@ class FreeTextIndex:
                     continue
             self._runs[run] = where
             self._by_prefix[run[:MIN_LITERAL]].append(run)
+        self._starts: re.Pattern[str] | None = None
         if public_text:
             for run in self._occurring(public_text):
                 self._drop(run)
@@ -702,12 +719,29 @@ class FreeTextIndex:
     def _drop(self, run: str) -> None:
         del self._runs[run]
         self._by_prefix[run[:MIN_LITERAL]].remove(run)
+        self._starts = None
+
+    def _run_starts(self) -> re.Pattern[str]:
+        """Where a run may start in a text: a first character of a run, at a token's start.
+
+        A token (`_TOKEN`) starts at a character of a word not preceded by one, or at any
+        other character but white space, which a run does not start with; so these are the
+        tokens a run may start at, found by the regex engine instead of one by one.
+        """
+        if self._starts is None:
+            firsts = {run[0] for run in self._runs}
+            words = "".join(sorted(c for c in firsts if _WORD.match(c)))
+            others = "".join(sorted(firsts - set(words)))
+            alternatives = [f"(?<!{_WORD_CHARACTER})[{re.escape(words)}]"] if words else []
+            alternatives += [f"[{re.escape(others)}]"] if others else []
+            self._starts = re.compile("|".join(alternatives) or "(?!)")
+        return self._starts
 
     def _occurring(self, text: str) -> set[str]:
         found = set()
         if not self._runs:
             return found
-        for token in _TOKEN.finditer(text):
+        for token in self._run_starts().finditer(text):
             p = token.start()
             for run in self._by_prefix.get(text[p : p + MIN_LITERAL], ()):
                 if run in found or not text.startswith(run, p):
@@ -805,6 +839,19 @@ def _label(path: Path) -> str:
         return path.name
 
 
+def _cell_digit_runs(cells: Iterable[str]) -> list[DigitRun]:
+    """The runs of `MIN_DIGIT_RUN` or more digits of each cell, cell after cell.
+
+    The cells that could hold one are normalised and searched as one text, a line each (a
+    table of estimates has tens of thousands): no step of the normalisation, no date, time,
+    web address or decimal kept whole and no check character of an ID number reaches across a line
+    break, and a cell's white space next to the break only merges with it, so the runs are
+    those of each cell normalised and searched on its own.
+    """
+    long_cells = [c for c in cells if len(_DIGIT_LIKE.findall(c)) >= MIN_DIGIT_RUN]
+    return digit_runs(normalised_text(_without_blobs("\n".join(long_cells))), MIN_DIGIT_RUN)
+
+
 def scan_file(
     path: str | Path,
     literals: Iterable[str] = (),
@@ -866,20 +913,17 @@ def scan_file(
                 )
             )
     if data_cells and path.suffix.lower() in DATA_SUFFIXES:
-        for cell in text_cells(path):
-            if len(_DIGIT_LIKE.findall(cell)) < MIN_DIGIT_RUN:
-                continue
-            for run in digit_runs(normalised_text(_without_blobs(cell)), MIN_DIGIT_RUN):
-                if any(run.digits in d for d in matched_digits):
-                    continue  # already reported as a phone, ID or card number
-                matched_digits.append(run.digits)
-                findings.append(
-                    Finding(
-                        name,
-                        "digit run",
-                        f"{len(run.digits)} digits in a text cell {_mask(run.digits)!r}",
-                    )
+        for run in _cell_digit_runs(text_cells(path)):
+            if any(run.digits in d for d in matched_digits):
+                continue  # already reported as a phone, ID or card number
+            matched_digits.append(run.digits)
+            findings.append(
+                Finding(
+                    name,
+                    "digit run",
+                    f"{len(run.digits)} digits in a text cell {_mask(run.digits)!r}",
                 )
+            )
     if paths:
         for match in _ABSOLUTE_PATH.finditer(text):
             findings.append(Finding(name, "absolute path", f"{_mask(match.group())!r}"))
@@ -964,19 +1008,32 @@ class ScanMemo:
             if isinstance(stored, dict):
                 self._stored = stored
 
-    def scan(self, path: Path, label: str, context: str, scan: Any) -> list[Finding]:
-        """`scan()`'s findings for `path`, from the memo where this content was seen before."""
-        key = hashlib.sha256(
+    def key(self, path: Path, context: str) -> str:
+        """The entry of `path`'s content under `context` (see `_verdict_context`)."""
+        return hashlib.sha256(
             f"{_file_sha256(path)}\0{path.suffix.lower()}\0{context}".encode()
         ).hexdigest()
-        stored = self._used.get(key, self._stored.get(key))
-        if stored is not None:
+
+    def known(self, key: str) -> bool:
+        """Whether the verdict of `key` is kept or was given earlier in this scan."""
+        return key in self._used or key in self._stored
+
+    def record(self, key: str, label: str, findings: list[Finding] | None) -> list[Finding]:
+        """The findings of `key` named for `label`: those given (a miss) or those kept (a hit)."""
+        if findings is None:
             self.hits += 1
+            stored = self._used.get(key, self._stored.get(key))
+            assert stored is not None, "a hit on a verdict never given"
         else:
             self.misses += 1
-            stored = [{"kind": f.kind, "hint": f.hint} for f in scan()]
+            stored = [{"kind": f.kind, "hint": f.hint} for f in findings]
         self._used[key] = stored
         return [Finding(label, f["kind"], f["hint"]) for f in stored]
+
+    def scan(self, path: Path, label: str, context: str, scan: Any) -> list[Finding]:
+        """`scan()`'s findings for `path`, from the memo where this content was seen before."""
+        key = self.key(path, context)
+        return self.record(key, label, None if self.known(key) else scan())
 
     def save(self) -> int:
         """Write the entries this scan used; returns how many stale ones were dropped."""
@@ -986,6 +1043,80 @@ class ScanMemo:
         entries = dict(sorted(self._used.items()))
         write_text(self.directory / "memo.json", json.dumps(entries, ensure_ascii=False) + "\n")
         return dropped
+
+
+# A task: a file, its label, and whether its data cells and paths are checked.
+_Task = tuple[Path, str, bool, bool]
+# Less to read than this is scanned here: starting the worker processes would cost more (the
+# logs, 50 kB, take 40 ms here and 60 ms in two workers).
+POOL_MIN_BYTES = 1 << 20
+_worker_scan: dict[str, Any] = {}
+
+
+def _start_worker(literals: set[str], free_text: FreeTextIndex | None, locales: tuple) -> None:
+    _worker_scan.update(literals=literals, free_text=free_text, locales=locales)
+
+
+def _scan_in_worker(task: _Task) -> list[Finding]:
+    path, label, data_cells, paths = task
+    return scan_file(path, label=label, data_cells=data_cells, paths=paths, **_worker_scan)
+
+
+class _Scanner:
+    """Scans files for one set of literals, free text and locales, here or in worker processes.
+
+    With more than one worker, the files are handed out largest first (the multiverse estimates
+    alone are a sixth of a build's text) and the findings put back in the order of the files,
+    so that they and the report are the same whatever the number of workers. Fewer than
+    `POOL_MIN_BYTES` are scanned here.
+    """
+
+    def __init__(
+        self,
+        literals: set[str],
+        free_text: FreeTextIndex | None,
+        locales: tuple[str, ...],
+        workers: int = 1,
+    ) -> None:
+        self.literals, self.free_text, self.locales = literals, free_text, locales
+        self.workers = max(1, workers)
+        self._pool: Any = None
+
+    def __enter__(self) -> _Scanner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def scan(self, tasks: list[_Task]) -> list[list[Finding]]:
+        """The findings of each task, in the order of `tasks`."""
+        sizes = [path.stat().st_size for path, *_ in tasks]
+        if self.workers == 1 or len(tasks) < 2 or sum(sizes) < POOL_MIN_BYTES:
+            return [
+                scan_file(
+                    path,
+                    self.literals,
+                    label,
+                    free_text=self.free_text,
+                    data_cells=data_cells,
+                    paths=paths,
+                    locales=self.locales,
+                )
+                for path, label, data_cells, paths in tasks
+            ]
+        if self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                initializer=_start_worker,
+                initargs=(self.literals, self.free_text, self.locales),
+            )
+        largest_first = sorted(range(len(tasks)), key=lambda i: -sizes[i])
+        futures = {i: self._pool.submit(_scan_in_worker, tasks[i]) for i in largest_first}
+        return [futures[i].result() for i in range(len(tasks))]
 
 
 def _verdict_context(
@@ -1022,6 +1153,8 @@ def scan_tree(
     paths: bool = True,
     locales: Iterable[str] = DEFAULT_LOCALES,
     memo: ScanMemo | None = None,
+    workers: int = 1,
+    scanner: _Scanner | None = None,
 ) -> tuple[list[Finding], int]:
     """Findings in every file under `roots` (files or directories), and the number scanned.
 
@@ -1043,6 +1176,11 @@ def scan_tree(
         Reuse the verdict on a file whose content was scanned before under the same literals,
         free text, locales and code (the simulation caches, ~100 MB, rarely change); the
         findings are the same with or without it.
+    workers : int
+        Processes that scan the files; the findings are the same for any number.
+    scanner : _Scanner, optional
+        A scanner of the same literals, free text and locales, whose worker processes are
+        reused (`scan_outputs`); `workers` is then not used.
 
     Returns
     -------
@@ -1053,15 +1191,30 @@ def scan_tree(
     literals = set(literals)
     locales = tuple(locales)
     files = _files(roots, skipped)
-    options = {"free_text": free_text, "data_cells": data_cells, "paths": paths, "locales": locales}
     context = _verdict_context(literals, free_text, data_cells, paths, locales) if memo else ""
+    keys: list[str | None] = [None] * len(files)
+    read: list[int] = []  # the files scanned: without a memo, all; with it, new content only
+    planned: set[str] = set()
+    for i, (path, _) in enumerate(files):
+        if memo is None:
+            read.append(i)
+            continue
+        key = keys[i] = memo.key(path, context)
+        if not memo.known(key) and key not in planned:
+            planned.add(key)
+            read.append(i)
+    tasks = [(files[i][0], files[i][1], data_cells, paths) for i in read]
+    with contextlib.ExitStack() as stack:
+        if scanner is None:
+            scanner = stack.enter_context(_Scanner(literals, free_text, locales, workers))
+        scanned = dict(zip(read, scanner.scan(tasks), strict=True))
     findings: list[Finding] = []
-    for path, label in files:
-
-        def scan(path: Path = path, label: str = label) -> list[Finding]:
-            return scan_file(path, literals, label, **options)  # type: ignore[arg-type]
-
-        findings += memo.scan(path, label, context, scan) if memo else scan()
+    for i, (_, label) in enumerate(files):
+        key = keys[i]
+        if memo is None or key is None:
+            findings += scanned[i]
+        else:
+            findings += memo.record(key, label, scanned.get(i))
     return findings, len(files)
 
 
@@ -1165,6 +1318,7 @@ def scan_outputs(
     min_count: int = 5,
     locales: Iterable[str] = DEFAULT_LOCALES,
     memo: str | Path | ScanMemo | None = None,
+    workers: int = 1,
 ) -> ScanResult:
     """Scan the outputs and the logs of a build for anything that identifies a respondent.
 
@@ -1195,6 +1349,9 @@ def scan_outputs(
         Pattern sets to use (`privacy.LOCALES`).
     memo : str, Path or ScanMemo, optional
         Where verdicts on unchanged files are kept (`ScanMemo`); not scanned itself.
+    workers : int
+        Processes that scan the files (the rule's threads); the findings are the same for any
+        number.
 
     Returns
     -------
@@ -1217,28 +1374,43 @@ def scan_outputs(
     quarantined = Path(quarantine).resolve() if quarantine else None
     if quarantined is not None:
         skipped.add(quarantined)
-    findings, n_files = scan_tree(
-        roots, literals, skipped, free_text=index, locales=locales, memo=memo
-    )
-    if quarantined is not None and quarantined.is_file():
-        findings += scan_file(
-            quarantined,
-            literals,
-            label=_label(Path(quarantine)),  # type: ignore[arg-type]
-            data_cells=False,
-            paths=False,
-            locales=locales,
+    with _Scanner(literals, index, locales, workers) as scanner:
+        findings, n_files = scan_tree(
+            roots, literals, skipped, free_text=index, locales=locales, memo=memo, scanner=scanner
         )
-        n_files += 1
-    n_logs = 0
-    if logs is not None:
-        # not through the memo: every log changes with every run (its job's timings), and a
-        # memo of outputs only is the same for two builds of the same outputs
-        log_findings, n_logs = scan_tree(
-            [logs], literals, skipped, free_text=index, data_cells=False, locales=locales
-        )
-        findings += log_findings
+        if quarantined is not None and quarantined.is_file():
+            findings += scan_file(
+                quarantined,
+                literals,
+                label=_label(Path(quarantine)),  # type: ignore[arg-type]
+                data_cells=False,
+                paths=False,
+                locales=locales,
+            )
+            n_files += 1
+        n_logs = 0
+        if logs is not None:
+            # not through the memo: every log changes with every run (its job's timings), and
+            # a memo of outputs only is the same for two builds of the same outputs
+            log_findings, n_logs = scan_tree(
+                [logs],
+                literals,
+                skipped,
+                free_text=index,
+                data_cells=False,
+                locales=locales,
+                scanner=scanner,
+            )
+            findings += log_findings
     return ScanResult(findings, n_files, n_logs, len(literals), len(cells), len(index))
+
+
+def _workers_cpu() -> float:
+    """CPU seconds of the ended worker processes of this job (and of any other child)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_identifier_scan(
@@ -1253,6 +1425,7 @@ def run_identifier_scan(
     min_count: int = 5,
     locales: Iterable[str] = DEFAULT_LOCALES,
     memo: str | Path | None = None,
+    workers: int = 1,
 ) -> None:
     """Scan the build; stop with every finding listed, or write a report of what was scanned.
 
@@ -1264,7 +1437,7 @@ def run_identifier_scan(
         The raw export.
     report_out : str or Path
         Where the report goes (JSON); not scanned itself.
-    codebook, quarantine, logs, public, min_count, locales, memo
+    codebook, quarantine, logs, public, min_count, locales, memo, workers
         As for `scan_outputs`.
 
     Raises
@@ -1276,6 +1449,7 @@ def run_identifier_scan(
 
     locales = tuple(locales)
     store = None if memo is None else ScanMemo(Path(memo))
+    workers_before = _workers_cpu()
     result = scan_outputs(
         roots,
         export,
@@ -1287,7 +1461,11 @@ def run_identifier_scan(
         min_count=min_count,
         locales=locales,
         memo=store,
+        workers=workers,
     )
+    if workers > 1:
+        # the job's resources (its log's last line) count its own process only
+        log.info("worker processes: %.1f s CPU", _workers_cpu() - workers_before)
     if store is not None:
         log.info(
             "memo: %d file(s) unchanged since scanned, %d read, %d stale entries dropped",
