@@ -42,6 +42,7 @@ import json
 import logging
 import re
 import sys
+import unicodedata
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -839,6 +840,13 @@ def _label(path: Path) -> str:
         return path.name
 
 
+def _digits_read(cell: str) -> int:
+    """How many digits and Chinese numerals the cell holds as the scan reads it (NFKC): a
+    circled ①, a parenthesised ⑴, a superscript ² or a Kangxi radical ⼀ is a digit or a
+    numeral only then, and counted in the text as written, a run of them was never searched."""
+    return len(_DIGIT_LIKE.findall(cell if cell.isascii() else unicodedata.normalize("NFKC", cell)))
+
+
 def _cell_digit_runs(cells: Iterable[str]) -> list[DigitRun]:
     """The runs of `MIN_DIGIT_RUN` or more digits of each cell, cell after cell.
 
@@ -848,7 +856,7 @@ def _cell_digit_runs(cells: Iterable[str]) -> list[DigitRun]:
     break, and a cell's white space next to the break only merges with it, so the runs are
     those of each cell normalised and searched on its own.
     """
-    long_cells = [c for c in cells if len(_DIGIT_LIKE.findall(c)) >= MIN_DIGIT_RUN]
+    long_cells = [c for c in cells if _digits_read(c) >= MIN_DIGIT_RUN]
     return digit_runs(normalised_text(_without_blobs("\n".join(long_cells))), MIN_DIGIT_RUN)
 
 
