@@ -360,22 +360,9 @@ def test_missing_data_rule_leaves_items_not_shown_as_the_former_rule_did():
         frame.loc[~shown[column], column] = pd.NA
     for rule in ("listwise", "person_mean"):
         for minimum in (1, 2, 3):
-            got = apply_missing_data_rule(
-                frame,
-                model,
-                rule,
-                also_required=["control"],
-                min_items_answered=minimum,
-                shown=shown,
-            )
-            want = reference.apply_missing_data_rule(
-                frame,
-                model,
-                rule,
-                also_required=["control"],
-                min_items_answered=minimum,
-                shown=shown,
-            )
+            options = {"also_required": ["control"], "min_items_answered": minimum, "shown": shown}
+            got = apply_missing_data_rule(frame, model, rule, **options)
+            want = reference.apply_missing_data_rule(frame, model, rule, **options)
             pd.testing.assert_frame_equal(got.frame, want.frame, check_exact=True)
             assert got.report == want.report
             assert got.report["not_shown_by_variable"]
