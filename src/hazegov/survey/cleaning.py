@@ -288,8 +288,9 @@ def exclusion_measures(
     The duplicate rule, first in `EXCLUSION_ORDER`, compares every submission: no rule before
     it has excluded any.
     """
+    duration = None
     if rules.get("min_duration", {}).get("enabled", False):
-        needed_duration(cb, responses.columns)
+        duration = needed_duration(cb, responses.columns)
     frame = ordered_submissions(responses, cb)
     measures: dict[str, Any] = {}
     for name in EXCLUSION_ORDER:
@@ -301,7 +302,7 @@ def exclusion_measures(
         elif name == "attention_check":
             measure = _flag_attention(frame, cb, rule)
         elif name == "min_duration":
-            measure = frame[needed_duration(cb, frame.columns)]
+            measure = frame[duration]
         elif name == "straight_lining":
             measure = _straight_lining_shares(frame, cb)
         else:
